@@ -1,0 +1,43 @@
+//! herald-core: the herald protocol as pure, deterministic state machines.
+//!
+//! This crate holds everything herald decides, and nothing it does: no sockets, clocks, threads,
+//! OS entropy or files. A driver (herald-sim's simulator, or herald-node's tokio actor) feeds a
+//! [`Node`] inputs stamped with herald's own [`Instant`], drains its ordered [`Output`]s, and
+//! wakes it at [`Node::poll_timeout`]. Randomness comes from a [`Rng`] seeded from a `u64`, so a
+//! run replays exactly from its seed.
+//!
+//! Main types:
+//! - [`NodeId`] and [`Keypair`]: Ed25519 identities, shown as 52-character base32.
+//! - [`SignedRecord`]: the one signed envelope for every kind of replicated state.
+//! - [`RecordSet`]: the store rules (newest version per slot wins; merge is a join).
+//! - [`wire`]: frames and the [`Message`]s nodes exchange; [`wire::decode`] never panics.
+//! - [`Node`]: the sans-IO node (`handle`, `poll_output`, `poll_timeout`).
+//!
+//! Not here: transport, persistence (herald-store applies the [`PersistOp`]s), the simulator.
+
+mod id;
+mod node;
+mod persist;
+mod record;
+mod record_set;
+mod rng;
+mod stats;
+mod time;
+mod verify;
+pub mod wire;
+
+pub use id::{Keypair, NODE_ID_SHORT_LEN, NODE_ID_TEXT_LEN, NodeId, NodeIdParseError};
+pub use node::{Command, CommandError, Config, Event, Input, Node, Output};
+pub use persist::{PersistOp, Snapshot};
+pub use record::{
+    Digest, KEY_LEN_MAX, PAYLOAD_LEN_MAX, Record, RecordError, RecordKind, SignedRecord, Version,
+};
+pub use record_set::{MergeOutcome, RecordSet, SlotKey, merge_decision, precedence};
+pub use rng::Rng;
+pub use stats::Stats;
+pub use time::Instant;
+pub use verify::{DirectVerifier, Verifier};
+pub use wire::{DecodeError, EncodeError, FRAME_SIZE_MAX, Message, PROTOCOL_VERSION};
+
+/// Re-exported so drivers name the same signature type the records carry.
+pub use ed25519_dalek::Signature;

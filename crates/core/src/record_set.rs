@@ -1,0 +1,329 @@
+//! The record-store rules: which record a slot keeps, as pure functions over a set of records.
+//!
+//! For each slot (origin, family, key) the set keeps one record, the greatest by
+//! [`precedence`]: the highest (epoch, seq), then a tombstone over a live record, then the larger
+//! content digest. Because that is a total order and the set keeps the maximum, merging is
+//! commutative, associative and idempotent: replicas that saw the same records in any order hold
+//! the same set. Two different records with the same version in one slot are a conflict (only a
+//! misbehaving or restored origin makes one); one is kept deterministically and the conflict is
+//! counted.
+//!
+//! Records of origins that departed (dead or left) are kept for a grace period and then expire.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::id::NodeId;
+use crate::record::{Digest, RecordKind, SignedRecord, Version};
+use crate::time::Instant;
+
+/// The name of the place a record occupies: at most one record per slot is kept.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SlotKey {
+    /// The record's origin.
+    pub origin: NodeId,
+    /// The record kind's family (a tombstone's family is announcement).
+    pub family: RecordKind,
+    /// The record's key.
+    pub key: String,
+}
+
+impl SlotKey {
+    /// The slot `record` belongs in.
+    pub fn of(record: &SignedRecord) -> SlotKey {
+        SlotKey {
+            origin: record.record.origin,
+            family: record.record.kind.family(),
+            key: record.record.key.clone(),
+        }
+    }
+}
+
+/// The total order used inside a slot; the greatest record is kept.
+pub fn precedence(record: &SignedRecord) -> (Version, bool, Digest) {
+    (record.record.version, record.record.kind.is_tombstone(), record.digest())
+}
+
+/// What merging one record into a set did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MergeOutcome {
+    /// The slot was empty; the record was stored.
+    Inserted,
+    /// The record was newer than the one held and replaced it.
+    Replaced,
+    /// The record was older than the one held and was ignored.
+    Stale,
+    /// The very same record was already held.
+    Duplicate,
+    /// A different record with the same version was held. `stored` says whether the incoming one
+    /// won the deterministic tie-break and replaced it.
+    Conflict {
+        /// Whether the incoming record now occupies the slot.
+        stored: bool,
+    },
+}
+
+impl MergeOutcome {
+    /// Whether the set changed, so the record must be persisted and passed on.
+    pub fn stored(self) -> bool {
+        matches!(
+            self,
+            MergeOutcome::Inserted
+                | MergeOutcome::Replaced
+                | MergeOutcome::Conflict { stored: true }
+        )
+    }
+}
+
+/// Decides what a slot holding `held` does with `incoming`. Pure: no state is changed.
+pub fn merge_decision(held: Option<&SignedRecord>, incoming: &SignedRecord) -> MergeOutcome {
+    let Some(held) = held else { return MergeOutcome::Inserted };
+    let incoming_rank = precedence(incoming);
+    let held_rank = precedence(held);
+    if incoming_rank == held_rank {
+        MergeOutcome::Duplicate
+    } else if incoming.record.version == held.record.version {
+        MergeOutcome::Conflict { stored: incoming_rank > held_rank }
+    } else if incoming_rank > held_rank {
+        MergeOutcome::Replaced
+    } else {
+        MergeOutcome::Stale
+    }
+}
+
+/// A set of verified records, one per slot, with the departure times of their origins.
+#[derive(Clone, Debug, Default)]
+pub struct RecordSet {
+    slots: BTreeMap<SlotKey, Arc<SignedRecord>>,
+    departed: BTreeMap<NodeId, Instant>,
+    conflicts: u64,
+}
+
+impl RecordSet {
+    /// An empty set.
+    pub fn new() -> RecordSet {
+        RecordSet::default()
+    }
+
+    /// Merges a record that has already been verified. Returns what happened.
+    pub fn merge(&mut self, record: Arc<SignedRecord>) -> MergeOutcome {
+        let slot = SlotKey::of(&record);
+        let outcome = merge_decision(self.slots.get(&slot).map(|held| &**held), &record);
+        if matches!(outcome, MergeOutcome::Conflict { .. }) {
+            self.conflicts += 1;
+        }
+        if outcome.stored() {
+            self.slots.insert(slot, record);
+        }
+        outcome
+    }
+
+    /// The record held in `slot`.
+    pub fn get(&self, slot: &SlotKey) -> Option<&Arc<SignedRecord>> {
+        self.slots.get(slot)
+    }
+
+    /// Every held record, in slot order.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<SignedRecord>> {
+        self.slots.values()
+    }
+
+    /// Number of slots held.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether no record is held.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Same-version conflicts seen so far.
+    pub fn conflicts(&self) -> u64 {
+        self.conflicts
+    }
+
+    /// The highest version `origin` has issued in the slot (family, key), if any is held.
+    pub fn version_of(&self, origin: NodeId, family: RecordKind, key: &str) -> Option<Version> {
+        let slot = SlotKey { origin, family, key: key.to_owned() };
+        self.slots.get(&slot).map(|record| record.record.version)
+    }
+
+    /// Notes that `origin` departed (was declared dead, or left) at `at`.
+    pub fn mark_departed(&mut self, origin: NodeId, at: Instant) {
+        self.departed.entry(origin).or_insert(at);
+    }
+
+    /// Notes that `origin` is back, so its records no longer expire.
+    pub fn mark_returned(&mut self, origin: NodeId) {
+        self.departed.remove(&origin);
+    }
+
+    /// Removes every record of origins that departed at least `grace` before `now`, and returns
+    /// the slots removed so the driver can delete them from disk.
+    pub fn expire(&mut self, now: Instant, grace: Duration) -> Vec<SlotKey> {
+        let expired: Vec<NodeId> = self
+            .departed
+            .iter()
+            .filter(|(_, departed_at)| now.saturating_since(**departed_at) >= grace)
+            .map(|(origin, _)| *origin)
+            .collect();
+        let mut removed = Vec::new();
+        for origin in expired {
+            self.departed.remove(&origin);
+            let first = SlotKey { origin, family: RecordKind::ALL[0], key: String::new() };
+            let slots: Vec<SlotKey> = self
+                .slots
+                .range(first..)
+                .take_while(|(slot, _)| slot.origin == origin)
+                .map(|(slot, _)| slot.clone())
+                .collect();
+            for slot in slots {
+                self.slots.remove(&slot);
+                removed.push(slot);
+            }
+        }
+        removed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::Keypair;
+    use crate::record::{Record, test_announcement};
+
+    fn tombstone(keypair: &Keypair, key: &str, version: Version) -> SignedRecord {
+        Record {
+            origin: keypair.id(),
+            kind: RecordKind::Tombstone,
+            key: key.to_owned(),
+            version,
+            issued_at_ms: 0,
+            payload: Vec::new(),
+        }
+        .sign(keypair)
+        .unwrap()
+    }
+
+    #[test]
+    fn newer_sequence_number_replaces_older() {
+        let keypair = Keypair::from_secret([1; 32]);
+        let mut set = RecordSet::new();
+        assert_eq!(
+            set.merge(Arc::new(test_announcement(&keypair, "s", Version::new(0, 1)))),
+            MergeOutcome::Inserted
+        );
+        assert_eq!(
+            set.merge(Arc::new(test_announcement(&keypair, "s", Version::new(0, 2)))),
+            MergeOutcome::Replaced
+        );
+        assert_eq!(
+            set.version_of(keypair.id(), RecordKind::Announcement, "s"),
+            Some(Version::new(0, 2))
+        );
+    }
+
+    #[test]
+    fn older_sequence_number_is_ignored() {
+        let keypair = Keypair::from_secret([1; 32]);
+        let mut set = RecordSet::new();
+        set.merge(Arc::new(test_announcement(&keypair, "s", Version::new(0, 5))));
+        assert_eq!(
+            set.merge(Arc::new(test_announcement(&keypair, "s", Version::new(0, 4)))),
+            MergeOutcome::Stale
+        );
+        assert_eq!(
+            set.version_of(keypair.id(), RecordKind::Announcement, "s"),
+            Some(Version::new(0, 5))
+        );
+    }
+
+    #[test]
+    fn tombstone_replaces_older_announcement_and_a_stale_announcement_does_not_revive_it() {
+        let keypair = Keypair::from_secret([1; 32]);
+        let mut set = RecordSet::new();
+        set.merge(Arc::new(test_announcement(&keypair, "s", Version::new(0, 1))));
+        assert_eq!(
+            set.merge(Arc::new(tombstone(&keypair, "s", Version::new(0, 2)))),
+            MergeOutcome::Replaced
+        );
+        assert_eq!(
+            set.merge(Arc::new(test_announcement(&keypair, "s", Version::new(0, 1)))),
+            MergeOutcome::Stale
+        );
+        let held = set.iter().next().unwrap();
+        assert_eq!(held.record.kind, RecordKind::Tombstone);
+    }
+
+    /// Receptor's merged route code accepted an update when `epoch > held.epoch || seq >
+    /// held.seq`-style comparisons were mixed; a restarted node, with a new epoch and a low seq,
+    /// must win over its old incarnation's high seq, and an old epoch with a high seq must lose.
+    #[test]
+    fn restarted_node_with_new_epoch_and_low_seq_wins() {
+        let keypair = Keypair::from_secret([2; 32]);
+        let mut set = RecordSet::new();
+        set.merge(Arc::new(test_announcement(&keypair, "routes", Version::new(1, 900))));
+        assert_eq!(
+            set.merge(Arc::new(test_announcement(&keypair, "routes", Version::new(2, 1)))),
+            MergeOutcome::Replaced
+        );
+        assert_eq!(
+            set.merge(Arc::new(test_announcement(&keypair, "routes", Version::new(1, 901)))),
+            MergeOutcome::Stale
+        );
+        assert_eq!(
+            set.version_of(keypair.id(), RecordKind::Announcement, "routes"),
+            Some(Version::new(2, 1))
+        );
+    }
+
+    #[test]
+    fn same_version_with_different_content_keeps_one_copy_and_counts_a_conflict() {
+        let keypair = Keypair::from_secret([3; 32]);
+        let a = test_announcement(&keypair, "s", Version::new(0, 1));
+        let mut b_record = a.record.clone();
+        b_record.payload = b"{}".to_vec();
+        let b = b_record.sign(&keypair).unwrap();
+        let mut ab = RecordSet::new();
+        ab.merge(Arc::new(a.clone()));
+        ab.merge(Arc::new(b.clone()));
+        let mut ba = RecordSet::new();
+        ba.merge(Arc::new(b));
+        ba.merge(Arc::new(a));
+        assert_eq!(ab.conflicts(), 1);
+        assert_eq!(ba.conflicts(), 1);
+        assert_eq!(ab.iter().next().unwrap().digest(), ba.iter().next().unwrap().digest());
+    }
+
+    #[test]
+    fn records_of_departed_origins_expire_after_the_grace_period_only() {
+        let gone = Keypair::from_secret([4; 32]);
+        let staying = Keypair::from_secret([5; 32]);
+        let mut set = RecordSet::new();
+        set.merge(Arc::new(test_announcement(&gone, "a", Version::new(0, 1))));
+        set.merge(Arc::new(test_announcement(&gone, "b", Version::new(0, 1))));
+        set.merge(Arc::new(test_announcement(&staying, "a", Version::new(0, 1))));
+        let grace = Duration::from_secs(600);
+        set.mark_departed(gone.id(), Instant::from_micros(1_000_000));
+        assert!(
+            set.expire(Instant::from_micros(1_000_000) + Duration::from_secs(599), grace)
+                .is_empty()
+        );
+        let removed = set.expire(Instant::from_micros(1_000_000) + grace, grace);
+        assert_eq!(removed.len(), 2);
+        assert!(removed.iter().all(|slot| slot.origin == gone.id()));
+        assert_eq!(set.len(), 1);
+    }
+
+    #[test]
+    fn a_returning_origin_does_not_expire() {
+        let keypair = Keypair::from_secret([6; 32]);
+        let mut set = RecordSet::new();
+        set.merge(Arc::new(test_announcement(&keypair, "a", Version::new(0, 1))));
+        set.mark_departed(keypair.id(), Instant::ZERO);
+        set.mark_returned(keypair.id());
+        assert!(set.expire(Instant::from_micros(u64::MAX), Duration::from_secs(1)).is_empty());
+    }
+}

@@ -1,0 +1,175 @@
+//! The wire codec: what one node sends another, and how bytes become messages and back.
+//!
+//! A frame is one protocol-version byte followed by one postcard-encoded [`Message`]. Decoding
+//! checks the frame against [`FRAME_SIZE_MAX`] before it reads or allocates anything, refuses
+//! other protocol versions by name, refuses trailing bytes, and never panics: whatever a peer
+//! sends becomes a [`Message`] or a [`DecodeError`].
+//!
+//! Message variants are part of the wire format: new ones are added at the end.
+
+use serde::{Deserialize, Serialize};
+
+use crate::record::SignedRecord;
+
+/// The protocol version this build speaks.
+pub const PROTOCOL_VERSION: u8 = 1;
+/// Largest frame accepted or produced, in bytes. A record is at most about 65 KiB, so a frame
+/// holds at least a few full records; batches are cut to fit.
+pub const FRAME_SIZE_MAX: usize = 256 * 1024;
+
+/// One protocol message between two nodes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Message {
+    /// Signed records pushed to a peer (flooding and repair both use it).
+    Records {
+        /// Hops the records travelled from their origin before this one.
+        hops: u16,
+        /// The records, each verified by the receiver before use.
+        records: Vec<SignedRecord>,
+    },
+    /// A liveness probe.
+    Ping {
+        /// Echoed in the answer, to match it to the probe.
+        nonce: u64,
+    },
+    /// The answer to a [`Message::Ping`].
+    Pong {
+        /// The probe's nonce.
+        nonce: u64,
+    },
+}
+
+impl Message {
+    /// A short lowercase name for counters and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Message::Records { .. } => "records",
+            Message::Ping { .. } => "ping",
+            Message::Pong { .. } => "pong",
+        }
+    }
+}
+
+/// An upper bound on the encoded size of `record`, used to pack records into frames.
+pub fn record_size_bound(record: &SignedRecord) -> usize {
+    // Fixed fields: origin 32, kind 1, version 2x10, issue time 10, signature 64, and three
+    // length prefixes of at most 5 bytes each.
+    const FIXED_FIELDS_MAX: usize = 32 + 1 + 20 + 10 + 64 + 15;
+    FIXED_FIELDS_MAX + record.record.key.len() + record.record.payload.len()
+}
+
+/// Splits `records` into groups whose [`Message::Records`] frames fit [`FRAME_SIZE_MAX`].
+/// Every record fits a frame on its own, since keys and payloads are bounded.
+pub fn pack_records<'a, T: AsRef<SignedRecord>>(records: &'a [T]) -> Vec<&'a [T]> {
+    // Version byte, variant, hops and vector length.
+    const FRAME_OVERHEAD_MAX: usize = 1 + 5 + 3 + 5;
+    let mut batches = Vec::new();
+    let mut start = 0;
+    let mut size = FRAME_OVERHEAD_MAX;
+    for (index, record) in records.iter().enumerate() {
+        let bound = record_size_bound(record.as_ref());
+        if index > start && size + bound > FRAME_SIZE_MAX {
+            batches.push(&records[start..index]);
+            start = index;
+            size = FRAME_OVERHEAD_MAX;
+        }
+        size += bound;
+    }
+    if start < records.len() {
+        batches.push(&records[start..]);
+    }
+    batches
+}
+
+/// Why bytes from a peer could not be read as a frame.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// The frame has no bytes at all.
+    #[error("empty frame")]
+    Empty,
+    /// The frame is larger than [`FRAME_SIZE_MAX`].
+    #[error("frame of {0} bytes exceeds the {FRAME_SIZE_MAX}-byte limit")]
+    TooLarge(usize),
+    /// The frame was made by another protocol version.
+    #[error("frame has protocol version {0}, this node speaks version {PROTOCOL_VERSION}")]
+    UnsupportedVersion(u8),
+    /// The bytes after the version byte are not a valid message.
+    #[error("malformed message: {0}")]
+    Malformed(String),
+    /// A valid message is followed by extra bytes.
+    #[error("{0} unexpected bytes after the message")]
+    TrailingBytes(usize),
+}
+
+/// Why a message could not be encoded.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EncodeError {
+    /// The encoded frame would exceed [`FRAME_SIZE_MAX`].
+    #[error("frame of {0} bytes exceeds the {FRAME_SIZE_MAX}-byte limit")]
+    TooLarge(usize),
+}
+
+/// Encodes `message` as a frame: version byte, then the message.
+pub fn encode(message: &Message) -> Result<Vec<u8>, EncodeError> {
+    let frame = postcard::to_extend(message, vec![PROTOCOL_VERSION])
+        .expect("encoding into a Vec cannot fail");
+    if frame.len() > FRAME_SIZE_MAX {
+        return Err(EncodeError::TooLarge(frame.len()));
+    }
+    Ok(frame)
+}
+
+/// Decodes one frame. Never panics, whatever `frame` holds.
+pub fn decode(frame: &[u8]) -> Result<Message, DecodeError> {
+    if frame.len() > FRAME_SIZE_MAX {
+        return Err(DecodeError::TooLarge(frame.len()));
+    }
+    let (&version, body) = frame.split_first().ok_or(DecodeError::Empty)?;
+    if version != PROTOCOL_VERSION {
+        return Err(DecodeError::UnsupportedVersion(version));
+    }
+    let (message, rest) = postcard::take_from_bytes::<Message>(body)
+        .map_err(|error| DecodeError::Malformed(error.to_string()))?;
+    if !rest.is_empty() {
+        return Err(DecodeError::TrailingBytes(rest.len()));
+    }
+    Ok(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_round_trips_and_starts_with_the_version() {
+        let frame = encode(&Message::Ping { nonce: 42 }).unwrap();
+        assert_eq!(frame[0], PROTOCOL_VERSION);
+        assert_eq!(decode(&frame), Ok(Message::Ping { nonce: 42 }));
+    }
+
+    #[test]
+    fn frame_from_another_version_is_refused_by_name() {
+        let mut frame = encode(&Message::Ping { nonce: 1 }).unwrap();
+        frame[0] = 9;
+        assert_eq!(decode(&frame), Err(DecodeError::UnsupportedVersion(9)));
+    }
+
+    #[test]
+    fn oversized_empty_and_trailing_frames_are_refused() {
+        assert_eq!(decode(&[]), Err(DecodeError::Empty));
+        assert_eq!(
+            decode(&vec![1; FRAME_SIZE_MAX + 1]),
+            Err(DecodeError::TooLarge(FRAME_SIZE_MAX + 1))
+        );
+        let mut frame = encode(&Message::Pong { nonce: 1 }).unwrap();
+        frame.push(0);
+        assert_eq!(decode(&frame), Err(DecodeError::TrailingBytes(1)));
+    }
+
+    #[test]
+    fn a_length_prefix_claiming_more_than_the_frame_is_malformed_not_an_allocation() {
+        // Records variant, zero hops, then a vector length of u32::MAX as a varint, then nothing.
+        let frame = [PROTOCOL_VERSION, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f];
+        assert!(matches!(decode(&frame), Err(DecodeError::Malformed(_))));
+    }
+}
