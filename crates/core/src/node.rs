@@ -420,6 +420,7 @@ impl Node {
                 }
             };
             for peer in &targets {
+                self.stats.records_out += batch.len() as u64;
                 self.transmit(*peer, frame.clone());
             }
         }

@@ -2,6 +2,8 @@
 //!
 //! Every drop is counted (a bound that is hit drops and counts, never blocks or grows).
 
+use std::ops::AddAssign;
+
 use serde::Serialize;
 
 /// Monotonic counters, read by `herald stats`, `/v1/stats` and the simulator.
@@ -15,6 +17,8 @@ pub struct Stats {
     pub frames_out: u64,
     /// Bytes sent.
     pub bytes_out: u64,
+    /// Record copies sent to peers (a record in a frame sent to three peers counts three).
+    pub records_out: u64,
     /// Frames that could not be decoded.
     pub decode_errors: u64,
     /// Records refused for a bad signature or broken bounds.
@@ -35,4 +39,42 @@ pub struct Stats {
     pub frames_dropped: u64,
     /// Local commands refused (stale sequence number, too large, ...).
     pub commands_refused: u64,
+}
+
+impl AddAssign<&Stats> for Stats {
+    fn add_assign(&mut self, more: &Stats) {
+        // Destructured so that a new counter cannot be forgotten here.
+        let Stats {
+            frames_in,
+            bytes_in,
+            frames_out,
+            bytes_out,
+            records_out,
+            decode_errors,
+            records_rejected,
+            records_stored,
+            records_duplicate,
+            records_stale,
+            records_conflicting,
+            records_expired,
+            records_dropped,
+            frames_dropped,
+            commands_refused,
+        } = more;
+        self.frames_in += frames_in;
+        self.bytes_in += bytes_in;
+        self.frames_out += frames_out;
+        self.bytes_out += bytes_out;
+        self.records_out += records_out;
+        self.decode_errors += decode_errors;
+        self.records_rejected += records_rejected;
+        self.records_stored += records_stored;
+        self.records_duplicate += records_duplicate;
+        self.records_stale += records_stale;
+        self.records_conflicting += records_conflicting;
+        self.records_expired += records_expired;
+        self.records_dropped += records_dropped;
+        self.frames_dropped += frames_dropped;
+        self.commands_refused += commands_refused;
+    }
 }

@@ -1,0 +1,220 @@
+//! Behaviour of the sans-IO node, driven by hand through its public API.
+
+use std::sync::Arc;
+
+use herald_core::wire::{self, Message};
+use herald_core::{
+    Command, CommandError, Config, Event, Input, Instant, Keypair, Node, NodeId, Output, PersistOp,
+    RecordKind, Snapshot, Version,
+};
+
+fn node(secret: u8) -> Node {
+    Node::new(
+        Keypair::from_secret([secret; 32]),
+        Config::default(),
+        u64::from(secret),
+        Instant::ZERO,
+    )
+}
+
+fn drain(node: &mut Node) -> Vec<Output> {
+    std::iter::from_fn(|| node.poll_output()).collect()
+}
+
+fn announce(service: &str, seq: Option<u64>) -> Input {
+    Input::Command(Command::Announce {
+        service: service.to_owned(),
+        payload: br#"{"port":80}"#.to_vec(),
+        issued_at_ms: 1,
+        seq,
+    })
+}
+
+fn transmits(outputs: &[Output]) -> Vec<(NodeId, Arc<[u8]>)> {
+    outputs
+        .iter()
+        .filter_map(|output| match output {
+            Output::Transmit { to, frame } => Some((*to, frame.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn announcement_is_persisted_before_it_is_transmitted() {
+    let mut alice = node(1);
+    let bob = node(2).id();
+    alice.handle(Instant::ZERO, Input::PeerUp(bob));
+    alice.handle(Instant::ZERO, announce("storage", None));
+    let outputs = drain(&mut alice);
+    let put =
+        outputs.iter().position(|o| matches!(o, Output::Persist(PersistOp::PutRecord(_)))).unwrap();
+    let high = outputs
+        .iter()
+        .position(|o| matches!(o, Output::Persist(PersistOp::SetIssuedHigh(_))))
+        .unwrap();
+    let sent = outputs.iter().position(|o| matches!(o, Output::Transmit { .. })).unwrap();
+    assert!(put < sent && high < sent, "persists must precede the transmit: {outputs:?}");
+    assert!(outputs.contains(&Output::Event(Event::CommandDone { version: Version::new(0, 1) })));
+}
+
+#[test]
+fn a_flooded_record_reaches_the_peer_and_is_passed_on_but_not_back() {
+    let mut alice = node(1);
+    let mut bob = node(2);
+    let carol = node(3).id();
+    alice.handle(Instant::ZERO, Input::PeerUp(bob.id()));
+    bob.handle(Instant::ZERO, Input::PeerUp(alice.id()));
+    bob.handle(Instant::ZERO, Input::PeerUp(carol));
+    alice.handle(Instant::ZERO, announce("storage", None));
+    let (to, frame) = transmits(&drain(&mut alice)).remove(0);
+    assert_eq!(to, bob.id());
+    bob.handle(Instant::ZERO, Input::Frame { from: alice.id(), bytes: frame.clone() });
+    let outputs = drain(&mut bob);
+    let stored = outputs.iter().any(|o| {
+        matches!(o, Output::Event(Event::RecordStored { from: Some(from), hops: 1, .. }) if *from == alice.id())
+    });
+    assert!(stored, "bob stores alice's record: {outputs:?}");
+    let forwarded: Vec<NodeId> = transmits(&outputs).into_iter().map(|(to, _)| to).collect();
+    assert_eq!(forwarded, vec![carol]);
+    // The same frame again is a duplicate: counted, not stored, not forwarded.
+    bob.handle(Instant::ZERO, Input::Frame { from: alice.id(), bytes: frame });
+    assert!(transmits(&drain(&mut bob)).is_empty());
+    assert_eq!(bob.stats().records_duplicate, 1);
+}
+
+#[test]
+fn flipped_bit_in_a_received_record_is_rejected_and_counted() {
+    let mut alice = node(1);
+    let bob_id = node(2).id();
+    alice.handle(Instant::ZERO, Input::PeerUp(bob_id));
+    alice.handle(Instant::ZERO, announce("storage", None));
+    let (_, frame) = transmits(&drain(&mut alice)).remove(0);
+    // Version byte, Records variant, hops 0, one record: the signed record starts at byte 4.
+    // (The hop count before it is frame metadata, unsigned by design.)
+    assert_eq!(&frame[1..4], &[0, 0, 1]);
+    let mut rejected_or_undecodable = 0;
+    for bit in 4 * 8..frame.len() * 8 {
+        let mut bob = node(2);
+        let mut flipped = frame.to_vec();
+        flipped[bit / 8] ^= 1 << (bit % 8);
+        bob.handle(Instant::ZERO, Input::Frame { from: alice.id(), bytes: flipped.into() });
+        let outputs = drain(&mut bob);
+        assert!(
+            !outputs.iter().any(|o| matches!(o, Output::Event(Event::RecordStored { .. }))),
+            "bit {bit} flipped and the record was still stored"
+        );
+        let stats = bob.stats();
+        assert_eq!(
+            stats.records_rejected + stats.decode_errors,
+            1,
+            "bit {bit}: the refusal is counted"
+        );
+        rejected_or_undecodable += 1;
+    }
+    assert!(rejected_or_undecodable > 100);
+}
+
+#[test]
+fn explicit_sequence_number_must_be_newer_than_the_current_one() {
+    let mut alice = node(1);
+    alice.handle(Instant::ZERO, announce("grid-control", Some(123)));
+    assert!(
+        drain(&mut alice)
+            .contains(&Output::Event(Event::CommandDone { version: Version::new(0, 123) }))
+    );
+    alice.handle(Instant::ZERO, announce("grid-control", Some(123)));
+    let refused = Output::Event(Event::CommandRefused(CommandError::Stale {
+        requested: 123,
+        current: Version::new(0, 123),
+    }));
+    assert!(drain(&mut alice).contains(&refused));
+    // A plain announcement afterwards continues above the highest number issued.
+    alice.handle(Instant::ZERO, announce("grid-control", None));
+    assert!(
+        drain(&mut alice)
+            .contains(&Output::Event(Event::CommandDone { version: Version::new(0, 124) }))
+    );
+}
+
+#[test]
+fn withdraw_replaces_the_announcement_with_a_tombstone() {
+    let mut alice = node(1);
+    alice.handle(Instant::ZERO, announce("storage", None));
+    alice.handle(
+        Instant::ZERO,
+        Input::Command(Command::Withdraw { service: "storage".into(), issued_at_ms: 2 }),
+    );
+    drain(&mut alice);
+    let held: Vec<_> = alice.records().iter().collect();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].record.kind, RecordKind::Tombstone);
+    assert_eq!(held[0].record.version, Version::new(0, 2));
+}
+
+#[test]
+fn restored_node_continues_its_sequence_numbers() {
+    let keypair = Keypair::from_secret([7; 32]);
+    let mut first = Node::new(keypair.clone(), Config::default(), 1, Instant::ZERO);
+    first.handle(Instant::ZERO, announce("storage", None));
+    let mut snapshot = Snapshot::default();
+    for output in drain(&mut first) {
+        match output {
+            Output::Persist(PersistOp::PutRecord(record)) => {
+                snapshot.records.push((*record).clone())
+            }
+            Output::Persist(PersistOp::SetIssuedHigh(high)) => snapshot.issued_high = Some(high),
+            _ => {}
+        }
+    }
+    let mut second = Node::restore(keypair, Config::default(), 2, Instant::ZERO, snapshot);
+    second.handle(Instant::ZERO, announce("storage", None));
+    assert!(
+        drain(&mut second)
+            .contains(&Output::Event(Event::CommandDone { version: Version::new(0, 2) }))
+    );
+}
+
+#[test]
+fn node_that_lost_its_store_jumps_past_its_own_version_seen_from_a_peer() {
+    let keypair = Keypair::from_secret([8; 32]);
+    let mut old = Node::new(keypair.clone(), Config::default(), 1, Instant::ZERO);
+    let peer = node(9).id();
+    old.handle(Instant::ZERO, Input::PeerUp(peer));
+    for _ in 0..5 {
+        old.handle(Instant::ZERO, announce("routes", None));
+    }
+    let (_, frame) = transmits(&drain(&mut old)).pop().unwrap();
+    // Same key, same epoch, empty store: it must not reissue seq 1.
+    let mut reborn = Node::new(keypair, Config::default(), 2, Instant::ZERO);
+    reborn.handle(Instant::ZERO, Input::Frame { from: peer, bytes: frame });
+    assert_eq!(reborn.issued_high(), Some(Version::new(0, 5)));
+    drain(&mut reborn);
+    reborn.handle(Instant::ZERO, announce("routes", None));
+    assert!(
+        drain(&mut reborn)
+            .contains(&Output::Event(Event::CommandDone { version: Version::new(0, 6) }))
+    );
+}
+
+#[test]
+fn garbage_frames_are_counted_and_answered_with_nothing() {
+    let mut alice = node(1);
+    let peer = node(2).id();
+    for bytes in [vec![], vec![0xff; 10], vec![1, 200, 3]] {
+        alice.handle(Instant::ZERO, Input::Frame { from: peer, bytes: bytes.into() });
+    }
+    assert!(drain(&mut alice).is_empty());
+    assert_eq!(alice.stats().decode_errors, 3);
+}
+
+#[test]
+fn ping_is_answered_with_pong_of_the_same_nonce() {
+    let mut alice = node(1);
+    let peer = node(2).id();
+    let ping = wire::encode(&Message::Ping { nonce: 77 }).unwrap();
+    alice.handle(Instant::ZERO, Input::Frame { from: peer, bytes: ping.into() });
+    let (to, frame) = transmits(&drain(&mut alice)).remove(0);
+    assert_eq!(to, peer);
+    assert_eq!(wire::decode(&frame), Ok(Message::Pong { nonce: 77 }));
+}

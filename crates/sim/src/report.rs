@@ -1,0 +1,86 @@
+//! What a simulation run reports: the `herald sim --json` object of interface.md.
+
+use serde::Serialize;
+
+/// p50, p99 and max of a set of samples.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Percentiles {
+    /// Median (nearest rank).
+    pub p50: f64,
+    /// 99th percentile (nearest rank).
+    pub p99: f64,
+    /// Largest sample.
+    pub max: f64,
+}
+
+impl Percentiles {
+    /// The percentiles of `samples` (all zero when there are none).
+    pub fn of(mut samples: Vec<f64>) -> Percentiles {
+        if samples.is_empty() {
+            return Percentiles::default();
+        }
+        samples.sort_by(f64::total_cmp);
+        let rank = |q: f64| {
+            let index = ((q * samples.len() as f64).ceil() as usize).clamp(1, samples.len()) - 1;
+            samples[index]
+        };
+        Percentiles { p50: rank(0.50), p99: rank(0.99), max: samples[samples.len() - 1] }
+    }
+}
+
+/// The outcome of one run. Field names are fixed by interface.md; extra fields follow them.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Report {
+    /// Simulated nodes.
+    pub nodes: u32,
+    /// The run's seed.
+    pub seed: u64,
+    /// Nodes running when the run ended.
+    pub alive_at_end: u32,
+    /// Records published during the run.
+    pub broadcasts: u32,
+    /// Records held by live nodes at the end ÷ (broadcasts × live nodes).
+    pub delivered_fraction: f64,
+    /// Publication-to-delivery latency over all deliveries, in milliseconds.
+    pub latency_ms: Percentiles,
+    /// Hops of the first copy to arrive.
+    pub hops: Percentiles,
+    /// Relative message redundancy: record copies sent ÷ deliveries − 1.
+    pub rmr: f64,
+    /// Frames sent, control included, per node.
+    pub messages_per_node: f64,
+    /// Bytes sent, control included, per node.
+    pub bytes_per_node: f64,
+    /// How the overlay was built (the broadcast measure starts from it).
+    pub overlay: String,
+    /// Broadcast algorithm.
+    pub broadcast: String,
+    /// Virtual time simulated, in milliseconds.
+    pub virtual_ms: u64,
+    /// Simulation steps (events processed).
+    pub steps: u64,
+    /// Signature checks answered from the memo.
+    pub verify_memo_hits: u64,
+    /// Signature checks actually computed.
+    pub verify_memo_misses: u64,
+    /// Hash of the whole trace: the same seed gives the same hash.
+    pub trace_hash: String,
+    /// The first safety violation, if a checker found one.
+    pub violation: Option<String>,
+    /// Wall-clock time the run took; filled in by the caller, the only field that varies.
+    pub wall_ms: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_nearest_rank() {
+        let samples: Vec<f64> = (1..=100).map(f64::from).collect();
+        let p = Percentiles::of(samples);
+        assert_eq!((p.p50, p.p99, p.max), (50.0, 99.0, 100.0));
+        assert_eq!(Percentiles::of(vec![7.0]), Percentiles { p50: 7.0, p99: 7.0, max: 7.0 });
+        assert_eq!(Percentiles::of(Vec::new()), Percentiles::default());
+    }
+}

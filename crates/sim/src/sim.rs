@@ -1,0 +1,499 @@
+//! The discrete-event loop: a heap of events ordered by (time, insertion sequence), a network
+//! model, and one herald-core [`Node`] per simulated node.
+//!
+//! Everything that happens is an event on the heap, so a run is a pure function of its seed:
+//! the same seed processes the same events in the same order and yields the same trace hash.
+//! Crashed nodes lose their in-memory state and keep their [`MemStore`]; a restart rebuilds the
+//! node from it, exactly as the real node restarts from redb.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::sync::Arc;
+
+use herald_core::{
+    Command, Config, Digest, Event, Input, Instant, Keypair, Node, NodeId, Output, Rng, Stats,
+};
+use herald_store::{MemStore, Store};
+
+use crate::checkers::Checker;
+use crate::memo::MemoVerifier;
+use crate::network::{NetworkModel, NodeIndex};
+
+/// Something scheduled to happen at a virtual time.
+#[derive(Clone, Debug)]
+enum SimEvent {
+    /// A frame arrives at `to`.
+    Deliver { from: NodeIndex, to: NodeIndex, frame: Arc<[u8]> },
+    /// A node's timer, if `at` is still its deadline.
+    Wake { node: NodeIndex, at: Instant },
+    /// A local command at a node.
+    Command { node: NodeIndex, command: Command },
+    /// A node crashes, losing everything but its store.
+    Crash { node: NodeIndex },
+    /// A crashed node restarts from its store.
+    Restart { node: NodeIndex },
+}
+
+impl SimEvent {
+    fn tag(&self) -> u8 {
+        match self {
+            SimEvent::Deliver { .. } => 0,
+            SimEvent::Wake { .. } => 1,
+            SimEvent::Command { .. } => 2,
+            SimEvent::Crash { .. } => 3,
+            SimEvent::Restart { .. } => 4,
+        }
+    }
+}
+
+struct Scheduled {
+    at: Instant,
+    seq: u64,
+    event: SimEvent,
+}
+
+impl PartialEq for Scheduled {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+impl Eq for Scheduled {}
+impl PartialOrd for Scheduled {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Scheduled {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
+}
+
+/// One simulated node: its identity, its store, and its protocol state while it is up.
+struct SimNode {
+    keypair: Keypair,
+    store: MemStore,
+    node: Option<Node>,
+    wake_at: Option<Instant>,
+    /// Peers it connects to whenever it starts.
+    neighbours: Vec<NodeIndex>,
+    /// Counters of earlier incarnations, so crashes do not lose them.
+    past_stats: Stats,
+    restarts: u64,
+}
+
+/// A delivery of a record to a node other than its origin.
+#[derive(Clone, Copy, Debug)]
+pub struct Delivery {
+    /// Which node.
+    pub node: NodeIndex,
+    /// The record's digest.
+    pub digest: Digest,
+    /// When it arrived.
+    pub at: Instant,
+    /// Hops travelled.
+    pub hops: u16,
+}
+
+/// A safety violation found by a checker.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("checker {checker} failed at {at_ms} ms: {message}")]
+pub struct Violation {
+    /// The checker's name.
+    pub checker: &'static str,
+    /// Virtual time of the step, in milliseconds.
+    pub at_ms: u64,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// A deterministic simulation of many herald nodes.
+pub struct Sim {
+    now: Instant,
+    heap: BinaryHeap<Reverse<Scheduled>>,
+    next_seq: u64,
+    rng: Rng,
+    network: NetworkModel,
+    nodes: Vec<SimNode>,
+    index_of: BTreeMap<NodeId, NodeIndex>,
+    config: Config,
+    memo: MemoVerifier,
+    checkers: Vec<Box<dyn Checker>>,
+    published: BTreeMap<Digest, Instant>,
+    published_set: BTreeSet<Digest>,
+    deliveries: Vec<Delivery>,
+    trace: blake3::Hasher,
+    steps: u64,
+}
+
+impl Sim {
+    /// `count` nodes with identities derived from `seed`, none started yet.
+    pub fn new(count: u32, seed: u64, network: NetworkModel, config: Config) -> Sim {
+        let mut rng = Rng::from_seed(seed);
+        let mut nodes = Vec::with_capacity(count as usize);
+        let mut index_of = BTreeMap::new();
+        for index in 0..count {
+            let keypair = Keypair::from_secret(rng.bytes32());
+            index_of.insert(keypair.id(), index);
+            nodes.push(SimNode {
+                keypair,
+                store: MemStore::new(),
+                node: None,
+                wake_at: None,
+                neighbours: Vec::new(),
+                past_stats: Stats::default(),
+                restarts: 0,
+            });
+        }
+        Sim {
+            now: Instant::ZERO,
+            heap: BinaryHeap::new(),
+            next_seq: 0,
+            rng,
+            network,
+            nodes,
+            index_of,
+            config,
+            memo: MemoVerifier::default(),
+            checkers: Vec::new(),
+            published: BTreeMap::new(),
+            published_set: BTreeSet::new(),
+            deliveries: Vec::new(),
+            trace: blake3::Hasher::new(),
+            steps: 0,
+        }
+    }
+
+    /// Adds a checker that runs after every step.
+    pub fn add_checker(&mut self, checker: Box<dyn Checker>) {
+        self.checkers.push(checker);
+    }
+
+    /// The network model, to partition or heal it between steps.
+    pub fn network_mut(&mut self) -> &mut NetworkModel {
+        &mut self.network
+    }
+
+    /// Virtual time now.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// Number of simulated nodes, up or down.
+    pub fn len(&self) -> u32 {
+        self.nodes.len() as u32
+    }
+
+    /// Whether there are no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// A node's id.
+    pub fn id(&self, node: NodeIndex) -> NodeId {
+        self.nodes[node as usize].keypair.id()
+    }
+
+    /// The index of a node id.
+    pub fn index(&self, id: &NodeId) -> Option<NodeIndex> {
+        self.index_of.get(id).copied()
+    }
+
+    /// Whether a node is running.
+    pub fn is_up(&self, node: NodeIndex) -> bool {
+        self.nodes[node as usize].node.is_some()
+    }
+
+    /// A running node's protocol state.
+    pub fn node(&self, node: NodeIndex) -> Option<&Node> {
+        self.nodes[node as usize].node.as_ref()
+    }
+
+    /// Connects `a` and `b` whenever either starts (a static topology for flooding).
+    pub fn link(&mut self, a: NodeIndex, b: NodeIndex) {
+        if a != b && !self.nodes[a as usize].neighbours.contains(&b) {
+            self.nodes[a as usize].neighbours.push(b);
+            self.nodes[b as usize].neighbours.push(a);
+        }
+    }
+
+    /// Links every node to `degree` others chosen at random (a connected-with-high-probability
+    /// random graph; each node ends with at least `degree` links).
+    pub fn link_random(&mut self, degree: u32) {
+        let count = self.len();
+        if count < 2 {
+            return;
+        }
+        for a in 0..count {
+            let mut added = 0;
+            while added < degree.min(count - 1) {
+                let b = self.rng.below(u64::from(count)) as NodeIndex;
+                if b != a && !self.nodes[a as usize].neighbours.contains(&b) {
+                    self.link(a, b);
+                    added += 1;
+                }
+            }
+        }
+    }
+
+    /// Starts every node at the current time.
+    pub fn start_all(&mut self) -> Result<(), Violation> {
+        for node in 0..self.len() {
+            self.start(node)?;
+        }
+        Ok(())
+    }
+
+    /// Schedules a local command.
+    pub fn schedule_command(&mut self, at: Instant, node: NodeIndex, command: Command) {
+        self.schedule(at, SimEvent::Command { node, command });
+    }
+
+    /// Schedules a crash.
+    pub fn schedule_crash(&mut self, at: Instant, node: NodeIndex) {
+        self.schedule(at, SimEvent::Crash { node });
+    }
+
+    /// Schedules a restart from the store.
+    pub fn schedule_restart(&mut self, at: Instant, node: NodeIndex) {
+        self.schedule(at, SimEvent::Restart { node });
+    }
+
+    /// Runs every event up to and including `until`. Stops at the first checker violation.
+    pub fn run_until(&mut self, until: Instant) -> Result<(), Violation> {
+        while let Some(Reverse(next)) = self.heap.peek() {
+            if next.at > until {
+                break;
+            }
+            let Reverse(Scheduled { at, seq, event }) = self.heap.pop().expect("peeked above");
+            self.now = at;
+            self.step(seq, event)?;
+        }
+        self.now = self.now.max(until);
+        Ok(())
+    }
+
+    /// Runs until only timers remain or `limit` is reached.
+    pub fn run_until_quiet(&mut self, limit: Instant) -> Result<(), Violation> {
+        while let Some(Reverse(next)) = self.heap.peek() {
+            if next.at > limit {
+                break;
+            }
+            let only_timers =
+                self.heap.iter().all(|Reverse(s)| matches!(s.event, SimEvent::Wake { .. }));
+            if only_timers {
+                break;
+            }
+            let Reverse(Scheduled { at, seq, event }) = self.heap.pop().expect("peeked above");
+            self.now = at;
+            self.step(seq, event)?;
+        }
+        Ok(())
+    }
+
+    /// A hash of everything that happened so far: the same seed must give the same hash.
+    pub fn trace_hash(&self) -> String {
+        self.trace.finalize().to_hex().to_string()
+    }
+
+    /// Steps run so far.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Every record a node published, with when.
+    pub fn published(&self) -> &BTreeMap<Digest, Instant> {
+        &self.published
+    }
+
+    /// Every delivery to a node other than the origin.
+    pub fn deliveries(&self) -> &[Delivery] {
+        &self.deliveries
+    }
+
+    /// Verification memo (hits, misses).
+    pub fn memo_counts(&self) -> (u64, u64) {
+        self.memo.counts()
+    }
+
+    /// The sum of every node's counters, crashed incarnations included.
+    pub fn total_stats(&self) -> Stats {
+        let mut total = Stats::default();
+        for sim_node in &self.nodes {
+            total += &sim_node.past_stats;
+            if let Some(node) = &sim_node.node {
+                total += node.stats();
+            }
+        }
+        total
+    }
+
+    fn schedule(&mut self, at: Instant, event: SimEvent) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.heap.push(Reverse(Scheduled { at, seq, event }));
+    }
+
+    fn start(&mut self, index: NodeIndex) -> Result<(), Violation> {
+        let now = self.now;
+        let seed = self.rng.next_u64();
+        let sim_node = &mut self.nodes[index as usize];
+        let snapshot = sim_node.store.load().expect("the in-memory store cannot fail to load");
+        let node =
+            Node::restore(sim_node.keypair.clone(), self.config.clone(), seed, now, snapshot)
+                .with_verifier(Box::new(self.memo.clone()));
+        sim_node.node = Some(node);
+        let neighbours = sim_node.neighbours.clone();
+        for peer in neighbours {
+            let peer_id = self.id(peer);
+            self.handle_at(index, Input::PeerUp(peer_id));
+        }
+        self.drain(index)
+    }
+
+    fn step(&mut self, seq: u64, event: SimEvent) -> Result<(), Violation> {
+        self.steps += 1;
+        self.trace.update(&self.now.as_micros().to_le_bytes());
+        self.trace.update(&seq.to_le_bytes());
+        self.trace.update(&[event.tag()]);
+        let touched = match event {
+            SimEvent::Deliver { from, to, frame } => {
+                self.trace.update(&from.to_le_bytes());
+                self.trace.update(&to.to_le_bytes());
+                self.trace.update(blake3::hash(&frame).as_bytes());
+                if !self.is_up(to) {
+                    return Ok(());
+                }
+                let from_id = self.id(from);
+                self.handle_at(to, Input::Frame { from: from_id, bytes: frame });
+                Some(to)
+            }
+            SimEvent::Wake { node, at } => {
+                let sim_node = &mut self.nodes[node as usize];
+                if sim_node.node.is_none() || sim_node.wake_at != Some(at) {
+                    return Ok(());
+                }
+                sim_node.wake_at = None;
+                self.handle_at(node, Input::Timeout);
+                Some(node)
+            }
+            SimEvent::Command { node, command } => {
+                if !self.is_up(node) {
+                    return Ok(());
+                }
+                self.handle_at(node, Input::Command(command));
+                Some(node)
+            }
+            SimEvent::Crash { node } => {
+                let sim_node = &mut self.nodes[node as usize];
+                if let Some(state) = sim_node.node.take() {
+                    sim_node.past_stats += state.stats();
+                }
+                sim_node.wake_at = None;
+                None
+            }
+            SimEvent::Restart { node } => {
+                if self.is_up(node) {
+                    return Ok(());
+                }
+                self.nodes[node as usize].restarts += 1;
+                for checker in &mut self.checkers {
+                    checker.on_restart(node);
+                }
+                return self.start(node);
+            }
+        };
+        match touched {
+            Some(node) => self.drain(node),
+            None => Ok(()),
+        }
+    }
+
+    fn handle_at(&mut self, index: NodeIndex, input: Input) {
+        let now = self.now;
+        if let Some(node) = self.nodes[index as usize].node.as_mut() {
+            node.handle(now, input);
+        }
+    }
+
+    /// Carries out a node's outputs in order: persists at once (the in-memory store is
+    /// durable the moment it returns), transmits through the network, events to the checkers.
+    fn drain(&mut self, index: NodeIndex) -> Result<(), Violation> {
+        let mut result = Ok(());
+        loop {
+            let Some(output) = self.nodes[index as usize].node.as_mut().and_then(Node::poll_output)
+            else {
+                break;
+            };
+            match output {
+                Output::Persist(op) => {
+                    self.nodes[index as usize]
+                        .store
+                        .apply(std::slice::from_ref(&op))
+                        .expect("the in-memory store cannot fail to apply");
+                }
+                Output::Transmit { to, frame } => {
+                    let Some(to) = self.index(&to) else { continue };
+                    if let Some(delay) = self.network.transit(&mut self.rng, index, to) {
+                        self.schedule(
+                            self.now + delay,
+                            SimEvent::Deliver { from: index, to, frame },
+                        );
+                    }
+                }
+                Output::Event(event) => {
+                    self.observe(index, &event);
+                    if result.is_ok() {
+                        result = self.run_checkers(index, &event);
+                    }
+                }
+            }
+        }
+        self.rearm(index);
+        result
+    }
+
+    fn observe(&mut self, index: NodeIndex, event: &Event) {
+        if let Event::RecordStored { record, from, hops } = event {
+            let digest = record.digest();
+            self.trace.update(&index.to_le_bytes());
+            self.trace.update(&digest);
+            match from {
+                None => {
+                    self.published.insert(digest, self.now);
+                    self.published_set.insert(digest);
+                }
+                Some(_) => self.deliveries.push(Delivery {
+                    node: index,
+                    digest,
+                    at: self.now,
+                    hops: *hops,
+                }),
+            }
+        }
+    }
+
+    fn run_checkers(&mut self, index: NodeIndex, event: &Event) -> Result<(), Violation> {
+        for checker in &mut self.checkers {
+            if let Err(message) = checker.check(index, event, &self.published_set) {
+                return Err(Violation {
+                    checker: checker.name(),
+                    at_ms: self.now.as_micros() / 1000,
+                    message,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn rearm(&mut self, index: NodeIndex) {
+        let sim_node = &self.nodes[index as usize];
+        let Some(deadline) = sim_node.node.as_ref().and_then(Node::poll_timeout) else { return };
+        if sim_node.wake_at.is_some_and(|at| at <= deadline) {
+            return;
+        }
+        let at = deadline.max(self.now);
+        self.nodes[index as usize].wake_at = Some(at);
+        self.schedule(at, SimEvent::Wake { node: index, at });
+    }
+}
