@@ -11,30 +11,42 @@
 //! - [`SignedRecord`]: the one signed envelope for every kind of replicated state.
 //! - [`RecordSet`]: the store rules (newest version per slot wins; merge is a join).
 //! - [`wire`]: frames and the [`Message`]s nodes exchange; [`wire::decode`] never panics.
-//! - [`Node`]: the sans-IO node (`handle`, `poll_output`, `poll_timeout`).
+//! - [`overlay`] (HyParView), [`broadcast`] (Plumtree), [`sync`] (anti-entropy) and
+//!   [`membership`] (SWIM with Lifeguard): the protocol components, each a state machine.
+//! - [`Node`]: the sans-IO node (`handle`, `poll_output`, `poll_timeout`) that wires them.
 //!
 //! Not here: transport, persistence (herald-store applies the [`PersistOp`]s), the simulator.
 
+pub mod broadcast;
 mod id;
+mod liveness;
+pub mod membership;
 mod node;
+pub mod overlay;
 mod persist;
 mod record;
 mod record_set;
 mod rng;
 mod stats;
+pub mod sync;
 mod time;
 mod verify;
 pub mod wire;
 
+pub use broadcast::{BroadcastConfig, BroadcastMode};
 pub use id::{Keypair, NODE_ID_SHORT_LEN, NODE_ID_TEXT_LEN, NodeId, NodeIdParseError};
-pub use node::{Command, CommandError, Config, Event, Input, Node, Output};
+pub use liveness::{LivenessClaim, MemberState};
+pub use membership::MembershipConfig;
+pub use node::{Command, CommandError, Config, Event, Input, Node, Output, RecordsConfig};
+pub use overlay::{OverlayConfig, Role};
 pub use persist::{PersistOp, Snapshot};
 pub use record::{
     Digest, KEY_LEN_MAX, PAYLOAD_LEN_MAX, Record, RecordError, RecordKind, SignedRecord, Version,
 };
-pub use record_set::{MergeOutcome, RecordSet, SlotKey, merge_decision, precedence};
+pub use record_set::{MergeOutcome, OriginSummary, RecordSet, SlotKey, merge_decision, precedence};
 pub use rng::Rng;
 pub use stats::Stats;
+pub use sync::SyncConfig;
 pub use time::Instant;
 pub use verify::{DirectVerifier, Verifier};
 pub use wire::{DecodeError, EncodeError, FRAME_SIZE_MAX, Message, PROTOCOL_VERSION};

@@ -2,36 +2,62 @@
 //! `poll_output`, woken at `poll_timeout`.
 //!
 //! The driver (the simulator or the tokio node) owns every socket, clock and disk. It feeds the
-//! node received frames, timer expiries and local commands with the time they happened, then
-//! drains the ordered output queue: transmits, application events and persist operations. A
-//! persist operation always precedes the transmits that depend on it, and the driver must make it
-//! durable before sending them.
+//! node received frames, timer expiries, transport failures and local commands with the time
+//! they happened, then drains the ordered output queue: transmits, application events and
+//! persist operations. A persist operation always precedes the transmits that depend on it, and
+//! the driver must make it durable before sending them.
 //!
-//! Dissemination here is plain flooding over the node's peers: a record stored for the first
-//! time is passed to every peer but the one it came from (Receptor's route broadcast). The
-//! overlay, Plumtree and anti-entropy build on this same shape.
+//! The node owns the record set and wires the protocol components together: the overlay
+//! ([`crate::overlay`]) says who the neighbours are, broadcast ([`crate::broadcast`]) spreads new
+//! records over them, anti-entropy ([`crate::sync`]) repairs what broadcast missed, and
+//! membership ([`crate::membership`]) probes members and publishes liveness claims as records.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::broadcast::{
+    Arrived, Broadcast, BroadcastConfig, BroadcastMessage, BroadcastMode, BroadcastOutput,
+};
 use crate::id::{Keypair, NodeId};
+use crate::liveness::{LivenessClaim, MemberState};
+use crate::membership::{Membership, MembershipConfig, MembershipOutput};
+use crate::overlay::{Overlay, OverlayConfig, OverlayMessage, OverlayOutput, Role};
 use crate::persist::{PersistOp, Snapshot};
 use crate::record::{KEY_LEN_MAX, PAYLOAD_LEN_MAX, Record, RecordKind, SignedRecord, Version};
-use crate::record_set::{MergeOutcome, RecordSet};
+use crate::record_set::{MergeOutcome, RecordSet, SlotKey};
 use crate::rng::Rng;
 use crate::stats::Stats;
+use crate::sync::{Sync, SyncConfig, SyncOutput};
 use crate::time::Instant;
 use crate::verify::{DirectVerifier, Verifier};
-use crate::wire::{self, FRAME_SIZE_MAX, Message};
+use crate::wire::{self, Message};
 
 /// Tunables of one node.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Config {
+    /// Server or client.
+    pub role: Role,
     /// The epoch of this node's sequence space when it has no stored high-water mark. Drivers
     /// pass something that grows across store losses (the real node: Unix seconds when its store
     /// was created), so a node that lost its store still issues versions that win.
     pub epoch: u64,
+    /// Record-store tunables.
+    pub records: RecordsConfig,
+    /// HyParView.
+    pub overlay: OverlayConfig,
+    /// Plumtree (or a baseline).
+    pub broadcast: BroadcastConfig,
+    /// Anti-entropy.
+    pub sync: SyncConfig,
+    /// Failure detection; `None` switches membership off (the simulator's 10,000-node
+    /// broadcast runs, where full membership would not fit in memory).
+    pub membership: Option<MembershipConfig>,
+}
+
+/// Record-store tunables.
+#[derive(Clone, Debug)]
+pub struct RecordsConfig {
     /// How long records of a departed origin are kept. Default 600 s, floodd's sample
     /// `site-purge-period`.
     pub departed_grace: Duration,
@@ -40,13 +66,19 @@ pub struct Config {
     pub expiry_interval: Duration,
 }
 
-impl Default for Config {
-    fn default() -> Config {
-        Config {
-            epoch: 0,
+impl Default for RecordsConfig {
+    fn default() -> RecordsConfig {
+        RecordsConfig {
             departed_grace: Duration::from_secs(600),
             expiry_interval: Duration::from_secs(10),
         }
+    }
+}
+
+impl Config {
+    /// The defaults with membership switched on.
+    pub fn with_membership() -> Config {
+        Config { membership: Some(MembershipConfig::default()), ..Config::default() }
     }
 }
 
@@ -62,17 +94,20 @@ pub enum Input {
     },
     /// The deadline given by [`Node::poll_timeout`] passed.
     Timeout,
+    /// The transport could not reach this peer, or lost its connection.
+    PeerDown(NodeId),
     /// A local command from the operator or the application.
     Command(Command),
-    /// The transport has a working connection to this peer.
-    PeerUp(NodeId),
-    /// The transport lost its connection to this peer.
-    PeerDown(NodeId),
 }
 
 /// A local request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
+    /// Join the grid through the first reachable contact; the others are kept as spares.
+    Join {
+        /// Servers to contact, in order of preference.
+        contacts: Vec<NodeId>,
+    },
     /// Publish or replace this node's announcement of `service`.
     Announce {
         /// The service name (the record key).
@@ -89,6 +124,11 @@ pub enum Command {
     Withdraw {
         /// The service name.
         service: String,
+        /// The issue time to sign, in Unix milliseconds.
+        issued_at_ms: u64,
+    },
+    /// Announce departure; the node stops probing and answering probes.
+    Leave {
         /// The issue time to sign, in Unix milliseconds.
         issued_at_ms: u64,
     },
@@ -132,6 +172,13 @@ pub enum Event {
     },
     /// A local command was refused.
     CommandRefused(CommandError),
+    /// A member changed state in this node's view.
+    MemberChanged {
+        /// The member.
+        id: NodeId,
+        /// Its new state.
+        state: MemberState,
+    },
 }
 
 /// What the driver must do.
@@ -150,6 +197,18 @@ pub enum Output {
     Persist(PersistOp),
 }
 
+/// How a record reached this node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Arrival {
+    /// Over the broadcast tree (or published here, at 0 hops).
+    Tree {
+        /// Hops from the origin.
+        hops: u16,
+    },
+    /// Through anti-entropy.
+    Repair,
+}
+
 /// One herald node's protocol state.
 pub struct Node {
     keypair: Keypair,
@@ -158,7 +217,10 @@ pub struct Node {
     verifier: Box<dyn Verifier>,
     records: RecordSet,
     issued_high: Option<Version>,
-    peers: BTreeSet<NodeId>,
+    overlay: Overlay,
+    broadcast: Broadcast,
+    sync: Sync,
+    membership: Option<Membership>,
     outputs: VecDeque<Output>,
     next_sweep: Instant,
     stats: Stats,
@@ -171,7 +233,8 @@ impl Node {
     }
 
     /// A node rebuilt from what its store kept. Stored records are trusted: they were verified
-    /// before they were persisted.
+    /// before they were persisted. A node that had announced itself comes back with a higher
+    /// incarnation, and reconnects to the members it knew.
     pub fn restore(
         keypair: Keypair,
         config: Config,
@@ -179,23 +242,39 @@ impl Node {
         now: Instant,
         snapshot: Snapshot,
     ) -> Node {
+        let me = keypair.id();
         let mut records = RecordSet::new();
         for record in snapshot.records {
             records.merge(Arc::new(record));
         }
-        let next_sweep = now + config.expiry_interval;
-        Node {
+        let own_claim = records
+            .get(&SlotKey { origin: me, family: RecordKind::Liveness, key: me.to_string() })
+            .and_then(|record| LivenessClaim::decode(&record.record.payload));
+        let membership = config.membership.clone().map(|membership_config| {
+            let incarnation = own_claim.map_or(0, |claim| claim.incarnation + 1);
+            Membership::new(me, incarnation, membership_config, now)
+        });
+        let next_sweep = now + config.records.expiry_interval;
+        let mut node = Node {
+            overlay: Overlay::new(me, config.role, config.overlay.clone(), now),
+            broadcast: Broadcast::new(config.broadcast.clone()),
+            sync: Sync::new(config.sync.clone(), now),
             keypair,
             config,
             rng: Rng::from_seed(seed),
-            verifier: Box::new(DirectVerifier),
+            verifier: Box::new(DirectVerifier::default()),
             records,
             issued_high: snapshot.issued_high,
-            peers: BTreeSet::new(),
+            membership,
             outputs: VecDeque::new(),
             next_sweep,
             stats: Stats::default(),
+        };
+        node.rejoin_known_members(now);
+        if let Some(claim) = node.membership.as_ref().map(Membership::alive_claim) {
+            node.publish_claim(now, claim);
         }
+        node
     }
 
     /// Replaces the signature checker (the simulator memoises; the real node never does).
@@ -214,9 +293,19 @@ impl Node {
         &self.records
     }
 
-    /// The peers this node is connected to.
-    pub fn peers(&self) -> &BTreeSet<NodeId> {
-        &self.peers
+    /// The overlay's views.
+    pub fn overlay(&self) -> &Overlay {
+        &self.overlay
+    }
+
+    /// The broadcast tree's links.
+    pub fn broadcast(&self) -> &Broadcast {
+        &self.broadcast
+    }
+
+    /// The membership view, if membership is on.
+    pub fn membership(&self) -> Option<&Membership> {
+        self.membership.as_ref()
     }
 
     /// This node's counters.
@@ -232,17 +321,14 @@ impl Node {
     /// Feeds one input that happened at `now`.
     pub fn handle(&mut self, now: Instant, input: Input) {
         match input {
-            Input::Frame { from, bytes } => self.on_frame(from, &bytes),
+            Input::Frame { from, bytes } => self.on_frame(now, from, &bytes),
             Input::Timeout => self.on_timeout(now),
-            Input::Command(command) => self.on_command(command),
-            Input::PeerUp(peer) => {
-                if peer != self.id() {
-                    self.peers.insert(peer);
-                }
-            }
             Input::PeerDown(peer) => {
-                self.peers.remove(&peer);
+                let mut out = Vec::new();
+                self.overlay.peer_failed(peer, &mut self.rng, &mut out);
+                self.apply_overlay(out);
             }
+            Input::Command(command) => self.on_command(now, command),
         }
     }
 
@@ -253,20 +339,43 @@ impl Node {
 
     /// When the node next needs an [`Input::Timeout`].
     pub fn poll_timeout(&self) -> Option<Instant> {
-        Some(self.next_sweep)
+        let mut next =
+            self.next_sweep.min(self.overlay.poll_timeout()).min(self.sync.poll_timeout());
+        if let Some(at) = self.broadcast.poll_timeout() {
+            next = next.min(at);
+        }
+        if let Some(membership) = &self.membership {
+            next = next.min(membership.poll_timeout());
+        }
+        Some(next)
     }
 
     fn on_timeout(&mut self, now: Instant) {
         if now >= self.next_sweep {
-            for slot in self.records.expire(now, self.config.departed_grace) {
+            self.next_sweep = now + self.config.records.expiry_interval;
+            for slot in self.records.expire(now, self.config.records.departed_grace) {
                 self.stats.records_expired += 1;
                 self.outputs.push_back(Output::Persist(PersistOp::DeleteRecord(slot)));
             }
-            self.next_sweep = now + self.config.expiry_interval;
+        }
+        let mut overlay_out = Vec::new();
+        self.overlay.on_timeout(now, &mut self.rng, &mut overlay_out);
+        self.apply_overlay(overlay_out);
+        let mut broadcast_out = Vec::new();
+        self.broadcast.on_timeout(now, &mut broadcast_out);
+        self.apply_broadcast(broadcast_out);
+        let mut sync_out = Vec::new();
+        let peers: Vec<NodeId> = self.overlay.active().iter().copied().collect();
+        self.sync.on_timeout(now, &peers, &self.records, &mut self.rng, &mut sync_out);
+        self.apply_sync(sync_out);
+        if let Some(membership) = &mut self.membership {
+            let mut membership_out = Vec::new();
+            membership.on_timeout(now, &mut self.rng, &mut membership_out);
+            self.apply_membership(now, membership_out);
         }
     }
 
-    fn on_frame(&mut self, from: NodeId, bytes: &[u8]) {
+    fn on_frame(&mut self, now: Instant, from: NodeId, bytes: &[u8]) {
         self.stats.frames_in += 1;
         self.stats.bytes_in += bytes.len() as u64;
         let message = match wire::decode(bytes) {
@@ -277,30 +386,93 @@ impl Node {
             }
         };
         match message {
-            Message::Records { hops, records } => self.on_records(from, hops, records),
-            Message::Ping { nonce } => self.send(from, &Message::Pong { nonce }),
-            Message::Pong { .. } => {}
+            Message::Overlay(message) => {
+                let mut out = Vec::new();
+                self.overlay.handle(from, message, &mut self.rng, &mut out);
+                self.apply_overlay(out);
+            }
+            Message::Broadcast(message) if !self.overlay.is_neighbor(&from) => {
+                self.on_stranger_broadcast(now, from, message);
+            }
+            Message::Broadcast(BroadcastMessage::Gossip { round, record }) => {
+                self.on_gossip(now, from, round, record);
+            }
+            Message::Broadcast(control) => {
+                let mut out = Vec::new();
+                self.broadcast.handle_control(now, from, control, &mut out);
+                self.apply_broadcast(out);
+            }
+            Message::Sync(message) => {
+                let mut out = Vec::new();
+                let received =
+                    self.sync.handle(now, from, message, &self.records, &mut self.rng, &mut out);
+                self.apply_sync(out);
+                for record in received {
+                    self.stats.records_repaired +=
+                        u64::from(self.accept(now, from, Arrival::Repair, record));
+                }
+            }
+            Message::Membership(message) => {
+                if let Some(membership) = &mut self.membership {
+                    let mut out = Vec::new();
+                    membership.handle(now, from, message, &mut out);
+                    self.apply_membership(now, out);
+                }
+            }
         }
     }
 
-    fn on_records(&mut self, from: NodeId, hops: u16, records: Vec<SignedRecord>) {
-        let mut fresh = Vec::new();
-        for record in records {
-            if self.verifier.verify(&record).is_err() {
-                self.stats.records_rejected += 1;
-                continue;
-            }
-            if record.record.origin == self.id() {
-                self.resync_own_version(record.record.version);
-            }
-            let record = Arc::new(record);
-            if self.store(record.clone(), Some(from), hops.saturating_add(1)) {
-                fresh.push(record);
-            }
+    /// Broadcast traffic from a peer that is not a neighbour: the peer holds a stale link to
+    /// this node (a disconnect crossed a neighbour request). Its records are still taken, but
+    /// it is told to drop the link so both views agree again. Push gossip talks to strangers by
+    /// design and is exempt.
+    fn on_stranger_broadcast(&mut self, now: Instant, from: NodeId, message: BroadcastMessage) {
+        if let BroadcastMessage::Gossip { round, record } = message {
+            self.on_gossip(now, from, round, record);
         }
-        if !fresh.is_empty() {
-            self.flood(&fresh, hops.saturating_add(1), Some(from));
+        if !matches!(self.config.broadcast.mode, BroadcastMode::Gossip { .. }) {
+            self.send(from, &Message::Overlay(OverlayMessage::Disconnect));
         }
+    }
+
+    fn on_gossip(&mut self, now: Instant, from: NodeId, round: u16, record: SignedRecord) {
+        let id = record.digest();
+        if self.broadcast.has_seen(&id) {
+            self.stats.records_duplicate += 1;
+        } else if self.accept(now, from, Arrival::Tree { hops: round.saturating_add(1) }, record) {
+            return;
+        }
+        let mut out = Vec::new();
+        self.broadcast.duplicate(&id, from, &mut out);
+        self.apply_broadcast(out);
+    }
+
+    /// Verifies and merges a record from a peer; a new one is stored, handled and spread.
+    /// Returns whether it was new.
+    fn accept(
+        &mut self,
+        now: Instant,
+        from: NodeId,
+        arrival: Arrival,
+        record: SignedRecord,
+    ) -> bool {
+        if self.verifier.verify(&record).is_err() {
+            self.stats.records_rejected += 1;
+            return false;
+        }
+        if record.record.origin == self.id() {
+            self.resync_own_version(record.record.version);
+        }
+        let record = Arc::new(record);
+        let hops = match arrival {
+            Arrival::Tree { hops } => hops,
+            Arrival::Repair => 0,
+        };
+        if !self.store(record.clone(), Some(from), hops) {
+            return false;
+        }
+        self.spread(now, record, Some(from), arrival);
+        true
     }
 
     /// A node that lost its store learns from its peers how far it had counted, and jumps past
@@ -312,8 +484,8 @@ impl Node {
         }
     }
 
-    /// Merges a verified record; on change, queues its persist and event. Returns whether it
-    /// was stored.
+    /// Merges a verified record; on change, queues its persist and event, and hands liveness
+    /// claims to membership. Returns whether it was stored.
     fn store(&mut self, record: Arc<SignedRecord>, from: Option<NodeId>, hops: u16) -> bool {
         let outcome = self.records.merge(record.clone());
         match outcome {
@@ -327,24 +499,112 @@ impl Node {
         }
         self.stats.records_stored += 1;
         self.outputs.push_back(Output::Persist(PersistOp::PutRecord(record.clone())));
+        let hops = if from.is_some() { hops } else { 0 };
         self.outputs.push_back(Output::Event(Event::RecordStored {
-            record,
+            record: record.clone(),
             from,
-            hops: if from.is_some() { hops } else { 0 },
+            hops,
         }));
         true
     }
 
-    fn on_command(&mut self, command: Command) {
-        match self.issue(command) {
-            Ok(record) => {
-                let version = record.record.version;
-                let record = Arc::new(record);
-                self.issued_high = Some(self.issued_high.map_or(version, |high| high.max(version)));
-                self.outputs.push_back(Output::Persist(PersistOp::SetIssuedHigh(version)));
-                self.store(record.clone(), None, 0);
+    /// Hands a stored record to broadcast, and a liveness claim to membership.
+    fn spread(
+        &mut self,
+        now: Instant,
+        record: Arc<SignedRecord>,
+        from: Option<NodeId>,
+        arrival: Arrival,
+    ) {
+        let claim = (record.record.kind == RecordKind::Liveness)
+            .then(|| LivenessClaim::decode(&record.record.payload))
+            .flatten();
+        let known: Vec<NodeId> =
+            self.overlay.active().iter().chain(self.overlay.passive()).copied().collect();
+        match arrival {
+            Arrival::Tree { hops } => {
+                let mut out = Vec::new();
+                let arrived = Arrived { record: record.clone(), from, round: hops };
+                self.broadcast.spread(now, arrived, &known, &mut self.rng, &mut out);
+                self.apply_broadcast(out);
+            }
+            Arrival::Repair => self.broadcast.repaired(now, record.clone()),
+        }
+        if let (Some(claim), Some(membership)) = (claim, &mut self.membership) {
+            let mut out = Vec::new();
+            membership.on_claim(now, record.record.origin, claim, &mut self.rng, &mut out);
+            self.apply_membership(now, out);
+        }
+    }
+
+    fn on_command(&mut self, now: Instant, command: Command) {
+        match command {
+            Command::Join { contacts } => {
+                let mut out = Vec::new();
+                if let Some((first, spares)) = contacts.split_first() {
+                    self.overlay.learn(spares.iter().copied(), &mut self.rng);
+                    self.overlay.join(*first, &mut self.rng, &mut out);
+                }
+                self.apply_overlay(out);
+            }
+            Command::Leave { .. } => {
+                if let Some(claim) = self.membership.as_mut().map(Membership::leave) {
+                    self.publish_claim(now, claim);
+                }
+            }
+            Command::Announce { service, payload, issued_at_ms, seq } => {
+                let result = self.check_service(&service, &payload).and_then(|()| {
+                    let current =
+                        self.records.version_of(self.id(), RecordKind::Announcement, &service);
+                    self.next_version(current, seq)
+                });
+                self.finish_command(
+                    now,
+                    RecordKind::Announcement,
+                    service,
+                    payload,
+                    issued_at_ms,
+                    result,
+                );
+            }
+            Command::Withdraw { service, issued_at_ms } => {
+                let result =
+                    self.check_service(&service, &[]).and_then(|()| self.next_version(None, None));
+                self.finish_command(
+                    now,
+                    RecordKind::Tombstone,
+                    service,
+                    Vec::new(),
+                    issued_at_ms,
+                    result,
+                );
+            }
+        }
+    }
+
+    fn check_service(&self, service: &str, payload: &[u8]) -> Result<(), CommandError> {
+        if service.is_empty() || service.len() > KEY_LEN_MAX {
+            return Err(CommandError::BadServiceName);
+        }
+        if payload.len() > PAYLOAD_LEN_MAX {
+            return Err(CommandError::PayloadTooLarge(payload.len()));
+        }
+        Ok(())
+    }
+
+    fn finish_command(
+        &mut self,
+        now: Instant,
+        kind: RecordKind,
+        key: String,
+        payload: Vec<u8>,
+        issued_at_ms: u64,
+        version: Result<Version, CommandError>,
+    ) {
+        match version {
+            Ok(version) => {
+                self.publish(now, kind, key, payload, issued_at_ms, version);
                 self.outputs.push_back(Output::Event(Event::CommandDone { version }));
-                self.flood(&[record], 0, None);
             }
             Err(error) => {
                 self.stats.commands_refused += 1;
@@ -353,27 +613,38 @@ impl Node {
         }
     }
 
-    /// Builds and signs the record a command asks for.
-    fn issue(&self, command: Command) -> Result<SignedRecord, CommandError> {
-        let (kind, service, payload, issued_at_ms, requested) = match command {
-            Command::Announce { service, payload, issued_at_ms, seq } => {
-                (RecordKind::Announcement, service, payload, issued_at_ms, seq)
-            }
-            Command::Withdraw { service, issued_at_ms } => {
-                (RecordKind::Tombstone, service, Vec::new(), issued_at_ms, None)
-            }
-        };
-        if service.is_empty() || service.len() > KEY_LEN_MAX {
-            return Err(CommandError::BadServiceName);
+    /// Signs, persists, stores and spreads a record of this node's own.
+    fn publish(
+        &mut self,
+        now: Instant,
+        kind: RecordKind,
+        key: String,
+        payload: Vec<u8>,
+        issued_at_ms: u64,
+        version: Version,
+    ) {
+        let record = Record { origin: self.id(), kind, key, version, issued_at_ms, payload };
+        let record = Arc::new(
+            record.sign(&self.keypair).expect("keys and payloads are checked before signing"),
+        );
+        self.issued_high = Some(self.issued_high.map_or(version, |high| high.max(version)));
+        self.outputs.push_back(Output::Persist(PersistOp::SetIssuedHigh(version)));
+        if self.store(record.clone(), None, 0) {
+            self.spread(now, record, None, Arrival::Tree { hops: 0 });
         }
-        if payload.len() > PAYLOAD_LEN_MAX {
-            return Err(CommandError::PayloadTooLarge(payload.len()));
-        }
-        let current = self.records.version_of(self.id(), kind.family(), &service);
-        let version = self.next_version(current, requested)?;
-        let record =
-            Record { origin: self.id(), kind, key: service, version, issued_at_ms, payload };
-        Ok(record.sign(&self.keypair).expect("bounds were checked above"))
+    }
+
+    fn publish_claim(&mut self, now: Instant, claim: LivenessClaim) {
+        let version = self.next_version(None, None).expect("an unrequested version is never stale");
+        // The issue time of a claim is informational; the core has no wall clock, so it signs 0.
+        self.publish(
+            now,
+            RecordKind::Liveness,
+            claim.subject.to_string(),
+            claim.encode(),
+            0,
+            version,
+        );
     }
 
     /// The version of the next record in a slot that holds `current`.
@@ -398,45 +669,106 @@ impl Node {
         }
     }
 
-    /// Sends `records` to every peer but `except`, in frames that fit the size limit. Peers are
-    /// served in a random order so that no peer is always last.
-    fn flood(&mut self, records: &[Arc<SignedRecord>], hops: u16, except: Option<NodeId>) {
-        let mut targets: Vec<NodeId> =
-            self.peers.iter().copied().filter(|peer| Some(*peer) != except).collect();
-        if targets.is_empty() {
-            return;
+    /// After a restart: members known from stored claims become passive peers, and the
+    /// overlay asks one of them to be a neighbour at once.
+    fn rejoin_known_members(&mut self, now: Instant) {
+        let me = self.id();
+        let claims: Vec<(NodeId, LivenessClaim)> = self
+            .records
+            .iter()
+            .filter(|record| record.record.kind == RecordKind::Liveness)
+            .filter_map(|record| {
+                Some((record.record.origin, LivenessClaim::decode(&record.record.payload)?))
+            })
+            .collect();
+        if let Some(membership) = &mut self.membership {
+            let mut out = Vec::new();
+            for (claimant, claim) in &claims {
+                membership.on_claim(now, *claimant, *claim, &mut self.rng, &mut out);
+            }
+            // Restoring old claims changes nothing the application has not been told before.
+            out.retain(|output| !matches!(output, MembershipOutput::Changed { .. }));
+            self.apply_membership(now, out);
         }
-        self.rng.shuffle(&mut targets);
-        for batch in wire::pack_records(records) {
-            let message = Message::Records {
-                hops,
-                records: batch.iter().map(|record| (**record).clone()).collect(),
-            };
-            let frame: Arc<[u8]> = match wire::encode(&message) {
-                Ok(frame) => frame.into(),
-                Err(_) => {
-                    self.stats.records_dropped += batch.len() as u64;
-                    continue;
+        let alive: Vec<NodeId> = claims
+            .iter()
+            .filter(|(_, claim)| claim.subject != me && claim.state == MemberState::Alive)
+            .map(|(_, claim)| claim.subject)
+            .collect();
+        if !alive.is_empty() {
+            self.overlay.learn(alive, &mut self.rng);
+            let mut out = Vec::new();
+            self.overlay.refill(&mut self.rng, &mut out);
+            self.apply_overlay(out);
+        }
+    }
+
+    fn apply_overlay(&mut self, out: Vec<OverlayOutput>) {
+        for output in out {
+            match output {
+                OverlayOutput::Send(to, message) => self.send(to, &Message::Overlay(message)),
+                OverlayOutput::Up(peer, _) => self.broadcast.neighbor_up(peer),
+                OverlayOutput::Down(peer) => self.broadcast.neighbor_down(peer),
+            }
+        }
+    }
+
+    fn apply_broadcast(&mut self, out: Vec<BroadcastOutput>) {
+        for BroadcastOutput::Send(to, message) in out {
+            match message {
+                BroadcastMessage::Gossip { .. } => self.stats.records_out += 1,
+                BroadcastMessage::Graft { .. } => self.stats.grafts += 1,
+                BroadcastMessage::Prune => self.stats.prunes += 1,
+                BroadcastMessage::IHave { .. } => {}
+            }
+            self.send(to, &Message::Broadcast(message));
+        }
+    }
+
+    fn apply_sync(&mut self, out: Vec<SyncOutput>) {
+        for SyncOutput::Send(to, message) in out {
+            self.send(to, &Message::Sync(message));
+        }
+    }
+
+    fn apply_membership(&mut self, now: Instant, out: Vec<MembershipOutput>) {
+        for output in out {
+            match output {
+                MembershipOutput::Send(to, message) => self.send(to, &Message::Membership(message)),
+                MembershipOutput::Publish(claim) => self.publish_claim(now, claim),
+                MembershipOutput::Changed { id, state } => {
+                    if state.is_gone() {
+                        self.records.mark_departed(id, now);
+                        let mut out = Vec::new();
+                        self.overlay.peer_failed(id, &mut self.rng, &mut out);
+                        self.apply_overlay(out);
+                    } else {
+                        self.records.mark_returned(id);
+                    }
+                    self.outputs.push_back(Output::Event(Event::MemberChanged { id, state }));
                 }
-            };
-            for peer in &targets {
-                self.stats.records_out += batch.len() as u64;
-                self.transmit(*peer, frame.clone());
+                MembershipOutput::Purged(id) => {
+                    // Claims others made about a forgotten member go with it.
+                    let key = id.to_string();
+                    for slot in self
+                        .records
+                        .remove_where(|slot| slot.family == RecordKind::Liveness && slot.key == key)
+                    {
+                        self.outputs.push_back(Output::Persist(PersistOp::DeleteRecord(slot)));
+                    }
+                }
             }
         }
     }
 
     fn send(&mut self, to: NodeId, message: &Message) {
         match wire::encode(message) {
-            Ok(frame) => self.transmit(to, frame.into()),
+            Ok(frame) => {
+                self.stats.frames_out += 1;
+                self.stats.bytes_out += frame.len() as u64;
+                self.outputs.push_back(Output::Transmit { to, frame: frame.into() });
+            }
             Err(_) => self.stats.frames_dropped += 1,
         }
-    }
-
-    fn transmit(&mut self, to: NodeId, frame: Arc<[u8]>) {
-        debug_assert!(frame.len() <= FRAME_SIZE_MAX);
-        self.stats.frames_out += 1;
-        self.stats.bytes_out += frame.len() as u64;
-        self.outputs.push_back(Output::Transmit { to, frame });
     }
 }

@@ -38,11 +38,13 @@ pub enum RecordKind {
     ManagerList,
     /// One message flooded to a group: key is the group name.
     GroupMessage,
+    /// A liveness claim (alive, suspect, dead, left) about the member named by the key.
+    Liveness,
 }
 
 impl RecordKind {
     /// Every kind, in wire order.
-    pub const ALL: [RecordKind; 8] = [
+    pub const ALL: [RecordKind; 9] = [
         RecordKind::Announcement,
         RecordKind::Tombstone,
         RecordKind::LinkState,
@@ -51,6 +53,7 @@ impl RecordKind {
         RecordKind::Revocation,
         RecordKind::ManagerList,
         RecordKind::GroupMessage,
+        RecordKind::Liveness,
     ];
 
     /// The domain-separation tag prefixed to the signed bytes of this kind.
@@ -64,6 +67,7 @@ impl RecordKind {
             RecordKind::Revocation => b"herald/v1/record/revocation\0",
             RecordKind::ManagerList => b"herald/v1/record/manager-list\0",
             RecordKind::GroupMessage => b"herald/v1/record/group-message\0",
+            RecordKind::Liveness => b"herald/v1/record/liveness\0",
         }
     }
 
@@ -92,6 +96,7 @@ impl RecordKind {
             RecordKind::Revocation => "revocation",
             RecordKind::ManagerList => "manager-list",
             RecordKind::GroupMessage => "group-message",
+            RecordKind::Liveness => "liveness",
         }
     }
 }
@@ -214,6 +219,16 @@ impl SignedRecord {
         }
     }
 
+    /// Checks the bounds and the signature against the origin's already decompressed key, which
+    /// must be the key of `record.origin`.
+    pub fn verify_with(&self, key: &ed25519_dalek::VerifyingKey) -> Result<(), RecordError> {
+        debug_assert_eq!(key.as_bytes(), self.record.origin.as_bytes());
+        self.record.check_bounds()?;
+        use ed25519_dalek::Verifier as _;
+        key.verify(&self.record.signing_bytes(), &self.signature)
+            .map_err(|_| RecordError::BadSignature)
+    }
+
     /// The record's content digest, over the signed bytes and the signature. Two records with
     /// the same digest are the same record; it serves as the broadcast message id.
     pub fn digest(&self) -> Digest {
@@ -223,6 +238,9 @@ impl SignedRecord {
         *hasher.finalize().as_bytes()
     }
 }
+
+#[cfg(test)]
+pub(crate) use tests::announcement as test_announcement;
 
 #[cfg(test)]
 mod tests {
@@ -290,6 +308,3 @@ mod tests {
         assert!(Version::new(1, 5) > Version::new(1, 4));
     }
 }
-
-#[cfg(test)]
-pub(crate) use tests::announcement as test_announcement;

@@ -92,10 +92,30 @@ pub fn merge_decision(held: Option<&SignedRecord>, incoming: &SignedRecord) -> M
     }
 }
 
+/// A compact summary of everything a set holds from one origin, for anti-entropy.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OriginSummary {
+    /// XOR of the first 8 bytes of every held record's digest: equal sets give equal
+    /// fingerprints, and a difference in any slot changes it with overwhelming probability.
+    pub fingerprint: u64,
+    /// Slots held.
+    pub slots: u32,
+}
+
+impl OriginSummary {
+    fn toggle(&mut self, record: &SignedRecord) {
+        let digest = record.digest();
+        let mut head = [0u8; 8];
+        head.copy_from_slice(&digest[..8]);
+        self.fingerprint ^= u64::from_le_bytes(head);
+    }
+}
+
 /// A set of verified records, one per slot, with the departure times of their origins.
 #[derive(Clone, Debug, Default)]
 pub struct RecordSet {
     slots: BTreeMap<SlotKey, Arc<SignedRecord>>,
+    origins: BTreeMap<NodeId, OriginSummary>,
     departed: BTreeMap<NodeId, Instant>,
     conflicts: u64,
 }
@@ -114,7 +134,12 @@ impl RecordSet {
             self.conflicts += 1;
         }
         if outcome.stored() {
-            self.slots.insert(slot, record);
+            let summary = self.origins.entry(slot.origin).or_default();
+            summary.toggle(&record);
+            match self.slots.insert(slot, record) {
+                Some(replaced) => summary.toggle(&replaced),
+                None => summary.slots += 1,
+            }
         }
         outcome
     }
@@ -139,6 +164,20 @@ impl RecordSet {
         self.slots.is_empty()
     }
 
+    /// Per-origin summaries, in origin order.
+    pub fn origins(&self) -> &BTreeMap<NodeId, OriginSummary> {
+        &self.origins
+    }
+
+    /// Every record held from `origin`, in slot order.
+    pub fn of_origin(&self, origin: NodeId) -> impl Iterator<Item = &Arc<SignedRecord>> {
+        let first = SlotKey { origin, family: RecordKind::ALL[0], key: String::new() };
+        self.slots
+            .range(first..)
+            .take_while(move |(slot, _)| slot.origin == origin)
+            .map(|(_, record)| record)
+    }
+
     /// Same-version conflicts seen so far.
     pub fn conflicts(&self) -> u64 {
         self.conflicts
@@ -148,6 +187,25 @@ impl RecordSet {
     pub fn version_of(&self, origin: NodeId, family: RecordKind, key: &str) -> Option<Version> {
         let slot = SlotKey { origin, family, key: key.to_owned() };
         self.slots.get(&slot).map(|record| record.record.version)
+    }
+
+    /// Removes every slot `predicate` selects and returns them, so the driver can delete them
+    /// from disk.
+    pub fn remove_where(&mut self, predicate: impl Fn(&SlotKey) -> bool) -> Vec<SlotKey> {
+        let doomed: Vec<SlotKey> =
+            self.slots.keys().filter(|slot| predicate(slot)).cloned().collect();
+        for slot in &doomed {
+            if let Some(record) = self.slots.remove(slot)
+                && let Some(summary) = self.origins.get_mut(&slot.origin)
+            {
+                summary.toggle(&record);
+                summary.slots -= 1;
+                if summary.slots == 0 {
+                    self.origins.remove(&slot.origin);
+                }
+            }
+        }
+        doomed
     }
 
     /// Notes that `origin` departed (was declared dead, or left) at `at`.
@@ -172,13 +230,9 @@ impl RecordSet {
         let mut removed = Vec::new();
         for origin in expired {
             self.departed.remove(&origin);
-            let first = SlotKey { origin, family: RecordKind::ALL[0], key: String::new() };
-            let slots: Vec<SlotKey> = self
-                .slots
-                .range(first..)
-                .take_while(|(slot, _)| slot.origin == origin)
-                .map(|(slot, _)| slot.clone())
-                .collect();
+            let slots: Vec<SlotKey> =
+                self.of_origin(origin).map(|record| SlotKey::of(record)).collect();
+            self.origins.remove(&origin);
             for slot in slots {
                 self.slots.remove(&slot);
                 removed.push(slot);
@@ -315,6 +369,22 @@ mod tests {
         assert_eq!(removed.len(), 2);
         assert!(removed.iter().all(|slot| slot.origin == gone.id()));
         assert_eq!(set.len(), 1);
+    }
+
+    #[test]
+    fn origin_fingerprints_match_exactly_when_the_held_records_match() {
+        let keypair = Keypair::from_secret([7; 32]);
+        let v1 = Arc::new(test_announcement(&keypair, "a", Version::new(0, 1)));
+        let v2 = Arc::new(test_announcement(&keypair, "a", Version::new(0, 2)));
+        let mut old = RecordSet::new();
+        old.merge(v1.clone());
+        let mut new = RecordSet::new();
+        new.merge(v2.clone());
+        assert_ne!(old.origins()[&keypair.id()], new.origins()[&keypair.id()]);
+        old.merge(v2);
+        assert_eq!(old.origins()[&keypair.id()], new.origins()[&keypair.id()]);
+        assert_eq!(old.origins()[&keypair.id()].slots, 1);
+        assert_eq!(old.of_origin(keypair.id()).count(), 1);
     }
 
     #[test]

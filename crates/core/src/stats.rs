@@ -33,8 +33,12 @@ pub struct Stats {
     pub records_conflicting: u64,
     /// Records removed because their origin departed long enough ago.
     pub records_expired: u64,
-    /// Records from peers that were not sent because a frame would have been too large.
-    pub records_dropped: u64,
+    /// Records that arrived by anti-entropy and were new (what broadcast had missed).
+    pub records_repaired: u64,
+    /// Plumtree grafts sent (tree repairs and optimisations).
+    pub grafts: u64,
+    /// Plumtree prunes sent (redundant links made lazy).
+    pub prunes: u64,
     /// Frames not sent because they would have exceeded the size limit.
     pub frames_dropped: u64,
     /// Local commands refused (stale sequence number, too large, ...).
@@ -57,7 +61,9 @@ impl AddAssign<&Stats> for Stats {
             records_stale,
             records_conflicting,
             records_expired,
-            records_dropped,
+            records_repaired,
+            grafts,
+            prunes,
             frames_dropped,
             commands_refused,
         } = more;
@@ -73,7 +79,9 @@ impl AddAssign<&Stats> for Stats {
         self.records_stale += records_stale;
         self.records_conflicting += records_conflicting;
         self.records_expired += records_expired;
-        self.records_dropped += records_dropped;
+        self.records_repaired += records_repaired;
+        self.grafts += grafts;
+        self.prunes += prunes;
         self.frames_dropped += frames_dropped;
         self.commands_refused += commands_refused;
     }

@@ -9,43 +9,39 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::broadcast::BroadcastMessage;
+use crate::membership::MembershipMessage;
+use crate::overlay::OverlayMessage;
 use crate::record::SignedRecord;
+use crate::sync::SyncMessage;
 
 /// The protocol version this build speaks.
 pub const PROTOCOL_VERSION: u8 = 1;
 /// Largest frame accepted or produced, in bytes. A record is at most about 65 KiB, so a frame
-/// holds at least a few full records; batches are cut to fit.
+/// holds at least three full records; anti-entropy pushes are cut to fit.
 pub const FRAME_SIZE_MAX: usize = 256 * 1024;
 
-/// One protocol message between two nodes.
+/// One protocol message between two nodes: each component owns its own messages.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Message {
-    /// Signed records pushed to a peer (flooding and repair both use it).
-    Records {
-        /// Hops the records travelled from their origin before this one.
-        hops: u16,
-        /// The records, each verified by the receiver before use.
-        records: Vec<SignedRecord>,
-    },
-    /// A liveness probe.
-    Ping {
-        /// Echoed in the answer, to match it to the probe.
-        nonce: u64,
-    },
-    /// The answer to a [`Message::Ping`].
-    Pong {
-        /// The probe's nonce.
-        nonce: u64,
-    },
+    /// HyParView.
+    Overlay(OverlayMessage),
+    /// Plumtree (and the flood and gossip baselines).
+    Broadcast(BroadcastMessage),
+    /// Anti-entropy.
+    Sync(SyncMessage),
+    /// SWIM probes.
+    Membership(MembershipMessage),
 }
 
 impl Message {
     /// A short lowercase name for counters and logs.
     pub fn name(&self) -> &'static str {
         match self {
-            Message::Records { .. } => "records",
-            Message::Ping { .. } => "ping",
-            Message::Pong { .. } => "pong",
+            Message::Overlay(_) => "overlay",
+            Message::Broadcast(_) => "broadcast",
+            Message::Sync(_) => "sync",
+            Message::Membership(_) => "membership",
         }
     }
 }
@@ -56,29 +52,6 @@ pub fn record_size_bound(record: &SignedRecord) -> usize {
     // length prefixes of at most 5 bytes each.
     const FIXED_FIELDS_MAX: usize = 32 + 1 + 20 + 10 + 64 + 15;
     FIXED_FIELDS_MAX + record.record.key.len() + record.record.payload.len()
-}
-
-/// Splits `records` into groups whose [`Message::Records`] frames fit [`FRAME_SIZE_MAX`].
-/// Every record fits a frame on its own, since keys and payloads are bounded.
-pub fn pack_records<'a, T: AsRef<SignedRecord>>(records: &'a [T]) -> Vec<&'a [T]> {
-    // Version byte, variant, hops and vector length.
-    const FRAME_OVERHEAD_MAX: usize = 1 + 5 + 3 + 5;
-    let mut batches = Vec::new();
-    let mut start = 0;
-    let mut size = FRAME_OVERHEAD_MAX;
-    for (index, record) in records.iter().enumerate() {
-        let bound = record_size_bound(record.as_ref());
-        if index > start && size + bound > FRAME_SIZE_MAX {
-            batches.push(&records[start..index]);
-            start = index;
-            size = FRAME_OVERHEAD_MAX;
-        }
-        size += bound;
-    }
-    if start < records.len() {
-        batches.push(&records[start..]);
-    }
-    batches
 }
 
 /// Why bytes from a peer could not be read as a frame.
@@ -142,14 +115,15 @@ mod tests {
 
     #[test]
     fn frame_round_trips_and_starts_with_the_version() {
-        let frame = encode(&Message::Ping { nonce: 42 }).unwrap();
+        let message = Message::Broadcast(BroadcastMessage::Prune);
+        let frame = encode(&message).unwrap();
         assert_eq!(frame[0], PROTOCOL_VERSION);
-        assert_eq!(decode(&frame), Ok(Message::Ping { nonce: 42 }));
+        assert_eq!(decode(&frame), Ok(message));
     }
 
     #[test]
     fn frame_from_another_version_is_refused_by_name() {
-        let mut frame = encode(&Message::Ping { nonce: 1 }).unwrap();
+        let mut frame = encode(&Message::Broadcast(BroadcastMessage::Prune)).unwrap();
         frame[0] = 9;
         assert_eq!(decode(&frame), Err(DecodeError::UnsupportedVersion(9)));
     }
@@ -161,15 +135,15 @@ mod tests {
             decode(&vec![1; FRAME_SIZE_MAX + 1]),
             Err(DecodeError::TooLarge(FRAME_SIZE_MAX + 1))
         );
-        let mut frame = encode(&Message::Pong { nonce: 1 }).unwrap();
+        let mut frame = encode(&Message::Broadcast(BroadcastMessage::Prune)).unwrap();
         frame.push(0);
         assert_eq!(decode(&frame), Err(DecodeError::TrailingBytes(1)));
     }
 
     #[test]
     fn a_length_prefix_claiming_more_than_the_frame_is_malformed_not_an_allocation() {
-        // Records variant, zero hops, then a vector length of u32::MAX as a varint, then nothing.
-        let frame = [PROTOCOL_VERSION, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f];
+        // Sync, Records, then a vector length of u32::MAX as a varint, then nothing.
+        let frame = [PROTOCOL_VERSION, 2, 2, 0xff, 0xff, 0xff, 0xff, 0x0f];
         assert!(matches!(decode(&frame), Err(DecodeError::Malformed(_))));
     }
 }

@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use herald_core::broadcast::BroadcastMessage;
+use herald_core::membership::MembershipMessage;
 use herald_core::wire::{self, Message};
 use herald_core::{
     Command, CommandError, Config, Event, Input, Instant, Keypair, Node, NodeId, Output, PersistOp,
@@ -30,6 +32,12 @@ fn announce(service: &str, seq: Option<u64>) -> Input {
     })
 }
 
+/// Makes `peer` an overlay neighbour of `node` and drops the join traffic.
+fn connect(node: &mut Node, peer: NodeId) {
+    node.handle(Instant::ZERO, Input::Command(Command::Join { contacts: vec![peer] }));
+    drain(node);
+}
+
 fn transmits(outputs: &[Output]) -> Vec<(NodeId, Arc<[u8]>)> {
     outputs
         .iter()
@@ -44,7 +52,7 @@ fn transmits(outputs: &[Output]) -> Vec<(NodeId, Arc<[u8]>)> {
 fn announcement_is_persisted_before_it_is_transmitted() {
     let mut alice = node(1);
     let bob = node(2).id();
-    alice.handle(Instant::ZERO, Input::PeerUp(bob));
+    connect(&mut alice, bob);
     alice.handle(Instant::ZERO, announce("storage", None));
     let outputs = drain(&mut alice);
     let put =
@@ -59,13 +67,13 @@ fn announcement_is_persisted_before_it_is_transmitted() {
 }
 
 #[test]
-fn a_flooded_record_reaches_the_peer_and_is_passed_on_but_not_back() {
+fn a_new_record_reaches_the_peer_and_is_passed_on_but_not_back() {
     let mut alice = node(1);
     let mut bob = node(2);
     let carol = node(3).id();
-    alice.handle(Instant::ZERO, Input::PeerUp(bob.id()));
-    bob.handle(Instant::ZERO, Input::PeerUp(alice.id()));
-    bob.handle(Instant::ZERO, Input::PeerUp(carol));
+    connect(&mut alice, bob.id());
+    connect(&mut bob, alice.id());
+    connect(&mut bob, carol);
     alice.handle(Instant::ZERO, announce("storage", None));
     let (to, frame) = transmits(&drain(&mut alice)).remove(0);
     assert_eq!(to, bob.id());
@@ -77,9 +85,11 @@ fn a_flooded_record_reaches_the_peer_and_is_passed_on_but_not_back() {
     assert!(stored, "bob stores alice's record: {outputs:?}");
     let forwarded: Vec<NodeId> = transmits(&outputs).into_iter().map(|(to, _)| to).collect();
     assert_eq!(forwarded, vec![carol]);
-    // The same frame again is a duplicate: counted, not stored, not forwarded.
+    // The same frame again is a duplicate: counted, not stored, not forwarded (only a prune
+    // goes back to the sender).
     bob.handle(Instant::ZERO, Input::Frame { from: alice.id(), bytes: frame });
-    assert!(transmits(&drain(&mut bob)).is_empty());
+    let sent: Vec<NodeId> = transmits(&drain(&mut bob)).into_iter().map(|(to, _)| to).collect();
+    assert_eq!(sent, vec![alice.id()]);
     assert_eq!(bob.stats().records_duplicate, 1);
 }
 
@@ -87,12 +97,12 @@ fn a_flooded_record_reaches_the_peer_and_is_passed_on_but_not_back() {
 fn flipped_bit_in_a_received_record_is_rejected_and_counted() {
     let mut alice = node(1);
     let bob_id = node(2).id();
-    alice.handle(Instant::ZERO, Input::PeerUp(bob_id));
+    connect(&mut alice, bob_id);
     alice.handle(Instant::ZERO, announce("storage", None));
     let (_, frame) = transmits(&drain(&mut alice)).remove(0);
-    // Version byte, Records variant, hops 0, one record: the signed record starts at byte 4.
-    // (The hop count before it is frame metadata, unsigned by design.)
-    assert_eq!(&frame[1..4], &[0, 0, 1]);
+    // Version byte, Broadcast, Gossip, round 0: the signed record starts at byte 4.
+    // (The round before it is frame metadata, unsigned by design.)
+    assert_eq!(&frame[1..4], &[1, 0, 0]);
     let mut rejected_or_undecodable = 0;
     for bit in 4 * 8..frame.len() * 8 {
         let mut bob = node(2);
@@ -180,7 +190,7 @@ fn node_that_lost_its_store_jumps_past_its_own_version_seen_from_a_peer() {
     let keypair = Keypair::from_secret([8; 32]);
     let mut old = Node::new(keypair.clone(), Config::default(), 1, Instant::ZERO);
     let peer = node(9).id();
-    old.handle(Instant::ZERO, Input::PeerUp(peer));
+    connect(&mut old, peer);
     for _ in 0..5 {
         old.handle(Instant::ZERO, announce("routes", None));
     }
@@ -209,12 +219,35 @@ fn garbage_frames_are_counted_and_answered_with_nothing() {
 }
 
 #[test]
-fn ping_is_answered_with_pong_of_the_same_nonce() {
-    let mut alice = node(1);
+fn probe_is_answered_with_an_ack_of_the_same_seq() {
+    let mut alice =
+        Node::new(Keypair::from_secret([1; 32]), Config::with_membership(), 1, Instant::ZERO);
+    drain(&mut alice);
     let peer = node(2).id();
-    let ping = wire::encode(&Message::Ping { nonce: 77 }).unwrap();
+    let ping =
+        wire::encode(&Message::Membership(MembershipMessage::Ping { seq: 77, relay_for: None }))
+            .unwrap();
     alice.handle(Instant::ZERO, Input::Frame { from: peer, bytes: ping.into() });
     let (to, frame) = transmits(&drain(&mut alice)).remove(0);
     assert_eq!(to, peer);
-    assert_eq!(wire::decode(&frame), Ok(Message::Pong { nonce: 77 }));
+    let ack = Message::Membership(MembershipMessage::Ack { seq: 77, relay_for: None });
+    assert_eq!(wire::decode(&frame), Ok(ack));
+}
+
+#[test]
+fn a_duplicate_over_a_tree_link_prunes_it() {
+    let mut alice = node(1);
+    let mut bob = node(2);
+    connect(&mut alice, bob.id());
+    connect(&mut bob, alice.id());
+    alice.handle(Instant::ZERO, announce("storage", None));
+    let (_, frame) = transmits(&drain(&mut alice)).remove(0);
+    bob.handle(Instant::ZERO, Input::Frame { from: alice.id(), bytes: frame.clone() });
+    drain(&mut bob);
+    assert!(bob.broadcast().eager().contains(&alice.id()));
+    bob.handle(Instant::ZERO, Input::Frame { from: alice.id(), bytes: frame });
+    let outputs = drain(&mut bob);
+    let prune = wire::encode(&Message::Broadcast(BroadcastMessage::Prune)).unwrap();
+    assert_eq!(transmits(&outputs), vec![(alice.id(), Arc::from(prune))]);
+    assert!(bob.broadcast().lazy().contains(&alice.id()));
 }

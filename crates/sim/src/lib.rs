@@ -23,5 +23,5 @@ pub use checkers::{Checker, NoDuplicateDelivery, NoForgedDelivery, standard_chec
 pub use memo::MemoVerifier;
 pub use network::{NetworkModel, NodeIndex};
 pub use report::{Percentiles, Report};
-pub use scenario::Scenario;
+pub use scenario::{Origins, Scenario};
 pub use sim::{Delivery, Sim, Violation};

@@ -3,10 +3,10 @@
 //! Every decision draws from the simulation's seeded generator, so the same seed loses and
 //! delays the same messages.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use herald_core::Rng;
+use herald_core::{Instant, Rng};
 
 /// Index of a simulated node.
 pub type NodeIndex = u32;
@@ -22,12 +22,43 @@ pub struct NetworkModel {
     pub loss: f64,
     /// Directed links that drop everything: (from, to).
     blocked: BTreeSet<(NodeIndex, NodeIndex)>,
+    /// When the last message on each directed link arrives: a link delivers in order, as a
+    /// QUIC stream does, so jitter never reorders two messages between the same two nodes.
+    last_arrival: BTreeMap<(NodeIndex, NodeIndex), Instant>,
 }
 
 impl NetworkModel {
     /// A network with this latency, jitter and loss, and no partitions.
     pub fn new(latency: Duration, jitter: Duration, loss: f64) -> NetworkModel {
-        NetworkModel { latency, jitter, loss, blocked: BTreeSet::new() }
+        NetworkModel {
+            latency,
+            jitter,
+            loss,
+            blocked: BTreeSet::new(),
+            last_arrival: BTreeMap::new(),
+        }
+    }
+
+    /// When a message sent at `now` from `from` to `to` arrives, or `None` if it is lost.
+    /// Messages on one link arrive in the order they were sent.
+    pub fn arrival(
+        &mut self,
+        now: Instant,
+        rng: &mut Rng,
+        from: NodeIndex,
+        to: NodeIndex,
+    ) -> Option<Instant> {
+        let delay = self.transit(rng, from, to)?;
+        let last = self.last_arrival.entry((from, to)).or_insert(Instant::ZERO);
+        let at = (now + delay).max(*last);
+        *last = at;
+        Some(at)
+    }
+
+    /// Forgets the in-order state of links from and to a crashed node (its connections are
+    /// gone).
+    pub fn reset_links(&mut self, node: NodeIndex) {
+        self.last_arrival.retain(|(from, to), _| *from != node && *to != node);
     }
 
     /// The one-way delay of a message from `from` to `to`, or `None` if it is lost.

@@ -41,6 +41,8 @@ pub struct Report {
     pub broadcasts: u32,
     /// Records held by live nodes at the end ÷ (broadcasts × live nodes).
     pub delivered_fraction: f64,
+    /// The same, counting only copies that arrived by broadcast (before anti-entropy repair).
+    pub delivered_by_broadcast_fraction: f64,
     /// Publication-to-delivery latency over all deliveries, in milliseconds.
     pub latency_ms: Percentiles,
     /// Hops of the first copy to arrive.
@@ -51,10 +53,23 @@ pub struct Report {
     pub messages_per_node: f64,
     /// Bytes sent, control included, per node.
     pub bytes_per_node: f64,
+    /// Time from the faults (the end of the warm-up) until every live node's view of who is
+    /// alive was correct; `None` when membership is off or it never converged.
+    pub membership_converged_ms: Option<u64>,
+    /// Times a running, reachable node was declared dead.
+    pub false_suspicions: u64,
     /// How the overlay was built (the broadcast measure starts from it).
     pub overlay: String,
     /// Broadcast algorithm.
     pub broadcast: String,
+    /// Whether membership ran.
+    pub membership: bool,
+    /// Plumtree grafts sent.
+    pub grafts: u64,
+    /// Plumtree prunes sent.
+    pub prunes: u64,
+    /// Records delivered by anti-entropy that broadcast had missed.
+    pub records_repaired: u64,
     /// Virtual time simulated, in milliseconds.
     pub virtual_ms: u64,
     /// Simulation steps (events processed).

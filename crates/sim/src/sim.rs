@@ -11,7 +11,8 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::sync::Arc;
 
 use herald_core::{
-    Command, Config, Digest, Event, Input, Instant, Keypair, Node, NodeId, Output, Rng, Stats,
+    Command, Config, Digest, Event, Input, Instant, Keypair, MemberState, Node, NodeId, Output,
+    Rng, Stats,
 };
 use herald_store::{MemStore, Store};
 
@@ -24,6 +25,8 @@ use crate::network::{NetworkModel, NodeIndex};
 enum SimEvent {
     /// A frame arrives at `to`.
     Deliver { from: NodeIndex, to: NodeIndex, frame: Arc<[u8]> },
+    /// The transport of `node` gives up on `peer`, which is down.
+    PeerDown { node: NodeIndex, peer: NodeIndex },
     /// A node's timer, if `at` is still its deadline.
     Wake { node: NodeIndex, at: Instant },
     /// A local command at a node.
@@ -42,6 +45,7 @@ impl SimEvent {
             SimEvent::Command { .. } => 2,
             SimEvent::Crash { .. } => 3,
             SimEvent::Restart { .. } => 4,
+            SimEvent::PeerDown { .. } => 5,
         }
     }
 }
@@ -75,8 +79,6 @@ struct SimNode {
     store: MemStore,
     node: Option<Node>,
     wake_at: Option<Instant>,
-    /// Peers it connects to whenever it starts.
-    neighbours: Vec<NodeIndex>,
     /// Counters of earlier incarnations, so crashes do not lose them.
     past_stats: Stats,
     restarts: u64,
@@ -124,6 +126,7 @@ pub struct Sim {
     deliveries: Vec<Delivery>,
     trace: blake3::Hasher,
     steps: u64,
+    false_suspicions: u64,
 }
 
 impl Sim {
@@ -140,7 +143,6 @@ impl Sim {
                 store: MemStore::new(),
                 node: None,
                 wake_at: None,
-                neighbours: Vec::new(),
                 past_stats: Stats::default(),
                 restarts: 0,
             });
@@ -161,6 +163,7 @@ impl Sim {
             deliveries: Vec::new(),
             trace: blake3::Hasher::new(),
             steps: 0,
+            false_suspicions: 0,
         }
     }
 
@@ -209,33 +212,6 @@ impl Sim {
         self.nodes[node as usize].node.as_ref()
     }
 
-    /// Connects `a` and `b` whenever either starts (a static topology for flooding).
-    pub fn link(&mut self, a: NodeIndex, b: NodeIndex) {
-        if a != b && !self.nodes[a as usize].neighbours.contains(&b) {
-            self.nodes[a as usize].neighbours.push(b);
-            self.nodes[b as usize].neighbours.push(a);
-        }
-    }
-
-    /// Links every node to `degree` others chosen at random (a connected-with-high-probability
-    /// random graph; each node ends with at least `degree` links).
-    pub fn link_random(&mut self, degree: u32) {
-        let count = self.len();
-        if count < 2 {
-            return;
-        }
-        for a in 0..count {
-            let mut added = 0;
-            while added < degree.min(count - 1) {
-                let b = self.rng.below(u64::from(count)) as NodeIndex;
-                if b != a && !self.nodes[a as usize].neighbours.contains(&b) {
-                    self.link(a, b);
-                    added += 1;
-                }
-            }
-        }
-    }
-
     /// Starts every node at the current time.
     pub fn start_all(&mut self) -> Result<(), Violation> {
         for node in 0..self.len() {
@@ -247,6 +223,12 @@ impl Sim {
     /// Schedules a local command.
     pub fn schedule_command(&mut self, at: Instant, node: NodeIndex, command: Command) {
         self.schedule(at, SimEvent::Command { node, command });
+    }
+
+    /// Schedules a join of `node` through `contact`.
+    pub fn schedule_join(&mut self, at: Instant, node: NodeIndex, contact: NodeIndex) {
+        let contacts = vec![self.id(contact)];
+        self.schedule(at, SimEvent::Command { node, command: Command::Join { contacts } });
     }
 
     /// Schedules a crash.
@@ -311,6 +293,36 @@ impl Sim {
         &self.deliveries
     }
 
+    /// Times a node declared a running, reachable node dead.
+    pub fn false_suspicions(&self) -> u64 {
+        self.false_suspicions
+    }
+
+    /// Whether every running node sees exactly the running nodes as alive (and every other
+    /// node as dead, left or forgotten). Always false when membership is off.
+    pub fn membership_converged(&self) -> bool {
+        let up: Vec<bool> = (0..self.len()).map(|node| self.is_up(node)).collect();
+        for observer in (0..self.len()).filter(|node| up[*node as usize]) {
+            let Some(membership) = self.node(observer).and_then(Node::membership) else {
+                return false;
+            };
+            let mut alive_seen = 0;
+            for (id, member) in membership.members() {
+                let Some(subject) = self.index(id) else { continue };
+                let is_up = up[subject as usize];
+                match (is_up, member.state) {
+                    (true, MemberState::Alive) => alive_seen += 1,
+                    (false, state) if state.is_gone() => {}
+                    _ => return false,
+                }
+            }
+            if alive_seen + 1 != up.iter().filter(|u| **u).count() {
+                return false;
+            }
+        }
+        true
+    }
+
     /// Verification memo (hits, misses).
     pub fn memo_counts(&self) -> (u64, u64) {
         self.memo.counts()
@@ -343,11 +355,6 @@ impl Sim {
             Node::restore(sim_node.keypair.clone(), self.config.clone(), seed, now, snapshot)
                 .with_verifier(Box::new(self.memo.clone()));
         sim_node.node = Some(node);
-        let neighbours = sim_node.neighbours.clone();
-        for peer in neighbours {
-            let peer_id = self.id(peer);
-            self.handle_at(index, Input::PeerUp(peer_id));
-        }
         self.drain(index)
     }
 
@@ -367,6 +374,14 @@ impl Sim {
                 let from_id = self.id(from);
                 self.handle_at(to, Input::Frame { from: from_id, bytes: frame });
                 Some(to)
+            }
+            SimEvent::PeerDown { node, peer } => {
+                if !self.is_up(node) || self.is_up(peer) {
+                    return Ok(());
+                }
+                let peer_id = self.id(peer);
+                self.handle_at(node, Input::PeerDown(peer_id));
+                Some(node)
             }
             SimEvent::Wake { node, at } => {
                 let sim_node = &mut self.nodes[node as usize];
@@ -390,6 +405,7 @@ impl Sim {
                     sim_node.past_stats += state.stats();
                 }
                 sim_node.wake_at = None;
+                self.network.reset_links(node);
                 None
             }
             SimEvent::Restart { node } => {
@@ -420,11 +436,9 @@ impl Sim {
     /// durable the moment it returns), transmits through the network, events to the checkers.
     fn drain(&mut self, index: NodeIndex) -> Result<(), Violation> {
         let mut result = Ok(());
-        loop {
-            let Some(output) = self.nodes[index as usize].node.as_mut().and_then(Node::poll_output)
-            else {
-                break;
-            };
+        while let Some(output) =
+            self.nodes[index as usize].node.as_mut().and_then(Node::poll_output)
+        {
             match output {
                 Output::Persist(op) => {
                     self.nodes[index as usize]
@@ -434,11 +448,15 @@ impl Sim {
                 }
                 Output::Transmit { to, frame } => {
                     let Some(to) = self.index(&to) else { continue };
-                    if let Some(delay) = self.network.transit(&mut self.rng, index, to) {
-                        self.schedule(
-                            self.now + delay,
-                            SimEvent::Deliver { from: index, to, frame },
-                        );
+                    if !self.is_up(to) {
+                        // A connection attempt to a crashed node fails after a round trip.
+                        let round_trip = (self.network.latency + self.network.jitter) * 2;
+                        let event = SimEvent::PeerDown { node: index, peer: to };
+                        self.schedule(self.now + round_trip, event);
+                        continue;
+                    }
+                    if let Some(at) = self.network.arrival(self.now, &mut self.rng, index, to) {
+                        self.schedule(at, SimEvent::Deliver { from: index, to, frame });
                     }
                 }
                 Output::Event(event) => {
@@ -454,6 +472,13 @@ impl Sim {
     }
 
     fn observe(&mut self, index: NodeIndex, event: &Event) {
+        if let Event::MemberChanged { id, state: MemberState::Dead } = event
+            && let Some(subject) = self.index(id)
+            && self.is_up(subject)
+            && !self.network.is_partitioned()
+        {
+            self.false_suspicions += 1;
+        }
         if let Event::RecordStored { record, from, hops } = event {
             let digest = record.digest();
             self.trace.update(&index.to_le_bytes());

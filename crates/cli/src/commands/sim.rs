@@ -1,11 +1,13 @@
 //! `herald sim`: runs the simulator on one scenario and prints its report.
 
+use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use clap::Args;
-use herald_sim::{Report, Scenario};
+use clap::{Args, ValueEnum};
+use herald_core::BroadcastMode;
+use herald_sim::{Origins, Report, Scenario};
 
 /// Largest grid `herald sim` accepts.
 const NODES_MAX: u32 = 1_000_000;
@@ -31,12 +33,26 @@ pub struct SimArgs {
     /// Fraction of nodes crashed before the first announcement, from 0 to 1.
     #[arg(long, default_value_t = 0.0)]
     kill: f64,
-    /// Links each node makes to random others.
-    #[arg(long, default_value_t = 4)]
-    degree: u32,
-    /// Announcements published from random live nodes, 100 ms apart.
+    /// Announcements published, 100 ms apart.
     #[arg(long, default_value_t = 10)]
     broadcasts: u32,
+    /// Broadcast algorithm: plumtree, or a baseline on the same overlay (flood: every
+    /// neighbour; gossip: ln N random known peers).
+    #[arg(long, value_enum, default_value_t = BroadcastArg::Plumtree)]
+    broadcast: BroadcastArg,
+    /// Where announcements come from.
+    #[arg(long, value_enum, default_value_t = OriginsArg::Random)]
+    origins: OriginsArg,
+    /// Run without membership and failure detection (needed above a few thousand nodes:
+    /// full membership is O(N²) memory).
+    #[arg(long)]
+    no_membership: bool,
+    /// Seconds for joins and the overlay to settle before anything is measured.
+    #[arg(long, default_value_t = 20.0)]
+    warmup: f64,
+    /// Seconds the run goes on after the last announcement.
+    #[arg(long, default_value_t = 30.0)]
+    settle: f64,
     /// Print the report as one JSON object.
     #[arg(long)]
     json: bool,
@@ -59,12 +75,44 @@ impl SimArgs {
             latency: millis("--latency", self.latency)?,
             jitter: millis("--jitter", self.jitter)?,
             loss: self.loss,
-            degree: self.degree,
+            broadcast: match self.broadcast {
+                BroadcastArg::Plumtree => BroadcastMode::Plumtree,
+                BroadcastArg::Flood => BroadcastMode::Flood,
+                BroadcastArg::Gossip => BroadcastMode::Gossip {
+                    fanout: (f64::from(self.nodes).ln().ceil() as u16).max(1),
+                },
+            },
+            membership: !self.no_membership,
             broadcasts: self.broadcasts,
             broadcast_interval: Duration::from_millis(100),
+            origins: match self.origins {
+                OriginsArg::Single => Origins::Single,
+                OriginsArg::Random => Origins::Random,
+            },
             kill: self.kill,
+            warmup: seconds("--warmup", self.warmup)?,
+            settle: seconds("--settle", self.settle)?,
         })
     }
+}
+
+/// Broadcast algorithms `herald sim` can run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum BroadcastArg {
+    Plumtree,
+    Flood,
+    Gossip,
+}
+
+/// Where announcements come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum OriginsArg {
+    Single,
+    Random,
+}
+
+fn seconds(flag: &str, value: f64) -> anyhow::Result<Duration> {
+    millis(flag, value * 1000.0)
 }
 
 fn millis(flag: &str, value: f64) -> anyhow::Result<Duration> {
@@ -80,48 +128,71 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
     let mut report = scenario.run(|_, _| {});
     report.wall_ms = started.elapsed().as_millis() as u64;
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).context("encoding the report as JSON")?
-        );
+    let mut out = std::io::stdout().lock();
+    let written = if args.json {
+        let json = serde_json::to_string_pretty(&report).context("encoding the report as JSON")?;
+        writeln!(out, "{json}")
     } else {
-        print_human(&report);
-    }
+        print_human(&mut out, &report)
+    };
+    written.context("writing the report to standard output")?;
     if let Some(violation) = &report.violation {
         bail!("a safety checker failed: {violation}");
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_human(report: &Report) {
-    println!(
+fn print_human(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
+    writeln!(
+        out,
         "herald sim: {} nodes, seed {}, {} over a {}",
         report.nodes, report.seed, report.broadcast, report.overlay
-    );
-    println!(
-        "  delivered   {:.2}% of {} broadcasts at {} live nodes",
+    )?;
+    writeln!(
+        out,
+        "  delivered   {:.2}% of {} broadcasts at {} live nodes ({:.2}% by broadcast, the rest by anti-entropy)",
         report.delivered_fraction * 100.0,
         report.broadcasts,
-        report.alive_at_end
-    );
+        report.alive_at_end,
+        report.delivered_by_broadcast_fraction * 100.0
+    )?;
     let l = report.latency_ms;
-    println!("  latency     p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms", l.p50, l.p99, l.max);
+    writeln!(out, "  latency     p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms", l.p50, l.p99, l.max)?;
     let h = report.hops;
-    println!("  hops        p50 {}, p99 {}, max {}", h.p50, h.p99, h.max);
-    println!("  redundancy  RMR {:.2} (record copies sent per delivery, minus one)", report.rmr);
-    println!(
+    writeln!(out, "  hops        p50 {}, p99 {}, max {}", h.p50, h.p99, h.max)?;
+    writeln!(
+        out,
+        "  redundancy  RMR {:.3} (record copies sent per delivery, minus one); {} grafts, {} prunes",
+        report.rmr, report.grafts, report.prunes
+    )?;
+    match (report.membership, report.membership_converged_ms) {
+        (false, _) => writeln!(out, "  membership  off"),
+        (true, Some(ms)) => writeln!(
+            out,
+            "  membership  every live node's view correct {ms} ms after the faults; {} false suspicions",
+            report.false_suspicions
+        ),
+        (true, None) => writeln!(
+            out,
+            "  membership  views had not converged when the run ended; {} false suspicions",
+            report.false_suspicions
+        ),
+    }?;
+    writeln!(
+        out,
         "  traffic     {:.1} messages and {:.1} KB sent per node",
         report.messages_per_node,
         report.bytes_per_node / 1000.0
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "  simulated   {} ms of virtual time in {} steps; {} of {} signature checks memoised",
         report.virtual_ms,
         report.steps,
         report.verify_memo_hits,
         report.verify_memo_hits + report.verify_memo_misses
-    );
-    println!("  trace       {} (the same seed gives the same hash)", report.trace_hash);
-    println!("  wall        {} ms", report.wall_ms);
+    )?;
+    writeln!(out, "  trace       {} (the same seed gives the same hash)", report.trace_hash)?;
+    writeln!(out, "  wall        {} ms", report.wall_ms)?;
+    Ok(())
 }

@@ -1,0 +1,508 @@
+//! The peer-sampling overlay: HyParView (Leitão, Pereira, Rodrigues, "HyParView: a membership
+//! protocol for reliable gossip-based broadcast", DSN 2007 / TR-07-13).
+//!
+//! Each server keeps a small *active view* of peers it is connected to (about log N + 1) and a
+//! larger *passive view* of peers it knows of. Broadcast runs over the active view only. A new
+//! node joins through any server; the join travels a random walk of length ARWL so that the
+//! newcomer lands in active views across the overlay, and is added to passive views at walk
+//! step PRWL. Periodic shuffles refresh passive views with random walks. When an active peer
+//! fails, a passive peer is promoted at once.
+//!
+//! Clients keep a few servers as their active view and are never relays: servers hold their
+//! clients apart from the active view, never forward joins or shuffle samples to them, and
+//! never hand their ids to others.
+//!
+//! The state machine sends [`OverlayMessage`]s and reports [`OverlayOutput::Up`] and
+//! [`OverlayOutput::Down`] when a peer enters or leaves the set broadcast runs over.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::id::NodeId;
+use crate::rng::Rng;
+use crate::time::Instant;
+
+/// A node's role in the grid.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub enum Role {
+    /// Relays gossip, keeps full state, answers joins.
+    #[default]
+    Server,
+    /// Keeps a few connections to servers and never relays.
+    Client,
+}
+
+/// HyParView parameters.
+#[derive(Clone, Debug)]
+pub struct OverlayConfig {
+    /// Active view size of a server. Default 5: HyParView TR-07-13 uses 5 for 10,000 nodes
+    /// (log10 N + 1).
+    pub active_max: usize,
+    /// Passive view size. Default 30 (TR-07-13).
+    pub passive_max: usize,
+    /// Active random walk length: a join's forward walk adds the joiner to an active view when
+    /// it ends. Default 6 (TR-07-13).
+    pub active_walk_len: u8,
+    /// Passive random walk length: the walk adds the joiner to a passive view at this step.
+    /// Default 3 (TR-07-13).
+    pub passive_walk_len: u8,
+    /// Time between two shuffles. Default 10 s (guess; TR-07-13 leaves it to the deployment).
+    pub shuffle_interval: Duration,
+    /// Active peers in a shuffle sample. Default 3 (TR-07-13).
+    pub shuffle_active: usize,
+    /// Passive peers in a shuffle sample. Default 4 (TR-07-13).
+    pub shuffle_passive: usize,
+    /// Servers a client keeps in its active view. Default 3 (issue: 2–3).
+    pub client_servers: usize,
+    /// Clients a server serves at most. Default 1,000 (guess; bounds memory per server).
+    pub clients_max: usize,
+}
+
+impl Default for OverlayConfig {
+    fn default() -> OverlayConfig {
+        OverlayConfig {
+            active_max: 5,
+            passive_max: 30,
+            active_walk_len: 6,
+            passive_walk_len: 3,
+            shuffle_interval: Duration::from_secs(10),
+            shuffle_active: 3,
+            shuffle_passive: 4,
+            client_servers: 3,
+            clients_max: 1000,
+        }
+    }
+}
+
+/// Overlay messages between two nodes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OverlayMessage {
+    /// A newcomer asks to join through the receiver.
+    Join {
+        /// The newcomer's role.
+        role: Role,
+    },
+    /// A join's random walk.
+    ForwardJoin {
+        /// The newcomer.
+        joiner: NodeId,
+        /// Steps left.
+        ttl: u8,
+    },
+    /// A request to enter the receiver's active view.
+    Neighbor {
+        /// Set when the sender has at most one neighbour: the receiver must accept.
+        high_priority: bool,
+        /// The sender's role.
+        role: Role,
+    },
+    /// The answer to a [`OverlayMessage::Neighbor`].
+    NeighborReply {
+        /// Whether the receiver is now in the sender's active view.
+        accepted: bool,
+    },
+    /// The sender removed the receiver from its active view.
+    Disconnect,
+    /// A shuffle's random walk.
+    Shuffle {
+        /// The node that started the shuffle and awaits the reply.
+        origin: NodeId,
+        /// Steps left.
+        ttl: u8,
+        /// The origin and some of its active and passive peers.
+        sample: Vec<NodeId>,
+    },
+    /// The answer to a shuffle, sent straight to its origin.
+    ShuffleReply {
+        /// Some of the replier's passive peers.
+        sample: Vec<NodeId>,
+    },
+}
+
+/// Largest shuffle sample accepted from a peer; larger samples are truncated.
+const SAMPLE_LEN_MAX: usize = 64;
+
+/// What the overlay asks of the node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OverlayOutput {
+    /// Send a message.
+    Send(NodeId, OverlayMessage),
+    /// The peer joined the set broadcast runs over.
+    Up(NodeId, Role),
+    /// The peer left that set.
+    Down(NodeId),
+}
+
+/// A node's HyParView state.
+#[derive(Clone, Debug)]
+pub struct Overlay {
+    me: NodeId,
+    role: Role,
+    config: OverlayConfig,
+    active: BTreeSet<NodeId>,
+    passive: BTreeSet<NodeId>,
+    clients: BTreeSet<NodeId>,
+    /// Passive peers asked to become neighbours, awaiting an answer.
+    pending: BTreeSet<NodeId>,
+    next_shuffle: Instant,
+    /// Consecutive shuffle periods that ended with the active view short of its size.
+    short_periods: u32,
+    /// Neighbour requests refused since the last shuffle period began.
+    refusals: u32,
+}
+
+/// Shuffle periods a short active view waits before it asks with high priority.
+const STARVED_PERIODS: u32 = 3;
+/// Refused neighbour requests retried at once in one shuffle period; later ones wait.
+const REFUSALS_RETRIED_MAX: u32 = 3;
+
+impl Overlay {
+    /// An overlay with empty views.
+    pub fn new(me: NodeId, role: Role, config: OverlayConfig, now: Instant) -> Overlay {
+        let next_shuffle = now + config.shuffle_interval;
+        Overlay {
+            me,
+            role,
+            config,
+            active: BTreeSet::new(),
+            passive: BTreeSet::new(),
+            clients: BTreeSet::new(),
+            pending: BTreeSet::new(),
+            next_shuffle,
+            short_periods: 0,
+            refusals: 0,
+        }
+    }
+
+    /// Peers in the active view.
+    pub fn active(&self) -> &BTreeSet<NodeId> {
+        &self.active
+    }
+
+    /// Peers in the passive view.
+    pub fn passive(&self) -> &BTreeSet<NodeId> {
+        &self.passive
+    }
+
+    /// Clients served by this server.
+    pub fn clients(&self) -> &BTreeSet<NodeId> {
+        &self.clients
+    }
+
+    /// Whether `peer` is in the active view or is one of this server's clients.
+    pub fn is_neighbor(&self, peer: &NodeId) -> bool {
+        self.active.contains(peer) || self.clients.contains(peer)
+    }
+
+    /// When the overlay next needs [`Overlay::on_timeout`].
+    pub fn poll_timeout(&self) -> Instant {
+        self.next_shuffle
+    }
+
+    fn active_max(&self) -> usize {
+        match self.role {
+            Role::Server => self.config.active_max,
+            Role::Client => self.config.client_servers,
+        }
+    }
+
+    /// Joins the overlay through `contact`.
+    pub fn join(&mut self, contact: NodeId, rng: &mut Rng, out: &mut Vec<OverlayOutput>) {
+        if contact == self.me {
+            return;
+        }
+        self.add_active(contact, Role::Server, rng, out);
+        out.push(OverlayOutput::Send(contact, OverlayMessage::Join { role: self.role }));
+    }
+
+    /// Adds peers known from elsewhere (stored contacts, invitations) to the passive view.
+    pub fn learn(&mut self, peers: impl IntoIterator<Item = NodeId>, rng: &mut Rng) {
+        for peer in peers {
+            self.add_passive(peer, rng);
+        }
+    }
+
+    /// Handles a message from `from`.
+    pub fn handle(
+        &mut self,
+        from: NodeId,
+        message: OverlayMessage,
+        rng: &mut Rng,
+        out: &mut Vec<OverlayOutput>,
+    ) {
+        match message {
+            OverlayMessage::Join { role } => self.on_join(from, role, rng, out),
+            OverlayMessage::ForwardJoin { joiner, ttl } => {
+                self.on_forward_join(from, joiner, ttl, rng, out)
+            }
+            OverlayMessage::Neighbor { high_priority, role } => {
+                let has_room = self.active.len() < self.active_max();
+                let accepted = match role {
+                    Role::Client => {
+                        self.role == Role::Server && self.clients.len() < self.config.clients_max
+                    }
+                    Role::Server => high_priority || has_room,
+                };
+                if accepted {
+                    self.add_peer(from, role, rng, out);
+                }
+                out.push(OverlayOutput::Send(from, OverlayMessage::NeighborReply { accepted }));
+            }
+            OverlayMessage::NeighborReply { accepted } => {
+                self.pending.remove(&from);
+                if accepted {
+                    self.add_active(from, Role::Server, rng, out);
+                } else if self.refusals < REFUSALS_RETRIED_MAX {
+                    self.refusals += 1;
+                    self.refill(rng, out);
+                }
+            }
+            OverlayMessage::Disconnect => {
+                if self.clients.remove(&from) {
+                    out.push(OverlayOutput::Down(from));
+                } else if self.active.remove(&from) {
+                    out.push(OverlayOutput::Down(from));
+                    self.add_passive(from, rng);
+                    self.refill(rng, out);
+                }
+            }
+            OverlayMessage::Shuffle { origin, ttl, mut sample } => {
+                sample.truncate(SAMPLE_LEN_MAX);
+                self.on_shuffle(from, origin, ttl, sample, rng, out);
+            }
+            OverlayMessage::ShuffleReply { mut sample } => {
+                sample.truncate(SAMPLE_LEN_MAX);
+                for peer in sample {
+                    self.add_passive(peer, rng);
+                }
+            }
+        }
+    }
+
+    /// The transport lost `peer`, or the failure detector declared it dead: drop it from every
+    /// view and, if it was active, promote a passive peer at once.
+    pub fn peer_failed(&mut self, peer: NodeId, rng: &mut Rng, out: &mut Vec<OverlayOutput>) {
+        self.passive.remove(&peer);
+        let was_pending = self.pending.remove(&peer);
+        if self.clients.remove(&peer) {
+            out.push(OverlayOutput::Down(peer));
+        }
+        if self.active.remove(&peer) {
+            out.push(OverlayOutput::Down(peer));
+            self.refill(rng, out);
+        } else if was_pending {
+            self.refill(rng, out);
+        }
+    }
+
+    /// Shuffles, and refills an active view that fell below its size.
+    pub fn on_timeout(&mut self, now: Instant, rng: &mut Rng, out: &mut Vec<OverlayOutput>) {
+        if now < self.next_shuffle {
+            return;
+        }
+        self.next_shuffle = now + self.config.shuffle_interval;
+        self.refusals = 0;
+        if self.active.len() < self.active_max() {
+            self.short_periods += 1;
+            self.refill(rng, out);
+        } else {
+            self.short_periods = 0;
+        }
+        let Some(target) = pick(&self.active, rng, &[]) else { return };
+        let mut sample = vec![self.me];
+        if self.role == Role::Server {
+            sample.extend(pick_many(&self.active, self.config.shuffle_active, rng, &[target]));
+        }
+        sample.extend(pick_many(&self.passive, self.config.shuffle_passive, rng, &[]));
+        // A client asks its server directly (ttl 0): it only wants passive servers back.
+        let ttl = if self.role == Role::Server { self.config.active_walk_len } else { 0 };
+        out.push(OverlayOutput::Send(
+            target,
+            OverlayMessage::Shuffle { origin: self.me, ttl, sample },
+        ));
+    }
+
+    fn on_join(&mut self, from: NodeId, role: Role, rng: &mut Rng, out: &mut Vec<OverlayOutput>) {
+        if self.role == Role::Client {
+            // Clients answer no joins; tell the newcomer so it looks elsewhere.
+            out.push(OverlayOutput::Send(from, OverlayMessage::Disconnect));
+            return;
+        }
+        self.add_peer(from, role, rng, out);
+        if role == Role::Client {
+            return;
+        }
+        let ttl = self.config.active_walk_len;
+        for peer in self.active.iter().copied().filter(|peer| *peer != from).collect::<Vec<_>>() {
+            out.push(OverlayOutput::Send(peer, OverlayMessage::ForwardJoin { joiner: from, ttl }));
+        }
+    }
+
+    fn on_forward_join(
+        &mut self,
+        from: NodeId,
+        joiner: NodeId,
+        ttl: u8,
+        rng: &mut Rng,
+        out: &mut Vec<OverlayOutput>,
+    ) {
+        if joiner == self.me || self.role == Role::Client {
+            return;
+        }
+        if ttl == 0 || self.active.len() <= 1 {
+            if !self.active.contains(&joiner) {
+                self.add_active(joiner, Role::Server, rng, out);
+                out.push(OverlayOutput::Send(
+                    joiner,
+                    OverlayMessage::Neighbor { high_priority: true, role: self.role },
+                ));
+            }
+            return;
+        }
+        if ttl == self.config.passive_walk_len {
+            self.add_passive(joiner, rng);
+        }
+        match pick(&self.active, rng, &[from, joiner]) {
+            Some(next) => out.push(OverlayOutput::Send(
+                next,
+                OverlayMessage::ForwardJoin { joiner, ttl: ttl - 1 },
+            )),
+            None => {
+                if !self.active.contains(&joiner) {
+                    self.add_active(joiner, Role::Server, rng, out);
+                    out.push(OverlayOutput::Send(
+                        joiner,
+                        OverlayMessage::Neighbor { high_priority: true, role: self.role },
+                    ));
+                }
+            }
+        }
+    }
+
+    fn on_shuffle(
+        &mut self,
+        from: NodeId,
+        origin: NodeId,
+        ttl: u8,
+        sample: Vec<NodeId>,
+        rng: &mut Rng,
+        out: &mut Vec<OverlayOutput>,
+    ) {
+        if origin == self.me {
+            return;
+        }
+        if ttl > 0
+            && self.active.len() > 1
+            && let Some(next) = pick(&self.active, rng, &[from, origin])
+        {
+            out.push(OverlayOutput::Send(
+                next,
+                OverlayMessage::Shuffle { origin, ttl: ttl - 1, sample },
+            ));
+            return;
+        }
+        let reply: Vec<NodeId> = pick_many(&self.passive, sample.len().max(1), rng, &[origin]);
+        out.push(OverlayOutput::Send(origin, OverlayMessage::ShuffleReply { sample: reply }));
+        for peer in sample {
+            self.add_passive(peer, rng);
+        }
+    }
+
+    /// Adds a peer that asked to connect: a client goes to the client set, a server to the
+    /// active view.
+    fn add_peer(&mut self, peer: NodeId, role: Role, rng: &mut Rng, out: &mut Vec<OverlayOutput>) {
+        match role {
+            Role::Client => {
+                if peer != self.me && self.clients.insert(peer) {
+                    out.push(OverlayOutput::Up(peer, Role::Client));
+                }
+            }
+            Role::Server => self.add_active(peer, Role::Server, rng, out),
+        }
+    }
+
+    fn add_active(
+        &mut self,
+        peer: NodeId,
+        role: Role,
+        rng: &mut Rng,
+        out: &mut Vec<OverlayOutput>,
+    ) {
+        if peer == self.me || self.active.contains(&peer) {
+            return;
+        }
+        if self.active.len() >= self.active_max()
+            && let Some(dropped) = pick(&self.active, rng, &[])
+        {
+            self.active.remove(&dropped);
+            out.push(OverlayOutput::Send(dropped, OverlayMessage::Disconnect));
+            out.push(OverlayOutput::Down(dropped));
+            self.add_passive(dropped, rng);
+        }
+        self.passive.remove(&peer);
+        self.pending.remove(&peer);
+        self.active.insert(peer);
+        out.push(OverlayOutput::Up(peer, role));
+    }
+
+    fn add_passive(&mut self, peer: NodeId, rng: &mut Rng) {
+        if peer == self.me
+            || self.active.contains(&peer)
+            || self.clients.contains(&peer)
+            || self.passive.contains(&peer)
+        {
+            return;
+        }
+        if self.passive.len() >= self.config.passive_max
+            && let Some(evicted) = pick(&self.passive, rng, &[])
+        {
+            self.passive.remove(&evicted);
+        }
+        self.passive.insert(peer);
+    }
+
+    /// Asks a random passive peer to become a neighbour, unless the active view and the
+    /// requests already out fill it.
+    pub fn refill(&mut self, rng: &mut Rng, out: &mut Vec<OverlayOutput>) {
+        if self.active.len() + self.pending.len() >= self.active_max() {
+            return;
+        }
+        let excluded: Vec<NodeId> = self.pending.iter().copied().collect();
+        let Some(candidate) = pick(&self.passive, rng, &excluded) else { return };
+        self.pending.insert(candidate);
+        // HyParView asks with high priority only when the active view is empty. We also do so
+        // with one neighbour left, and after a view stayed short for several periods: a few
+        // nodes that hold only each other otherwise form an island that low-priority requests,
+        // refused by the full views around it, never reconnect.
+        let high_priority = self.active.len() <= 1 || self.short_periods >= STARVED_PERIODS;
+        out.push(OverlayOutput::Send(
+            candidate,
+            OverlayMessage::Neighbor { high_priority, role: self.role },
+        ));
+    }
+}
+
+/// A uniformly random member of `set` that is not in `excluded`.
+fn pick(set: &BTreeSet<NodeId>, rng: &mut Rng, excluded: &[NodeId]) -> Option<NodeId> {
+    let candidates: Vec<NodeId> =
+        set.iter().copied().filter(|peer| !excluded.contains(peer)).collect();
+    (!candidates.is_empty()).then(|| candidates[rng.index(candidates.len())])
+}
+
+/// Up to `count` distinct random members of `set`, none in `excluded`.
+fn pick_many(
+    set: &BTreeSet<NodeId>,
+    count: usize,
+    rng: &mut Rng,
+    excluded: &[NodeId],
+) -> Vec<NodeId> {
+    let mut candidates: Vec<NodeId> =
+        set.iter().copied().filter(|peer| !excluded.contains(peer)).collect();
+    rng.shuffle(&mut candidates);
+    candidates.truncate(count);
+    candidates
+}
