@@ -138,7 +138,12 @@ struct Seen {
 struct Missing {
     announcers: VecDeque<(NodeId, u16)>,
     deadline: Instant,
+    grafts: u32,
 }
+
+/// Grafts sent for one missing record before it is left to anti-entropy. Announcers are asked
+/// in turn, so on a lossy network a lost graft or a lost answer is retried.
+const GRAFTS_PER_RECORD_MAX: u32 = 6;
 
 /// A node's broadcast state.
 #[derive(Clone, Debug)]
@@ -327,6 +332,7 @@ impl Broadcast {
                     let missing = self.missing.entry(id).or_insert_with(|| Missing {
                         announcers: VecDeque::new(),
                         deadline: now + graft_timeout,
+                        grafts: 0,
                     });
                     if missing.announcers.len() < 8
                         && !missing.announcers.iter().any(|(peer, _)| *peer == from)
@@ -377,8 +383,12 @@ impl Broadcast {
             .collect();
         for id in due {
             let Some(missing) = self.missing.get_mut(&id) else { continue };
-            match missing.announcers.pop_front() {
-                Some((announcer, _)) => {
+            let next =
+                missing.announcers.pop_front().filter(|_| missing.grafts < GRAFTS_PER_RECORD_MAX);
+            match next {
+                Some((announcer, round)) => {
+                    missing.announcers.push_back((announcer, round));
+                    missing.grafts += 1;
                     missing.deadline = now + self.config.graft_retry;
                     self.lazy.remove(&announcer);
                     self.eager.insert(announcer);

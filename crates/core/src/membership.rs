@@ -395,6 +395,12 @@ impl Membership {
         {
             probe.indirect_sent = true;
             let (target, seq) = (probe.target, probe.seq);
+            // A second direct ping beside the indirect ones (memberlist's fallback probe): on a
+            // lossy link it halves the chance that a healthy member goes unanswered.
+            out.push(MembershipOutput::Send(
+                target,
+                MembershipMessage::Ping { seq, relay_for: None },
+            ));
             let helpers: Vec<NodeId> = self.pick_live(self.config.indirect_probes, &[target], rng);
             for helper in helpers {
                 out.push(MembershipOutput::Send(

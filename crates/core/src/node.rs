@@ -28,7 +28,7 @@ use crate::record::{KEY_LEN_MAX, PAYLOAD_LEN_MAX, Record, RecordKind, SignedReco
 use crate::record_set::{MergeOutcome, RecordSet, SlotKey};
 use crate::rng::Rng;
 use crate::stats::Stats;
-use crate::sync::{Sync, SyncConfig, SyncOutput};
+use crate::sync::{Sync, SyncConfig, SyncMessage, SyncOutput};
 use crate::time::Instant;
 use crate::verify::{DirectVerifier, Verifier};
 use crate::wire::{self, Message};
@@ -622,7 +622,7 @@ impl Node {
         payload: Vec<u8>,
         issued_at_ms: u64,
         version: Version,
-    ) {
+    ) -> Arc<SignedRecord> {
         let record = Record { origin: self.id(), kind, key, version, issued_at_ms, payload };
         let record = Arc::new(
             record.sign(&self.keypair).expect("keys and payloads are checked before signing"),
@@ -630,21 +630,22 @@ impl Node {
         self.issued_high = Some(self.issued_high.map_or(version, |high| high.max(version)));
         self.outputs.push_back(Output::Persist(PersistOp::SetIssuedHigh(version)));
         if self.store(record.clone(), None, 0) {
-            self.spread(now, record, None, Arrival::Tree { hops: 0 });
+            self.spread(now, record.clone(), None, Arrival::Tree { hops: 0 });
         }
+        record
     }
 
     fn publish_claim(&mut self, now: Instant, claim: LivenessClaim) {
         let version = self.next_version(None, None).expect("an unrequested version is never stale");
         // The issue time of a claim is informational; the core has no wall clock, so it signs 0.
-        self.publish(
-            now,
-            RecordKind::Liveness,
-            claim.subject.to_string(),
-            claim.encode(),
-            0,
-            version,
-        );
+        let key = claim.subject.to_string();
+        let record = self.publish(now, RecordKind::Liveness, key, claim.encode(), 0, version);
+        // The suspect hears of it straight away, not only when the broadcast reaches it, so it
+        // can refute before the suspicion times out (SWIM sends it on the probe path too).
+        if claim.state == MemberState::Suspect {
+            let message = SyncMessage::Records { records: vec![(*record).clone()], more: false };
+            self.send(claim.subject, &Message::Sync(message));
+        }
     }
 
     /// The version of the next record in a slot that holds `current`.

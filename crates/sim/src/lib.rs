@@ -12,6 +12,7 @@
 //! Not here: tokio, sockets or wall-clock reads (clippy.toml bans them), or real disks.
 
 mod checkers;
+mod fault;
 mod memo;
 mod network;
 mod report;
@@ -20,8 +21,9 @@ pub mod seed;
 mod sim;
 
 pub use checkers::{Checker, NoDuplicateDelivery, NoForgedDelivery, standard_checkers};
+pub use fault::Fault;
 pub use memo::MemoVerifier;
-pub use network::{NetworkModel, NodeIndex};
+pub use network::{LossModel, NetworkModel, NodeIndex, RETRANSMISSIONS_MAX};
 pub use report::{Percentiles, Report};
 pub use scenario::{Origins, Scenario};
-pub use sim::{Delivery, Sim, Violation};
+pub use sim::{Delivery, NetworkChange, Sim, Violation};

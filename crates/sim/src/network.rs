@@ -11,6 +11,24 @@ use herald_core::{Instant, Rng};
 /// Index of a simulated node.
 pub type NodeIndex = u32;
 
+/// What happens to a message whose packet is lost.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LossModel {
+    /// herald's transport, QUIC streams: the packet is sent again after a probe timeout
+    /// (three one-way latencies), doubled after each consecutive loss, so loss becomes delay.
+    /// After `RETRANSMISSIONS_MAX` losses in a row the connection is given up and the message
+    /// is lost.
+    #[default]
+    Retransmit,
+    /// Datagram semantics: a lost packet is a lost message. A harsher model than herald's
+    /// transport, kept to test the protocol's own repair.
+    Drop,
+}
+
+/// Consecutive losses after which a retransmitting link gives the message up (QUIC's idle
+/// timeout would close the connection at about this point).
+pub const RETRANSMISSIONS_MAX: u32 = 8;
+
 /// How messages cross the simulated network.
 #[derive(Clone, Debug)]
 pub struct NetworkModel {
@@ -18,10 +36,15 @@ pub struct NetworkModel {
     pub latency: Duration,
     /// Extra one-way latency, drawn uniformly from `0..=jitter` per message.
     pub jitter: Duration,
-    /// Probability that a message is lost.
+    /// Probability that one transmission of a message is lost.
     pub loss: f64,
-    /// Directed links that drop everything: (from, to).
-    blocked: BTreeSet<(NodeIndex, NodeIndex)>,
+    /// What a lost transmission does to the message.
+    pub loss_model: LossModel,
+    /// Partition rules: every message from a node of the first set to a node of the second is
+    /// dropped.
+    cuts: Vec<(BTreeSet<NodeIndex>, BTreeSet<NodeIndex>)>,
+    /// Clogged nodes: everything to or from them is dropped (FoundationDB's "clog").
+    clogged: BTreeSet<NodeIndex>,
     /// When the last message on each directed link arrives: a link delivers in order, as a
     /// QUIC stream does, so jitter never reorders two messages between the same two nodes.
     last_arrival: BTreeMap<(NodeIndex, NodeIndex), Instant>,
@@ -34,7 +57,9 @@ impl NetworkModel {
             latency,
             jitter,
             loss,
-            blocked: BTreeSet::new(),
+            loss_model: LossModel::Retransmit,
+            cuts: Vec::new(),
+            clogged: BTreeSet::new(),
             last_arrival: BTreeMap::new(),
         }
     }
@@ -63,24 +88,34 @@ impl NetworkModel {
 
     /// The one-way delay of a message from `from` to `to`, or `None` if it is lost.
     pub fn transit(&self, rng: &mut Rng, from: NodeIndex, to: NodeIndex) -> Option<Duration> {
-        if self.blocked.contains(&(from, to)) {
+        if self.is_blocked(from, to) {
             return None;
         }
-        if self.loss > 0.0 && rng.chance(self.loss) {
-            return None;
+        let mut lost = 0;
+        while self.loss > 0.0 && rng.chance(self.loss) {
+            lost += 1;
+            if self.loss_model == LossModel::Drop || lost == RETRANSMISSIONS_MAX {
+                return None;
+            }
         }
         let jitter_micros = self.jitter.as_micros() as u64;
         let extra = if jitter_micros == 0 { 0 } else { rng.below(jitter_micros + 1) };
-        Some(self.latency + Duration::from_micros(extra))
+        // Each loss costs a probe timeout, doubled after every consecutive loss (RFC 9002).
+        let probe_timeout = (self.latency + self.jitter) * 3;
+        let backoff = probe_timeout * ((1u32 << lost) - 1);
+        Some(self.latency + Duration::from_micros(extra) + backoff)
+    }
+
+    /// Whether a message from `from` to `to` is dropped by a partition or a clog.
+    pub fn is_blocked(&self, from: NodeIndex, to: NodeIndex) -> bool {
+        self.clogged.contains(&from)
+            || self.clogged.contains(&to)
+            || self.cuts.iter().any(|(a, b)| a.contains(&from) && b.contains(&to))
     }
 
     /// Drops every message from a node of `from` to a node of `to` (a one-way partition).
     pub fn partition_one_way(&mut self, from: &[NodeIndex], to: &[NodeIndex]) {
-        for a in from {
-            for b in to {
-                self.blocked.insert((*a, *b));
-            }
-        }
+        self.cuts.push((from.iter().copied().collect(), to.iter().copied().collect()));
     }
 
     /// Drops every message between the two sides, both ways.
@@ -89,14 +124,25 @@ impl NetworkModel {
         self.partition_one_way(side_b, side_a);
     }
 
-    /// Removes every partition.
-    pub fn heal(&mut self) {
-        self.blocked.clear();
+    /// Clogs a node: nothing reaches it or leaves it until it is unclogged.
+    pub fn clog(&mut self, node: NodeIndex) {
+        self.clogged.insert(node);
     }
 
-    /// Whether any link is partitioned.
+    /// Unclogs a node.
+    pub fn unclog(&mut self, node: NodeIndex) {
+        self.clogged.remove(&node);
+    }
+
+    /// Removes every partition and clog.
+    pub fn heal(&mut self) {
+        self.cuts.clear();
+        self.clogged.clear();
+    }
+
+    /// Whether any link is partitioned or clogged.
     pub fn is_partitioned(&self) -> bool {
-        !self.blocked.is_empty()
+        !self.cuts.is_empty() || !self.clogged.is_empty()
     }
 }
 
@@ -116,9 +162,36 @@ mod tests {
     }
 
     #[test]
-    fn loss_drops_about_the_given_fraction_and_latency_stays_in_range() {
+    fn a_clogged_node_neither_sends_nor_receives_until_unclogged() {
+        let mut rng = Rng::from_seed(3);
+        let mut net = NetworkModel::new(Duration::from_millis(10), Duration::ZERO, 0.0);
+        net.clog(1);
+        assert_eq!(net.transit(&mut rng, 0, 1), None);
+        assert_eq!(net.transit(&mut rng, 1, 2), None);
+        assert!(net.transit(&mut rng, 0, 2).is_some());
+        assert!(net.is_partitioned());
+        net.unclog(1);
+        assert!(net.transit(&mut rng, 0, 1).is_some());
+        assert!(!net.is_partitioned());
+    }
+
+    #[test]
+    fn links_deliver_in_order_despite_jitter() {
+        let mut rng = Rng::from_seed(4);
+        let mut net = NetworkModel::new(Duration::from_millis(10), Duration::from_millis(40), 0.0);
+        let mut last = Instant::ZERO;
+        for step in 0..200 {
+            let at = net.arrival(Instant::from_micros(step * 1000), &mut rng, 0, 1).unwrap();
+            assert!(at >= last);
+            last = at;
+        }
+    }
+
+    #[test]
+    fn dropping_loss_loses_about_the_given_fraction_and_latency_stays_in_range() {
         let mut rng = Rng::from_seed(2);
-        let net = NetworkModel::new(Duration::from_millis(10), Duration::from_millis(40), 0.2);
+        let mut net = NetworkModel::new(Duration::from_millis(10), Duration::from_millis(40), 0.2);
+        net.loss_model = LossModel::Drop;
         let mut lost = 0;
         for _ in 0..10_000 {
             match net.transit(&mut rng, 0, 1) {
@@ -131,5 +204,26 @@ mod tests {
             }
         }
         assert!((1_800..2_200).contains(&lost), "lost {lost} of 10000 at 20% loss");
+    }
+
+    #[test]
+    fn retransmitting_loss_turns_losses_into_probe_timeouts() {
+        let mut rng = Rng::from_seed(2);
+        let net = NetworkModel::new(Duration::from_millis(10), Duration::from_millis(40), 0.2);
+        let probe_timeout = Duration::from_millis(150);
+        let mut late = 0;
+        for _ in 0..10_000 {
+            let delay = net
+                .transit(&mut rng, 0, 1)
+                .expect("eight losses in a row are too rare to see here");
+            if delay > Duration::from_millis(50) {
+                late += 1;
+                assert!(delay >= Duration::from_millis(10) + probe_timeout);
+            }
+        }
+        assert!(
+            (1_800..2_200).contains(&late),
+            "{late} of 10000 messages retransmitted at 20% loss"
+        );
     }
 }

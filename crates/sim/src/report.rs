@@ -53,9 +53,17 @@ pub struct Report {
     pub messages_per_node: f64,
     /// Bytes sent, control included, per node.
     pub bytes_per_node: f64,
-    /// Time from the faults (the end of the warm-up) until every live node's view of who is
-    /// alive was correct; `None` when membership is off or it never converged.
+    /// Frames sent per node per second after the warm-up (the idle cost when nothing is
+    /// published).
+    pub messages_per_node_per_s: f64,
+    /// Bytes sent per node per second after the warm-up.
+    pub bytes_per_node_per_s: f64,
+    /// Time from the last fault's end (the end of the warm-up when there are no faults) until
+    /// every live node's view of who is alive was correct, checked every 500 ms; `None` when
+    /// membership is off or it never converged.
     pub membership_converged_ms: Option<u64>,
+    /// Time from the newcomer's join until it held every announcement, checked every 500 ms.
+    pub newcomer_caught_up_ms: Option<u64>,
     /// Times a running, reachable node was declared dead.
     pub false_suspicions: u64,
     /// How the overlay was built (the broadcast measure starts from it).

@@ -1,15 +1,20 @@
-//! A standard workload: build a grid by joins, let the overlay settle, optionally crash part of
-//! it, publish announcements, let the grid settle, and measure delivery and membership.
+//! A scenario: build a grid by joins, let the overlay settle, inject faults, publish
+//! announcements, let a newcomer catch up, and measure delivery, membership and cost.
+//!
+//! A run has two phases (TigerBeetle's VOPR): a safety phase with faults, in which checkers run
+//! after every step, and a liveness phase after every fault has healed, in which the grid must
+//! converge: every live node holds every record and sees exactly the live nodes as alive.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use herald_core::broadcast::UNKNOWN_ROUND;
 use herald_core::{
-    BroadcastMode, Command, Config, Instant, MembershipConfig, RecordKind, Rng, SlotKey,
+    BroadcastMode, Command, Config, Instant, MembershipConfig, RecordKind, Rng, SlotKey, Stats,
 };
 
 use crate::checkers::standard_checkers;
+use crate::fault::{self, Fault};
 use crate::network::{NetworkModel, NodeIndex};
 use crate::report::{Percentiles, Report};
 use crate::sim::Sim;
@@ -19,7 +24,7 @@ use crate::sim::Sim;
 pub enum Origins {
     /// All from one node (the steady-state tree case).
     Single,
-    /// Each from a random live node.
+    /// Each from a random node.
     Random,
 }
 
@@ -44,13 +49,18 @@ pub struct Scenario {
     pub broadcasts: u32,
     /// Time between two announcements.
     pub broadcast_interval: Duration,
+    /// Payload bytes per announcement.
+    pub payload_bytes: usize,
     /// Where announcements come from.
     pub origins: Origins,
-    /// Fraction of nodes crashed at once when the warm-up ends.
-    pub kill: f64,
+    /// Faults, timed from the end of the warm-up.
+    pub faults: Vec<Fault>,
+    /// Whether one node stays out until the announcements are published, then joins and
+    /// catches up.
+    pub newcomer: bool,
     /// Time for joins and the overlay to settle before anything is measured.
     pub warmup: Duration,
-    /// Time the run goes on after the last announcement.
+    /// Time the run goes on after the last announcement and the last fault.
     pub settle: Duration,
 }
 
@@ -66,16 +76,29 @@ impl Default for Scenario {
             membership: true,
             broadcasts: 10,
             broadcast_interval: Duration::from_millis(100),
+            payload_bytes: 16,
             origins: Origins::Random,
-            kill: 0.0,
+            faults: Vec::new(),
+            newcomer: false,
             warmup: Duration::from_secs(20),
             settle: Duration::from_secs(30),
         }
     }
 }
 
-/// How often membership convergence is checked once the faults are in.
-const CONVERGENCE_CHECK: Duration = Duration::from_millis(500);
+/// How often convergence is checked.
+const CHECK_INTERVAL: Duration = Duration::from_millis(500);
+/// When the announcements start, after the warm-up.
+const BROADCASTS_AFTER: Duration = Duration::from_secs(1);
+
+/// What the run loop tracks as it goes.
+#[derive(Default)]
+struct Progress {
+    violation: Option<String>,
+    converged_at: Option<Instant>,
+    caught_up_at: Option<Instant>,
+    stats_at_warmup: Option<Stats>,
+}
 
 impl Scenario {
     /// The node configuration every simulated node runs.
@@ -86,6 +109,10 @@ impl Scenario {
         config
     }
 
+    fn newcomer_index(&self) -> Option<NodeIndex> {
+        (self.newcomer && self.nodes >= 2).then_some(self.nodes - 1)
+    }
+
     /// Runs the scenario; `on_progress(done, total)` is called as virtual time advances.
     pub fn run(&self, mut on_progress: impl FnMut(u64, u64)) -> Report {
         let network = NetworkModel::new(self.latency, self.jitter, self.loss);
@@ -94,39 +121,99 @@ impl Scenario {
             sim.add_checker(checker);
         }
         let mut rng = Rng::from_seed(self.seed ^ 0x5ce7_a210);
-        let started = sim.start_all();
+        let mut progress = Progress {
+            violation: sim.start_all().err().map(|found| found.to_string()),
+            ..Progress::default()
+        };
+        let newcomer = self.newcomer_index();
+        let joiners = newcomer.unwrap_or(self.nodes);
         let join_spacing = (self.warmup / 2) / self.nodes.max(1);
-        for node in 1..self.nodes {
+        for node in 1..joiners {
             let contact = rng.below(u64::from(node)) as NodeIndex;
             sim.schedule_join(Instant::ZERO + join_spacing * node, node, contact);
         }
 
-        let mut order: Vec<NodeIndex> = (0..self.nodes).collect();
-        rng.shuffle(&mut order);
-        let killed = ((self.kill * f64::from(self.nodes)).round() as usize).min(order.len());
-        let fault_at = Instant::ZERO + self.warmup;
-        for node in &order[..killed] {
-            sim.schedule_crash(fault_at, *node);
+        let t0 = Instant::ZERO + self.warmup;
+        let single_origin = rng.below(u64::from(joiners.max(1))) as NodeIndex;
+        let mut spared = vec![single_origin];
+        spared.extend(newcomer);
+        let mut crashed = BTreeSet::new();
+        for fault in &self.faults {
+            crashed.extend(fault::schedule(fault, &mut sim, t0, &spared, &mut rng));
         }
-        let live = &order[killed..];
 
+        let slots =
+            self.schedule_broadcasts(&mut sim, t0, single_origin, joiners, &crashed, &mut rng);
+        let broadcasts_end = BROADCASTS_AFTER + self.broadcast_interval * self.broadcasts;
+        let faults_end =
+            self.faults.iter().map(|fault| fault.ends(self.nodes)).max().unwrap_or_default();
+        let newcomer_at = t0 + broadcasts_end.max(faults_end) + Duration::from_secs(5);
+        if let Some(node) = newcomer {
+            let contact = rng.below(u64::from(joiners.max(1))) as NodeIndex;
+            sim.schedule_join(newcomer_at, node, contact);
+        }
+        let healed_at = t0 + faults_end;
+        let limit = t0
+            + broadcasts_end.max(faults_end)
+            + self.settle
+            + if newcomer.is_some() { Duration::from_secs(5) } else { Duration::ZERO };
+
+        let total = limit.as_micros();
+        let mut until = Instant::ZERO;
+        while progress.violation.is_none() && until < limit {
+            until = (until + CHECK_INTERVAL).min(limit);
+            if let Err(found) = sim.run_until(until) {
+                progress.violation = Some(found.to_string());
+            }
+            if until >= t0 && progress.stats_at_warmup.is_none() {
+                progress.stats_at_warmup = Some(sim.total_stats());
+            }
+            if self.membership
+                && until >= healed_at
+                && progress.converged_at.is_none()
+                && sim.membership_converged()
+            {
+                progress.converged_at = Some(until);
+            }
+            if let Some(node) = newcomer
+                && until >= newcomer_at
+                && progress.caught_up_at.is_none()
+                && holds_all(&sim, node, &slots)
+            {
+                progress.caught_up_at = Some(until);
+            }
+            on_progress(until.as_micros(), total);
+        }
+        self.report(&sim, &slots, progress, healed_at, newcomer_at, t0)
+    }
+
+    fn schedule_broadcasts(
+        &self,
+        sim: &mut Sim,
+        t0: Instant,
+        single_origin: NodeIndex,
+        joiners: u32,
+        crashed: &BTreeSet<NodeIndex>,
+        rng: &mut Rng,
+    ) -> Vec<SlotKey> {
+        let live: Vec<NodeIndex> = (0..joiners).filter(|node| !crashed.contains(node)).collect();
         let mut slots = Vec::new();
-        let first = fault_at + Duration::from_secs(1);
-        let single_origin = live.first().copied();
         for index in 0..self.broadcasts {
-            let origin = match (self.origins, single_origin) {
-                (_, None) => break,
-                (Origins::Single, Some(origin)) => origin,
-                (Origins::Random, Some(_)) => live[rng.index(live.len())],
+            let origin = match self.origins {
+                _ if live.is_empty() => break,
+                Origins::Single => single_origin,
+                Origins::Random => live[rng.index(live.len())],
             };
             let service = format!("service-{index}");
-            let at = first + self.broadcast_interval * index;
+            let at = t0 + BROADCASTS_AFTER + self.broadcast_interval * index;
             slots.push(SlotKey {
                 origin: sim.id(origin),
                 family: RecordKind::Announcement,
                 key: service.clone(),
             });
-            let payload = format!("{{\"n\":{index}}}").into_bytes();
+            let mut payload = format!("{{\"n\":{index},\"pad\":\"").into_bytes();
+            payload.resize(self.payload_bytes.max(payload.len() + 2) - 2, b'x');
+            payload.extend_from_slice(b"\"}");
             let issued_at_ms = at.as_micros() / 1000;
             sim.schedule_command(
                 at,
@@ -134,36 +221,17 @@ impl Scenario {
                 Command::Announce { service, payload, issued_at_ms, seq: None },
             );
         }
-        let limit = first + self.broadcast_interval * self.broadcasts + self.settle;
-
-        let total = limit.as_micros();
-        let mut violation = started.err().map(|found| found.to_string());
-        let mut converged_at = None;
-        let mut until = Instant::ZERO;
-        while violation.is_none() && until < limit {
-            until = (until + CONVERGENCE_CHECK).min(limit);
-            if let Err(found) = sim.run_until(until) {
-                violation = Some(found.to_string());
-            }
-            if self.membership
-                && until >= fault_at
-                && converged_at.is_none()
-                && sim.membership_converged()
-            {
-                converged_at = Some(until);
-            }
-            on_progress(until.as_micros(), total);
-        }
-        let converged_ms = converged_at.map(|at| at.saturating_since(fault_at).as_millis() as u64);
-        self.report(&sim, &slots, violation, converged_ms)
+        slots
     }
 
     fn report(
         &self,
         sim: &Sim,
         slots: &[SlotKey],
-        violation: Option<String>,
-        converged_ms: Option<u64>,
+        progress: Progress,
+        healed_at: Instant,
+        newcomer_at: Instant,
+        t0: Instant,
     ) -> Report {
         let live: Vec<NodeIndex> = (0..sim.len()).filter(|node| sim.is_up(*node)).collect();
         let published: BTreeSet<_> = sim.published().keys().copied().collect();
@@ -210,10 +278,21 @@ impl Scenario {
             .map(|delivery| f64::from(delivery.hops))
             .collect();
         let stats = sim.total_stats();
+        let after_warmup = progress.stats_at_warmup.map(|at_warmup| {
+            let seconds = sim.now().saturating_since(t0).as_secs_f64().max(1e-9)
+                * f64::from(self.nodes.max(1));
+            (
+                (stats.frames_out - at_warmup.frames_out) as f64 / seconds,
+                (stats.bytes_out - at_warmup.bytes_out) as f64 / seconds,
+            )
+        });
         let (hits, misses) = sim.memo_counts();
         let nodes = f64::from(self.nodes.max(1));
         let fraction =
             |count: u64| if expected == 0 { 1.0 } else { count as f64 / expected as f64 };
+        let since = |at: Option<Instant>, from: Instant| {
+            at.map(|at| at.saturating_since(from).as_millis() as u64)
+        };
         Report {
             nodes: self.nodes,
             seed: self.seed,
@@ -230,7 +309,10 @@ impl Scenario {
             },
             messages_per_node: stats.frames_out as f64 / nodes,
             bytes_per_node: stats.bytes_out as f64 / nodes,
-            membership_converged_ms: converged_ms,
+            messages_per_node_per_s: after_warmup.map_or(0.0, |(messages, _)| messages),
+            bytes_per_node_per_s: after_warmup.map_or(0.0, |(_, bytes)| bytes),
+            membership_converged_ms: since(progress.converged_at, healed_at),
+            newcomer_caught_up_ms: since(progress.caught_up_at, newcomer_at),
             false_suspicions: sim.false_suspicions(),
             overlay: "hyparview, built by joins during the warm-up".to_owned(),
             broadcast: match self.broadcast {
@@ -247,8 +329,13 @@ impl Scenario {
             verify_memo_hits: hits,
             verify_memo_misses: misses,
             trace_hash: sim.trace_hash(),
-            violation,
+            violation: progress.violation,
             wall_ms: 0,
         }
     }
+}
+
+/// Whether `node` holds a record in every slot.
+fn holds_all(sim: &Sim, node: NodeIndex, slots: &[SlotKey]) -> bool {
+    sim.node(node).is_some_and(|state| slots.iter().all(|slot| state.records().get(slot).is_some()))
 }

@@ -35,6 +35,8 @@ enum SimEvent {
     Crash { node: NodeIndex },
     /// A crashed node restarts from its store.
     Restart { node: NodeIndex },
+    /// The network changes.
+    Network(NetworkChange),
 }
 
 impl SimEvent {
@@ -46,6 +48,7 @@ impl SimEvent {
             SimEvent::Crash { .. } => 3,
             SimEvent::Restart { .. } => 4,
             SimEvent::PeerDown { .. } => 5,
+            SimEvent::Network(_) => 6,
         }
     }
 }
@@ -82,6 +85,26 @@ struct SimNode {
     /// Counters of earlier incarnations, so crashes do not lose them.
     past_stats: Stats,
     restarts: u64,
+}
+
+/// A change to the network, scheduled like any other event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NetworkChange {
+    /// Drop messages from the first side to the second, and back unless `one_way`.
+    Partition {
+        /// One side.
+        side_a: Vec<NodeIndex>,
+        /// The other side.
+        side_b: Vec<NodeIndex>,
+        /// Whether only messages from `side_a` to `side_b` are dropped.
+        one_way: bool,
+    },
+    /// Clog one node.
+    Clog(NodeIndex),
+    /// Unclog one node.
+    Unclog(NodeIndex),
+    /// Remove every partition and clog.
+    Heal,
 }
 
 /// A delivery of a record to a node other than its origin.
@@ -236,6 +259,11 @@ impl Sim {
         self.schedule(at, SimEvent::Crash { node });
     }
 
+    /// Schedules a change to the network.
+    pub fn schedule_network(&mut self, at: Instant, change: NetworkChange) {
+        self.schedule(at, SimEvent::Network(change));
+    }
+
     /// Schedules a restart from the store.
     pub fn schedule_restart(&mut self, at: Instant, node: NodeIndex) {
         self.schedule(at, SimEvent::Restart { node });
@@ -374,6 +402,20 @@ impl Sim {
                 let from_id = self.id(from);
                 self.handle_at(to, Input::Frame { from: from_id, bytes: frame });
                 Some(to)
+            }
+            SimEvent::Network(change) => {
+                match change {
+                    NetworkChange::Partition { side_a, side_b, one_way: true } => {
+                        self.network.partition_one_way(&side_a, &side_b)
+                    }
+                    NetworkChange::Partition { side_a, side_b, one_way: false } => {
+                        self.network.partition(&side_a, &side_b)
+                    }
+                    NetworkChange::Clog(node) => self.network.clog(node),
+                    NetworkChange::Unclog(node) => self.network.unclog(node),
+                    NetworkChange::Heal => self.network.heal(),
+                }
+                None
             }
             SimEvent::PeerDown { node, peer } => {
                 if !self.is_up(node) || self.is_up(peer) {

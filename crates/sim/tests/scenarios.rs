@@ -12,7 +12,7 @@ use herald_core::{
 };
 use herald_sim::seed::{replay_line, seed_from_env_or_draw};
 use herald_sim::{
-    Checker, NetworkModel, NoDuplicateDelivery, NoForgedDelivery, Origins, Scenario, Sim,
+    Checker, Fault, NetworkModel, NoDuplicateDelivery, NoForgedDelivery, Origins, Scenario, Sim,
     standard_checkers,
 };
 
@@ -62,7 +62,7 @@ fn same_seed_gives_the_same_trace_and_report() {
         nodes: 120,
         seed: 99,
         loss: 0.05,
-        kill: 0.1,
+        faults: vec![Fault::Crash { at: Duration::ZERO, fraction: 0.1 }],
         settle: Duration::from_secs(5),
         ..Scenario::default()
     };
@@ -100,9 +100,14 @@ fn plumtree_reaches_every_node_with_little_redundancy() {
 #[test]
 fn anti_entropy_repairs_what_a_crash_wave_cut_off() {
     with_seed("anti_entropy_repairs_what_a_crash_wave_cut_off", |seed| {
-        let report =
-            Scenario { nodes: 300, seed, kill: 0.5, membership: false, ..Scenario::default() }
-                .run(|_, _| {});
+        let report = Scenario {
+            nodes: 300,
+            seed,
+            faults: vec![Fault::Crash { at: Duration::ZERO, fraction: 0.5 }],
+            membership: false,
+            ..Scenario::default()
+        }
+        .run(|_, _| {});
         assert_eq!(report.alive_at_end, 150);
         assert_eq!(report.violation, None);
         assert_eq!(report.delivered_fraction, 1.0, "{report:?}");
@@ -110,8 +115,14 @@ fn anti_entropy_repairs_what_a_crash_wave_cut_off() {
 }
 
 fn crashed_member_is_declared_dead_everywhere_and_nobody_else_is(seed: u64) {
-    let report = Scenario { nodes: 100, seed, kill: 0.03, broadcasts: 5, ..Scenario::default() }
-        .run(|_, _| {});
+    let report = Scenario {
+        nodes: 100,
+        seed,
+        faults: vec![Fault::Crash { at: Duration::ZERO, fraction: 0.03 }],
+        broadcasts: 5,
+        ..Scenario::default()
+    }
+    .run(|_, _| {});
     assert_eq!(report.violation, None);
     assert_eq!(report.false_suspicions, 0, "{report:?}");
     let converged = report.membership_converged_ms.expect("membership converged");

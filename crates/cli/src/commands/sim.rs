@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use herald_core::BroadcastMode;
-use herald_sim::{Origins, Report, Scenario};
+use herald_sim::{Fault, Origins, Report, Scenario};
 
 /// Largest grid `herald sim` accepts.
 const NODES_MAX: u32 = 1_000_000;
@@ -30,9 +30,19 @@ pub struct SimArgs {
     /// Probability that a message is lost, from 0 to 1.
     #[arg(long, default_value_t = 0.0)]
     loss: f64,
-    /// Fraction of nodes crashed before the first announcement, from 0 to 1.
+    /// Fraction of nodes crashed at once when the warm-up ends, from 0 to 1.
     #[arg(long, default_value_t = 0.0)]
     kill: f64,
+    /// Split off FRACTION of the nodes when the warm-up ends, for SECONDS (default 10), then
+    /// heal: FRACTION[:SECONDS].
+    #[arg(long, value_name = "FRACTION[:SECONDS]")]
+    partition: Option<String>,
+    /// A newcomer joins after the announcements and catches up; its catch-up time is reported.
+    #[arg(long)]
+    newcomer: bool,
+    /// Payload bytes per announcement.
+    #[arg(long, default_value_t = 16)]
+    payload_bytes: usize,
     /// Announcements published, 100 ms apart.
     #[arg(long, default_value_t = 10)]
     broadcasts: u32,
@@ -89,7 +99,9 @@ impl SimArgs {
                 OriginsArg::Single => Origins::Single,
                 OriginsArg::Random => Origins::Random,
             },
-            kill: self.kill,
+            faults: self.faults()?,
+            newcomer: self.newcomer,
+            payload_bytes: self.payload_bytes,
             warmup: seconds("--warmup", self.warmup)?,
             settle: seconds("--settle", self.settle)?,
         })
@@ -109,6 +121,34 @@ enum BroadcastArg {
 enum OriginsArg {
     Single,
     Random,
+}
+
+impl SimArgs {
+    fn faults(&self) -> anyhow::Result<Vec<Fault>> {
+        let mut faults = Vec::new();
+        if self.kill > 0.0 {
+            faults.push(Fault::Crash { at: Duration::ZERO, fraction: self.kill });
+        }
+        if let Some(spec) = &self.partition {
+            let (fraction, secs) = spec.split_once(':').unwrap_or((spec, "10"));
+            let fraction: f64 = fraction
+                .parse()
+                .ok()
+                .filter(|f| (0.0..=0.5).contains(f))
+                .with_context(|| format!("--partition takes FRACTION[:SECONDS] with FRACTION from 0 to 0.5, not {spec:?}"))?;
+            let secs: f64 = secs
+                .parse()
+                .with_context(|| format!("--partition SECONDS must be a number, not {secs:?}"))?;
+            let duration = seconds("--partition SECONDS", secs)?;
+            faults.push(Fault::Partition {
+                at: Duration::ZERO,
+                duration,
+                fraction,
+                one_way: false,
+            });
+        }
+        Ok(faults)
+    }
 }
 
 fn seconds(flag: &str, value: f64) -> anyhow::Result<Duration> {
@@ -169,7 +209,7 @@ fn print_human(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
         (false, _) => writeln!(out, "  membership  off"),
         (true, Some(ms)) => writeln!(
             out,
-            "  membership  every live node's view correct {ms} ms after the faults; {} false suspicions",
+            "  membership  every live node's view correct {ms} ms after the faults healed; {} false suspicions",
             report.false_suspicions
         ),
         (true, None) => writeln!(
