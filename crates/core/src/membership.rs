@@ -177,6 +177,11 @@ pub struct Membership {
     left: bool,
     config: MembershipConfig,
     members: BTreeMap<NodeId, Member>,
+    /// Members that are suspect, dead or left: the only ones with deadlines, so timers never
+    /// scan the whole view.
+    watched: BTreeSet<NodeId>,
+    /// Members that are alive or suspect (this node not counted).
+    live: usize,
     order: Vec<NodeId>,
     next_probe: Instant,
     probe: Option<Probe>,
@@ -194,6 +199,8 @@ impl Membership {
             left: false,
             config,
             members: BTreeMap::new(),
+            watched: BTreeSet::new(),
+            live: 0,
             order: Vec::new(),
             next_probe,
             probe: None,
@@ -219,7 +226,7 @@ impl Membership {
 
     /// Members this node considers alive or suspect, itself included.
     pub fn live_count(&self) -> usize {
-        1 + self.members.values().filter(|member| !member.state.is_gone()).count()
+        1 + self.live
     }
 
     /// The claim that announces this node.
@@ -243,7 +250,7 @@ impl Membership {
         {
             next = next.min(probe.direct_deadline);
         }
-        for member in self.members.values() {
+        for member in self.watched.iter().filter_map(|id| self.members.get(id)) {
             if let Some(deadline) = self.suspicion_deadline(member) {
                 next = next.min(deadline);
             }
@@ -282,6 +289,7 @@ impl Membership {
                     member.suspicion = Some(suspicion(claimant, self.me));
                 }
                 self.members.insert(claim.subject, member);
+                self.note_state(claim.subject, None, claim.state);
                 if !claim.state.is_gone() {
                     // At a random place in the current pass, so that members who learn of a
                     // newcomer at the same moment do not all probe it at the same moment.
@@ -303,14 +311,31 @@ impl Membership {
                 if !claim.overrides(member.incarnation, member.state) {
                     return;
                 }
+                let before = member.state;
                 member.state = claim.state;
                 member.incarnation = claim.incarnation;
                 member.since = now;
                 member.suspicion =
                     (claim.state == MemberState::Suspect).then(|| suspicion(claimant, self.me));
+                self.note_state(claim.subject, Some(before), claim.state);
             }
         }
         out.push(MembershipOutput::Changed { id: claim.subject, state: claim.state });
+    }
+
+    /// Keeps the live count and the watched set in step with a member's change of state.
+    fn note_state(&mut self, id: NodeId, before: Option<MemberState>, after: MemberState) {
+        let was_live = before.is_some_and(|state| !state.is_gone());
+        match (was_live, !after.is_gone()) {
+            (false, true) => self.live += 1,
+            (true, false) => self.live -= 1,
+            _ => {}
+        }
+        if after == MemberState::Alive {
+            self.watched.remove(&id);
+        } else {
+            self.watched.insert(id);
+        }
     }
 
     /// Someone suspects or buries this node: refute with a higher incarnation.
@@ -502,8 +527,9 @@ impl Membership {
 
     fn expire_suspicions(&mut self, now: Instant, rng: &mut Rng, out: &mut Vec<MembershipOutput>) {
         let due: Vec<(NodeId, u64, bool)> = self
-            .members
+            .watched
             .iter()
+            .filter_map(|id| Some((id, self.members.get(id)?)))
             .filter(|(_, member)| {
                 self.suspicion_deadline(member).is_some_and(|deadline| deadline <= now)
             })
@@ -529,8 +555,9 @@ impl Membership {
     fn purge(&mut self, now: Instant, out: &mut Vec<MembershipOutput>) {
         let purge_after = self.config.purge_after;
         let gone: Vec<NodeId> = self
-            .members
+            .watched
             .iter()
+            .filter_map(|id| Some((id, self.members.get(id)?)))
             .filter(|(_, member)| {
                 member.state.is_gone() && now.saturating_since(member.since) >= purge_after
             })
@@ -538,6 +565,7 @@ impl Membership {
             .collect();
         for id in gone {
             self.members.remove(&id);
+            self.watched.remove(&id);
             out.push(MembershipOutput::Purged(id));
         }
     }

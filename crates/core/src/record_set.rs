@@ -102,13 +102,12 @@ pub struct OriginSummary {
     pub slots: u32,
 }
 
-impl OriginSummary {
-    fn toggle(&mut self, record: &SignedRecord) {
-        let digest = record.digest();
-        let mut head = [0u8; 8];
-        head.copy_from_slice(&digest[..8]);
-        self.fingerprint ^= u64::from_le_bytes(head);
-    }
+/// The first 8 bytes of a record's digest, the unit fingerprints are made of.
+fn digest_head(record: &SignedRecord) -> u64 {
+    let digest = record.digest();
+    let mut head = [0u8; 8];
+    head.copy_from_slice(&digest[..8]);
+    u64::from_le_bytes(head)
 }
 
 /// A set of verified records, one per slot, with the departure times of their origins.
@@ -116,6 +115,8 @@ impl OriginSummary {
 pub struct RecordSet {
     slots: BTreeMap<SlotKey, Arc<SignedRecord>>,
     origins: BTreeMap<NodeId, OriginSummary>,
+    /// XOR of every origin's fingerprint: equal sets have equal fingerprints.
+    fingerprint: u64,
     departed: BTreeMap<NodeId, Instant>,
     conflicts: u64,
 }
@@ -135,11 +136,13 @@ impl RecordSet {
         }
         if outcome.stored() {
             let summary = self.origins.entry(slot.origin).or_default();
-            summary.toggle(&record);
+            let mut change = digest_head(&record);
             match self.slots.insert(slot, record) {
-                Some(replaced) => summary.toggle(&replaced),
+                Some(replaced) => change ^= digest_head(&replaced),
                 None => summary.slots += 1,
             }
+            summary.fingerprint ^= change;
+            self.fingerprint ^= change;
         }
         outcome
     }
@@ -162,6 +165,11 @@ impl RecordSet {
     /// Whether no record is held.
     pub fn is_empty(&self) -> bool {
         self.slots.is_empty()
+    }
+
+    /// The fingerprint of the whole set: two sets holding the same records have the same one.
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint
     }
 
     /// Per-origin summaries, in origin order.
@@ -198,7 +206,9 @@ impl RecordSet {
             if let Some(record) = self.slots.remove(slot)
                 && let Some(summary) = self.origins.get_mut(&slot.origin)
             {
-                summary.toggle(&record);
+                let change = digest_head(&record);
+                summary.fingerprint ^= change;
+                self.fingerprint ^= change;
                 summary.slots -= 1;
                 if summary.slots == 0 {
                     self.origins.remove(&slot.origin);
@@ -227,18 +237,10 @@ impl RecordSet {
             .filter(|(_, departed_at)| now.saturating_since(**departed_at) >= grace)
             .map(|(origin, _)| *origin)
             .collect();
-        let mut removed = Vec::new();
-        for origin in expired {
-            self.departed.remove(&origin);
-            let slots: Vec<SlotKey> =
-                self.of_origin(origin).map(|record| SlotKey::of(record)).collect();
-            self.origins.remove(&origin);
-            for slot in slots {
-                self.slots.remove(&slot);
-                removed.push(slot);
-            }
+        for origin in &expired {
+            self.departed.remove(origin);
         }
-        removed
+        self.remove_where(|slot| expired.contains(&slot.origin))
     }
 }
 
@@ -384,7 +386,10 @@ mod tests {
         old.merge(v2);
         assert_eq!(old.origins()[&keypair.id()], new.origins()[&keypair.id()]);
         assert_eq!(old.origins()[&keypair.id()].slots, 1);
+        assert_eq!(old.fingerprint(), new.fingerprint());
         assert_eq!(old.of_origin(keypair.id()).count(), 1);
+        old.remove_where(|_| true);
+        assert_eq!((old.fingerprint(), old.origins().len()), (0, 0));
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! Anti-entropy: periodic digest exchange that repairs whatever broadcast missed.
 //!
-//! Every `interval` a node sends one active peer a *digest*: for a page of origins, in origin
-//! order from a rotating cursor, a 64-bit fingerprint of the records it holds from each. The
-//! peer compares the page with its own holdings in the same range, pushes the records of every
-//! origin whose fingerprint differs or that the initiator lacks, and names the origins it needs
-//! in return. Pushes are bounded per round (`push_bytes_max`); when a push was cut short the
+//! Every `interval` a node sends one active peer the *root* fingerprint of everything it holds.
+//! A peer that holds the same answers nothing. A peer that differs answers with a *digest*: for
+//! a page of origins, in origin order from a rotating cursor, a 64-bit fingerprint of the
+//! records it holds from each. The initiator compares the page with its own holdings in the
+//! same range, pushes the records of every origin whose fingerprint differs or that the peer
+//! lacks, and names the origins it needs in return. Pushes are bounded per round (`push_bytes_max`); when a push was cut short the
 //! initiator runs the next round at once, so a newcomer or a node back from a partition catches
 //! up in pages, one round trip each, without stalling anybody else. Digest pages are bounded by
 //! `digest_page_max` origins.
@@ -74,6 +75,13 @@ pub enum SyncMessage {
         /// Whether the push was cut short by the size bound.
         more: bool,
     },
+    /// The fingerprint of everything the sender holds. A peer holding the same answers
+    /// nothing, so an idle grid exchanges one small message per node per round; a peer that
+    /// differs answers with a digest page.
+    Root {
+        /// XOR of the sender's origin fingerprints.
+        fingerprint: u64,
+    },
 }
 
 /// What anti-entropy asks of the node.
@@ -131,6 +139,11 @@ impl Sync {
 
     fn start_round(&mut self, peer: NodeId, records: &RecordSet, out: &mut Vec<SyncOutput>) {
         self.rounds += 1;
+        out.push(SyncOutput::Send(peer, SyncMessage::Root { fingerprint: records.fingerprint() }));
+    }
+
+    /// A digest page of the origins from the cursor on, which moves past them.
+    fn next_page(&mut self, records: &RecordSet) -> SyncMessage {
         let start = self.cursor;
         let mut page = match start {
             Some(start) => records.origins().range(start..),
@@ -143,7 +156,7 @@ impl Sync {
             .collect();
         let end = page.next().map(|(origin, _)| *origin);
         self.cursor = end;
-        out.push(SyncOutput::Send(peer, SyncMessage::Digest { start, end, entries }));
+        SyncMessage::Digest { start, end, entries }
     }
 
     /// Handles a message from `from`. Returns the records it carried, to be verified and
@@ -158,6 +171,13 @@ impl Sync {
         out: &mut Vec<SyncOutput>,
     ) -> Vec<SignedRecord> {
         match message {
+            SyncMessage::Root { fingerprint } => {
+                if fingerprint != records.fingerprint() {
+                    let page = self.next_page(records);
+                    out.push(SyncOutput::Send(from, page));
+                }
+                Vec::new()
+            }
             SyncMessage::Digest { start, end, entries } => {
                 self.on_digest(from, (start, end), entries, records, rng, out);
                 Vec::new()
@@ -172,7 +192,6 @@ impl Sync {
                 if more {
                     // The peer had more for us: go on at once instead of waiting a full round.
                     self.next_round = now;
-                    self.cursor = None;
                 }
                 received
             }

@@ -142,6 +142,7 @@ fn any_sync_message() -> impl Strategy<Value = SyncMessage> {
         )
             .prop_map(|(start, end, entries)| SyncMessage::Digest { start, end, entries }),
         any_node_ids().prop_map(|origins| SyncMessage::Want { origins }),
+        any::<u64>().prop_map(|fingerprint| SyncMessage::Root { fingerprint }),
         (vec(any_record(), 0..=4), any::<bool>())
             .prop_map(|(records, more)| SyncMessage::Records { records, more }),
     ]
@@ -191,6 +192,7 @@ fn variant_name(message: &Message) -> &'static str {
         Message::Sync(sync) => match sync {
             SyncMessage::Digest { .. } => "sync/digest",
             SyncMessage::Want { .. } => "sync/want",
+            SyncMessage::Root { .. } => "sync/root",
             SyncMessage::Records { .. } => "sync/records",
         },
         Message::Membership(membership) => match membership {
@@ -202,7 +204,7 @@ fn variant_name(message: &Message) -> &'static str {
 }
 
 /// Every variant [`variant_name`] knows.
-const VARIANT_COUNT: usize = 17;
+const VARIANT_COUNT: usize = 18;
 
 /// A small pool of records that collide often: two origins, two keys, three versions, and per
 /// version two announcements with different payloads (a same-version conflict), a tombstone, and

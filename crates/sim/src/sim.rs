@@ -9,6 +9,7 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::sync::Arc;
+use std::time::Duration;
 
 use herald_core::{
     Command, Config, Digest, Event, Input, Instant, Keypair, MemberState, Node, NodeId, Output,
@@ -150,6 +151,10 @@ pub struct Sim {
     trace: blake3::Hasher,
     steps: u64,
     false_suspicions: u64,
+    /// When each node was first seen dead by each observer: subject → (observer → time).
+    death_notices: BTreeMap<NodeIndex, BTreeMap<NodeIndex, Instant>>,
+    /// When each node last crashed.
+    crashed_at: BTreeMap<NodeIndex, Instant>,
 }
 
 impl Sim {
@@ -187,6 +192,8 @@ impl Sim {
             trace: blake3::Hasher::new(),
             steps: 0,
             false_suspicions: 0,
+            death_notices: BTreeMap::new(),
+            crashed_at: BTreeMap::new(),
         }
     }
 
@@ -321,6 +328,23 @@ impl Sim {
         &self.deliveries
     }
 
+    /// For a node that crashed and stayed down: how long after its crash the given fraction of
+    /// the running nodes had seen it dead. `None` if that many never did.
+    pub fn crash_known_after(&self, subject: NodeIndex, fraction: f64) -> Option<Duration> {
+        let crashed_at = *self.crashed_at.get(&subject)?;
+        let observers: Vec<NodeIndex> = (0..self.len()).filter(|node| self.is_up(*node)).collect();
+        let notices = self.death_notices.get(&subject);
+        let mut delays: Vec<Duration> = observers
+            .iter()
+            .filter_map(|observer| notices?.get(observer))
+            .filter(|at| **at >= crashed_at)
+            .map(|at| at.saturating_since(crashed_at))
+            .collect();
+        delays.sort();
+        let needed = ((fraction * observers.len() as f64).ceil() as usize).max(1);
+        delays.get(needed - 1).copied()
+    }
+
     /// Times a node declared a running, reachable node dead.
     pub fn false_suspicions(&self) -> u64 {
         self.false_suspicions
@@ -443,6 +467,7 @@ impl Sim {
             }
             SimEvent::Crash { node } => {
                 let sim_node = &mut self.nodes[node as usize];
+                self.crashed_at.insert(node, self.now);
                 if let Some(state) = sim_node.node.take() {
                     sim_node.past_stats += state.stats();
                 }
@@ -514,6 +539,11 @@ impl Sim {
     }
 
     fn observe(&mut self, index: NodeIndex, event: &Event) {
+        if let Event::MemberChanged { id, state: MemberState::Dead } = event
+            && let Some(subject) = self.index(id)
+        {
+            self.death_notices.entry(subject).or_default().entry(index).or_insert(self.now);
+        }
         if let Event::MemberChanged { id, state: MemberState::Dead } = event
             && let Some(subject) = self.index(id)
             && self.is_up(subject)
