@@ -113,6 +113,8 @@ pub enum MembershipOutput {
         id: NodeId,
         /// Its new state.
         state: MemberState,
+        /// The incarnation the state refers to.
+        incarnation: u64,
     },
     /// A dead or left member was forgotten after the purge period.
     Purged(NodeId),
@@ -320,7 +322,11 @@ impl Membership {
                 self.note_state(claim.subject, Some(before), claim.state);
             }
         }
-        out.push(MembershipOutput::Changed { id: claim.subject, state: claim.state });
+        out.push(MembershipOutput::Changed {
+            id: claim.subject,
+            state: claim.state,
+            incarnation: claim.incarnation,
+        });
     }
 
     /// Keeps the live count and the watched set in step with a member's change of state.

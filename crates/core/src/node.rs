@@ -178,6 +178,8 @@ pub enum Event {
         id: NodeId,
         /// Its new state.
         state: MemberState,
+        /// The incarnation the state refers to.
+        incarnation: u64,
     },
 }
 
@@ -311,6 +313,18 @@ impl Node {
     /// This node's counters.
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// The live announcements held, newest per origin and service, optionally of one service
+    /// only (withdrawn ones are tombstones and are left out).
+    pub fn services<'a>(
+        &'a self,
+        service: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a Arc<SignedRecord>> {
+        self.records.iter().filter(move |record| {
+            record.record.kind == RecordKind::Announcement
+                && service.is_none_or(|name| record.record.key == name)
+        })
     }
 
     /// The highest version this node has issued.
@@ -737,7 +751,7 @@ impl Node {
             match output {
                 MembershipOutput::Send(to, message) => self.send(to, &Message::Membership(message)),
                 MembershipOutput::Publish(claim) => self.publish_claim(now, claim),
-                MembershipOutput::Changed { id, state } => {
+                MembershipOutput::Changed { id, state, incarnation } => {
                     if state.is_gone() {
                         self.records.mark_departed(id, now);
                         let mut out = Vec::new();
@@ -746,7 +760,8 @@ impl Node {
                     } else {
                         self.records.mark_returned(id);
                     }
-                    self.outputs.push_back(Output::Event(Event::MemberChanged { id, state }));
+                    let event = Event::MemberChanged { id, state, incarnation };
+                    self.outputs.push_back(Output::Event(event));
                 }
                 MembershipOutput::Purged(id) => {
                     // Claims others made about a forgotten member go with it.

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use herald_core::{Digest, Event};
+use herald_core::{Digest, Event, NodeId};
 
 use crate::network::NodeIndex;
 
@@ -82,7 +82,48 @@ impl Checker for NoForgedDelivery {
     }
 }
 
+/// No node's view of a member's incarnation ever goes backwards.
+#[derive(Debug, Default)]
+pub struct IncarnationsNeverGoBack {
+    seen: BTreeMap<(NodeIndex, NodeId), u64>,
+}
+
+impl Checker for IncarnationsNeverGoBack {
+    fn name(&self) -> &'static str {
+        "incarnations-never-go-back"
+    }
+
+    fn check(
+        &mut self,
+        node: NodeIndex,
+        event: &Event,
+        _published: &BTreeSet<Digest>,
+    ) -> Result<(), String> {
+        if let Event::MemberChanged { id, state, incarnation } = event {
+            let highest = self.seen.entry((node, *id)).or_insert(*incarnation);
+            if *incarnation < *highest {
+                return Err(format!(
+                    "node {node} saw {id:?} go {} at incarnation {incarnation} after incarnation {highest}",
+                    state.name()
+                ));
+            }
+            *highest = *incarnation;
+        }
+        Ok(())
+    }
+
+    fn on_restart(&mut self, node: NodeIndex) {
+        // A restarted node rebuilds its view from stored claims, which never go back either,
+        // but it may learn of a member afresh after a purge; start its history again.
+        self.seen.retain(|(observer, _), _| *observer != node);
+    }
+}
+
 /// The checkers every run uses.
 pub fn standard_checkers() -> Vec<Box<dyn Checker>> {
-    vec![Box::new(NoDuplicateDelivery::default()), Box::new(NoForgedDelivery)]
+    vec![
+        Box::new(NoDuplicateDelivery::default()),
+        Box::new(NoForgedDelivery),
+        Box::new(IncarnationsNeverGoBack::default()),
+    ]
 }

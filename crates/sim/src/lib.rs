@@ -20,7 +20,9 @@ mod scenario;
 pub mod seed;
 mod sim;
 
-pub use checkers::{Checker, NoDuplicateDelivery, NoForgedDelivery, standard_checkers};
+pub use checkers::{
+    Checker, IncarnationsNeverGoBack, NoDuplicateDelivery, NoForgedDelivery, standard_checkers,
+};
 pub use fault::Fault;
 pub use memo::MemoVerifier;
 pub use network::{LossModel, NetworkModel, NodeIndex, RETRANSMISSIONS_MAX};

@@ -539,12 +539,12 @@ impl Sim {
     }
 
     fn observe(&mut self, index: NodeIndex, event: &Event) {
-        if let Event::MemberChanged { id, state: MemberState::Dead } = event
+        if let Event::MemberChanged { id, state: MemberState::Dead, .. } = event
             && let Some(subject) = self.index(id)
         {
             self.death_notices.entry(subject).or_default().entry(index).or_insert(self.now);
         }
-        if let Event::MemberChanged { id, state: MemberState::Dead } = event
+        if let Event::MemberChanged { id, state: MemberState::Dead, .. } = event
             && let Some(subject) = self.index(id)
             && self.is_up(subject)
             && !self.network.is_partitioned()

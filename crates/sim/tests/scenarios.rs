@@ -7,13 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use herald_core::{
-    BroadcastMode, Command, Config, Event, Instant, Keypair, Record, RecordKind, SignedRecord,
-    Version,
+    BroadcastMode, Command, Config, Event, Instant, Keypair, MemberState, Record, RecordKind,
+    SignedRecord, Version,
 };
 use herald_sim::seed::{replay_line, seed_from_env_or_draw};
 use herald_sim::{
-    Checker, Fault, NetworkModel, NoDuplicateDelivery, NoForgedDelivery, Origins, Scenario, Sim,
-    standard_checkers,
+    Checker, Fault, IncarnationsNeverGoBack, NetworkModel, NoDuplicateDelivery, NoForgedDelivery,
+    Origins, Scenario, Sim, standard_checkers,
 };
 
 /// Runs `body` with a seed, printing the replay command if it panics.
@@ -240,5 +240,18 @@ fn duplicate_delivery_checker_fails_on_a_second_delivery() {
 fn forged_delivery_checker_fails_on_a_record_nobody_published() {
     let event = delivery_of(forged_record());
     assert!(NoForgedDelivery.check(0, &event, &BTreeSet::new()).is_err());
-    assert_eq!(standard_checkers().len(), 2);
+    assert_eq!(standard_checkers().len(), 3);
+}
+
+#[test]
+fn incarnation_checker_fails_when_a_view_goes_back() {
+    let member = Keypair::from_secret([3; 32]).id();
+    let at =
+        |incarnation| Event::MemberChanged { id: member, state: MemberState::Alive, incarnation };
+    let mut checker = IncarnationsNeverGoBack::default();
+    let none = BTreeSet::new();
+    assert_eq!(checker.check(0, &at(2), &none), Ok(()));
+    assert_eq!(checker.check(0, &at(3), &none), Ok(()));
+    assert!(checker.check(0, &at(1), &none).is_err());
+    assert_eq!(checker.check(1, &at(1), &none), Ok(()), "each observer has its own history");
 }
