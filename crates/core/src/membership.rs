@@ -307,6 +307,7 @@ impl Membership {
                     // An independent confirmation shortens the suspicion (Lifeguard).
                     if let Some(held) = &mut member.suspicion {
                         held.claimants.insert(claimant);
+                        held.suspected_here |= claimant == self.me;
                     }
                     return;
                 }
@@ -455,7 +456,11 @@ impl Membership {
         }
         self.health = (self.health + 1).min(self.config.health_max);
         let Some(member) = self.members.get(&probe.target) else { return };
-        if member.state != MemberState::Alive {
+        // A failed probe of a member already suspected by others is an independent
+        // confirmation: it is published too, so every node's suspicion shortens (Lifeguard).
+        let confirms = member.state == MemberState::Suspect
+            && member.suspicion.as_ref().is_some_and(|held| !held.claimants.contains(&self.me));
+        if member.state != MemberState::Alive && !confirms {
             return;
         }
         let claim = LivenessClaim {
