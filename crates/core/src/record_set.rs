@@ -79,6 +79,12 @@ impl MergeOutcome {
 /// Decides what a slot holding `held` does with `incoming`. Pure: no state is changed.
 pub fn merge_decision(held: Option<&SignedRecord>, incoming: &SignedRecord) -> MergeOutcome {
     let Some(held) = held else { return MergeOutcome::Inserted };
+    // Versions decide almost always; digests are computed only to break a tie.
+    match incoming.record.version.cmp(&held.record.version) {
+        std::cmp::Ordering::Greater => return MergeOutcome::Replaced,
+        std::cmp::Ordering::Less => return MergeOutcome::Stale,
+        std::cmp::Ordering::Equal => {}
+    }
     let incoming_rank = precedence(incoming);
     let held_rank = precedence(held);
     if incoming_rank == held_rank {
