@@ -414,6 +414,10 @@ impl Broadcast {
         missing: Missing,
         out: &mut Vec<BroadcastOutput>,
     ) {
+        // A record that came through a repair has no known distance, so no path is shorter.
+        if round == UNKNOWN_ROUND {
+            return;
+        }
         let Some((announcer, announced_round)) =
             missing.announcers.iter().min_by_key(|(_, r)| *r).copied()
         else {

@@ -169,6 +169,8 @@ struct Probe {
     direct_deadline: Instant,
     indirect_sent: bool,
     acked: bool,
+    /// Members asked to probe indirectly: only they, and the target, may answer.
+    helpers: Vec<NodeId>,
 }
 
 /// A node's membership view and failure detector.
@@ -394,7 +396,8 @@ impl Membership {
 
     fn on_ack(&mut self, now: Instant, from: NodeId, seq: u64) {
         let Some(probe) = self.probe.as_mut() else { return };
-        if probe.seq != seq || probe.acked {
+        let answerable = from == probe.target || probe.helpers.contains(&from);
+        if probe.seq != seq || probe.acked || !answerable {
             return;
         }
         probe.acked = true;
@@ -434,16 +437,20 @@ impl Membership {
                 MembershipMessage::Ping { seq, relay_for: None },
             ));
             let helpers: Vec<NodeId> = self.pick_live(self.config.indirect_probes, &[target], rng);
-            for helper in helpers {
+            for helper in &helpers {
                 out.push(MembershipOutput::Send(
-                    helper,
+                    *helper,
                     MembershipMessage::PingReq { seq, target },
                 ));
             }
+            if let Some(probe) = &mut self.probe {
+                probe.helpers = helpers;
+            }
         }
         if now >= self.next_probe {
-            self.next_probe = now + self.config.probe_interval;
             self.finish_probe(now, rng, out);
+            // Lifeguard stretches the period with local health, as the timeouts inside it.
+            self.next_probe = now + self.config.probe_interval * (1 + self.health);
             self.start_probe(now, rng, out);
         }
     }
@@ -475,7 +482,9 @@ impl Membership {
     fn start_probe(&mut self, now: Instant, rng: &mut Rng, out: &mut Vec<MembershipOutput>) {
         let Some(target) = self.next_target(rng) else { return };
         let seq = self.take_seq();
-        let timeout = self.probe_timeout(target) * (1 + self.health);
+        // The direct probe gets at most half the period, so the indirect probes have time.
+        let period = self.next_probe.saturating_since(now);
+        let timeout = (self.probe_timeout(target) * (1 + self.health)).min(period / 2);
         self.probe = Some(Probe {
             target,
             seq,
@@ -483,6 +492,7 @@ impl Membership {
             direct_deadline: now + timeout,
             indirect_sent: false,
             acked: false,
+            helpers: Vec::new(),
         });
         out.push(MembershipOutput::Send(target, MembershipMessage::Ping { seq, relay_for: None }));
     }

@@ -266,8 +266,9 @@ impl Overlay {
                     out.push(OverlayOutput::Down(from));
                 } else if self.active.remove(&from) {
                     out.push(OverlayOutput::Down(from));
-                    self.add_passive(from, rng);
+                    // Ask someone else first: the peer that just left would be asked back.
                     self.refill(rng, out);
+                    self.add_passive(from, rng);
                 }
             }
             OverlayMessage::Shuffle { origin, ttl, mut sample } => {
@@ -306,6 +307,8 @@ impl Overlay {
         }
         self.next_shuffle = now + self.config.shuffle_interval;
         self.refusals = 0;
+        // A request nobody answered within a period (its reply was lost) stops holding a place.
+        self.pending.clear();
         if self.active.len() < self.active_max() {
             self.short_periods += 1;
             self.refill(rng, out);

@@ -1,0 +1,531 @@
+//! Plumtree (and the flood and gossip baselines), driven by hand through the `Broadcast` state
+//! machine's public API.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use herald_core::broadcast::{
+    Arrived, Broadcast, BroadcastMessage, BroadcastOutput, UNKNOWN_ROUND,
+};
+use herald_core::{
+    BroadcastConfig, BroadcastMode, Digest, Instant, Keypair, NodeId, Record, RecordKind, Rng,
+    SignedRecord, Version,
+};
+
+fn id(n: u8) -> NodeId {
+    NodeId::from_bytes([n; 32])
+}
+
+fn ids(range: impl IntoIterator<Item = u8>) -> BTreeSet<NodeId> {
+    range.into_iter().map(id).collect()
+}
+
+fn ms(millis: u64) -> Instant {
+    Instant::from_micros(millis * 1000)
+}
+
+/// A signed announcement of origin `origin`, distinct for every `seq`.
+fn record(origin: u8, seq: u64) -> Arc<SignedRecord> {
+    let keypair = Keypair::from_secret([origin; 32]);
+    let record = Record {
+        origin: keypair.id(),
+        kind: RecordKind::Announcement,
+        key: "storage".to_owned(),
+        version: Version::new(0, seq),
+        issued_at_ms: 1_700_000_000_000,
+        payload: br#"{"port":80}"#.to_vec(),
+    };
+    Arc::new(record.sign(&keypair).unwrap())
+}
+
+fn plumtree() -> Broadcast {
+    Broadcast::new(BroadcastConfig::default())
+}
+
+/// A broadcast whose eager peers are `eager` and whose lazy peers are `lazy`.
+fn with_links(
+    config: BroadcastConfig,
+    eager: impl IntoIterator<Item = u8>,
+    lazy: impl IntoIterator<Item = u8>,
+) -> Broadcast {
+    let mut broadcast = Broadcast::new(config);
+    for peer in eager {
+        broadcast.neighbor_up(id(peer));
+    }
+    for peer in lazy {
+        broadcast.neighbor_up(id(peer));
+        let mut out = Vec::new();
+        broadcast.handle_control(Instant::ZERO, id(peer), BroadcastMessage::Prune, &mut out);
+        assert!(out.is_empty());
+    }
+    broadcast
+}
+
+fn spread(
+    broadcast: &mut Broadcast,
+    now: Instant,
+    record: &Arc<SignedRecord>,
+    from: Option<u8>,
+    round: u16,
+) -> Vec<BroadcastOutput> {
+    let mut out = Vec::new();
+    let arrived = Arrived { record: record.clone(), from: from.map(id), round };
+    broadcast.spread(now, arrived, &[], &mut Rng::from_seed(0), &mut out);
+    out
+}
+
+fn control(
+    broadcast: &mut Broadcast,
+    now: Instant,
+    from: u8,
+    message: BroadcastMessage,
+) -> Vec<BroadcastOutput> {
+    let mut out = Vec::new();
+    broadcast.handle_control(now, id(from), message, &mut out);
+    out
+}
+
+fn timeout(broadcast: &mut Broadcast, now: Instant) -> Vec<BroadcastOutput> {
+    let mut out = Vec::new();
+    broadcast.on_timeout(now, &mut out);
+    out
+}
+
+fn ihave(id: Digest, round: u16) -> BroadcastMessage {
+    BroadcastMessage::IHave { entries: vec![(id, round)] }
+}
+
+/// Peers that were sent the whole record.
+fn pushed_to(out: &[BroadcastOutput]) -> BTreeSet<NodeId> {
+    out.iter()
+        .filter_map(|BroadcastOutput::Send(to, message)| {
+            matches!(message, BroadcastMessage::Gossip { .. }).then_some(*to)
+        })
+        .collect()
+}
+
+fn count_pushes(out: &[BroadcastOutput]) -> usize {
+    out.iter()
+        .filter(|BroadcastOutput::Send(_, message)| {
+            matches!(message, BroadcastMessage::Gossip { .. })
+        })
+        .count()
+}
+
+/// Every control message sent, in order.
+fn controls(out: &[BroadcastOutput]) -> Vec<(NodeId, BroadcastMessage)> {
+    out.iter()
+        .filter(|BroadcastOutput::Send(_, message)| {
+            !matches!(message, BroadcastMessage::Gossip { .. })
+        })
+        .map(|BroadcastOutput::Send(to, message)| (*to, message.clone()))
+        .collect()
+}
+
+#[test]
+fn new_neighbours_start_eager_and_leave_both_sets_when_they_go() {
+    let mut broadcast = plumtree();
+    broadcast.neighbor_up(id(1));
+    broadcast.neighbor_up(id(2));
+    assert_eq!(broadcast.eager(), &ids([1, 2]));
+    assert!(broadcast.lazy().is_empty());
+
+    control(&mut broadcast, Instant::ZERO, 2, BroadcastMessage::Prune);
+    broadcast.neighbor_down(id(1));
+    broadcast.neighbor_down(id(2));
+    assert!(broadcast.eager().is_empty());
+    assert!(broadcast.lazy().is_empty());
+
+    // A neighbour that comes back starts eager again, whatever it was before.
+    broadcast.neighbor_up(id(2));
+    assert_eq!(broadcast.eager(), &ids([2]));
+}
+
+#[test]
+fn spread_pushes_to_eager_peers_but_the_sender_and_announces_to_lazy_peers_after_the_interval() {
+    let config = BroadcastConfig::default();
+    let mut broadcast = with_links(config.clone(), [1, 2, 3], [4, 5]);
+    let record = record(9, 1);
+    let now = ms(1000);
+
+    let out = spread(&mut broadcast, now, &record, Some(1), 2);
+    assert_eq!(pushed_to(&out), ids([2, 3]));
+    assert!(out.contains(&BroadcastOutput::Send(
+        id(2),
+        BroadcastMessage::Gossip { round: 2, record: (*record).clone() }
+    )));
+    assert!(controls(&out).is_empty(), "IHAVE waits for the batch: {out:?}");
+    assert!(broadcast.has_seen(&record.digest()));
+    assert_eq!(broadcast.poll_timeout(), Some(now + config.ihave_interval));
+
+    assert!(
+        timeout(&mut broadcast, now + config.ihave_interval - Duration::from_millis(1)).is_empty()
+    );
+    let out = timeout(&mut broadcast, now + config.ihave_interval);
+    let announcement = ihave(record.digest(), 2);
+    assert_eq!(controls(&out), vec![(id(4), announcement.clone()), (id(5), announcement)]);
+    assert_eq!(broadcast.poll_timeout(), None);
+}
+
+#[test]
+fn records_spread_within_one_interval_share_one_ihave() {
+    let config = BroadcastConfig::default();
+    let mut broadcast = with_links(config.clone(), [1], [4]);
+    let (first, second) = (record(8, 1), record(9, 1));
+    spread(&mut broadcast, ms(0), &first, None, 0);
+    spread(&mut broadcast, ms(10), &second, Some(1), 3);
+    assert_eq!(broadcast.poll_timeout(), Some(ms(0) + config.ihave_interval));
+
+    let out = timeout(&mut broadcast, ms(0) + config.ihave_interval);
+    let entries = vec![(first.digest(), 0), (second.digest(), 3)];
+    assert_eq!(controls(&out), vec![(id(4), BroadcastMessage::IHave { entries })]);
+}
+
+#[test]
+fn ihave_batches_are_cut_at_ihave_batch_max() {
+    let config = BroadcastConfig { ihave_batch_max: 2, ..BroadcastConfig::default() };
+    let mut broadcast = with_links(config.clone(), [], [4]);
+    for seq in 1..=5 {
+        spread(&mut broadcast, ms(0), &record(9, seq), None, 0);
+    }
+    let out = timeout(&mut broadcast, ms(0) + config.ihave_interval);
+    let sizes: Vec<usize> = out
+        .iter()
+        .map(|BroadcastOutput::Send(_, message)| match message {
+            BroadcastMessage::IHave { entries } => entries.len(),
+            other => panic!("not an IHAVE: {other:?}"),
+        })
+        .collect();
+    assert_eq!(sizes, vec![2, 2, 1]);
+}
+
+#[test]
+fn a_record_from_a_lazy_peer_makes_its_link_eager() {
+    let mut broadcast = with_links(BroadcastConfig::default(), [1], [4]);
+    let record = record(9, 1);
+    let out = spread(&mut broadcast, ms(0), &record, Some(4), 1);
+    assert_eq!(broadcast.eager(), &ids([1, 4]));
+    assert!(broadcast.lazy().is_empty());
+    assert_eq!(pushed_to(&out), ids([1]), "never back to the sender");
+}
+
+#[test]
+fn a_duplicate_over_an_eager_link_prunes_it() {
+    let mut broadcast = with_links(BroadcastConfig::default(), [1, 2], []);
+    let record = record(9, 1);
+    spread(&mut broadcast, ms(0), &record, Some(1), 1);
+
+    let mut out = Vec::new();
+    broadcast.duplicate(&record.digest(), id(2), &mut out);
+    assert_eq!(out, vec![BroadcastOutput::Send(id(2), BroadcastMessage::Prune)]);
+    assert_eq!(broadcast.eager(), &ids([1]));
+    assert_eq!(broadcast.lazy(), &ids([2]));
+    assert_eq!(broadcast.repairs(), (0, 1));
+
+    // A further duplicate over the link, now lazy, prunes nothing more.
+    let mut out = Vec::new();
+    broadcast.duplicate(&record.digest(), id(2), &mut out);
+    assert!(out.is_empty());
+    assert_eq!(broadcast.repairs(), (0, 1));
+}
+
+#[test]
+fn a_duplicate_of_a_record_first_repaired_by_anti_entropy_prunes_nothing() {
+    let mut broadcast = with_links(BroadcastConfig::default(), [1, 2], []);
+    let record = record(9, 1);
+    broadcast.repaired(ms(0), record.clone());
+    assert!(broadcast.has_seen(&record.digest()));
+
+    let mut out = Vec::new();
+    broadcast.duplicate(&record.digest(), id(2), &mut out);
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(broadcast.eager(), &ids([1, 2]));
+    assert_eq!(broadcast.repairs(), (0, 0));
+}
+
+#[test]
+fn ihave_for_an_unseen_record_starts_a_graft_timer_that_grafts_the_announcer() {
+    let config = BroadcastConfig::default();
+    let mut broadcast = with_links(config.clone(), [1], [4]);
+    let missing = record(9, 1).digest();
+
+    assert!(control(&mut broadcast, ms(100), 4, ihave(missing, 2)).is_empty());
+    let deadline = ms(100) + config.graft_timeout;
+    assert_eq!(broadcast.poll_timeout(), Some(deadline));
+    assert!(timeout(&mut broadcast, deadline - Duration::from_millis(1)).is_empty());
+
+    let out = timeout(&mut broadcast, deadline);
+    assert_eq!(controls(&out), vec![(id(4), BroadcastMessage::Graft { id: Some(missing) })]);
+    assert_eq!(broadcast.eager(), &ids([1, 4]));
+    assert!(broadcast.lazy().is_empty());
+    assert_eq!(broadcast.repairs(), (1, 0));
+}
+
+#[test]
+fn ihave_for_a_record_already_seen_starts_no_timer() {
+    let mut broadcast = with_links(BroadcastConfig::default(), [1], [4]);
+    let record = record(9, 1);
+    spread(&mut broadcast, ms(0), &record, Some(1), 1);
+    timeout(&mut broadcast, ms(1000));
+    assert!(control(&mut broadcast, ms(1000), 4, ihave(record.digest(), 0)).is_empty());
+    assert_eq!(broadcast.poll_timeout(), None);
+    assert!(timeout(&mut broadcast, ms(5000)).is_empty());
+}
+
+#[test]
+fn a_record_arriving_before_the_graft_timeout_cancels_the_graft() {
+    let config = BroadcastConfig::default();
+    let mut broadcast = with_links(config.clone(), [1], [4]);
+    let record = record(9, 1);
+    control(&mut broadcast, ms(0), 4, ihave(record.digest(), 1));
+    spread(&mut broadcast, ms(50), &record, Some(1), 2);
+    let out = timeout(&mut broadcast, ms(0) + config.graft_timeout * 10);
+    assert!(
+        out.iter().all(|BroadcastOutput::Send(_, m)| !matches!(m, BroadcastMessage::Graft { .. })),
+        "{out:?}"
+    );
+    assert_eq!(broadcast.repairs(), (0, 0));
+}
+
+/// Grafts sent for one record before it is given up (broadcast's private
+/// `GRAFTS_PER_RECORD_MAX`).
+const GRAFTS_PER_RECORD_MAX: usize = 6;
+
+#[test]
+fn a_graft_that_brings_nothing_is_retried_with_the_announcers_in_turn_then_given_up() {
+    let config = BroadcastConfig::default();
+    let mut broadcast = with_links(config.clone(), [1], [4, 5]);
+    let missing = record(9, 1).digest();
+    control(&mut broadcast, ms(0), 4, ihave(missing, 1));
+    control(&mut broadcast, ms(10), 5, ihave(missing, 1));
+
+    let mut now = ms(0) + config.graft_timeout;
+    let mut grafted = Vec::new();
+    for _ in 0..GRAFTS_PER_RECORD_MAX {
+        assert_eq!(broadcast.poll_timeout(), Some(now));
+        let out = timeout(&mut broadcast, now);
+        assert_eq!(controls(&out).len(), 1, "{out:?}");
+        let (to, message) = controls(&out).remove(0);
+        assert_eq!(message, BroadcastMessage::Graft { id: Some(missing) });
+        grafted.push(to);
+        now = now + config.graft_retry;
+    }
+    assert_eq!(grafted, vec![id(4), id(5), id(4), id(5), id(4), id(5)]);
+    assert_eq!(broadcast.repairs(), (GRAFTS_PER_RECORD_MAX as u64, 0));
+    let out = timeout(&mut broadcast, now);
+    assert!(out.is_empty(), "the record is given up: {out:?}");
+    assert_eq!(broadcast.poll_timeout(), None);
+}
+
+#[test]
+fn an_announcer_that_goes_away_is_not_grafted() {
+    let config = BroadcastConfig::default();
+    let mut broadcast = with_links(config.clone(), [1], [4]);
+    let missing = record(9, 1).digest();
+    control(&mut broadcast, ms(0), 4, ihave(missing, 1));
+    broadcast.neighbor_down(id(4));
+    assert!(timeout(&mut broadcast, ms(0) + config.graft_timeout).is_empty());
+    assert!(!broadcast.eager().contains(&id(4)));
+}
+
+#[test]
+fn a_graft_is_answered_with_the_record_and_makes_the_link_eager() {
+    let mut broadcast = with_links(BroadcastConfig::default(), [1], [4]);
+    let record = record(9, 1);
+    spread(&mut broadcast, ms(0), &record, Some(1), 3);
+
+    let out =
+        control(&mut broadcast, ms(500), 4, BroadcastMessage::Graft { id: Some(record.digest()) });
+    assert_eq!(
+        out,
+        vec![BroadcastOutput::Send(
+            id(4),
+            BroadcastMessage::Gossip { round: 3, record: (*record).clone() }
+        )]
+    );
+    assert_eq!(broadcast.eager(), &ids([1, 4]));
+    assert!(broadcast.lazy().is_empty());
+}
+
+#[test]
+fn a_graft_for_an_unknown_record_only_makes_the_link_eager() {
+    let mut broadcast = with_links(BroadcastConfig::default(), [1], [4]);
+    let unknown = record(9, 1).digest();
+    assert!(
+        control(&mut broadcast, ms(0), 4, BroadcastMessage::Graft { id: Some(unknown) }).is_empty()
+    );
+    assert_eq!(broadcast.eager(), &ids([1, 4]));
+    // A graft from a peer that is no neighbour adds nobody to the tree.
+    control(&mut broadcast, ms(0), 7, BroadcastMessage::Graft { id: None });
+    assert!(!broadcast.eager().contains(&id(7)));
+}
+
+#[test]
+fn a_prune_makes_a_link_lazy() {
+    let mut broadcast = with_links(BroadcastConfig::default(), [1, 2], []);
+    assert!(control(&mut broadcast, ms(0), 2, BroadcastMessage::Prune).is_empty());
+    assert_eq!(broadcast.eager(), &ids([1]));
+    assert_eq!(broadcast.lazy(), &ids([2]));
+    // Pruned links get announcements, not records.
+    let record = record(9, 1);
+    let out = spread(&mut broadcast, ms(0), &record, None, 0);
+    assert_eq!(pushed_to(&out), ids([1]));
+}
+
+#[test]
+fn the_seen_cache_is_bounded_and_forgets_the_oldest_first() {
+    let config = BroadcastConfig { seen_cache_len_max: 3, ..BroadcastConfig::default() };
+    let mut broadcast = with_links(config, [1], [4]);
+    let records: Vec<_> = (1..=4).map(|seq| record(9, seq)).collect();
+    for record in &records {
+        spread(&mut broadcast, ms(0), record, None, 0);
+    }
+    assert!(!broadcast.has_seen(&records[0].digest()));
+    assert!(records[1..].iter().all(|record| broadcast.has_seen(&record.digest())));
+
+    // A forgotten record can no longer be served to a graft.
+    let graft = |record: &Arc<SignedRecord>| BroadcastMessage::Graft { id: Some(record.digest()) };
+    assert!(control(&mut broadcast, ms(1), 4, graft(&records[0])).is_empty());
+    assert_eq!(count_pushes(&control(&mut broadcast, ms(1), 4, graft(&records[3]))), 1);
+}
+
+#[test]
+fn an_ihave_showing_a_much_shorter_path_grafts_the_announcer_and_prunes_the_sender() {
+    let config = BroadcastConfig::default();
+    let threshold = config.optimization_threshold;
+    let mut broadcast = with_links(config, [1], [4]);
+    let record = record(9, 1);
+    control(&mut broadcast, ms(0), 4, ihave(record.digest(), 1));
+
+    // The eager copy travelled 1 + threshold + 1 hops; the lazy path is 2 hops.
+    let out = spread(&mut broadcast, ms(10), &record, Some(1), 1 + threshold + 1);
+    assert_eq!(
+        controls(&out),
+        vec![(id(4), BroadcastMessage::Graft { id: None }), (id(1), BroadcastMessage::Prune)]
+    );
+    assert_eq!(broadcast.eager(), &ids([4]));
+    assert_eq!(broadcast.lazy(), &ids([1]));
+    assert_eq!(broadcast.repairs(), (1, 1));
+}
+
+#[test]
+fn an_ihave_saving_fewer_hops_than_the_threshold_leaves_the_tree_alone() {
+    let config = BroadcastConfig::default();
+    let threshold = config.optimization_threshold;
+    let mut broadcast = with_links(config, [1], [4]);
+    let record = record(9, 1);
+    control(&mut broadcast, ms(0), 4, ihave(record.digest(), 1));
+
+    let out = spread(&mut broadcast, ms(10), &record, Some(1), 1 + threshold);
+    assert!(controls(&out).is_empty(), "{out:?}");
+    assert_eq!(broadcast.eager(), &ids([1]));
+    assert_eq!(broadcast.lazy(), &ids([4]));
+    assert_eq!(broadcast.repairs(), (0, 0));
+}
+
+#[test]
+fn flood_pushes_to_every_neighbour_but_the_sender_and_announces_nothing() {
+    let config = BroadcastConfig { mode: BroadcastMode::Flood, ..BroadcastConfig::default() };
+    let mut broadcast = with_links(config, [1, 2], [3]);
+    let record = record(9, 1);
+    let out = spread(&mut broadcast, ms(0), &record, Some(1), 1);
+    assert_eq!(pushed_to(&out), ids([2, 3]));
+    assert_eq!(count_pushes(&out), 2);
+    assert_eq!(broadcast.poll_timeout(), None);
+
+    // Flooding keeps its links: a duplicate prunes nothing.
+    let mut out = Vec::new();
+    broadcast.duplicate(&record.digest(), id(2), &mut out);
+    assert!(out.is_empty());
+}
+
+#[test]
+fn gossip_pushes_to_at_most_fanout_known_peers_but_the_sender() {
+    let config =
+        BroadcastConfig { mode: BroadcastMode::Gossip { fanout: 3 }, ..BroadcastConfig::default() };
+    let mut broadcast = Broadcast::new(config);
+    let known: Vec<NodeId> = (1..=8).map(id).collect();
+    let mut targets_across_records = BTreeSet::new();
+    for seq in 1..=20 {
+        let record = record(9, seq);
+        let mut out = Vec::new();
+        let arrived = Arrived { record, from: Some(id(1)), round: 1 };
+        broadcast.spread(ms(0), arrived, &known, &mut Rng::from_seed(seq), &mut out);
+        let targets = pushed_to(&out);
+        assert_eq!(count_pushes(&out), 3, "{out:?}");
+        assert_eq!(targets.len(), 3, "distinct peers");
+        assert!(!targets.contains(&id(1)));
+        assert!(targets.iter().all(|peer| known.contains(peer)));
+        targets_across_records.extend(targets);
+    }
+    assert!(targets_across_records.len() > 3, "peers are drawn at random");
+
+    let mut out = Vec::new();
+    let arrived = Arrived { record: record(9, 99), from: None, round: 0 };
+    broadcast.spread(ms(0), arrived, &known[..2], &mut Rng::from_seed(1), &mut out);
+    assert_eq!(pushed_to(&out), ids([1, 2]), "fewer known peers than the fanout");
+}
+
+#[test]
+fn repaired_records_are_announced_to_every_neighbour_with_an_unknown_round_and_pushed_to_none() {
+    let config = BroadcastConfig::default();
+    let mut broadcast = with_links(config.clone(), [1], [2]);
+    let record = record(9, 1);
+    broadcast.repaired(ms(0), record.clone());
+    assert_eq!(broadcast.poll_timeout(), Some(ms(0) + config.ihave_interval));
+    let out = timeout(&mut broadcast, ms(0) + config.ihave_interval);
+    let announcement = ihave(record.digest(), UNKNOWN_ROUND);
+    assert_eq!(controls(&out), vec![(id(1), announcement.clone()), (id(2), announcement)]);
+    assert_eq!(count_pushes(&out), 0);
+
+    // A neighbour that then grafts it gets it with the unknown round.
+    let out =
+        control(&mut broadcast, ms(100), 2, BroadcastMessage::Graft { id: Some(record.digest()) });
+    assert_eq!(
+        out,
+        vec![BroadcastOutput::Send(
+            id(2),
+            BroadcastMessage::Gossip { round: UNKNOWN_ROUND, record: (*record).clone() }
+        )]
+    );
+}
+
+#[test]
+fn a_repaired_record_cancels_a_pending_graft() {
+    let config = BroadcastConfig::default();
+    let mut broadcast = with_links(config.clone(), [1], [4]);
+    let record = record(9, 1);
+    control(&mut broadcast, ms(0), 4, ihave(record.digest(), 1));
+    broadcast.repaired(ms(10), record.clone());
+    let out = timeout(&mut broadcast, ms(0) + config.graft_timeout);
+    assert!(
+        out.iter().all(|BroadcastOutput::Send(_, m)| !matches!(m, BroadcastMessage::Graft { .. })),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn an_announcement_with_an_unknown_round_never_reshapes_the_tree() {
+    let mut broadcast = with_links(BroadcastConfig::default(), [1], [4]);
+    let record = record(9, 1);
+    control(&mut broadcast, ms(0), 4, ihave(record.digest(), UNKNOWN_ROUND));
+    let out = spread(&mut broadcast, ms(10), &record, Some(1), 100);
+    assert!(controls(&out).is_empty(), "{out:?}");
+    assert_eq!(broadcast.eager(), &ids([1]));
+    assert_eq!(broadcast.lazy(), &ids([4]));
+}
+
+/// A record first repaired somewhere travels on with `UNKNOWN_ROUND` (the node adds hops with
+/// `saturating_add`). Its round says nothing about the path, yet `optimize` compares it as a very
+/// long path and re-shapes the tree.
+#[test]
+fn a_record_delivered_with_an_unknown_round_never_reshapes_the_tree() {
+    let mut broadcast = with_links(BroadcastConfig::default(), [1], [4]);
+    let record = record(9, 1);
+    control(&mut broadcast, ms(0), 4, ihave(record.digest(), 1));
+    let out = spread(&mut broadcast, ms(10), &record, Some(1), UNKNOWN_ROUND);
+    assert!(controls(&out).is_empty(), "{out:?}");
+    assert_eq!(broadcast.eager(), &ids([1]));
+    assert_eq!(broadcast.lazy(), &ids([4]));
+}

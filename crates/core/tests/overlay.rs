@@ -1,0 +1,692 @@
+//! HyParView overlay behaviour, driven by hand through the `Overlay` state machine's public API.
+
+use std::collections::BTreeSet;
+
+use herald_core::overlay::{Overlay, OverlayConfig, OverlayMessage, OverlayOutput, Role};
+use herald_core::{Instant, NodeId, Rng};
+
+/// Largest shuffle sample a node accepts (the overlay's private `SAMPLE_LEN_MAX`).
+const SAMPLE_LEN_MAX: usize = 64;
+
+fn id(n: u8) -> NodeId {
+    NodeId::from_bytes([n; 32])
+}
+
+/// Distinct ids in their own families, for samples longer than a `u8` range of `id`s.
+fn wide_id(n: u8, family: u8) -> NodeId {
+    let mut bytes = [0; 32];
+    bytes[0] = n;
+    bytes[1] = family;
+    NodeId::from_bytes(bytes)
+}
+
+fn ids(range: impl IntoIterator<Item = u8>) -> BTreeSet<NodeId> {
+    range.into_iter().map(id).collect()
+}
+
+fn overlay(me: u8, role: Role, config: OverlayConfig) -> Overlay {
+    Overlay::new(id(me), role, config, Instant::ZERO)
+}
+
+fn server(me: u8) -> Overlay {
+    overlay(me, Role::Server, OverlayConfig::default())
+}
+
+/// Puts each of `peers` into the active view with a high-priority neighbour request, and drops
+/// the traffic that caused.
+fn connect(node: &mut Overlay, peers: impl IntoIterator<Item = u8>, rng: &mut Rng) {
+    for peer in peers {
+        let mut out = Vec::new();
+        node.handle(
+            id(peer),
+            OverlayMessage::Neighbor { high_priority: true, role: Role::Server },
+            rng,
+            &mut out,
+        );
+    }
+}
+
+fn sends(out: &[OverlayOutput]) -> Vec<(NodeId, OverlayMessage)> {
+    out.iter()
+        .filter_map(|output| match output {
+            OverlayOutput::Send(to, message) => Some((*to, message.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn neighbor_requests(out: &[OverlayOutput]) -> Vec<(NodeId, bool, Role)> {
+    sends(out)
+        .into_iter()
+        .filter_map(|(to, message)| match message {
+            OverlayMessage::Neighbor { high_priority, role } => Some((to, high_priority, role)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn forward_joins(out: &[OverlayOutput]) -> Vec<(NodeId, NodeId, u8)> {
+    sends(out)
+        .into_iter()
+        .filter_map(|(to, message)| match message {
+            OverlayMessage::ForwardJoin { joiner, ttl } => Some((to, joiner, ttl)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn shuffles(out: &[OverlayOutput]) -> Vec<(NodeId, NodeId, u8, Vec<NodeId>)> {
+    sends(out)
+        .into_iter()
+        .filter_map(|(to, message)| match message {
+            OverlayMessage::Shuffle { origin, ttl, sample } => Some((to, origin, ttl, sample)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn disconnected(out: &[OverlayOutput]) -> Vec<NodeId> {
+    sends(out)
+        .into_iter()
+        .filter(|(_, message)| *message == OverlayMessage::Disconnect)
+        .map(|(to, _)| to)
+        .collect()
+}
+
+fn downs(out: &[OverlayOutput]) -> Vec<NodeId> {
+    out.iter()
+        .filter_map(|output| match output {
+            OverlayOutput::Down(peer) => Some(*peer),
+            _ => None,
+        })
+        .collect()
+}
+
+fn ups(out: &[OverlayOutput]) -> Vec<(NodeId, Role)> {
+    out.iter()
+        .filter_map(|output| match output {
+            OverlayOutput::Up(peer, role) => Some((*peer, *role)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_join_through_a_contact_makes_both_active_and_forwards_the_join_to_the_contacts_other_peers() {
+    let mut rng = Rng::from_seed(1);
+    let mut contact = server(1);
+    connect(&mut contact, [2, 3], &mut rng);
+    let mut joiner = server(9);
+
+    let mut out = Vec::new();
+    joiner.join(id(1), &mut rng, &mut out);
+    assert_eq!(joiner.active(), &ids([1]));
+    assert_eq!(ups(&out), vec![(id(1), Role::Server)]);
+    assert_eq!(sends(&out), vec![(id(1), OverlayMessage::Join { role: Role::Server })]);
+
+    let mut out = Vec::new();
+    contact.handle(id(9), OverlayMessage::Join { role: Role::Server }, &mut rng, &mut out);
+    assert_eq!(contact.active(), &ids([2, 3, 9]));
+    assert_eq!(ups(&out), vec![(id(9), Role::Server)]);
+    let walks: BTreeSet<(NodeId, NodeId, u8)> = forward_joins(&out).into_iter().collect();
+    let arwl = OverlayConfig::default().active_walk_len;
+    assert_eq!(walks, BTreeSet::from([(id(2), id(9), arwl), (id(3), id(9), arwl)]));
+}
+
+#[test]
+fn a_forward_join_with_ttl_zero_ends_in_the_active_view_and_asks_the_joiner_with_high_priority() {
+    let mut rng = Rng::from_seed(2);
+    let mut node = server(1);
+    connect(&mut node, [2, 3, 4], &mut rng);
+
+    let mut out = Vec::new();
+    node.handle(id(2), OverlayMessage::ForwardJoin { joiner: id(9), ttl: 0 }, &mut rng, &mut out);
+    assert!(node.active().contains(&id(9)));
+    assert!(!node.passive().contains(&id(9)));
+    assert_eq!(ups(&out), vec![(id(9), Role::Server)]);
+    assert_eq!(neighbor_requests(&out), vec![(id(9), true, Role::Server)]);
+    assert!(forward_joins(&out).is_empty(), "the walk ends here: {out:?}");
+
+    // The joiner accepts the high-priority request even though it already has its contact.
+    let mut joiner = server(9);
+    let mut joiner_out = Vec::new();
+    joiner.join(id(7), &mut rng, &mut joiner_out);
+    joiner_out.clear();
+    joiner.handle(
+        id(1),
+        OverlayMessage::Neighbor { high_priority: true, role: Role::Server },
+        &mut rng,
+        &mut joiner_out,
+    );
+    assert_eq!(joiner.active(), &ids([1, 7]));
+    assert_eq!(sends(&joiner_out), vec![(id(1), OverlayMessage::NeighborReply { accepted: true })]);
+}
+
+#[test]
+fn a_forward_join_lands_in_the_passive_view_at_the_passive_walk_length_and_walks_on() {
+    let config = OverlayConfig::default();
+    let prwl = config.passive_walk_len;
+    let mut rng = Rng::from_seed(3);
+    let mut node = server(1);
+    connect(&mut node, [2, 3, 4], &mut rng);
+
+    let mut out = Vec::new();
+    let walk = OverlayMessage::ForwardJoin { joiner: id(9), ttl: prwl };
+    node.handle(id(2), walk, &mut rng, &mut out);
+    assert!(node.passive().contains(&id(9)));
+    assert!(!node.active().contains(&id(9)));
+    let walks = forward_joins(&out);
+    assert_eq!(walks.len(), 1, "{out:?}");
+    let (next, joiner, ttl) = walks[0];
+    assert!(next == id(3) || next == id(4), "never back to the sender or to the joiner");
+    assert_eq!((joiner, ttl), (id(9), prwl - 1));
+    assert!(ups(&out).is_empty());
+}
+
+#[test]
+fn a_forward_join_away_from_the_passive_walk_length_only_walks_on() {
+    let prwl = OverlayConfig::default().passive_walk_len;
+    let mut rng = Rng::from_seed(4);
+    let mut node = server(1);
+    connect(&mut node, [2, 3, 4], &mut rng);
+
+    let mut out = Vec::new();
+    let walk = OverlayMessage::ForwardJoin { joiner: id(9), ttl: prwl + 1 };
+    node.handle(id(2), walk, &mut rng, &mut out);
+    assert!(!node.passive().contains(&id(9)));
+    assert!(!node.active().contains(&id(9)));
+    let walks = forward_joins(&out);
+    assert_eq!(walks.len(), 1);
+    assert_eq!(walks[0].2, prwl);
+}
+
+#[test]
+fn a_forward_join_reaching_a_node_with_a_single_neighbour_ends_there() {
+    let mut rng = Rng::from_seed(5);
+    let mut node = server(1);
+    connect(&mut node, [2], &mut rng);
+
+    let mut out = Vec::new();
+    node.handle(id(2), OverlayMessage::ForwardJoin { joiner: id(9), ttl: 5 }, &mut rng, &mut out);
+    assert_eq!(node.active(), &ids([2, 9]));
+    assert_eq!(neighbor_requests(&out), vec![(id(9), true, Role::Server)]);
+    assert!(forward_joins(&out).is_empty());
+}
+
+#[test]
+fn a_full_active_view_drops_a_random_peer_with_disconnect_and_moves_it_to_passive() {
+    let config = OverlayConfig { active_max: 3, ..OverlayConfig::default() };
+    let mut dropped_across_seeds = BTreeSet::new();
+    for seed in 0..32 {
+        let mut rng = Rng::from_seed(seed);
+        let mut node = overlay(1, Role::Server, config.clone());
+        connect(&mut node, [2, 3, 4], &mut rng);
+
+        let mut out = Vec::new();
+        node.handle(
+            id(5),
+            OverlayMessage::Neighbor { high_priority: true, role: Role::Server },
+            &mut rng,
+            &mut out,
+        );
+        assert_eq!(node.active().len(), 3);
+        assert!(node.active().contains(&id(5)));
+        let dropped = disconnected(&out);
+        assert_eq!(dropped.len(), 1, "{out:?}");
+        let dropped = dropped[0];
+        assert!(ids([2, 3, 4]).contains(&dropped));
+        assert!(!node.active().contains(&dropped));
+        assert!(node.passive().contains(&dropped));
+        assert_eq!(downs(&out), vec![dropped]);
+        dropped_across_seeds.insert(dropped);
+    }
+    assert_eq!(dropped_across_seeds, ids([2, 3, 4]), "the dropped peer is chosen at random");
+}
+
+#[test]
+fn a_disconnect_moves_the_sender_to_passive_and_asks_a_passive_peer_to_fill_the_gap() {
+    let mut rng = Rng::from_seed(6);
+    let mut node = server(1);
+    connect(&mut node, [2, 3, 4], &mut rng);
+    node.learn(ids([7]), &mut rng);
+
+    let mut out = Vec::new();
+    node.handle(id(2), OverlayMessage::Disconnect, &mut rng, &mut out);
+    assert_eq!(node.active(), &ids([3, 4]));
+    assert!(node.passive().contains(&id(2)));
+    assert_eq!(downs(&out), vec![id(2)]);
+    let requests = neighbor_requests(&out);
+    assert_eq!(requests.len(), 1, "one refill request: {out:?}");
+    let (candidate, high_priority, role) = requests[0];
+    assert!(node.passive().contains(&candidate));
+    assert!(!high_priority, "two neighbours left: a normal request");
+    assert_eq!(role, Role::Server);
+}
+
+#[test]
+fn a_failed_active_peer_is_replaced_from_the_passive_view_at_once() {
+    let mut rng = Rng::from_seed(7);
+    let mut node = server(1);
+    connect(&mut node, [2, 3, 4], &mut rng);
+    node.learn(ids([7, 8]), &mut rng);
+
+    let mut out = Vec::new();
+    node.peer_failed(id(2), &mut rng, &mut out);
+    assert_eq!(node.active(), &ids([3, 4]));
+    assert!(!node.passive().contains(&id(2)), "a failed peer is forgotten, not kept passive");
+    assert_eq!(downs(&out), vec![id(2)]);
+    let requests = neighbor_requests(&out);
+    assert_eq!(requests.len(), 1, "{out:?}");
+    let (candidate, high_priority, _) = requests[0];
+    assert!(candidate == id(7) || candidate == id(8));
+    assert!(!high_priority);
+
+    // The candidate accepts and fills the view.
+    let mut out = Vec::new();
+    node.handle(candidate, OverlayMessage::NeighborReply { accepted: true }, &mut rng, &mut out);
+    assert!(node.active().contains(&candidate));
+    assert!(!node.passive().contains(&candidate));
+    assert_eq!(ups(&out), vec![(candidate, Role::Server)]);
+}
+
+#[test]
+fn a_node_left_with_one_neighbour_asks_its_replacement_with_high_priority() {
+    let mut rng = Rng::from_seed(8);
+    let mut node = server(1);
+    connect(&mut node, [2, 3], &mut rng);
+    node.learn(ids([7]), &mut rng);
+
+    let mut out = Vec::new();
+    node.peer_failed(id(2), &mut rng, &mut out);
+    assert_eq!(neighbor_requests(&out), vec![(id(7), true, Role::Server)]);
+}
+
+#[test]
+fn refill_asks_no_more_passive_peers_than_the_active_view_lacks() {
+    let config = OverlayConfig { active_max: 3, ..OverlayConfig::default() };
+    let mut rng = Rng::from_seed(9);
+    let mut node = overlay(1, Role::Server, config);
+    connect(&mut node, [2, 3, 4], &mut rng);
+    node.learn(ids([10, 11, 12, 13]), &mut rng);
+
+    let mut out = Vec::new();
+    node.peer_failed(id(2), &mut rng, &mut out);
+    assert_eq!(neighbor_requests(&out).len(), 1);
+    // The request is still out: asking again would overfill the view.
+    let mut out = Vec::new();
+    node.refill(&mut rng, &mut out);
+    assert!(neighbor_requests(&out).is_empty(), "{out:?}");
+}
+
+#[test]
+fn a_high_priority_neighbor_request_is_accepted_even_by_a_full_view() {
+    let config = OverlayConfig { active_max: 2, ..OverlayConfig::default() };
+    let mut rng = Rng::from_seed(10);
+    let mut node = overlay(1, Role::Server, config);
+    connect(&mut node, [2, 3], &mut rng);
+
+    let mut out = Vec::new();
+    node.handle(
+        id(9),
+        OverlayMessage::Neighbor { high_priority: true, role: Role::Server },
+        &mut rng,
+        &mut out,
+    );
+    assert!(node.active().contains(&id(9)));
+    assert_eq!(node.active().len(), 2);
+    assert!(sends(&out).contains(&(id(9), OverlayMessage::NeighborReply { accepted: true })));
+}
+
+#[test]
+fn a_low_priority_neighbor_request_is_refused_by_a_full_view_and_accepted_with_room() {
+    let config = OverlayConfig { active_max: 2, ..OverlayConfig::default() };
+    let mut rng = Rng::from_seed(11);
+    let mut node = overlay(1, Role::Server, config);
+    connect(&mut node, [2], &mut rng);
+
+    let low = OverlayMessage::Neighbor { high_priority: false, role: Role::Server };
+    let mut out = Vec::new();
+    node.handle(id(3), low.clone(), &mut rng, &mut out);
+    assert_eq!(node.active(), &ids([2, 3]));
+    assert_eq!(sends(&out), vec![(id(3), OverlayMessage::NeighborReply { accepted: true })]);
+
+    let mut out = Vec::new();
+    node.handle(id(9), low, &mut rng, &mut out);
+    assert_eq!(node.active(), &ids([2, 3]));
+    assert_eq!(sends(&out), vec![(id(9), OverlayMessage::NeighborReply { accepted: false })]);
+    assert!(ups(&out).is_empty() && downs(&out).is_empty());
+}
+
+#[test]
+fn refused_neighbor_requests_are_retried_at_most_three_times_per_shuffle_period() {
+    let mut rng = Rng::from_seed(12);
+    let mut node = server(1);
+    connect(&mut node, [2, 3], &mut rng);
+    node.learn(ids(10..30), &mut rng);
+    let mut out = Vec::new();
+    node.refill(&mut rng, &mut out);
+    let mut asked = neighbor_requests(&out);
+    let mut retries = 0;
+    while let Some((candidate, _, _)) = asked.pop() {
+        let mut out = Vec::new();
+        let refused = OverlayMessage::NeighborReply { accepted: false };
+        node.handle(candidate, refused, &mut rng, &mut out);
+        asked.extend(neighbor_requests(&out));
+        retries += neighbor_requests(&out).len();
+        assert!(retries <= 3, "refusals retried without end");
+    }
+    assert_eq!(retries, 3);
+    assert_eq!(node.active(), &ids([2, 3]));
+}
+
+#[test]
+fn a_shuffle_sends_the_origin_some_active_peers_and_some_passive_peers() {
+    let config = OverlayConfig::default();
+    let mut rng = Rng::from_seed(13);
+    let mut node = server(1);
+    connect(&mut node, [2, 3, 4, 5, 6], &mut rng);
+    node.learn(ids(10..20), &mut rng);
+
+    let mut out = Vec::new();
+    node.on_timeout(Instant::ZERO + config.shuffle_interval / 2, &mut rng, &mut out);
+    assert!(out.is_empty(), "no shuffle before the interval: {out:?}");
+
+    let now = Instant::ZERO + config.shuffle_interval;
+    node.on_timeout(now, &mut rng, &mut out);
+    let sent = shuffles(&out);
+    assert_eq!(sent.len(), 1, "{out:?}");
+    let (target, origin, ttl, sample) = sent[0].clone();
+    assert!(node.active().contains(&target));
+    assert_eq!(origin, id(1));
+    assert_eq!(ttl, config.active_walk_len);
+    assert_eq!(sample.len(), 1 + config.shuffle_active + config.shuffle_passive);
+    assert_eq!(sample[0], id(1));
+    let active_part = &sample[1..=config.shuffle_active];
+    let passive_part = &sample[1 + config.shuffle_active..];
+    assert!(active_part.iter().all(|peer| node.active().contains(peer) && *peer != target));
+    assert!(passive_part.iter().all(|peer| node.passive().contains(peer)));
+    assert_eq!(sample.iter().collect::<BTreeSet<_>>().len(), sample.len(), "no repeats");
+    assert_eq!(node.poll_timeout(), now + config.shuffle_interval);
+}
+
+#[test]
+fn a_shuffle_reply_lands_in_the_passive_view() {
+    let mut rng = Rng::from_seed(14);
+    let mut node = server(1);
+    connect(&mut node, [2, 3], &mut rng);
+
+    let sample = vec![id(30), id(31), id(32), id(1), id(2)];
+    let mut out = Vec::new();
+    node.handle(id(2), OverlayMessage::ShuffleReply { sample }, &mut rng, &mut out);
+    assert!(out.is_empty());
+    assert_eq!(node.passive(), &ids([30, 31, 32]), "neither itself nor active peers");
+    assert_eq!(node.active(), &ids([2, 3]));
+}
+
+#[test]
+fn a_shuffle_at_the_end_of_its_walk_is_answered_to_its_origin_and_its_sample_kept() {
+    let mut rng = Rng::from_seed(15);
+    let mut node = server(1);
+    connect(&mut node, [2], &mut rng);
+    node.learn(ids([40, 41]), &mut rng);
+
+    let shuffle =
+        OverlayMessage::Shuffle { origin: id(50), ttl: 3, sample: vec![id(50), id(51), id(52)] };
+    let mut out = Vec::new();
+    node.handle(id(2), shuffle, &mut rng, &mut out);
+    let sent = sends(&out);
+    assert_eq!(sent.len(), 1, "{out:?}");
+    let (to, reply) = sent[0].clone();
+    assert_eq!(to, id(50));
+    let OverlayMessage::ShuffleReply { sample } = reply else { panic!("not a reply: {reply:?}") };
+    assert_eq!(sample.into_iter().collect::<BTreeSet<_>>(), ids([40, 41]));
+    assert_eq!(node.passive(), &ids([40, 41, 50, 51, 52]));
+}
+
+#[test]
+fn a_shuffle_with_ttl_left_walks_on_to_another_active_peer() {
+    let mut rng = Rng::from_seed(16);
+    let mut node = server(1);
+    connect(&mut node, [2, 3, 50], &mut rng);
+
+    let sample = vec![id(50), id(51)];
+    let shuffle = OverlayMessage::Shuffle { origin: id(50), ttl: 3, sample: sample.clone() };
+    let mut out = Vec::new();
+    node.handle(id(2), shuffle, &mut rng, &mut out);
+    assert_eq!(
+        sends(&out),
+        vec![(id(3), OverlayMessage::Shuffle { origin: id(50), ttl: 2, sample })],
+        "neither back to the sender nor to the origin"
+    );
+    assert!(!node.passive().contains(&id(51)), "only the walk's last node keeps the sample");
+}
+
+#[test]
+fn shuffle_samples_longer_than_the_cap_are_truncated() {
+    let config = OverlayConfig { passive_max: 1000, ..OverlayConfig::default() };
+    let mut rng = Rng::from_seed(17);
+    let long: Vec<NodeId> = (0..100).map(|n| wide_id(n, 1)).collect();
+
+    let mut node = overlay(1, Role::Server, config.clone());
+    let mut out = Vec::new();
+    node.handle(id(2), OverlayMessage::ShuffleReply { sample: long.clone() }, &mut rng, &mut out);
+    assert_eq!(node.passive().len(), SAMPLE_LEN_MAX);
+    assert!(node.passive().iter().all(|peer| long[..SAMPLE_LEN_MAX].contains(peer)));
+
+    let mut node = overlay(1, Role::Server, config);
+    node.learn((0..150).map(|n| wide_id(n, 2)), &mut rng);
+    let passive_before = node.passive().len();
+    let shuffle = OverlayMessage::Shuffle { origin: id(3), ttl: 0, sample: long };
+    let mut out = Vec::new();
+    node.handle(id(3), shuffle, &mut rng, &mut out);
+    let sent = sends(&out);
+    let OverlayMessage::ShuffleReply { sample } = &sent[0].1 else { panic!("{sent:?}") };
+    assert_eq!(sample.len(), SAMPLE_LEN_MAX, "the reply matches the truncated sample");
+    assert_eq!(node.passive().len(), passive_before + SAMPLE_LEN_MAX);
+}
+
+#[test]
+fn a_server_keeps_a_joining_client_apart_from_its_active_view() {
+    let mut rng = Rng::from_seed(18);
+    let mut node = server(1);
+    connect(&mut node, [2, 3], &mut rng);
+
+    let mut out = Vec::new();
+    node.handle(id(9), OverlayMessage::Join { role: Role::Client }, &mut rng, &mut out);
+    assert_eq!(node.clients(), &ids([9]));
+    assert_eq!(node.active(), &ids([2, 3]));
+    assert!(!node.passive().contains(&id(9)));
+    assert!(node.is_neighbor(&id(9)));
+    assert_eq!(ups(&out), vec![(id(9), Role::Client)]);
+    assert!(forward_joins(&out).is_empty(), "a client's join is not walked: {out:?}");
+
+    // A client that goes away leaves no trace in the views.
+    let mut out = Vec::new();
+    node.handle(id(9), OverlayMessage::Disconnect, &mut rng, &mut out);
+    assert!(node.clients().is_empty());
+    assert!(!node.passive().contains(&id(9)));
+    assert_eq!(downs(&out), vec![id(9)]);
+    assert!(neighbor_requests(&out).is_empty(), "losing a client needs no refill");
+}
+
+#[test]
+fn a_server_never_hands_out_its_clients_in_shuffles() {
+    let config = OverlayConfig::default();
+    let mut rng = Rng::from_seed(19);
+    let mut node = server(1);
+    connect(&mut node, [2, 3, 4, 5, 6], &mut rng);
+    node.learn(ids(10..20), &mut rng);
+    let mut out = Vec::new();
+    node.handle(id(90), OverlayMessage::Join { role: Role::Client }, &mut rng, &mut out);
+    node.handle(
+        id(91),
+        OverlayMessage::Neighbor { high_priority: false, role: Role::Client },
+        &mut rng,
+        &mut out,
+    );
+    assert_eq!(node.clients(), &ids([90, 91]));
+    let clients = ids([90, 91]);
+
+    // A client shuffles straight with its server: its own id must not enter the passive view.
+    let mut out = Vec::new();
+    let from_client = OverlayMessage::Shuffle { origin: id(90), ttl: 0, sample: vec![id(90)] };
+    node.handle(id(90), from_client, &mut rng, &mut out);
+    // Nor may a reply that names a client.
+    node.handle(id(2), OverlayMessage::ShuffleReply { sample: vec![id(91)] }, &mut rng, &mut out);
+    assert!(node.passive().is_disjoint(&clients));
+
+    for round in 1..=20u32 {
+        let mut out = Vec::new();
+        node.on_timeout(Instant::ZERO + config.shuffle_interval * round, &mut rng, &mut out);
+        for (_, _, _, sample) in shuffles(&out) {
+            assert!(sample.iter().all(|peer| !clients.contains(peer)), "{sample:?}");
+        }
+        let walk_end = OverlayMessage::Shuffle { origin: id(40), ttl: 0, sample: vec![id(40)] };
+        node.handle(id(2), walk_end, &mut rng, &mut out);
+        for (_, message) in sends(&out) {
+            if let OverlayMessage::ShuffleReply { sample } = message {
+                assert!(sample.iter().all(|peer| !clients.contains(peer)), "{sample:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_clients_active_view_is_capped_at_client_servers() {
+    let config = OverlayConfig { client_servers: 2, ..OverlayConfig::default() };
+    let mut rng = Rng::from_seed(20);
+    let mut client = overlay(1, Role::Client, config);
+
+    let mut out = Vec::new();
+    client.join(id(2), &mut rng, &mut out);
+    assert_eq!(sends(&out), vec![(id(2), OverlayMessage::Join { role: Role::Client })]);
+    for server in [3, 4, 5] {
+        client.handle(
+            id(server),
+            OverlayMessage::NeighborReply { accepted: true },
+            &mut rng,
+            &mut out,
+        );
+        assert!(client.active().len() <= 2, "{:?}", client.active());
+    }
+    assert_eq!(client.active().len(), 2);
+    assert_eq!(disconnected(&out).len(), 2, "two servers were dropped: {out:?}");
+
+    let mut out = Vec::new();
+    client.handle(
+        id(6),
+        OverlayMessage::Neighbor { high_priority: true, role: Role::Server },
+        &mut rng,
+        &mut out,
+    );
+    assert_eq!(client.active().len(), 2);
+}
+
+#[test]
+fn a_client_asks_for_servers_as_a_client_and_shuffles_only_with_its_server() {
+    let config = OverlayConfig { client_servers: 3, ..OverlayConfig::default() };
+    let mut rng = Rng::from_seed(21);
+    let mut client = overlay(1, Role::Client, config.clone());
+    let mut out = Vec::new();
+    client.join(id(2), &mut rng, &mut out);
+    client.learn(ids([3, 4, 5]), &mut rng);
+
+    let mut out = Vec::new();
+    client.on_timeout(Instant::ZERO + config.shuffle_interval, &mut rng, &mut out);
+    let requests = neighbor_requests(&out);
+    assert!(!requests.is_empty());
+    assert!(requests.iter().all(|(_, _, role)| *role == Role::Client));
+    let sent = shuffles(&out);
+    assert_eq!(sent.len(), 1);
+    let (to, origin, ttl, sample) = sent[0].clone();
+    assert_eq!((to, origin, ttl), (id(2), id(1), 0));
+    assert!(!sample.contains(&id(2)), "a client shares no active peers");
+}
+
+#[test]
+fn a_client_answers_no_joins_and_walks_no_forward_joins() {
+    let mut rng = Rng::from_seed(22);
+    let mut client = overlay(1, Role::Client, OverlayConfig::default());
+    let mut out = Vec::new();
+    client.join(id(2), &mut rng, &mut out);
+
+    let mut out = Vec::new();
+    client.handle(id(9), OverlayMessage::Join { role: Role::Server }, &mut rng, &mut out);
+    assert_eq!(sends(&out), vec![(id(9), OverlayMessage::Disconnect)]);
+    let walk = OverlayMessage::ForwardJoin { joiner: id(8), ttl: 0 };
+    client.handle(id(2), walk, &mut rng, &mut out);
+    assert_eq!(client.active(), &ids([2]));
+    assert!(client.passive().is_empty());
+}
+
+#[test]
+fn a_server_refuses_a_client_beyond_clients_max() {
+    let config = OverlayConfig { clients_max: 1, ..OverlayConfig::default() };
+    let mut rng = Rng::from_seed(23);
+    let mut node = overlay(1, Role::Server, config);
+    let client_request = OverlayMessage::Neighbor { high_priority: true, role: Role::Client };
+    let mut out = Vec::new();
+    node.handle(id(8), client_request.clone(), &mut rng, &mut out);
+    let mut out = Vec::new();
+    node.handle(id(9), client_request, &mut rng, &mut out);
+    assert_eq!(node.clients(), &ids([8]));
+    assert_eq!(sends(&out), vec![(id(9), OverlayMessage::NeighborReply { accepted: false })]);
+}
+
+#[test]
+fn views_never_contain_the_node_itself() {
+    let config = OverlayConfig::default();
+    let mut rng = Rng::from_seed(24);
+    let me = id(1);
+    let mut node = server(1);
+    let mut out = Vec::new();
+    node.join(me, &mut rng, &mut out);
+    assert!(out.is_empty(), "joining through oneself does nothing: {out:?}");
+    node.learn(ids([1, 2]), &mut rng);
+    connect(&mut node, [3], &mut rng);
+    node.handle(id(3), OverlayMessage::ForwardJoin { joiner: me, ttl: 0 }, &mut rng, &mut out);
+    node.handle(id(3), OverlayMessage::ForwardJoin { joiner: me, ttl: 3 }, &mut rng, &mut out);
+    node.handle(
+        id(3),
+        OverlayMessage::ShuffleReply { sample: vec![me, id(4)] },
+        &mut rng,
+        &mut out,
+    );
+    let shuffle = OverlayMessage::Shuffle { origin: id(5), ttl: 0, sample: vec![id(5), me] };
+    node.handle(id(3), shuffle, &mut rng, &mut out);
+    node.on_timeout(Instant::ZERO + config.shuffle_interval, &mut rng, &mut out);
+    node.handle(id(3), OverlayMessage::NeighborReply { accepted: true }, &mut rng, &mut out);
+    assert!(!node.active().contains(&me));
+    assert!(!node.passive().contains(&me));
+    assert!(!node.clients().contains(&me));
+    assert_eq!(node.passive(), &ids([2, 4, 5]));
+}
+
+/// `pending` holds the passive peers asked to become neighbours until they answer, and `refill`
+/// asks nobody while `active + pending` fills the view. Nothing ever expires a pending request,
+/// so a request or reply lost without a transport error (a partition, a clog or datagram loss in
+/// the simulator, where no `PeerDown` follows) keeps its slot forever: here a node that lost its
+/// only neighbour asks two passive peers, gets no answer, and never asks any of the eight others.
+#[test]
+fn an_unanswered_neighbor_request_does_not_block_refills_forever() {
+    let config = OverlayConfig { active_max: 2, ..OverlayConfig::default() };
+    let mut rng = Rng::from_seed(25);
+    let mut node = overlay(1, Role::Server, config.clone());
+    connect(&mut node, [2], &mut rng);
+    node.learn(ids(10..20), &mut rng);
+
+    let mut out = Vec::new();
+    node.peer_failed(id(2), &mut rng, &mut out);
+    assert_eq!(neighbor_requests(&out).len(), 1);
+
+    let mut asked_late = 0;
+    for period in 1..=10u32 {
+        let mut out = Vec::new();
+        node.on_timeout(Instant::ZERO + config.shuffle_interval * period, &mut rng, &mut out);
+        if period >= 3 {
+            asked_late += neighbor_requests(&out).len();
+        }
+    }
+    assert!(node.active().is_empty());
+    assert!(asked_late > 0, "an isolated node with 10 passive peers stopped asking after 2");
+}

@@ -1,0 +1,441 @@
+//! Anti-entropy, driven by hand through the `Sync` state machine's public API, with messages
+//! shuttled between replicas that each own a `RecordSet`.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use herald_core::sync::{Sync, SyncMessage, SyncOutput};
+use herald_core::wire::record_size_bound;
+use herald_core::{
+    Digest, Instant, Keypair, NodeId, Record, RecordKind, RecordSet, Rng, SignedRecord, SyncConfig,
+    Version,
+};
+
+fn keypair(origin: u8) -> Keypair {
+    Keypair::from_secret([origin; 32])
+}
+
+fn origin(n: u8) -> NodeId {
+    keypair(n).id()
+}
+
+fn record(origin: u8, key: &str, seq: u64, payload_len: usize) -> SignedRecord {
+    let keypair = keypair(origin);
+    Record {
+        origin: keypair.id(),
+        kind: RecordKind::Announcement,
+        key: key.to_owned(),
+        version: Version::new(0, seq),
+        issued_at_ms: 1_700_000_000_000,
+        payload: vec![b'x'; payload_len],
+    }
+    .sign(&keypair)
+    .unwrap()
+}
+
+fn secs(seconds: u64) -> Instant {
+    Instant::from_micros(seconds * 1_000_000)
+}
+
+/// One node's anti-entropy with the records it holds.
+struct Replica {
+    id: NodeId,
+    sync: Sync,
+    records: RecordSet,
+    rng: Rng,
+    /// Records received that were new to the set.
+    repaired: usize,
+}
+
+impl Replica {
+    fn new(n: u8, config: SyncConfig) -> Replica {
+        Replica {
+            id: NodeId::from_bytes([n; 32]),
+            sync: Sync::new(config, Instant::ZERO),
+            records: RecordSet::new(),
+            rng: Rng::from_seed(u64::from(n)),
+            repaired: 0,
+        }
+    }
+
+    fn hold(&mut self, records: impl IntoIterator<Item = SignedRecord>) {
+        for record in records {
+            self.records.merge(Arc::new(record));
+        }
+    }
+
+    /// Starts a round if one is due, towards `peer`.
+    fn round(&mut self, now: Instant, peer: NodeId) -> Vec<SyncOutput> {
+        let mut out = Vec::new();
+        self.sync.on_timeout(now, &[peer], &self.records, &mut self.rng, &mut out);
+        out
+    }
+
+    /// Handles a message as the node does: records carried are verified and merged.
+    fn deliver(&mut self, now: Instant, from: NodeId, message: SyncMessage) -> Vec<SyncOutput> {
+        let mut out = Vec::new();
+        let received = self.sync.handle(now, from, message, &self.records, &mut self.rng, &mut out);
+        for record in received {
+            record.verify().expect("anti-entropy carries only signed records");
+            if self.records.merge(Arc::new(record)).stored() {
+                self.repaired += 1;
+            }
+        }
+        out
+    }
+
+    fn digests(&self) -> Vec<Digest> {
+        self.records.iter().map(|record| record.digest()).collect()
+    }
+}
+
+/// Shuttles messages between `a` and `b`, starting with `first` sent by `a`, until neither has
+/// anything more to say. Returns every message delivered, in order, as (from, message).
+fn shuttle(
+    a: &mut Replica,
+    b: &mut Replica,
+    now: Instant,
+    first: Vec<SyncOutput>,
+) -> Vec<(NodeId, SyncMessage)> {
+    let mut queue: VecDeque<(NodeId, NodeId, SyncMessage)> =
+        first.into_iter().map(|SyncOutput::Send(to, message)| (a.id, to, message)).collect();
+    let mut delivered = Vec::new();
+    while let Some((from, to, message)) = queue.pop_front() {
+        assert!(delivered.len() < 1000, "the exchange never quiets down");
+        delivered.push((from, message.clone()));
+        let replica = if to == a.id { &mut *a } else { &mut *b };
+        assert_eq!(replica.id, to, "a message to a node outside the pair");
+        let sender = replica.id;
+        for SyncOutput::Send(next, message) in replica.deliver(now, from, message) {
+            queue.push_back((sender, next, message));
+        }
+    }
+    delivered
+}
+
+fn records_pushed(out: &[SyncOutput]) -> Vec<(Vec<SignedRecord>, bool)> {
+    out.iter()
+        .filter_map(|SyncOutput::Send(_, message)| match message {
+            SyncMessage::Records { records, more } => Some((records.clone(), *more)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A digest page as (start, end, origins listed).
+fn page(message: &SyncMessage) -> (Option<NodeId>, Option<NodeId>, Vec<NodeId>) {
+    match message {
+        SyncMessage::Digest { start, end, entries } => {
+            (*start, *end, entries.iter().map(|(origin, _)| *origin).collect())
+        }
+        other => panic!("not a digest page: {other:?}"),
+    }
+}
+
+#[test]
+fn a_round_sends_the_root_fingerprint_to_a_listed_peer_once_per_interval() {
+    let config = SyncConfig::default();
+    let mut sync = Sync::new(config.clone(), Instant::ZERO);
+    let mut records = RecordSet::new();
+    records.merge(Arc::new(record(1, "a", 1, 10)));
+    let peers = [NodeId::from_bytes([7; 32]), NodeId::from_bytes([8; 32])];
+    let mut rng = Rng::from_seed(1);
+
+    let mut out = Vec::new();
+    sync.on_timeout(Instant::ZERO + config.interval / 2, &peers, &records, &mut rng, &mut out);
+    assert!(out.is_empty(), "no round before the interval");
+    assert_eq!(sync.poll_timeout(), Instant::ZERO + config.interval);
+
+    let mut chosen = std::collections::BTreeSet::new();
+    for round in 1..=20u32 {
+        let now = Instant::ZERO + config.interval * round;
+        let mut out = Vec::new();
+        sync.on_timeout(now, &peers, &records, &mut rng, &mut out);
+        assert_eq!(out.len(), 1);
+        let SyncOutput::Send(to, message) = &out[0];
+        assert!(peers.contains(to));
+        assert_eq!(message, &SyncMessage::Root { fingerprint: records.fingerprint() });
+        assert_eq!(sync.poll_timeout(), now + config.interval);
+        chosen.insert(*to);
+    }
+    assert_eq!(sync.rounds(), 20);
+    assert_eq!(chosen.len(), 2, "the peer is drawn at random from the list");
+}
+
+#[test]
+fn a_round_without_peers_sends_nothing_and_waits_a_full_interval() {
+    let config = SyncConfig::default();
+    let mut sync = Sync::new(config.clone(), Instant::ZERO);
+    let mut out = Vec::new();
+    let now = Instant::ZERO + config.interval;
+    sync.on_timeout(now, &[], &RecordSet::new(), &mut Rng::from_seed(1), &mut out);
+    assert!(out.is_empty());
+    assert_eq!(sync.rounds(), 0);
+    assert_eq!(sync.poll_timeout(), now + config.interval);
+}
+
+#[test]
+fn a_peer_holding_the_same_records_answers_a_root_with_nothing() {
+    let mut a = Replica::new(1, SyncConfig::default());
+    let mut b = Replica::new(2, SyncConfig::default());
+    let shared = [record(10, "a", 1, 10), record(11, "b", 3, 10)];
+    a.hold(shared.clone());
+    b.hold(shared);
+    let first = a.round(secs(1), b.id);
+    let delivered = shuttle(&mut a, &mut b, secs(1), first);
+    assert_eq!(delivered.len(), 1, "only the root goes out: {delivered:?}");
+}
+
+#[test]
+fn a_peer_that_differs_answers_a_root_with_a_digest_page_of_its_origins() {
+    let mut b = Replica::new(2, SyncConfig::default());
+    b.hold([record(10, "a", 1, 10), record(11, "b", 1, 10)]);
+    let out = b.deliver(secs(1), NodeId::from_bytes([1; 32]), SyncMessage::Root { fingerprint: 0 });
+    assert_eq!(out.len(), 1);
+    let SyncOutput::Send(to, message) = &out[0];
+    assert_eq!(*to, NodeId::from_bytes([1; 32]));
+    let expected: Vec<(NodeId, u64)> = b
+        .records
+        .origins()
+        .iter()
+        .map(|(origin, summary)| (*origin, summary.fingerprint))
+        .collect();
+    assert_eq!(message, &SyncMessage::Digest { start: None, end: None, entries: expected });
+}
+
+#[test]
+fn two_replicas_that_differ_converge_after_one_exchange() {
+    let mut a = Replica::new(1, SyncConfig::default());
+    let mut b = Replica::new(2, SyncConfig::default());
+    // Origin 10 only at a; origin 11 newer at b, with a slot a lacks; origin 12 the same at
+    // both; origin 13 only at b.
+    a.hold([record(10, "a", 1, 10), record(11, "x", 1, 10), record(12, "z", 1, 10)]);
+    b.hold([
+        record(11, "x", 2, 10),
+        record(11, "y", 1, 10),
+        record(12, "z", 1, 10),
+        record(13, "w", 1, 10),
+    ]);
+    let mut union = RecordSet::new();
+    for record in a.records.iter().chain(b.records.iter()) {
+        union.merge(record.clone());
+    }
+    let expected: Vec<Digest> = union.iter().map(|record| record.digest()).collect();
+    assert_ne!(a.digests(), expected);
+    assert_ne!(b.digests(), expected);
+
+    let first = a.round(secs(1), b.id);
+    let delivered = shuttle(&mut a, &mut b, secs(1), first);
+    assert!(delivered.iter().any(|(_, m)| matches!(m, SyncMessage::Want { .. })), "{delivered:?}");
+    assert_eq!(a.digests(), expected);
+    assert_eq!(b.digests(), expected);
+    assert_eq!(a.records.fingerprint(), b.records.fingerprint());
+    assert_eq!(a.repaired, 3, "x@2, y@1 and w@1 were new to a");
+    assert_eq!(b.repaired, 1, "a@1 was new to b");
+
+    // Converged replicas exchange one root and nothing else.
+    let first = b.round(secs(2), a.id);
+    assert_eq!(shuttle(&mut b, &mut a, secs(2), first).len(), 1);
+}
+
+#[test]
+fn a_push_is_bounded_by_push_bytes_max_and_says_there_is_more() {
+    let config = SyncConfig { push_bytes_max: 3500, ..SyncConfig::default() };
+    let mut b = Replica::new(2, config.clone());
+    b.hold((0..10).map(|n| record(10, &format!("k{n}"), 1, 1000)));
+    let size = record_size_bound(b.records.iter().next().unwrap());
+    assert_eq!(config.push_bytes_max / size, 3, "the test needs three records per push");
+
+    let out = b.deliver(
+        secs(1),
+        NodeId::from_bytes([1; 32]),
+        SyncMessage::Want { origins: vec![origin(10)] },
+    );
+    let pushes = records_pushed(&out);
+    assert_eq!(pushes.len(), 1);
+    let (records, more) = &pushes[0];
+    assert_eq!(records.len(), 3);
+    assert!(records.iter().map(record_size_bound).sum::<usize>() <= config.push_bytes_max);
+    assert!(*more);
+}
+
+#[test]
+fn a_push_that_fits_says_there_is_no_more() {
+    let mut b = Replica::new(2, SyncConfig::default());
+    b.hold((0..10).map(|n| record(10, &format!("k{n}"), 1, 1000)));
+    let out = b.deliver(
+        secs(1),
+        NodeId::from_bytes([1; 32]),
+        SyncMessage::Want { origins: vec![origin(10)] },
+    );
+    let pushes = records_pushed(&out);
+    assert_eq!(pushes.len(), 1);
+    assert_eq!(pushes[0].0.len(), 10);
+    assert!(!pushes[0].1);
+}
+
+#[test]
+fn a_single_record_larger_than_the_bound_is_still_pushed_alone() {
+    let config = SyncConfig { push_bytes_max: 100, ..SyncConfig::default() };
+    let mut b = Replica::new(2, config);
+    b.hold([record(10, "a", 1, 1000), record(10, "b", 1, 1000)]);
+    let out = b.deliver(
+        secs(1),
+        NodeId::from_bytes([1; 32]),
+        SyncMessage::Want { origins: vec![origin(10)] },
+    );
+    let pushes = records_pushed(&out);
+    assert_eq!(pushes.len(), 1);
+    assert_eq!(pushes[0].0.len(), 1);
+    assert!(pushes[0].1);
+}
+
+#[test]
+fn more_to_come_starts_the_next_round_at_once_and_its_absence_does_not() {
+    let config = SyncConfig::default();
+    let mut a = Replica::new(1, config.clone());
+    let peer = NodeId::from_bytes([2; 32]);
+    let now = secs(1) + Duration::from_millis(300);
+    a.deliver(now, peer, SyncMessage::Records { records: Vec::new(), more: false });
+    assert_eq!(a.sync.poll_timeout(), Instant::ZERO + config.interval);
+
+    a.deliver(
+        now,
+        peer,
+        SyncMessage::Records { records: vec![record(10, "a", 1, 10)], more: true },
+    );
+    assert_eq!(a.sync.poll_timeout(), now);
+    let out = a.round(now, peer);
+    assert!(matches!(out.as_slice(), [SyncOutput::Send(_, SyncMessage::Root { .. })]), "{out:?}");
+    assert_eq!(a.sync.poll_timeout(), now + config.interval);
+}
+
+#[test]
+fn a_newcomer_catches_up_in_back_to_back_rounds_when_pushes_are_bounded() {
+    let config = SyncConfig { push_bytes_max: 3500, ..SyncConfig::default() };
+    let mut newcomer = Replica::new(1, config.clone());
+    let mut veteran = Replica::new(2, config.clone());
+    veteran.hold((0..10).map(|n| record(10, &format!("k{n}"), 1, 1000)));
+    veteran.hold((0..4).map(|n| record(11, &format!("k{n}"), 1, 1000)));
+
+    let start = Instant::ZERO + config.interval;
+    let mut rounds = 0;
+    while newcomer.digests() != veteran.digests() {
+        rounds += 1;
+        assert!(rounds <= 100, "no convergence after 100 rounds");
+        assert_eq!(newcomer.sync.poll_timeout(), start, "every catch-up round starts at once");
+        let first = newcomer.round(start, veteran.id);
+        shuttle(&mut newcomer, &mut veteran, start, first);
+    }
+    assert!(rounds >= 5, "14 records at 3 per push take at least 5 rounds, took {rounds}");
+    assert_eq!(newcomer.records.len(), 14);
+}
+
+#[test]
+fn a_newcomer_catches_up_across_several_digest_pages_and_bounded_pushes() {
+    let config = SyncConfig { digest_page_max: 1, push_bytes_max: 3500, ..SyncConfig::default() };
+    let mut newcomer = Replica::new(1, config.clone());
+    let mut veteran = Replica::new(2, config.clone());
+    for origin in 10..13 {
+        veteran.hold((0..5).map(|n| record(origin, &format!("k{n}"), 1, 1000)));
+    }
+
+    let mut now = Instant::ZERO + config.interval;
+    let mut rounds = 0;
+    while newcomer.digests() != veteran.digests() {
+        rounds += 1;
+        assert!(rounds <= 100, "no convergence after 100 rounds");
+        now = newcomer.sync.poll_timeout().max(now);
+        let first = newcomer.round(now, veteran.id);
+        shuttle(&mut newcomer, &mut veteran, now, first);
+    }
+    assert_eq!(newcomer.records.len(), 15);
+    assert!(rounds >= 5, "15 records at 3 per push take at least 5 rounds, took {rounds}");
+}
+
+#[test]
+fn digest_pages_are_bounded_and_the_cursor_advances_and_wraps() {
+    let config = SyncConfig { digest_page_max: 2, ..SyncConfig::default() };
+    let mut b = Replica::new(2, config);
+    b.hold((10..15).map(|n| record(n, "a", 1, 10)));
+    let origins: Vec<NodeId> = b.records.origins().keys().copied().collect();
+    assert_eq!(origins.len(), 5);
+
+    let asker = NodeId::from_bytes([1; 32]);
+    let mut pages = Vec::new();
+    for _ in 0..4 {
+        let out = b.deliver(secs(1), asker, SyncMessage::Root { fingerprint: 0 });
+        assert_eq!(out.len(), 1);
+        let SyncOutput::Send(_, message) = &out[0];
+        pages.push(page(message));
+    }
+    assert_eq!(
+        pages,
+        vec![
+            (None, Some(origins[2]), vec![origins[0], origins[1]]),
+            (Some(origins[2]), Some(origins[4]), vec![origins[2], origins[3]]),
+            (Some(origins[4]), None, vec![origins[4]]),
+            (None, Some(origins[2]), vec![origins[0], origins[1]]),
+        ]
+    );
+}
+
+#[test]
+fn a_digest_is_answered_only_for_the_origins_in_its_range() {
+    let mut a = Replica::new(1, SyncConfig::default());
+    a.hold((10..14).map(|n| record(n, "a", 1, 10)));
+    let origins: Vec<NodeId> = a.records.origins().keys().copied().collect();
+    let outsider = NodeId::from_bytes([0xff; 32]);
+    let digest = SyncMessage::Digest {
+        start: Some(origins[1]),
+        end: Some(origins[3]),
+        entries: vec![(origins[2], 12345), (outsider, 1)],
+    };
+    let out = a.deliver(secs(1), NodeId::from_bytes([2; 32]), digest);
+    let pushes = records_pushed(&out);
+    assert_eq!(pushes.len(), 1);
+    let mut pushed: Vec<NodeId> = pushes[0].0.iter().map(|record| record.record.origin).collect();
+    pushed.sort();
+    assert_eq!(pushed, vec![origins[1], origins[2]]);
+    let wants: Vec<&SyncMessage> = out
+        .iter()
+        .map(|SyncOutput::Send(_, message)| message)
+        .filter(|message| matches!(message, SyncMessage::Want { .. }))
+        .collect();
+    assert_eq!(
+        wants,
+        vec![&SyncMessage::Want { origins: vec![origins[2]] }],
+        "an origin outside the range is never asked for"
+    );
+}
+
+#[test]
+fn a_digest_that_matches_is_answered_with_nothing() {
+    let mut a = Replica::new(1, SyncConfig::default());
+    a.hold((10..13).map(|n| record(n, "a", 1, 10)));
+    let entries: Vec<(NodeId, u64)> = a
+        .records
+        .origins()
+        .iter()
+        .map(|(origin, summary)| (*origin, summary.fingerprint))
+        .collect();
+    let digest = SyncMessage::Digest { start: None, end: None, entries };
+    assert!(a.deliver(secs(1), NodeId::from_bytes([2; 32]), digest).is_empty());
+}
+
+#[test]
+fn a_want_is_answered_with_the_records_of_the_wanted_origins_only() {
+    let mut b = Replica::new(2, SyncConfig::default());
+    b.hold([record(10, "a", 1, 10), record(10, "b", 1, 10), record(11, "a", 1, 10)]);
+    let out = b.deliver(
+        secs(1),
+        NodeId::from_bytes([1; 32]),
+        SyncMessage::Want { origins: vec![origin(10), origin(12)] },
+    );
+    let pushes = records_pushed(&out);
+    assert_eq!(pushes.len(), 1);
+    assert_eq!(pushes[0].0.len(), 2);
+    assert!(pushes[0].0.iter().all(|record| record.record.origin == origin(10)));
+    assert!(!pushes[0].1);
+}
