@@ -733,7 +733,7 @@ impl Node {
             match message {
                 BroadcastMessage::Gossip { .. } => self.stats.records_out += 1,
                 BroadcastMessage::Graft { .. } => self.stats.grafts += 1,
-                BroadcastMessage::Prune => self.stats.prunes += 1,
+                BroadcastMessage::Prune { .. } => self.stats.prunes += 1,
                 BroadcastMessage::IHave { .. } => {}
             }
             self.send(to, &Message::Broadcast(message));

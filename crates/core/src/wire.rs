@@ -113,9 +113,13 @@ pub fn decode(frame: &[u8]) -> Result<Message, DecodeError> {
 mod tests {
     use super::*;
 
+    fn prune() -> BroadcastMessage {
+        BroadcastMessage::Prune { origin: crate::id::NodeId::from_bytes([7; 32]) }
+    }
+
     #[test]
     fn frame_round_trips_and_starts_with_the_version() {
-        let message = Message::Broadcast(BroadcastMessage::Prune);
+        let message = Message::Broadcast(prune());
         let frame = encode(&message).unwrap();
         assert_eq!(frame[0], PROTOCOL_VERSION);
         assert_eq!(decode(&frame), Ok(message));
@@ -123,7 +127,7 @@ mod tests {
 
     #[test]
     fn frame_from_another_version_is_refused_by_name() {
-        let mut frame = encode(&Message::Broadcast(BroadcastMessage::Prune)).unwrap();
+        let mut frame = encode(&Message::Broadcast(prune())).unwrap();
         frame[0] = 9;
         assert_eq!(decode(&frame), Err(DecodeError::UnsupportedVersion(9)));
     }
@@ -135,7 +139,7 @@ mod tests {
             decode(&vec![1; FRAME_SIZE_MAX + 1]),
             Err(DecodeError::TooLarge(FRAME_SIZE_MAX + 1))
         );
-        let mut frame = encode(&Message::Broadcast(BroadcastMessage::Prune)).unwrap();
+        let mut frame = encode(&Message::Broadcast(prune())).unwrap();
         frame.push(0);
         assert_eq!(decode(&frame), Err(DecodeError::TrailingBytes(1)));
     }

@@ -25,6 +25,11 @@ fn ms(millis: u64) -> Instant {
     Instant::from_micros(millis * 1000)
 }
 
+/// The node id of the origin `record(origin, _)` signs as.
+fn origin_of(origin: u8) -> NodeId {
+    Keypair::from_secret([origin; 32]).id()
+}
+
 /// A signed announcement of origin `origin`, distinct for every `seq`.
 fn record(origin: u8, seq: u64) -> Arc<SignedRecord> {
     let keypair = Keypair::from_secret([origin; 32]);
@@ -56,7 +61,12 @@ fn with_links(
     for peer in lazy {
         broadcast.neighbor_up(id(peer));
         let mut out = Vec::new();
-        broadcast.handle_control(Instant::ZERO, id(peer), BroadcastMessage::Prune, &mut out);
+        broadcast.handle_control(
+            Instant::ZERO,
+            id(peer),
+            BroadcastMessage::Prune { origin: origin_of(9) },
+            &mut out,
+        );
         assert!(out.is_empty());
     }
     broadcast
@@ -93,7 +103,7 @@ fn timeout(broadcast: &mut Broadcast, now: Instant) -> Vec<BroadcastOutput> {
 }
 
 fn ihave(id: Digest, round: u16) -> BroadcastMessage {
-    BroadcastMessage::IHave { entries: vec![(id, round)] }
+    BroadcastMessage::IHave { entries: vec![(id, origin_of(9), round)] }
 }
 
 /// Peers that were sent the whole record.
@@ -131,7 +141,7 @@ fn new_neighbours_start_eager_and_leave_both_sets_when_they_go() {
     assert_eq!(broadcast.eager(), &ids([1, 2]));
     assert!(broadcast.lazy().is_empty());
 
-    control(&mut broadcast, Instant::ZERO, 2, BroadcastMessage::Prune);
+    control(&mut broadcast, Instant::ZERO, 2, BroadcastMessage::Prune { origin: origin_of(9) });
     broadcast.neighbor_down(id(1));
     broadcast.neighbor_down(id(2));
     assert!(broadcast.eager().is_empty());
@@ -178,7 +188,7 @@ fn records_spread_within_one_interval_share_one_ihave() {
     assert_eq!(broadcast.poll_timeout(), Some(ms(0) + config.ihave_interval));
 
     let out = timeout(&mut broadcast, ms(0) + config.ihave_interval);
-    let entries = vec![(first.digest(), 0), (second.digest(), 3)];
+    let entries = vec![(first.digest(), origin_of(8), 0), (second.digest(), origin_of(9), 3)];
     assert_eq!(controls(&out), vec![(id(4), BroadcastMessage::IHave { entries })]);
 }
 
@@ -218,7 +228,10 @@ fn a_duplicate_over_an_eager_link_prunes_it() {
 
     let mut out = Vec::new();
     broadcast.duplicate(&record.digest(), id(2), &mut out);
-    assert_eq!(out, vec![BroadcastOutput::Send(id(2), BroadcastMessage::Prune)]);
+    assert_eq!(
+        out,
+        vec![BroadcastOutput::Send(id(2), BroadcastMessage::Prune { origin: origin_of(9) })]
+    );
     assert_eq!(broadcast.eager(), &ids([1]));
     assert_eq!(broadcast.lazy(), &ids([2]));
     assert_eq!(broadcast.repairs(), (0, 1));
@@ -256,7 +269,10 @@ fn ihave_for_an_unseen_record_starts_a_graft_timer_that_grafts_the_announcer() {
     assert!(timeout(&mut broadcast, deadline - Duration::from_millis(1)).is_empty());
 
     let out = timeout(&mut broadcast, deadline);
-    assert_eq!(controls(&out), vec![(id(4), BroadcastMessage::Graft { id: Some(missing) })]);
+    assert_eq!(
+        controls(&out),
+        vec![(id(4), BroadcastMessage::Graft { id: Some(missing), origin: origin_of(9) })]
+    );
     assert_eq!(broadcast.eager(), &ids([1, 4]));
     assert!(broadcast.lazy().is_empty());
     assert_eq!(broadcast.repairs(), (1, 0));
@@ -307,7 +323,7 @@ fn a_graft_that_brings_nothing_is_retried_with_the_announcers_in_turn_then_given
         let out = timeout(&mut broadcast, now);
         assert_eq!(controls(&out).len(), 1, "{out:?}");
         let (to, message) = controls(&out).remove(0);
-        assert_eq!(message, BroadcastMessage::Graft { id: Some(missing) });
+        assert_eq!(message, BroadcastMessage::Graft { id: Some(missing), origin: origin_of(9) });
         grafted.push(to);
         now = now + config.graft_retry;
     }
@@ -335,8 +351,12 @@ fn a_graft_is_answered_with_the_record_and_makes_the_link_eager() {
     let record = record(9, 1);
     spread(&mut broadcast, ms(0), &record, Some(1), 3);
 
-    let out =
-        control(&mut broadcast, ms(500), 4, BroadcastMessage::Graft { id: Some(record.digest()) });
+    let out = control(
+        &mut broadcast,
+        ms(500),
+        4,
+        BroadcastMessage::Graft { id: Some(record.digest()), origin: origin_of(9) },
+    );
     assert_eq!(
         out,
         vec![BroadcastOutput::Send(
@@ -353,18 +373,27 @@ fn a_graft_for_an_unknown_record_only_makes_the_link_eager() {
     let mut broadcast = with_links(BroadcastConfig::default(), [1], [4]);
     let unknown = record(9, 1).digest();
     assert!(
-        control(&mut broadcast, ms(0), 4, BroadcastMessage::Graft { id: Some(unknown) }).is_empty()
+        control(
+            &mut broadcast,
+            ms(0),
+            4,
+            BroadcastMessage::Graft { id: Some(unknown), origin: origin_of(9) }
+        )
+        .is_empty()
     );
     assert_eq!(broadcast.eager(), &ids([1, 4]));
     // A graft from a peer that is no neighbour adds nobody to the tree.
-    control(&mut broadcast, ms(0), 7, BroadcastMessage::Graft { id: None });
+    control(&mut broadcast, ms(0), 7, BroadcastMessage::Graft { id: None, origin: origin_of(9) });
     assert!(!broadcast.eager().contains(&id(7)));
 }
 
 #[test]
 fn a_prune_makes_a_link_lazy() {
     let mut broadcast = with_links(BroadcastConfig::default(), [1, 2], []);
-    assert!(control(&mut broadcast, ms(0), 2, BroadcastMessage::Prune).is_empty());
+    assert!(
+        control(&mut broadcast, ms(0), 2, BroadcastMessage::Prune { origin: origin_of(9) })
+            .is_empty()
+    );
     assert_eq!(broadcast.eager(), &ids([1]));
     assert_eq!(broadcast.lazy(), &ids([2]));
     // Pruned links get announcements, not records.
@@ -385,7 +414,10 @@ fn the_seen_cache_is_bounded_and_forgets_the_oldest_first() {
     assert!(records[1..].iter().all(|record| broadcast.has_seen(&record.digest())));
 
     // A forgotten record can no longer be served to a graft.
-    let graft = |record: &Arc<SignedRecord>| BroadcastMessage::Graft { id: Some(record.digest()) };
+    let graft = |record: &Arc<SignedRecord>| BroadcastMessage::Graft {
+        id: Some(record.digest()),
+        origin: origin_of(9),
+    };
     assert!(control(&mut broadcast, ms(1), 4, graft(&records[0])).is_empty());
     assert_eq!(count_pushes(&control(&mut broadcast, ms(1), 4, graft(&records[3]))), 1);
 }
@@ -402,7 +434,10 @@ fn an_ihave_showing_a_much_shorter_path_grafts_the_announcer_and_prunes_the_send
     let out = spread(&mut broadcast, ms(10), &record, Some(1), 1 + threshold + 1);
     assert_eq!(
         controls(&out),
-        vec![(id(4), BroadcastMessage::Graft { id: None }), (id(1), BroadcastMessage::Prune)]
+        vec![
+            (id(4), BroadcastMessage::Graft { id: None, origin: origin_of(9) }),
+            (id(1), BroadcastMessage::Prune { origin: origin_of(9) })
+        ]
     );
     assert_eq!(broadcast.eager(), &ids([4]));
     assert_eq!(broadcast.lazy(), &ids([1]));
@@ -480,8 +515,12 @@ fn repaired_records_are_announced_to_every_neighbour_with_an_unknown_round_and_p
     assert_eq!(count_pushes(&out), 0);
 
     // A neighbour that then grafts it gets it with the unknown round.
-    let out =
-        control(&mut broadcast, ms(100), 2, BroadcastMessage::Graft { id: Some(record.digest()) });
+    let out = control(
+        &mut broadcast,
+        ms(100),
+        2,
+        BroadcastMessage::Graft { id: Some(record.digest()), origin: origin_of(9) },
+    );
     assert_eq!(
         out,
         vec![BroadcastOutput::Send(

@@ -247,7 +247,8 @@ fn a_duplicate_over_a_tree_link_prunes_it() {
     assert!(bob.broadcast().eager().contains(&alice.id()));
     bob.handle(Instant::ZERO, Input::Frame { from: alice.id(), bytes: frame });
     let outputs = drain(&mut bob);
-    let prune = wire::encode(&Message::Broadcast(BroadcastMessage::Prune)).unwrap();
+    let prune = BroadcastMessage::Prune { origin: alice.id() };
+    let prune = wire::encode(&Message::Broadcast(prune)).unwrap();
     assert_eq!(transmits(&outputs), vec![(alice.id(), Arc::from(prune))]);
     assert!(bob.broadcast().lazy().contains(&alice.id()));
 }

@@ -126,9 +126,11 @@ fn any_broadcast_message() -> impl Strategy<Value = BroadcastMessage> {
     prop_oneof![
         (any::<u16>(), any_record())
             .prop_map(|(round, record)| BroadcastMessage::Gossip { round, record }),
-        vec(any::<(Digest, u16)>(), 0..=8).prop_map(|entries| BroadcastMessage::IHave { entries }),
-        option::of(any::<Digest>()).prop_map(|id| BroadcastMessage::Graft { id }),
-        Just(BroadcastMessage::Prune),
+        vec((any::<Digest>(), any_node_id(), any::<u16>()), 0..=8)
+            .prop_map(|entries| BroadcastMessage::IHave { entries }),
+        (option::of(any::<Digest>()), any_node_id())
+            .prop_map(|(id, origin)| BroadcastMessage::Graft { id, origin }),
+        any_node_id().prop_map(|origin| BroadcastMessage::Prune { origin }),
     ]
 }
 
@@ -187,7 +189,7 @@ fn variant_name(message: &Message) -> &'static str {
             BroadcastMessage::Gossip { .. } => "broadcast/gossip",
             BroadcastMessage::IHave { .. } => "broadcast/ihave",
             BroadcastMessage::Graft { .. } => "broadcast/graft",
-            BroadcastMessage::Prune => "broadcast/prune",
+            BroadcastMessage::Prune { .. } => "broadcast/prune",
         },
         Message::Sync(sync) => match sync {
             SyncMessage::Digest { .. } => "sync/digest",

@@ -9,8 +9,13 @@
 //! path is shorter by at least `optimization_threshold` hops than the eager one that delivered,
 //! the lazy link is grafted and the eager one pruned.
 //!
+//! The eager/lazy split is kept per origin ([`trees`]), seeded from a shared split, so that each
+//! origin's records follow a tree shaped by its own duplicates and grafts.
+//!
 //! Every message is a signed record; its id is the record's digest. The component decides where
 //! messages go; the node verifies and stores records and tells it what was new.
+
+mod trees;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
@@ -22,6 +27,9 @@ use crate::id::NodeId;
 use crate::record::{Digest, SignedRecord};
 use crate::rng::Rng;
 use crate::time::Instant;
+
+pub use trees::Split;
+use trees::Trees;
 
 /// The round of a record whose distance from its origin is unknown (it was repaired by
 /// anti-entropy). It never looks shorter than a real path, so it never re-shapes the tree, and
@@ -64,6 +72,9 @@ pub struct BroadcastConfig {
     pub seen_cache_len_max: usize,
     /// IHAVE entries per frame. Default 512.
     pub ihave_batch_max: usize,
+    /// Origins whose own eager/lazy split is kept; beyond it the least recently used is
+    /// dropped. Default 4,096 (about 1 MB at five neighbours).
+    pub trees_max: usize,
 }
 
 impl Default for BroadcastConfig {
@@ -76,6 +87,7 @@ impl Default for BroadcastConfig {
             optimization_threshold: 6,
             seen_cache_len_max: 65_536,
             ihave_batch_max: 512,
+            trees_max: 4096,
         }
     }
 }
@@ -92,16 +104,21 @@ pub enum BroadcastMessage {
     },
     /// Ids of records the sender holds.
     IHave {
-        /// (message id, round at the sender).
-        entries: Vec<(Digest, u16)>,
+        /// (message id, the record's origin, round at the sender).
+        entries: Vec<(Digest, NodeId, u16)>,
     },
-    /// Pull a record and make the link eager.
+    /// Pull a record and make the link eager in `origin`'s tree.
     Graft {
         /// The wanted record, if any.
         id: Option<Digest>,
+        /// Whose tree the link joins.
+        origin: NodeId,
     },
-    /// Make the link lazy.
-    Prune,
+    /// Make the link lazy in `origin`'s tree.
+    Prune {
+        /// Whose tree the link leaves.
+        origin: NodeId,
+    },
 }
 
 /// A record to spread: published here, or new from a peer.
@@ -136,6 +153,7 @@ struct Seen {
 /// A message announced by IHAVE but not yet received.
 #[derive(Clone, Debug)]
 struct Missing {
+    origin: NodeId,
     announcers: VecDeque<(NodeId, u16)>,
     deadline: Instant,
     grafts: u32,
@@ -149,13 +167,12 @@ const GRAFTS_PER_RECORD_MAX: u32 = 6;
 #[derive(Clone, Debug)]
 pub struct Broadcast {
     config: BroadcastConfig,
-    eager: BTreeSet<NodeId>,
-    lazy: BTreeSet<NodeId>,
+    trees: Trees,
     /// Recently seen records by id; bounded, oldest evicted.
     seen: BTreeMap<Digest, Seen>,
     seen_order: VecDeque<Digest>,
     missing: BTreeMap<Digest, Missing>,
-    lazy_queue: BTreeMap<NodeId, Vec<(Digest, u16)>>,
+    lazy_queue: BTreeMap<NodeId, Vec<(Digest, NodeId, u16)>>,
     next_flush: Option<Instant>,
     grafts_sent: u64,
     prunes_sent: u64,
@@ -165,9 +182,8 @@ impl Broadcast {
     /// A broadcast component with no peers.
     pub fn new(config: BroadcastConfig) -> Broadcast {
         Broadcast {
+            trees: Trees::new(config.trees_max),
             config,
-            eager: BTreeSet::new(),
-            lazy: BTreeSet::new(),
             seen: BTreeMap::new(),
             seen_order: VecDeque::new(),
             missing: BTreeMap::new(),
@@ -178,14 +194,19 @@ impl Broadcast {
         }
     }
 
-    /// Eager (tree) peers.
+    /// Eager (tree) peers of the shared split, which new origins start from.
     pub fn eager(&self) -> &BTreeSet<NodeId> {
-        &self.eager
+        &self.trees.shared().eager
     }
 
-    /// Lazy peers.
+    /// Lazy peers of the shared split.
     pub fn lazy(&self) -> &BTreeSet<NodeId> {
-        &self.lazy
+        &self.trees.shared().lazy
+    }
+
+    /// The eager/lazy split `origin`'s records follow.
+    pub fn split_of(&mut self, origin: NodeId) -> &Split {
+        self.trees.of(origin)
     }
 
     /// (grafts, prunes) sent so far.
@@ -195,14 +216,12 @@ impl Broadcast {
 
     /// A neighbour came up: new links start eager (Plumtree).
     pub fn neighbor_up(&mut self, peer: NodeId) {
-        self.lazy.remove(&peer);
-        self.eager.insert(peer);
+        self.trees.up(peer);
     }
 
     /// A neighbour went away.
     pub fn neighbor_down(&mut self, peer: NodeId) {
-        self.eager.remove(&peer);
-        self.lazy.remove(&peer);
+        self.trees.down(peer);
         self.lazy_queue.remove(&peer);
         for missing in self.missing.values_mut() {
             missing.announcers.retain(|(announcer, _)| *announcer != peer);
@@ -235,13 +254,13 @@ impl Broadcast {
     ) {
         let Arrived { record, from, round } = arrived;
         let id = record.digest();
+        let origin = record.record.origin;
         self.remember(id, Seen { record: record.clone(), round, via_tree: true });
         let missing = self.missing.remove(&id);
         let message = BroadcastMessage::Gossip { round, record: (*record).clone() };
         match self.config.mode {
             BroadcastMode::Flood => {
-                for peer in self.eager.iter().chain(&self.lazy).filter(|peer| Some(**peer) != from)
-                {
+                for peer in self.trees.neighbors().filter(|peer| Some(**peer) != from) {
                     out.push(BroadcastOutput::Send(*peer, message.clone()));
                 }
             }
@@ -254,18 +273,17 @@ impl Broadcast {
                 }
             }
             BroadcastMode::Plumtree => {
-                if let Some(sender) = from
-                    && self.lazy.remove(&sender)
-                {
-                    self.eager.insert(sender);
+                if let Some(sender) = from {
+                    self.trees.make_eager(origin, sender);
                 }
-                for peer in self.eager.iter().filter(|peer| Some(**peer) != from) {
+                let split = self.trees.of(origin);
+                for peer in split.eager.iter().filter(|peer| Some(**peer) != from) {
                     out.push(BroadcastOutput::Send(*peer, message.clone()));
                 }
                 let lazy: Vec<NodeId> =
-                    self.lazy.iter().copied().filter(|peer| Some(*peer) != from).collect();
+                    split.lazy.iter().copied().filter(|peer| Some(*peer) != from).collect();
                 for peer in lazy {
-                    self.lazy_queue.entry(peer).or_default().push((id, round));
+                    self.lazy_queue.entry(peer).or_default().push((id, origin, round));
                 }
                 if !self.lazy_queue.is_empty() && self.next_flush.is_none() {
                     self.next_flush = Some(now + self.config.ihave_interval);
@@ -286,12 +304,14 @@ impl Broadcast {
             return;
         }
         self.missing.remove(&id);
-        self.remember(id, Seen { record, round: UNKNOWN_ROUND, via_tree: false });
+        self.remember(id, Seen { record: record.clone(), round: UNKNOWN_ROUND, via_tree: false });
         if self.config.mode != BroadcastMode::Plumtree {
             return;
         }
-        for peer in self.eager.iter().chain(&self.lazy) {
-            self.lazy_queue.entry(*peer).or_default().push((id, UNKNOWN_ROUND));
+        let origin = record.record.origin;
+        let neighbors: Vec<NodeId> = self.trees.neighbors().copied().collect();
+        for peer in neighbors {
+            self.lazy_queue.entry(peer).or_default().push((id, origin, UNKNOWN_ROUND));
         }
         if !self.lazy_queue.is_empty() && self.next_flush.is_none() {
             self.next_flush = Some(now + self.config.ihave_interval);
@@ -301,14 +321,14 @@ impl Broadcast {
     /// A record arrived from `from` that this node already had: in Plumtree the link that
     /// carried it is redundant, so it becomes lazy, unless the copy held came from a repair.
     pub fn duplicate(&mut self, id: &Digest, from: NodeId, out: &mut Vec<BroadcastOutput>) {
-        let first_copy_via_tree = self.seen.get(id).is_none_or(|seen| seen.via_tree);
+        let Some(seen) = self.seen.get(id) else { return };
+        let origin = seen.record.record.origin;
         if self.config.mode == BroadcastMode::Plumtree
-            && first_copy_via_tree
-            && self.eager.remove(&from)
+            && seen.via_tree
+            && self.trees.make_lazy(origin, from)
         {
-            self.lazy.insert(from);
             self.prunes_sent += 1;
-            out.push(BroadcastOutput::Send(from, BroadcastMessage::Prune));
+            out.push(BroadcastOutput::Send(from, BroadcastMessage::Prune { origin }));
         }
     }
 
@@ -324,12 +344,13 @@ impl Broadcast {
         match message {
             BroadcastMessage::Gossip { .. } => {}
             BroadcastMessage::IHave { entries } => {
-                for (id, round) in entries.into_iter().take(self.config.ihave_batch_max) {
+                for (id, origin, round) in entries.into_iter().take(self.config.ihave_batch_max) {
                     if self.seen.contains_key(&id) {
                         continue;
                     }
                     let graft_timeout = self.config.graft_timeout;
                     let missing = self.missing.entry(id).or_insert_with(|| Missing {
+                        origin,
                         announcers: VecDeque::new(),
                         deadline: now + graft_timeout,
                         grafts: 0,
@@ -341,10 +362,10 @@ impl Broadcast {
                     }
                 }
             }
-            BroadcastMessage::Graft { id } => {
-                // Only an overlay neighbour can be grafted onto the tree.
-                if self.lazy.remove(&from) {
-                    self.eager.insert(from);
+            BroadcastMessage::Graft { id, origin } => {
+                // Only an overlay neighbour can be grafted onto a tree.
+                if self.trees.is_neighbor(&from) {
+                    self.trees.make_eager(origin, from);
                 }
                 if let Some(seen) = id.and_then(|id| self.seen.get(&id)) {
                     let message = BroadcastMessage::Gossip {
@@ -354,9 +375,9 @@ impl Broadcast {
                     out.push(BroadcastOutput::Send(from, message));
                 }
             }
-            BroadcastMessage::Prune => {
-                if self.eager.remove(&from) {
-                    self.lazy.insert(from);
+            BroadcastMessage::Prune { origin } => {
+                if self.trees.is_neighbor(&from) {
+                    self.trees.make_lazy(origin, from);
                 }
             }
         }
@@ -390,12 +411,12 @@ impl Broadcast {
                     missing.announcers.push_back((announcer, round));
                     missing.grafts += 1;
                     missing.deadline = now + self.config.graft_retry;
-                    self.lazy.remove(&announcer);
-                    self.eager.insert(announcer);
+                    let origin = missing.origin;
+                    self.trees.make_eager(origin, announcer);
                     self.grafts_sent += 1;
                     out.push(BroadcastOutput::Send(
                         announcer,
-                        BroadcastMessage::Graft { id: Some(id) },
+                        BroadcastMessage::Graft { id: Some(id), origin },
                     ));
                 }
                 None => {
@@ -426,14 +447,16 @@ impl Broadcast {
         if announcer != sender
             && announced_round.saturating_add(self.config.optimization_threshold) < round
         {
-            self.lazy.remove(&announcer);
-            self.eager.insert(announcer);
+            let origin = missing.origin;
+            self.trees.make_eager(origin, announcer);
             self.grafts_sent += 1;
-            out.push(BroadcastOutput::Send(announcer, BroadcastMessage::Graft { id: None }));
-            self.eager.remove(&sender);
-            self.lazy.insert(sender);
+            out.push(BroadcastOutput::Send(
+                announcer,
+                BroadcastMessage::Graft { id: None, origin },
+            ));
+            self.trees.make_lazy(origin, sender);
             self.prunes_sent += 1;
-            out.push(BroadcastOutput::Send(sender, BroadcastMessage::Prune));
+            out.push(BroadcastOutput::Send(sender, BroadcastMessage::Prune { origin }));
         }
     }
 

@@ -1,0 +1,184 @@
+//! Plumtree's eager/lazy link split, kept per origin.
+//!
+//! One shared tree serves every origin in the Plumtree paper. With many origins it is deep for
+//! most of them: each origin's duplicates prune links that other origins' shortest paths need.
+//! So each origin gets its own split, made on its first record as a copy of a *shared* split
+//! that follows every prune and graft, as the single tree of the paper does. A new origin's
+//! first record therefore costs what the shared tree costs. Later records follow a tree shaped
+//! by that origin's own duplicates and grafts alone, close to its shortest-path tree.
+//!
+//! Per-origin state is bounded by `trees_max`; the least recently used origin's split is
+//! dropped and, if that origin sends again, copied afresh from the shared one.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::id::NodeId;
+
+/// One eager/lazy split of the neighbours.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Split {
+    /// Links a new record is pushed on.
+    pub eager: BTreeSet<NodeId>,
+    /// Links a new record is only announced on.
+    pub lazy: BTreeSet<NodeId>,
+}
+
+impl Split {
+    fn make_eager(&mut self, peer: NodeId) {
+        if self.lazy.remove(&peer) {
+            self.eager.insert(peer);
+        }
+    }
+
+    fn make_lazy(&mut self, peer: NodeId) -> bool {
+        let was_eager = self.eager.remove(&peer);
+        if was_eager {
+            self.lazy.insert(peer);
+        }
+        was_eager
+    }
+}
+
+/// The shared split and the per-origin ones.
+#[derive(Clone, Debug)]
+pub struct Trees {
+    shared: Split,
+    origins: BTreeMap<NodeId, (Split, u64)>,
+    trees_max: usize,
+    clock: u64,
+}
+
+impl Trees {
+    /// No neighbours, room for `trees_max` per-origin splits.
+    pub fn new(trees_max: usize) -> Trees {
+        Trees { shared: Split::default(), origins: BTreeMap::new(), trees_max, clock: 0 }
+    }
+
+    /// The shared split (what a new origin starts from).
+    pub fn shared(&self) -> &Split {
+        &self.shared
+    }
+
+    /// Per-origin splits held.
+    #[cfg(test)]
+    pub fn origin_count(&self) -> usize {
+        self.origins.len()
+    }
+
+    /// Whether `peer` is a neighbour.
+    pub fn is_neighbor(&self, peer: &NodeId) -> bool {
+        self.shared.eager.contains(peer) || self.shared.lazy.contains(peer)
+    }
+
+    /// Every neighbour.
+    pub fn neighbors(&self) -> impl Iterator<Item = &NodeId> {
+        self.shared.eager.iter().chain(&self.shared.lazy)
+    }
+
+    /// A new neighbour: eager everywhere (Plumtree starts every link eager).
+    pub fn up(&mut self, peer: NodeId) {
+        for split in std::iter::once(&mut self.shared)
+            .chain(self.origins.values_mut().map(|(split, _)| split))
+        {
+            split.lazy.remove(&peer);
+            split.eager.insert(peer);
+        }
+    }
+
+    /// A neighbour went away.
+    pub fn down(&mut self, peer: NodeId) {
+        for split in std::iter::once(&mut self.shared)
+            .chain(self.origins.values_mut().map(|(split, _)| split))
+        {
+            split.eager.remove(&peer);
+            split.lazy.remove(&peer);
+        }
+    }
+
+    /// The split records of `origin` travel on, made from the shared one if it has none.
+    pub fn of(&mut self, origin: NodeId) -> &Split {
+        self.touch(origin);
+        &self.origins.get(&origin).expect("touch made it").0
+    }
+
+    /// Makes the link to `peer` eager for `origin` (and in the shared split).
+    pub fn make_eager(&mut self, origin: NodeId, peer: NodeId) {
+        self.shared.make_eager(peer);
+        self.touch(origin);
+        if let Some((split, _)) = self.origins.get_mut(&origin) {
+            split.make_eager(peer);
+        }
+    }
+
+    /// Makes the link to `peer` lazy for `origin` (and in the shared split). Returns whether it
+    /// was eager for `origin`.
+    pub fn make_lazy(&mut self, origin: NodeId, peer: NodeId) -> bool {
+        self.shared.make_lazy(peer);
+        self.touch(origin);
+        self.origins.get_mut(&origin).is_some_and(|(split, _)| split.make_lazy(peer))
+    }
+
+    fn touch(&mut self, origin: NodeId) {
+        self.clock += 1;
+        let clock = self.clock;
+        if let Some((_, used)) = self.origins.get_mut(&origin) {
+            *used = clock;
+            return;
+        }
+        if self.origins.len() >= self.trees_max.max(1)
+            && let Some(oldest) =
+                self.origins.iter().min_by_key(|(_, (_, used))| *used).map(|(id, _)| *id)
+        {
+            self.origins.remove(&oldest);
+        }
+        self.origins.insert(origin, (self.shared.clone(), clock));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u8) -> NodeId {
+        NodeId::from_bytes([n; 32])
+    }
+
+    #[test]
+    fn a_prune_for_one_origin_leaves_the_others_eager_but_seeds_new_ones() {
+        let mut trees = Trees::new(8);
+        trees.up(id(1));
+        trees.up(id(2));
+        assert!(trees.of(id(10)).eager.contains(&id(1)));
+        assert!(trees.make_lazy(id(10), id(1)));
+        assert!(trees.of(id(10)).lazy.contains(&id(1)));
+        // Origin 11's split is made now, from the shared split, which followed the prune.
+        assert!(trees.of(id(11)).lazy.contains(&id(1)));
+        trees.make_eager(id(11), id(1));
+        assert!(trees.of(id(11)).eager.contains(&id(1)));
+        assert!(trees.of(id(10)).lazy.contains(&id(1)), "origin 10 keeps its own split");
+    }
+
+    #[test]
+    fn the_least_recently_used_origin_is_dropped_when_full() {
+        let mut trees = Trees::new(2);
+        trees.up(id(1));
+        trees.make_lazy(id(10), id(1));
+        trees.of(id(11));
+        trees.of(id(10));
+        trees.of(id(12));
+        assert_eq!(trees.origin_count(), 2);
+        assert!(trees.of(id(10)).lazy.contains(&id(1)), "recently used origin 10 was kept");
+    }
+
+    #[test]
+    fn neighbours_come_up_eager_and_go_away_everywhere() {
+        let mut trees = Trees::new(4);
+        trees.up(id(1));
+        trees.make_lazy(id(10), id(1));
+        trees.up(id(1));
+        assert!(trees.of(id(10)).eager.contains(&id(1)), "a link that comes up again starts eager");
+        trees.down(id(1));
+        assert!(!trees.is_neighbor(&id(1)));
+        assert!(trees.of(id(10)).eager.is_empty());
+    }
+}
