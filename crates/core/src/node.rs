@@ -742,6 +742,10 @@ impl Node {
 
     fn apply_sync(&mut self, out: Vec<SyncOutput>) {
         for SyncOutput::Send(to, message) in out {
+            if let SyncMessage::Records { records, .. } = &message {
+                // Repairs carry payloads too; redundancy counts every copy sent.
+                self.stats.records_out += records.len() as u64;
+            }
             self.send(to, &Message::Sync(message));
         }
     }

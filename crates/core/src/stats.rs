@@ -17,7 +17,8 @@ pub struct Stats {
     pub frames_out: u64,
     /// Bytes sent.
     pub bytes_out: u64,
-    /// Record copies sent to peers (a record in a frame sent to three peers counts three).
+    /// Record copies sent to peers, by broadcast and by anti-entropy (a record in a frame sent
+    /// to three peers counts three).
     pub records_out: u64,
     /// Frames that could not be decoded.
     pub decode_errors: u64,
