@@ -9,6 +9,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod commands;
+mod plot;
+mod progress;
 
 /// herald: signed service announcements, gossip and flooding for a grid with no central
 /// introducer.

@@ -73,18 +73,20 @@ fn clog_count(fraction: f64, nodes: u32) -> u32 {
     ((fraction * f64::from(nodes)).round() as u32).min(nodes)
 }
 
-/// Nodes a mass crash took down for good.
-pub(crate) type Crashed = Vec<NodeIndex>;
+/// Nodes a fault takes down, for good (a mass crash) or for a while (churn). Announcements
+/// never come from them: a command reaching a node that is down is lost, and the record it
+/// would have made would count as undelivered everywhere.
+pub(crate) type Downed = Vec<NodeIndex>;
 
 /// Schedules `fault` on `sim`, starting from `origin`. Nodes in `spared` (the measured
-/// origins and newcomers) are never picked. Returns the nodes crashed for good.
+/// origins and newcomers) are never picked. Returns the nodes it takes down.
 pub(crate) fn schedule(
     fault: &Fault,
     sim: &mut Sim,
     origin: Instant,
     spared: &[NodeIndex],
     rng: &mut Rng,
-) -> Crashed {
+) -> Downed {
     let mut candidates: Vec<NodeIndex> =
         (0..sim.len()).filter(|node| !spared.contains(node)).collect();
     rng.shuffle(&mut candidates);
@@ -112,13 +114,15 @@ pub(crate) fn schedule(
         }
         Fault::Churn { at, duration, crashes_per_s, downtime } => {
             let crashes = (duration.as_secs_f64() * crashes_per_s).round() as usize;
+            let mut churned = Vec::new();
             for index in 0..crashes.min(candidates.len() * 16) {
                 let node = candidates[rng.index(candidates.len())];
                 let when = origin + *at + duration.mul_f64(index as f64 / crashes.max(1) as f64);
                 sim.schedule_crash(when, node);
                 sim.schedule_restart(when + *downtime, node);
+                churned.push(node);
             }
-            Vec::new()
+            churned
         }
         Fault::SwizzleClog { at, fraction, step } => {
             let clogged = candidates[..take(*fraction)].to_vec();

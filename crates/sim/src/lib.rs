@@ -7,7 +7,9 @@
 //! [`Sim::trace_hash`] proves it.
 //!
 //! Main types: [`Sim`] (the event loop), [`Scenario`] (a standard workload that yields a
-//! [`Report`], the `herald sim --json` object), [`NetworkModel`], [`Checker`].
+//! [`Report`], the `herald sim --json` object, and [`ReachCurve`]s for plots),
+//! [`ScenarioFile`] (a scenario, its seeds and its expected bounds in TOML), [`NetworkModel`],
+//! [`Checker`].
 //!
 //! Not here: tokio, sockets or wall-clock reads (clippy.toml bans them), or real disks.
 
@@ -15,8 +17,10 @@ mod checkers;
 mod fault;
 mod memo;
 mod network;
+mod reach;
 mod report;
 mod scenario;
+mod scenario_file;
 pub mod seed;
 mod sim;
 
@@ -26,6 +30,8 @@ pub use checkers::{
 pub use fault::Fault;
 pub use memo::MemoVerifier;
 pub use network::{LossModel, NetworkModel, NodeIndex, RETRANSMISSIONS_MAX};
+pub use reach::ReachCurve;
 pub use report::{Percentiles, Report};
-pub use scenario::{Origins, Scenario};
+pub use scenario::{Origins, Scenario, gossip_fanout};
+pub use scenario_file::{Expect, FILE_NODES_MAX, ScenarioFile, ScenarioFileError};
 pub use sim::{Delivery, NetworkChange, Sim, Violation};

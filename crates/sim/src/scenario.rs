@@ -16,6 +16,7 @@ use herald_core::{
 use crate::checkers::standard_checkers;
 use crate::fault::{self, Fault};
 use crate::network::{NetworkModel, NodeIndex};
+use crate::reach::{ReachCurve, reach_curves};
 use crate::report::{Percentiles, Report};
 use crate::sim::Sim;
 
@@ -86,6 +87,13 @@ impl Default for Scenario {
     }
 }
 
+/// The fanout of the gossip baseline in a grid of `nodes`: ⌈ln N⌉, at least 1, the fanout at
+/// which push gossip reaches everyone with high probability (Eugster et al., "Epidemic
+/// information dissemination in distributed systems").
+pub fn gossip_fanout(nodes: u32) -> u16 {
+    (f64::from(nodes.max(1)).ln().ceil() as u16).max(1)
+}
+
 /// How often convergence is checked.
 const CHECK_INTERVAL: Duration = Duration::from_millis(500);
 /// When the announcements start, after the warm-up.
@@ -114,7 +122,13 @@ impl Scenario {
     }
 
     /// Runs the scenario; `on_progress(done, total)` is called as virtual time advances.
-    pub fn run(&self, mut on_progress: impl FnMut(u64, u64)) -> Report {
+    pub fn run(&self, on_progress: impl FnMut(u64, u64)) -> Report {
+        self.run_detailed(on_progress).0
+    }
+
+    /// Runs the scenario like [`Scenario::run`], and also returns how each announcement
+    /// reached the nodes alive at the end (one curve per announcement, in publication order).
+    pub fn run_detailed(&self, mut on_progress: impl FnMut(u64, u64)) -> (Report, Vec<ReachCurve>) {
         let network = NetworkModel::new(self.latency, self.jitter, self.loss);
         let mut sim = Sim::new(self.nodes, self.seed, network, self.node_config());
         for checker in standard_checkers() {
@@ -137,13 +151,13 @@ impl Scenario {
         let single_origin = rng.below(u64::from(joiners.max(1))) as NodeIndex;
         let mut spared = vec![single_origin];
         spared.extend(newcomer);
-        let mut crashed = BTreeSet::new();
+        let mut downed = BTreeSet::new();
         for fault in &self.faults {
-            crashed.extend(fault::schedule(fault, &mut sim, t0, &spared, &mut rng));
+            downed.extend(fault::schedule(fault, &mut sim, t0, &spared, &mut rng));
         }
 
         let slots =
-            self.schedule_broadcasts(&mut sim, t0, single_origin, joiners, &crashed, &mut rng);
+            self.schedule_broadcasts(&mut sim, t0, single_origin, joiners, &downed, &mut rng);
         let broadcasts_end = BROADCASTS_AFTER + self.broadcast_interval * self.broadcasts;
         let faults_end =
             self.faults.iter().map(|fault| fault.ends(self.nodes)).max().unwrap_or_default();
@@ -184,7 +198,8 @@ impl Scenario {
             }
             on_progress(until.as_micros(), total);
         }
-        self.report(&sim, &slots, progress, healed_at, newcomer_at, t0)
+        let curves = reach_curves(&sim, &slots);
+        (self.report(&sim, &slots, progress, healed_at, newcomer_at, t0), curves)
     }
 
     fn schedule_broadcasts(
@@ -193,10 +208,10 @@ impl Scenario {
         t0: Instant,
         single_origin: NodeIndex,
         joiners: u32,
-        crashed: &BTreeSet<NodeIndex>,
+        downed: &BTreeSet<NodeIndex>,
         rng: &mut Rng,
     ) -> Vec<SlotKey> {
-        let live: Vec<NodeIndex> = (0..joiners).filter(|node| !crashed.contains(node)).collect();
+        let live: Vec<NodeIndex> = (0..joiners).filter(|node| !downed.contains(node)).collect();
         let mut slots = Vec::new();
         for index in 0..self.broadcasts {
             let origin = match self.origins {

@@ -255,3 +255,25 @@ fn incarnation_checker_fails_when_a_view_goes_back() {
     assert!(checker.check(0, &at(1), &none).is_err());
     assert_eq!(checker.check(1, &at(1), &none), Ok(()), "each observer has its own history");
 }
+
+#[test]
+fn reach_curves_hold_every_delivery_and_match_the_report() {
+    let scenario = Scenario {
+        nodes: 60,
+        seed: 11,
+        broadcasts: 5,
+        membership: false,
+        settle: Duration::from_secs(5),
+        ..Scenario::default()
+    };
+    let (report, curves) = scenario.run_detailed(|_, _| {});
+    assert_eq!(report, scenario.run(|_, _| {}), "curves do not change the run");
+    assert_eq!(curves.len(), 5);
+    for curve in &curves {
+        assert_eq!(curve.targets, 59, "every node but the origin");
+        assert_eq!(curve.final_fraction(), 1.0, "{curve:?}");
+        assert!(curve.delays_ms.windows(2).all(|pair| pair[0] <= pair[1]));
+        assert!(curve.delays_ms[0] > 0.0);
+        assert!(curve.delays_ms[curve.delays_ms.len() - 1] <= report.latency_ms.max);
+    }
+}

@@ -1,111 +1,104 @@
 //! `herald sim`: runs the simulator on one scenario and prints its report.
+//!
+//! The scenario comes from the flags, or from a scenario file (`--scenario`) whose values the
+//! flags given explicitly override. `--compare` runs the same scenario with every broadcast
+//! algorithm, so each figure comes with its baselines; `--plot` draws how fast records spread.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use herald_core::BroadcastMode;
-use herald_sim::{Fault, Origins, Report, Scenario};
+use herald_sim::{
+    FILE_NODES_MAX, Fault, Origins, ReachCurve, Report, Scenario, ScenarioFile, gossip_fanout,
+};
+
+use crate::plot;
+use crate::progress::LazyProgress;
 
 /// Largest grid `herald sim` accepts.
-const NODES_MAX: u32 = 1_000_000;
+const NODES_MAX: u32 = FILE_NODES_MAX;
 
 /// Arguments of `herald sim`.
 #[derive(Args, Debug)]
+#[command(after_help = "\
+Scenario files (TOML, see scenarios/) hold a scenario, a list of seeds and the bounds its runs \
+must meet. With --scenario, the flags above override the file; --seed defaults to the file's \
+first seed, and the file's bounds are checked (exit status 1 if one is missed) unless a flag \
+changed the scenario.
+
+Examples:
+  herald sim --nodes 500 --loss 0.05
+  herald sim --scenario scenarios/partition-heal.toml --seed 2
+  herald sim --scenario scenarios/loss-20.toml --compare --plot reach.svg")]
 pub struct SimArgs {
-    /// Simulated nodes.
-    #[arg(long, default_value_t = 100)]
-    nodes: u32,
-    /// Seed of the run; the same seed prints the same report (wall time aside).
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// Smallest one-way latency, in milliseconds.
-    #[arg(long, default_value_t = 10.0)]
-    latency: f64,
-    /// Extra one-way latency drawn per message from 0..=JITTER, in milliseconds.
-    #[arg(long, default_value_t = 40.0)]
-    jitter: f64,
-    /// Probability that a message is lost, from 0 to 1.
-    #[arg(long, default_value_t = 0.0)]
-    loss: f64,
-    /// Fraction of nodes crashed at once when the warm-up ends, from 0 to 1.
-    #[arg(long, default_value_t = 0.0)]
-    kill: f64,
+    /// Run the scenario in FILE (TOML); the flags below, when given, override its values.
+    #[arg(long, value_name = "FILE")]
+    scenario: Option<PathBuf>,
+    /// Simulated nodes [default: 100].
+    #[arg(long)]
+    nodes: Option<u32>,
+    /// Seed of the run; the same seed prints the same report, wall time aside [default: the
+    /// scenario file's first seed, else 1].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Smallest one-way latency, in milliseconds [default: 10].
+    #[arg(long, value_name = "MS")]
+    latency: Option<f64>,
+    /// Extra one-way latency drawn per message from 0..=JITTER, in milliseconds [default: 40].
+    #[arg(long, value_name = "MS")]
+    jitter: Option<f64>,
+    /// Probability that a message is lost, from 0 to 1 [default: 0].
+    #[arg(long, value_name = "P")]
+    loss: Option<f64>,
+    /// Crash FRACTION of the nodes at once when the warm-up ends; replaces a file's faults.
+    #[arg(long, value_name = "FRACTION")]
+    kill: Option<f64>,
     /// Split off FRACTION of the nodes when the warm-up ends, for SECONDS (default 10), then
-    /// heal: FRACTION[:SECONDS].
+    /// heal; replaces a file's faults.
     #[arg(long, value_name = "FRACTION[:SECONDS]")]
     partition: Option<String>,
     /// A newcomer joins after the announcements and catches up; its catch-up time is reported.
     #[arg(long)]
     newcomer: bool,
-    /// Payload bytes per announcement.
-    #[arg(long, default_value_t = 16)]
-    payload_bytes: usize,
-    /// Announcements published, 100 ms apart.
-    #[arg(long, default_value_t = 10)]
-    broadcasts: u32,
+    /// Payload bytes per announcement [default: 16].
+    #[arg(long, value_name = "BYTES")]
+    payload_bytes: Option<usize>,
+    /// Announcements published, 100 ms apart unless a scenario file sets another interval
+    /// [default: 10].
+    #[arg(long, value_name = "N")]
+    broadcasts: Option<u32>,
     /// Broadcast algorithm: plumtree, or a baseline on the same overlay (flood: every
-    /// neighbour; gossip: ln N random known peers).
-    #[arg(long, value_enum, default_value_t = BroadcastArg::Plumtree)]
-    broadcast: BroadcastArg,
-    /// Where announcements come from.
-    #[arg(long, value_enum, default_value_t = OriginsArg::Random)]
-    origins: OriginsArg,
+    /// neighbour; gossip: ⌈ln N⌉ random known peers) [default: plumtree].
+    #[arg(long, value_enum)]
+    broadcast: Option<BroadcastArg>,
+    /// Run the scenario with plumtree, flood and gossip on the same seed and print one line
+    /// each; with --plot, draw each algorithm's mean reach curve.
+    #[arg(long, conflicts_with = "broadcast")]
+    compare: bool,
+    /// Where announcements come from [default: random].
+    #[arg(long, value_enum)]
+    origins: Option<OriginsArg>,
     /// Run without membership and failure detection (needed above a few thousand nodes:
     /// full membership is O(N²) memory).
     #[arg(long)]
     no_membership: bool,
-    /// Seconds for joins and the overlay to settle before anything is measured.
-    #[arg(long, default_value_t = 20.0)]
-    warmup: f64,
-    /// Seconds the run goes on after the last announcement.
-    #[arg(long, default_value_t = 30.0)]
-    settle: f64,
-    /// Print the report as one JSON object.
+    /// Seconds for joins and the overlay to settle before anything is measured [default: 20].
+    #[arg(long, value_name = "SECONDS")]
+    warmup: Option<f64>,
+    /// Seconds the run goes on after the last announcement and fault [default: 30].
+    #[arg(long, value_name = "SECONDS")]
+    settle: Option<f64>,
+    /// Draw the fraction of live nodes reached over time since publication to an SVG file:
+    /// one line per announcement, or with --compare one mean line per algorithm.
+    #[arg(long, value_name = "FILE.svg")]
+    plot: Option<PathBuf>,
+    /// Print the report as one JSON object (with --compare, an object keyed by algorithm).
     #[arg(long)]
     json: bool,
-}
-
-impl SimArgs {
-    fn scenario(&self) -> anyhow::Result<Scenario> {
-        if self.nodes == 0 || self.nodes > NODES_MAX {
-            bail!("--nodes must be between 1 and {NODES_MAX}, not {}", self.nodes);
-        }
-        if !(0.0..1.0).contains(&self.loss) {
-            bail!("--loss must be at least 0 and below 1, not {}", self.loss);
-        }
-        if !(0.0..=1.0).contains(&self.kill) {
-            bail!("--kill must be between 0 and 1, not {}", self.kill);
-        }
-        Ok(Scenario {
-            nodes: self.nodes,
-            seed: self.seed,
-            latency: millis("--latency", self.latency)?,
-            jitter: millis("--jitter", self.jitter)?,
-            loss: self.loss,
-            broadcast: match self.broadcast {
-                BroadcastArg::Plumtree => BroadcastMode::Plumtree,
-                BroadcastArg::Flood => BroadcastMode::Flood,
-                BroadcastArg::Gossip => BroadcastMode::Gossip {
-                    fanout: (f64::from(self.nodes).ln().ceil() as u16).max(1),
-                },
-            },
-            membership: !self.no_membership,
-            broadcasts: self.broadcasts,
-            broadcast_interval: Duration::from_millis(100),
-            origins: match self.origins {
-                OriginsArg::Single => Origins::Single,
-                OriginsArg::Random => Origins::Random,
-            },
-            faults: self.faults()?,
-            newcomer: self.newcomer,
-            payload_bytes: self.payload_bytes,
-            warmup: seconds("--warmup", self.warmup)?,
-            settle: seconds("--settle", self.settle)?,
-        })
-    }
 }
 
 /// Broadcast algorithms `herald sim` can run.
@@ -116,6 +109,27 @@ enum BroadcastArg {
     Gossip,
 }
 
+impl BroadcastArg {
+    const ALL: [BroadcastArg; 3] =
+        [BroadcastArg::Plumtree, BroadcastArg::Flood, BroadcastArg::Gossip];
+
+    fn name(self) -> &'static str {
+        match self {
+            BroadcastArg::Plumtree => "plumtree",
+            BroadcastArg::Flood => "flood",
+            BroadcastArg::Gossip => "gossip",
+        }
+    }
+
+    fn mode(self, nodes: u32) -> BroadcastMode {
+        match self {
+            BroadcastArg::Plumtree => BroadcastMode::Plumtree,
+            BroadcastArg::Flood => BroadcastMode::Flood,
+            BroadcastArg::Gossip => BroadcastMode::Gossip { fanout: gossip_fanout(nodes) },
+        }
+    }
+}
+
 /// Where announcements come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum OriginsArg {
@@ -123,11 +137,98 @@ enum OriginsArg {
     Random,
 }
 
+/// The scenario to run, and whether flags changed the file's.
+struct Plan {
+    scenario: Scenario,
+    file: Option<ScenarioFile>,
+    overridden: bool,
+}
+
 impl SimArgs {
+    fn plan(&self) -> anyhow::Result<Plan> {
+        let file = self.scenario.as_ref().map(ScenarioFile::load).transpose()?;
+        let mut scenario =
+            file.as_ref().map_or_else(Scenario::default, |file| file.scenario.clone());
+        scenario.seed = self.seed.or(file.as_ref().map(|file| file.seeds[0])).unwrap_or(1);
+        let mut overridden = false;
+        let mut set = |given: bool| {
+            overridden |= given;
+            given
+        };
+        if let Some(nodes) = self.nodes {
+            set(true);
+            if nodes == 0 || nodes > NODES_MAX {
+                bail!("--nodes must be between 1 and {NODES_MAX}, not {nodes}");
+            }
+            scenario.nodes = nodes;
+        }
+        if let Some(latency) = self.latency {
+            set(true);
+            scenario.latency = millis("--latency", latency)?;
+        }
+        if let Some(jitter) = self.jitter {
+            set(true);
+            scenario.jitter = millis("--jitter", jitter)?;
+        }
+        if let Some(loss) = self.loss {
+            set(true);
+            if !(0.0..1.0).contains(&loss) {
+                bail!("--loss must be at least 0 and below 1, not {loss}");
+            }
+            scenario.loss = loss;
+        }
+        if set(self.kill.is_some() || self.partition.is_some()) {
+            scenario.faults = self.faults()?;
+        }
+        if set(self.newcomer) {
+            scenario.newcomer = true;
+        }
+        if let Some(bytes) = self.payload_bytes {
+            set(true);
+            scenario.payload_bytes = bytes;
+        }
+        if let Some(broadcasts) = self.broadcasts {
+            set(true);
+            scenario.broadcasts = broadcasts;
+        }
+        if let Some(broadcast) = self.broadcast {
+            set(true);
+            scenario.broadcast = broadcast.mode(scenario.nodes);
+        }
+        // Gossip's fanout follows the grid's size, whichever of the file and the flags set it.
+        if let BroadcastMode::Gossip { .. } = scenario.broadcast {
+            scenario.broadcast = BroadcastArg::Gossip.mode(scenario.nodes);
+        }
+        if let Some(origins) = self.origins {
+            set(true);
+            scenario.origins = match origins {
+                OriginsArg::Single => Origins::Single,
+                OriginsArg::Random => Origins::Random,
+            };
+        }
+        if set(self.no_membership) {
+            scenario.membership = false;
+        }
+        if let Some(warmup) = self.warmup {
+            set(true);
+            scenario.warmup = seconds("--warmup", warmup)?;
+        }
+        if let Some(settle) = self.settle {
+            set(true);
+            scenario.settle = seconds("--settle", settle)?;
+        }
+        Ok(Plan { scenario, file, overridden })
+    }
+
     fn faults(&self) -> anyhow::Result<Vec<Fault>> {
         let mut faults = Vec::new();
-        if self.kill > 0.0 {
-            faults.push(Fault::Crash { at: Duration::ZERO, fraction: self.kill });
+        if let Some(kill) = self.kill {
+            if !(0.0..=1.0).contains(&kill) {
+                bail!("--kill must be between 0 and 1, not {kill}");
+            }
+            if kill > 0.0 {
+                faults.push(Fault::Crash { at: Duration::ZERO, fraction: kill });
+            }
         }
         if let Some(spec) = &self.partition {
             let (fraction, secs) = spec.split_once(':').unwrap_or((spec, "10"));
@@ -162,27 +263,182 @@ fn millis(flag: &str, value: f64) -> anyhow::Result<Duration> {
         .with_context(|| format!("{flag} must be between 0 and 3600000 milliseconds, not {value}"))
 }
 
+/// One finished run.
+struct Run {
+    algorithm: &'static str,
+    report: Report,
+    curves: Vec<ReachCurve>,
+}
+
+fn run_one(scenario: &Scenario, label: &'static str) -> Run {
+    let mut progress = LazyProgress::start(format!("simulating {label}").trim_end().to_owned());
+    let started = std::time::Instant::now();
+    let (mut report, curves) = scenario.run_detailed(|done, total| progress.update(done, total));
+    report.wall_ms = started.elapsed().as_millis() as u64;
+    progress.finish();
+    Run { algorithm: label, report, curves }
+}
+
 /// Runs `herald sim`.
 pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
-    let scenario = args.scenario()?;
-    let started = std::time::Instant::now();
-    let mut report = scenario.run(|_, _| {});
-    report.wall_ms = started.elapsed().as_millis() as u64;
+    let plan = args.plan()?;
+    let runs: Vec<Run> = if args.compare {
+        BroadcastArg::ALL
+            .iter()
+            .map(|algorithm| {
+                let scenario = Scenario {
+                    broadcast: algorithm.mode(plan.scenario.nodes),
+                    ..plan.scenario.clone()
+                };
+                run_one(&scenario, algorithm.name())
+            })
+            .collect()
+    } else {
+        vec![run_one(&plan.scenario, "")]
+    };
+    // Bounds are the file's claims about its own scenario: a flag that changed it, or a
+    // comparison with other algorithms, voids them.
+    let expect = plan.file.as_ref().filter(|_| !plan.overridden && !args.compare);
+    let misses = expect.map(|file| file.expect.misses(&runs[0].report)).unwrap_or_default();
+
+    // The plot first: a reader that closes stdout early (`| head`) must not cost the file.
+    if let Some(path) = &args.plot {
+        draw_plot(path, &plan, &runs)?;
+    }
     let mut out = std::io::stdout().lock();
     let written = if args.json {
-        let json = serde_json::to_string_pretty(&report).context("encoding the report as JSON")?;
+        let json = if args.compare {
+            let by_algorithm: serde_json::Map<String, serde_json::Value> = runs
+                .iter()
+                .map(|run| Ok((run.algorithm.to_owned(), serde_json::to_value(&run.report)?)))
+                .collect::<serde_json::Result<_>>()
+                .context("encoding the reports as JSON")?;
+            serde_json::to_string_pretty(&by_algorithm)
+        } else {
+            serde_json::to_string_pretty(&runs[0].report)
+        }
+        .context("encoding the report as JSON")?;
         writeln!(out, "{json}")
     } else {
-        print_human(&mut out, &report)
+        print_human(&mut out, &plan, &runs, expect.map(|file| (file, misses.as_slice())))
     };
     written.context("writing the report to standard output")?;
-    if let Some(violation) = &report.violation {
+    drop(out);
+    if let Some(run) = runs.iter().find(|run| run.report.violation.is_some()) {
+        let violation = run.report.violation.as_deref().unwrap_or_default();
         bail!("a safety checker failed: {violation}");
+    }
+    if let Some(file) = expect
+        && !misses.is_empty()
+    {
+        bail!(
+            "the run missed {} of the {} bounds in {}: {}",
+            misses.len(),
+            file.expect.len(),
+            file.path.display(),
+            misses.join("; ")
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_human(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
+fn draw_plot(path: &std::path::Path, plan: &Plan, runs: &[Run]) -> anyhow::Result<()> {
+    let scenario = &plan.scenario;
+    let name = plan.file.as_ref().map_or_else(|| "herald sim".to_owned(), ScenarioFile::name);
+    let (title, lines) = if let [run] = runs {
+        let title = format!(
+            "{name}: {} nodes, seed {}, {}, one line per announcement",
+            scenario.nodes, scenario.seed, run.report.broadcast
+        );
+        let lines = run
+            .curves
+            .iter()
+            .enumerate()
+            .map(|(index, curve)| plot::curve_line(curve, plot::color(index)))
+            .collect::<Vec<_>>();
+        (title, lines)
+    } else {
+        let title = format!(
+            "{name}: {} nodes, seed {}, mean over {} announcements",
+            scenario.nodes,
+            scenario.seed,
+            runs[0].curves.len()
+        );
+        let lines = runs
+            .iter()
+            .enumerate()
+            .map(|(index, run)| {
+                plot::mean_line(&run.curves, run.report.broadcast.clone(), plot::color(index))
+            })
+            .collect();
+        (title, lines)
+    };
+    plot::draw(path, &title, &lines)
+}
+
+fn print_human(
+    out: &mut impl Write,
+    plan: &Plan,
+    runs: &[Run],
+    expect: Option<(&ScenarioFile, &[String])>,
+) -> std::io::Result<()> {
+    if let Some(file) = &plan.file {
+        let overridden = if plan.overridden { ", with flags overriding it" } else { "" };
+        writeln!(out, "scenario {}{overridden}", file.path.display())?;
+        if let Some(description) = &file.description {
+            writeln!(out, "  {description}")?;
+        }
+    }
+    match runs {
+        [run] => print_report(out, &run.report, plan.scenario.newcomer)?,
+        _ => print_comparison(out, runs)?,
+    }
+    if let Some((file, misses)) = expect {
+        if misses.is_empty() {
+            writeln!(
+                out,
+                "  expect      all {} bounds of the scenario file met",
+                file.expect.len()
+            )?;
+        } else {
+            for miss in misses {
+                writeln!(out, "  MISSED      {miss}")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_comparison(out: &mut impl Write, runs: &[Run]) -> std::io::Result<()> {
+    let first = &runs[0].report;
+    writeln!(
+        out,
+        "herald sim --compare: {} nodes, seed {}, {} broadcasts to {} live nodes, over a {}",
+        first.nodes, first.seed, first.broadcasts, first.alive_at_end, first.overlay
+    )?;
+    writeln!(
+        out,
+        "  {:<18} {:>9} {:>9} {:>9} {:>7} {:>10} {:>9}",
+        "algorithm", "delivered", "p50 ms", "p99 ms", "RMR", "msgs/node", "wall ms"
+    )?;
+    for run in runs {
+        let r = &run.report;
+        writeln!(
+            out,
+            "  {:<18} {:>8.2}% {:>9.1} {:>9.1} {:>7.3} {:>10.1} {:>9}",
+            r.broadcast,
+            r.delivered_fraction * 100.0,
+            r.latency_ms.p50,
+            r.latency_ms.p99,
+            r.rmr,
+            r.messages_per_node,
+            r.wall_ms
+        )?;
+    }
+    Ok(())
+}
+
+fn print_report(out: &mut impl Write, report: &Report, newcomer: bool) -> std::io::Result<()> {
     writeln!(
         out,
         "herald sim: {} nodes, seed {}, {} over a {}",
@@ -218,6 +474,13 @@ fn print_human(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
             report.false_suspicions
         ),
     }?;
+    match (newcomer, report.newcomer_caught_up_ms) {
+        (false, _) => {}
+        (true, Some(ms)) => {
+            writeln!(out, "  newcomer    held every announcement {ms} ms after it joined")?
+        }
+        (true, None) => writeln!(out, "  newcomer    had not caught up when the run ended")?,
+    }
     writeln!(
         out,
         "  traffic     {:.1} messages and {:.1} KB sent per node",
@@ -235,4 +498,72 @@ fn print_human(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
     writeln!(out, "  trace       {} (the same seed gives the same hash)", report.trace_hash)?;
     writeln!(out, "  wall        {} ms", report.wall_ms)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: SimArgs,
+    }
+
+    fn plan(args: &[&str]) -> anyhow::Result<Plan> {
+        Wrapper::try_parse_from(std::iter::once("sim").chain(args.iter().copied()))
+            .expect("the arguments parse")
+            .args
+            .plan()
+    }
+
+    fn scenario_file(name: &str) -> String {
+        format!("{}/../../scenarios/{name}", env!("CARGO_MANIFEST_DIR"))
+    }
+
+    #[test]
+    fn without_a_file_the_flags_defaults_are_the_scenario_defaults() {
+        let plan = plan(&[]).unwrap();
+        assert_eq!(plan.scenario, Scenario::default());
+        assert!(plan.file.is_none());
+    }
+
+    #[test]
+    fn a_file_gives_the_scenario_and_its_first_seed() {
+        let path = scenario_file("mass-failure.toml");
+        let plan = plan(&["--scenario", &path]).unwrap();
+        let file = ScenarioFile::load(&path).unwrap();
+        assert_eq!(plan.scenario, file.scenario);
+        assert_eq!(plan.scenario.seed, file.seeds[0]);
+        assert!(!plan.overridden);
+        let seeded = super::tests::plan(&["--scenario", &path, "--seed", "99"]).unwrap();
+        assert_eq!(seeded.scenario.seed, 99);
+        assert!(!seeded.overridden, "a seed does not change the scenario");
+    }
+
+    #[test]
+    fn flags_override_the_file_and_gossip_fanout_follows_the_nodes() {
+        let path = scenario_file("mass-failure.toml");
+        let plan =
+            plan(&["--scenario", &path, "--nodes", "1000", "--broadcast", "gossip", "--kill", "0"])
+                .unwrap();
+        assert!(plan.overridden);
+        assert_eq!(plan.scenario.nodes, 1000);
+        assert_eq!(plan.scenario.broadcast, BroadcastMode::Gossip { fanout: 7 });
+        assert_eq!(plan.scenario.faults, Vec::new(), "--kill replaces the file's faults");
+        assert_eq!(plan.scenario.settle, Duration::from_secs(30), "the rest comes from the file");
+    }
+
+    #[test]
+    fn bad_flags_are_one_sentence_errors() {
+        let error = |args: &[&str]| format!("{:#}", plan(args).err().expect("an error"));
+        assert_eq!(error(&["--nodes", "0"]), "--nodes must be between 1 and 1000000, not 0");
+        assert_eq!(error(&["--loss", "1"]), "--loss must be at least 0 and below 1, not 1");
+        assert!(
+            error(&["--scenario", "/nonexistent.toml"])
+                .starts_with("cannot read scenario file /nonexistent.toml: ")
+        );
+    }
 }
