@@ -10,7 +10,7 @@
 //!
 //! Records of origins that departed (dead or left) are kept for a grace period and then expire.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -106,6 +106,9 @@ pub struct OriginSummary {
     pub fingerprint: u64,
     /// Slots held.
     pub slots: u32,
+    /// The highest version held from the origin: a peer that holds less than this is sent
+    /// only what lies above its own high.
+    pub high: Version,
 }
 
 /// The first 8 bytes of a record's digest, the unit fingerprints are made of.
@@ -136,6 +139,7 @@ impl RecordSet {
     /// Merges a record that has already been verified. Returns what happened.
     pub fn merge(&mut self, record: Arc<SignedRecord>) -> MergeOutcome {
         let slot = SlotKey::of(&record);
+        let version = record.record.version;
         let outcome = merge_decision(self.slots.get(&slot).map(|held| &**held), &record);
         if matches!(outcome, MergeOutcome::Conflict { .. }) {
             self.conflicts += 1;
@@ -148,6 +152,7 @@ impl RecordSet {
                 None => summary.slots += 1,
             }
             summary.fingerprint ^= change;
+            summary.high = summary.high.max(version);
             self.fingerprint ^= change;
         }
         outcome
@@ -219,6 +224,13 @@ impl RecordSet {
                 if summary.slots == 0 {
                     self.origins.remove(&slot.origin);
                 }
+            }
+        }
+        let touched: BTreeSet<NodeId> = doomed.iter().map(|slot| slot.origin).collect();
+        for origin in touched {
+            let high = self.of_origin(origin).map(|record| record.record.version).max();
+            if let (Some(summary), Some(high)) = (self.origins.get_mut(&origin), high) {
+                summary.high = high;
             }
         }
         doomed

@@ -14,14 +14,14 @@
 //! this push-pull anti-entropy; the per-origin summary is the one Scuttlebutt uses, van Renesse
 //! et al., "Efficient reconciliation and flow control for anti-entropy protocols", 2008.)
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::id::NodeId;
-use crate::record::SignedRecord;
+use crate::record::{SignedRecord, Version};
 use crate::record_set::RecordSet;
 use crate::rng::Rng;
 use crate::time::Instant;
@@ -60,13 +60,15 @@ pub enum SyncMessage {
         start: Option<NodeId>,
         /// End of the range, exclusive.
         end: Option<NodeId>,
-        /// (origin, fingerprint) for every origin the sender holds in the range.
-        entries: Vec<(NodeId, u64)>,
+        /// (origin, fingerprint, highest version held) for every origin the sender holds in
+        /// the range.
+        entries: Vec<(NodeId, u64, Version)>,
     },
     /// Origins whose records the sender wants.
     Want {
-        /// The origins.
-        origins: Vec<NodeId>,
+        /// (origin, the highest version the sender holds from it): records above it are
+        /// wanted, all of them for `None`.
+        origins: Vec<(NodeId, Option<Version>)>,
     },
     /// Records the receiver lacked.
     Records {
@@ -149,10 +151,10 @@ impl Sync {
             Some(start) => records.origins().range(start..),
             None => records.origins().range(..),
         };
-        let entries: Vec<(NodeId, u64)> = page
+        let entries: Vec<(NodeId, u64, Version)> = page
             .by_ref()
             .take(self.config.digest_page_max)
-            .map(|(origin, summary)| (*origin, summary.fingerprint))
+            .map(|(origin, summary)| (*origin, summary.fingerprint, summary.high))
             .collect();
         let end = page.next().map(|(origin, _)| *origin);
         self.cursor = end;
@@ -183,7 +185,7 @@ impl Sync {
                 Vec::new()
             }
             SyncMessage::Want { origins } => {
-                let origins: BTreeSet<NodeId> =
+                let origins: BTreeMap<NodeId, Option<Version>> =
                     origins.into_iter().take(self.config.digest_page_max).collect();
                 self.push(from, origins.into_iter().collect(), records, rng, out);
                 Vec::new()
@@ -202,45 +204,55 @@ impl Sync {
         &mut self,
         from: NodeId,
         (start, end): (Option<NodeId>, Option<NodeId>),
-        entries: Vec<(NodeId, u64)>,
+        entries: Vec<(NodeId, u64, Version)>,
         records: &RecordSet,
         rng: &mut Rng,
         out: &mut Vec<SyncOutput>,
     ) {
-        let theirs: std::collections::BTreeMap<NodeId, u64> =
-            entries.into_iter().take(self.config.digest_page_max).collect();
+        let theirs: BTreeMap<NodeId, (u64, Version)> = entries
+            .into_iter()
+            .take(self.config.digest_page_max)
+            .map(|(origin, fingerprint, high)| (origin, (fingerprint, high)))
+            .collect();
         let in_range =
             |origin: &NodeId| start.is_none_or(|s| *origin >= s) && end.is_none_or(|e| *origin < e);
         let mut to_push = Vec::new();
-        for (origin, summary) in records.origins().iter().filter(|(origin, _)| in_range(origin)) {
-            if theirs.get(origin) != Some(&summary.fingerprint) {
-                to_push.push(*origin);
+        let mut wanted = Vec::new();
+        for (origin, mine) in records.origins().iter().filter(|(origin, _)| in_range(origin)) {
+            match theirs.get(origin) {
+                None => to_push.push((*origin, None)),
+                Some((fingerprint, _)) if *fingerprint == mine.fingerprint => {}
+                // Versions only grow, so a peer behind on an origin lacks what lies above its
+                // high; one ahead has what lies above ours. Equal highs with different contents
+                // (a middle record missed) fall back to the whole origin, both ways.
+                Some((_, high)) if mine.high > *high => to_push.push((*origin, Some(*high))),
+                Some((_, high)) if mine.high < *high => wanted.push((*origin, Some(mine.high))),
+                Some(_) => {
+                    to_push.push((*origin, None));
+                    wanted.push((*origin, None));
+                }
             }
         }
-        let wanted: Vec<NodeId> = theirs
-            .iter()
-            .filter(|(origin, fingerprint)| {
-                in_range(origin)
-                    && records
-                        .origins()
-                        .get(origin)
-                        .is_none_or(|mine| mine.fingerprint != **fingerprint)
-            })
-            .map(|(origin, _)| *origin)
-            .collect();
+        wanted.extend(
+            theirs
+                .keys()
+                .filter(|origin| in_range(origin) && !records.origins().contains_key(origin))
+                .map(|origin| (*origin, None)),
+        );
         self.push(from, to_push, records, rng, out);
         if !wanted.is_empty() {
             out.push(SyncOutput::Send(from, SyncMessage::Want { origins: wanted }));
         }
     }
 
-    /// Pushes the records of `origins` to `to`, up to the per-round byte bound. The origins,
-    /// and the records inside each, are taken from a random starting point, so that when the
-    /// bound cuts a push short, later rounds reach what this one left out.
+    /// Pushes to `to` the records of each origin above the version given with it (all of them
+    /// for `None`), up to the per-round byte bound. The origins, and the records inside each, are taken from a random starting
+    /// point, so that when the bound cuts a push short, later rounds reach what this one left
+    /// out.
     fn push(
         &self,
         to: NodeId,
-        mut origins: Vec<NodeId>,
+        mut origins: Vec<(NodeId, Option<Version>)>,
         records: &RecordSet,
         rng: &mut Rng,
         out: &mut Vec<SyncOutput>,
@@ -253,8 +265,11 @@ impl Sync {
         let mut batch: Vec<SignedRecord> = Vec::new();
         let mut bytes = 0;
         let mut more = false;
-        'origins: for origin in origins {
-            let mut held: Vec<&Arc<SignedRecord>> = records.of_origin(origin).collect();
+        'origins: for (origin, above) in origins {
+            let mut held: Vec<&Arc<SignedRecord>> = records
+                .of_origin(origin)
+                .filter(|record| above.is_none_or(|above| record.record.version > above))
+                .collect();
             if held.is_empty() {
                 continue;
             }

@@ -135,15 +135,20 @@ fn any_broadcast_message() -> impl Strategy<Value = BroadcastMessage> {
 }
 
 /// Sync messages; a records push carries up to four records.
+fn any_version() -> impl Strategy<Value = Version> {
+    (any::<u64>(), any::<u64>()).prop_map(|(epoch, seq)| Version::new(epoch, seq))
+}
+
 fn any_sync_message() -> impl Strategy<Value = SyncMessage> {
     prop_oneof![
         (
             option::of(any_node_id()),
             option::of(any_node_id()),
-            vec((any_node_id(), any::<u64>()), 0..=8)
+            vec((any_node_id(), any::<u64>(), any_version()), 0..=8)
         )
             .prop_map(|(start, end, entries)| SyncMessage::Digest { start, end, entries }),
-        any_node_ids().prop_map(|origins| SyncMessage::Want { origins }),
+        vec((any_node_id(), option::of(any_version())), 0..=8)
+            .prop_map(|origins| SyncMessage::Want { origins }),
         any::<u64>().prop_map(|fingerprint| SyncMessage::Root { fingerprint }),
         (vec(any_record(), 0..=4), any::<bool>())
             .prop_map(|(records, more)| SyncMessage::Records { records, more }),

@@ -127,7 +127,7 @@ fn records_pushed(out: &[SyncOutput]) -> Vec<(Vec<SignedRecord>, bool)> {
 fn page(message: &SyncMessage) -> (Option<NodeId>, Option<NodeId>, Vec<NodeId>) {
     match message {
         SyncMessage::Digest { start, end, entries } => {
-            (*start, *end, entries.iter().map(|(origin, _)| *origin).collect())
+            (*start, *end, entries.iter().map(|(origin, _, _)| *origin).collect())
         }
         other => panic!("not a digest page: {other:?}"),
     }
@@ -195,17 +195,17 @@ fn a_peer_that_differs_answers_a_root_with_a_digest_page_of_its_origins() {
     assert_eq!(out.len(), 1);
     let SyncOutput::Send(to, message) = &out[0];
     assert_eq!(*to, NodeId::from_bytes([1; 32]));
-    let expected: Vec<(NodeId, u64)> = b
+    let expected: Vec<(NodeId, u64, Version)> = b
         .records
         .origins()
         .iter()
-        .map(|(origin, summary)| (*origin, summary.fingerprint))
+        .map(|(origin, summary)| (*origin, summary.fingerprint, summary.high))
         .collect();
     assert_eq!(message, &SyncMessage::Digest { start: None, end: None, entries: expected });
 }
 
 #[test]
-fn two_replicas_that_differ_converge_after_one_exchange() {
+fn two_replicas_that_differ_converge_within_two_exchanges() {
     let mut a = Replica::new(1, SyncConfig::default());
     let mut b = Replica::new(2, SyncConfig::default());
     // Origin 10 only at a; origin 11 newer at b, with a slot a lacks; origin 12 the same at
@@ -228,6 +228,12 @@ fn two_replicas_that_differ_converge_after_one_exchange() {
     let first = a.round(secs(1), b.id);
     let delivered = shuttle(&mut a, &mut b, secs(1), first);
     assert!(delivered.iter().any(|(_, m)| matches!(m, SyncMessage::Want { .. })), "{delivered:?}");
+    // y@1 lies below a's high for origin 11, so the first exchange sends only what is above
+    // it; the highs are then equal with contents still different, and the second exchange
+    // falls back to the whole origin.
+    assert_ne!(a.digests(), expected);
+    let second = a.round(secs(2), b.id);
+    shuttle(&mut a, &mut b, secs(2), second);
     assert_eq!(a.digests(), expected);
     assert_eq!(b.digests(), expected);
     assert_eq!(a.records.fingerprint(), b.records.fingerprint());
@@ -250,7 +256,7 @@ fn a_push_is_bounded_by_push_bytes_max_and_says_there_is_more() {
     let out = b.deliver(
         secs(1),
         NodeId::from_bytes([1; 32]),
-        SyncMessage::Want { origins: vec![origin(10)] },
+        SyncMessage::Want { origins: vec![(origin(10), None)] },
     );
     let pushes = records_pushed(&out);
     assert_eq!(pushes.len(), 1);
@@ -267,7 +273,7 @@ fn a_push_that_fits_says_there_is_no_more() {
     let out = b.deliver(
         secs(1),
         NodeId::from_bytes([1; 32]),
-        SyncMessage::Want { origins: vec![origin(10)] },
+        SyncMessage::Want { origins: vec![(origin(10), None)] },
     );
     let pushes = records_pushed(&out);
     assert_eq!(pushes.len(), 1);
@@ -283,7 +289,7 @@ fn a_single_record_larger_than_the_bound_is_still_pushed_alone() {
     let out = b.deliver(
         secs(1),
         NodeId::from_bytes([1; 32]),
-        SyncMessage::Want { origins: vec![origin(10)] },
+        SyncMessage::Want { origins: vec![(origin(10), None)] },
     );
     let pushes = records_pushed(&out);
     assert_eq!(pushes.len(), 1);
@@ -390,7 +396,11 @@ fn a_digest_is_answered_only_for_the_origins_in_its_range() {
     let digest = SyncMessage::Digest {
         start: Some(origins[1]),
         end: Some(origins[3]),
-        entries: vec![(origins[2], 12345), (outsider, 1)],
+        // Same high as ours, other contents: the whole origin goes both ways.
+        entries: vec![
+            (origins[2], 12345, a.records.origins()[&origins[2]].high),
+            (outsider, 1, Version::default()),
+        ],
     };
     let out = a.deliver(secs(1), NodeId::from_bytes([2; 32]), digest);
     let pushes = records_pushed(&out);
@@ -405,7 +415,7 @@ fn a_digest_is_answered_only_for_the_origins_in_its_range() {
         .collect();
     assert_eq!(
         wants,
-        vec![&SyncMessage::Want { origins: vec![origins[2]] }],
+        vec![&SyncMessage::Want { origins: vec![(origins[2], None)] }],
         "an origin outside the range is never asked for"
     );
 }
@@ -414,11 +424,11 @@ fn a_digest_is_answered_only_for_the_origins_in_its_range() {
 fn a_digest_that_matches_is_answered_with_nothing() {
     let mut a = Replica::new(1, SyncConfig::default());
     a.hold((10..13).map(|n| record(n, "a", 1, 10)));
-    let entries: Vec<(NodeId, u64)> = a
+    let entries: Vec<(NodeId, u64, Version)> = a
         .records
         .origins()
         .iter()
-        .map(|(origin, summary)| (*origin, summary.fingerprint))
+        .map(|(origin, summary)| (*origin, summary.fingerprint, summary.high))
         .collect();
     let digest = SyncMessage::Digest { start: None, end: None, entries };
     assert!(a.deliver(secs(1), NodeId::from_bytes([2; 32]), digest).is_empty());
@@ -431,7 +441,7 @@ fn a_want_is_answered_with_the_records_of_the_wanted_origins_only() {
     let out = b.deliver(
         secs(1),
         NodeId::from_bytes([1; 32]),
-        SyncMessage::Want { origins: vec![origin(10), origin(12)] },
+        SyncMessage::Want { origins: vec![(origin(10), None), (origin(12), None)] },
     );
     let pushes = records_pushed(&out);
     assert_eq!(pushes.len(), 1);

@@ -64,7 +64,8 @@ pub struct Report {
     pub membership_converged_ms: Option<u64>,
     /// Time from the newcomer's join until it held every announcement, checked every 500 ms.
     pub newcomer_caught_up_ms: Option<u64>,
-    /// Times a running, reachable node was declared dead.
+    /// Times a running node was declared dead at the incarnation it is at, while the network
+    /// was whole.
     pub false_suspicions: u64,
     /// How the overlay was built (the broadcast measure starts from it).
     pub overlay: String,

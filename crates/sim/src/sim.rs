@@ -354,7 +354,8 @@ impl Sim {
         delays.get(needed - 1).copied()
     }
 
-    /// Times a node declared a running, reachable node dead.
+    /// Times a node declared a running node dead at the incarnation it is at, while the network
+    /// was whole.
     pub fn false_suspicions(&self) -> u64 {
         self.false_suspicions
     }
@@ -557,10 +558,15 @@ impl Sim {
         {
             self.death_notices.entry(subject).or_default().entry(index).or_insert(self.now);
         }
-        if let Event::MemberChanged { id, state: MemberState::Dead, .. } = event
+        // A false death is one declared about the incarnation a running node is at now; the
+        // death of an incarnation that crashed, heard after its restart, was true.
+        if let Event::MemberChanged { id, state: MemberState::Dead, incarnation } = event
             && let Some(subject) = self.index(id)
-            && self.is_up(subject)
             && !self.network.is_partitioned()
+            && self
+                .node(subject)
+                .and_then(Node::membership)
+                .is_some_and(|membership| membership.incarnation() <= *incarnation)
         {
             self.false_suspicions += 1;
         }
