@@ -64,6 +64,9 @@ pub struct Report {
     pub membership_converged_ms: Option<u64>,
     /// Time from the newcomer's join until it held every announcement, checked every 500 ms.
     pub newcomer_caught_up_ms: Option<u64>,
+    /// For nodes that crashed and stayed down: the longest time, over them, until 99% of the
+    /// running nodes had seen one dead (the P3 measure).
+    pub crash_known_99_ms: Option<u64>,
     /// Times a running node was declared dead at the incarnation it is at, while the network
     /// was whole.
     pub false_suspicions: u64,

@@ -106,6 +106,8 @@ struct Progress {
     converged_at: Option<Instant>,
     caught_up_at: Option<Instant>,
     stats_at_warmup: Option<Stats>,
+    /// Nodes the faults took down.
+    downed: BTreeSet<NodeIndex>,
 }
 
 impl Scenario {
@@ -158,6 +160,7 @@ impl Scenario {
 
         let slots =
             self.schedule_broadcasts(&mut sim, t0, single_origin, joiners, &downed, &mut rng);
+        progress.downed = downed;
         let broadcasts_end = BROADCASTS_AFTER + self.broadcast_interval * self.broadcasts;
         let faults_end =
             self.faults.iter().map(|fault| fault.ends(self.nodes)).max().unwrap_or_default();
@@ -328,6 +331,7 @@ impl Scenario {
             bytes_per_node_per_s: after_warmup.map_or(0.0, |(_, bytes)| bytes),
             membership_converged_ms: since(progress.converged_at, healed_at),
             newcomer_caught_up_ms: since(progress.caught_up_at, newcomer_at),
+            crash_known_99_ms: crash_known(sim, &progress.downed),
             false_suspicions: sim.false_suspicions(),
             overlay: "hyparview, built by joins during the warm-up".to_owned(),
             broadcast: match self.broadcast {
@@ -348,6 +352,22 @@ impl Scenario {
             wall_ms: 0,
         }
     }
+}
+
+/// For the nodes that crashed and stayed down: the longest time, over them, until 99% of the
+/// running nodes had seen one dead. `None` if there were none, or one was never seen dead by
+/// 99%.
+fn crash_known(sim: &Sim, downed: &BTreeSet<NodeIndex>) -> Option<u64> {
+    let stayed_down: Vec<NodeIndex> =
+        downed.iter().copied().filter(|node| !sim.is_up(*node)).collect();
+    if stayed_down.is_empty() {
+        return None;
+    }
+    let mut slowest = Duration::ZERO;
+    for node in stayed_down {
+        slowest = slowest.max(sim.crash_known_after(node, 0.99)?);
+    }
+    Some(slowest.as_millis() as u64)
 }
 
 /// Whether `node` holds a record in every slot.
