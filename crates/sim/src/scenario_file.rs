@@ -704,6 +704,7 @@ membership_converged_ms_max = 20000
             bytes_per_node_per_s: 100.0,
             membership_converged_ms: Some(1000),
             newcomer_caught_up_ms: None,
+            crash_known_99_ms: None,
             false_suspicions: 0,
             overlay: String::new(),
             broadcast: String::new(),
