@@ -51,7 +51,8 @@ pub struct SimArgs {
     /// Extra one-way latency drawn per message from 0..=JITTER, in milliseconds [default: 40].
     #[arg(long, value_name = "MS")]
     jitter: Option<f64>,
-    /// Probability that a message is lost, from 0 to 1 [default: 0].
+    /// Probability that a packet is lost, from 0 to 1. Lost packets are retransmitted after a
+    /// probe timeout, as on a QUIC stream, so loss becomes delay (docs/protocol.md) [default: 0].
     #[arg(long, value_name = "P")]
     loss: Option<f64>,
     /// Crash FRACTION of the nodes at once when the warm-up ends; replaces a file's faults.
