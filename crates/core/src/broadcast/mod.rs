@@ -9,7 +9,7 @@
 //! path is shorter by at least `optimization_threshold` hops than the eager one that delivered,
 //! the lazy link is grafted and the eager one pruned.
 //!
-//! The eager/lazy split is kept per origin ([`trees`]), seeded from a shared split, so that each
+//! The eager/lazy split is kept per origin (the `trees` module), seeded from a shared split, so that each
 //! origin's records follow a tree shaped by its own duplicates and grafts.
 //!
 //! Every message is a signed record; its id is the record's digest. The component decides where
