@@ -12,7 +12,8 @@ use herald_core::{Instant, Rng};
 pub type NodeIndex = u32;
 
 /// What happens to a message whose packet is lost.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LossModel {
     /// herald's transport, QUIC streams: the packet is sent again after a probe timeout
     /// (three one-way latencies), doubled after each consecutive loss, so loss becomes delay.

@@ -15,7 +15,7 @@ use herald_core::{
 
 use crate::checkers::standard_checkers;
 use crate::fault::{self, Fault};
-use crate::network::{NetworkModel, NodeIndex};
+use crate::network::{LossModel, NetworkModel, NodeIndex};
 use crate::reach::{ReachCurve, reach_curves};
 use crate::report::{Percentiles, Report};
 use crate::sim::Sim;
@@ -40,8 +40,10 @@ pub struct Scenario {
     pub latency: Duration,
     /// Extra one-way latency drawn per message from `0..=jitter`.
     pub jitter: Duration,
-    /// Message loss probability.
+    /// Packet loss probability.
     pub loss: f64,
+    /// What a lost packet does: retransmitted (herald's transport) or a lost message.
+    pub loss_model: LossModel,
     /// Broadcast algorithm.
     pub broadcast: BroadcastMode,
     /// Whether membership and failure detection run (off for the largest broadcast runs).
@@ -73,6 +75,7 @@ impl Default for Scenario {
             latency: Duration::from_millis(10),
             jitter: Duration::from_millis(40),
             loss: 0.0,
+            loss_model: LossModel::Retransmit,
             broadcast: BroadcastMode::Plumtree,
             membership: true,
             broadcasts: 10,
@@ -131,7 +134,8 @@ impl Scenario {
     /// Runs the scenario like [`Scenario::run`], and also returns how each announcement
     /// reached the nodes alive at the end (one curve per announcement, in publication order).
     pub fn run_detailed(&self, mut on_progress: impl FnMut(u64, u64)) -> (Report, Vec<ReachCurve>) {
-        let network = NetworkModel::new(self.latency, self.jitter, self.loss);
+        let mut network = NetworkModel::new(self.latency, self.jitter, self.loss);
+        network.loss_model = self.loss_model;
         let mut sim = Sim::new(self.nodes, self.seed, network, self.node_config());
         for checker in standard_checkers() {
             sim.add_checker(checker);

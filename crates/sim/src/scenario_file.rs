@@ -31,6 +31,7 @@ use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 
 use crate::fault::Fault;
+use crate::network::LossModel;
 use crate::report::Report;
 use crate::scenario::{Origins, Scenario, gossip_fanout};
 
@@ -272,6 +273,7 @@ struct ScenarioRepr {
     latency: Option<HumanDuration>,
     jitter: Option<HumanDuration>,
     loss: Option<Probability>,
+    loss_model: Option<LossModel>,
     broadcast: Option<BroadcastKind>,
     membership: Option<bool>,
     broadcasts: Option<u32>,
@@ -294,6 +296,7 @@ impl ScenarioRepr {
             latency: duration(self.latency, base.latency),
             jitter: duration(self.jitter, base.jitter),
             loss: self.loss.map_or(base.loss, |p| p.0),
+            loss_model: self.loss_model.unwrap_or(base.loss_model),
             broadcast: self.broadcast.map_or(base.broadcast, |kind| kind.mode(nodes)),
             membership: self.membership.unwrap_or(base.membership),
             broadcasts: self.broadcasts.unwrap_or(base.broadcasts),
@@ -532,6 +535,7 @@ nodes = 250
 latency = "5ms"
 jitter = "20ms"
 loss = 0.05
+loss_model = "drop"
 broadcast = "gossip"
 membership = false
 broadcasts = 12
@@ -581,6 +585,7 @@ membership_converged_ms_max = 20000
             latency: Duration::from_millis(5),
             jitter: Duration::from_millis(20),
             loss: 0.05,
+            loss_model: LossModel::Drop,
             broadcast: BroadcastMode::Gossip { fanout: 6 },
             membership: false,
             broadcasts: 12,

@@ -13,7 +13,8 @@ use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use herald_core::BroadcastMode;
 use herald_sim::{
-    FILE_NODES_MAX, Fault, Origins, ReachCurve, Report, Scenario, ScenarioFile, gossip_fanout,
+    FILE_NODES_MAX, Fault, LossModel, Origins, ReachCurve, Report, Scenario, ScenarioFile,
+    gossip_fanout,
 };
 
 use crate::plot;
@@ -55,6 +56,11 @@ pub struct SimArgs {
     /// probe timeout, as on a QUIC stream, so loss becomes delay (docs/protocol.md) [default: 0].
     #[arg(long, value_name = "P")]
     loss: Option<f64>,
+    /// What a lost packet does: retransmit (herald's QUIC streams: loss becomes delay) or drop
+    /// (datagram semantics: a lost packet is a lost message, a harsher test of repair)
+    /// [default: retransmit].
+    #[arg(long, value_enum, value_name = "MODEL")]
+    loss_model: Option<LossModelArg>,
     /// Crash FRACTION of the nodes at once when the warm-up ends; replaces a file's faults.
     #[arg(long, value_name = "FRACTION")]
     kill: Option<f64>,
@@ -100,6 +106,13 @@ pub struct SimArgs {
     /// Print the report as one JSON object (with --compare, an object keyed by algorithm).
     #[arg(long)]
     json: bool,
+}
+
+/// What a lost packet does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum LossModelArg {
+    Retransmit,
+    Drop,
 }
 
 /// Broadcast algorithms `herald sim` can run.
@@ -177,6 +190,13 @@ impl SimArgs {
                 bail!("--loss must be at least 0 and below 1, not {loss}");
             }
             scenario.loss = loss;
+        }
+        if let Some(model) = self.loss_model {
+            set(true);
+            scenario.loss_model = match model {
+                LossModelArg::Retransmit => LossModel::Retransmit,
+                LossModelArg::Drop => LossModel::Drop,
+            };
         }
         if set(self.kill.is_some() || self.partition.is_some()) {
             scenario.faults = self.faults()?;
