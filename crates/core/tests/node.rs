@@ -252,3 +252,26 @@ fn a_duplicate_over_a_tree_link_prunes_it() {
     assert_eq!(transmits(&outputs), vec![(alice.id(), Arc::from(prune))]);
     assert!(bob.broadcast().lazy().contains(&alice.id()));
 }
+
+#[test]
+fn services_lists_live_announcements_and_filters_by_name() {
+    let mut alice = node(1);
+    alice.handle(Instant::ZERO, announce("storage", None));
+    alice.handle(Instant::ZERO, announce("web", None));
+    alice.handle(Instant::ZERO, announce("old", None));
+    alice.handle(
+        Instant::ZERO,
+        Input::Command(Command::Withdraw { service: "old".into(), issued_at_ms: 2 }),
+    );
+    drain(&mut alice);
+    let names = |service: Option<&str>| -> Vec<String> {
+        alice.services(service).map(|record| record.record.key.clone()).collect()
+    };
+    assert_eq!(
+        names(None),
+        vec!["storage".to_owned(), "web".to_owned()],
+        "withdrawn ones are left out"
+    );
+    assert_eq!(names(Some("web")), vec!["web".to_owned()]);
+    assert!(names(Some("old")).is_empty());
+}

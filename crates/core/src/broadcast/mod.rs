@@ -28,7 +28,6 @@ use crate::record::{Digest, SignedRecord};
 use crate::rng::Rng;
 use crate::time::Instant;
 
-pub use trees::Split;
 use trees::Trees;
 
 /// The round of a record whose distance from its origin is unknown (it was repaired by
@@ -202,11 +201,6 @@ impl Broadcast {
     /// Lazy peers of the shared split.
     pub fn lazy(&self) -> &BTreeSet<NodeId> {
         &self.trees.shared().lazy
-    }
-
-    /// The eager/lazy split `origin`'s records follow.
-    pub fn split_of(&mut self, origin: NodeId) -> &Split {
-        self.trees.of(origin)
     }
 
     /// (grafts, prunes) sent so far.
