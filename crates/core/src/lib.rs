@@ -14,9 +14,13 @@
 //! - [`overlay`] (HyParView), [`broadcast`] (Plumtree), [`sync`] (anti-entropy) and
 //!   [`membership`] (SWIM with Lifeguard): the protocol components, each a state machine.
 //! - [`Node`]: the sans-IO node (`handle`, `poll_output`, `poll_timeout`) that wires them.
+//! - [`admission`]: membership certificate chains ([`CertChain`]), invitation codes
+//!   ([`Invitation`]) and the pure join decision ([`admission::decide`]); [`Profile`] is how a
+//!   node describes itself.
 //!
 //! Not here: transport, persistence (herald-store applies the [`PersistOp`]s), the simulator.
 
+pub mod admission;
 pub mod broadcast;
 mod id;
 mod liveness;
@@ -24,6 +28,7 @@ pub mod membership;
 mod node;
 pub mod overlay;
 mod persist;
+mod profile;
 mod record;
 mod record_set;
 mod rng;
@@ -33,6 +38,10 @@ mod time;
 mod verify;
 pub mod wire;
 
+pub use admission::{
+    AdmissionPolicy, AdmissionUse, Admitted, CertChain, CertError, Invitation, InvitationError,
+    JoinAnswer, JoinRequest, MembershipCert, Refusal,
+};
 pub use broadcast::{BroadcastConfig, BroadcastMode};
 pub use id::{Keypair, NODE_ID_SHORT_LEN, NODE_ID_TEXT_LEN, NodeId, NodeIdParseError};
 pub use liveness::{LivenessClaim, MemberState};
@@ -40,6 +49,7 @@ pub use membership::MembershipConfig;
 pub use node::{Command, CommandError, Config, Event, Input, Node, Output, RecordsConfig};
 pub use overlay::{OverlayConfig, Role};
 pub use persist::{PersistOp, Snapshot};
+pub use profile::{PROFILE_ADDRESSES_MAX, PROFILE_NAME_LEN_MAX, Profile};
 pub use record::{
     Digest, KEY_LEN_MAX, PAYLOAD_LEN_MAX, Record, RecordError, RecordKind, SignedRecord, Version,
 };

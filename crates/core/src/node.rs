@@ -127,6 +127,19 @@ pub enum Command {
         /// The issue time to sign, in Unix milliseconds.
         issued_at_ms: u64,
     },
+    /// Publish or replace one of this node's own descriptive records: its profile, its
+    /// membership certificate chain, or the note that it admitted a joiner. Publishing the exact
+    /// payload the slot already holds changes nothing and answers with the held version.
+    Publish {
+        /// [`RecordKind::Profile`], [`RecordKind::MembershipCert`] or [`RecordKind::Admission`].
+        kind: RecordKind,
+        /// The record key.
+        key: String,
+        /// The payload, encoded by the caller.
+        payload: Vec<u8>,
+        /// The issue time to sign, in Unix milliseconds.
+        issued_at_ms: u64,
+    },
     /// Announce departure; the node stops probing and answering probes.
     Leave {
         /// The issue time to sign, in Unix milliseconds.
@@ -151,6 +164,9 @@ pub enum CommandError {
     /// The payload is too large.
     #[error("the payload has {0} bytes, more than the {PAYLOAD_LEN_MAX} allowed")]
     PayloadTooLarge(usize),
+    /// This kind of record has its own command, or is never published locally.
+    #[error("records of kind {0} cannot be published with a publish command")]
+    NotPublishable(&'static str),
 }
 
 /// What the node tells the application.
@@ -581,6 +597,9 @@ impl Node {
                     result,
                 );
             }
+            Command::Publish { kind, key, payload, issued_at_ms } => {
+                self.on_publish(now, kind, key, payload, issued_at_ms);
+            }
             Command::Withdraw { service, issued_at_ms } => {
                 let result =
                     self.check_service(&service, &[]).and_then(|()| self.next_version(None, None));
@@ -594,6 +613,38 @@ impl Node {
                 );
             }
         }
+    }
+
+    fn on_publish(
+        &mut self,
+        now: Instant,
+        kind: RecordKind,
+        key: String,
+        payload: Vec<u8>,
+        issued_at_ms: u64,
+    ) {
+        if !matches!(kind, RecordKind::Profile | RecordKind::MembershipCert | RecordKind::Admission)
+        {
+            self.stats.commands_refused += 1;
+            let refusal = CommandError::NotPublishable(kind.name());
+            self.outputs.push_back(Output::Event(Event::CommandRefused(refusal)));
+            return;
+        }
+        let slot = SlotKey { origin: self.id(), family: kind, key };
+        if let Some(held) = self.records.get(&slot).filter(|held| held.record.payload == payload) {
+            let version = held.record.version;
+            self.outputs.push_back(Output::Event(Event::CommandDone { version }));
+            return;
+        }
+        // Profile and certificate records have an empty key, which a service name may not.
+        let result = if slot.key.len() > KEY_LEN_MAX {
+            Err(CommandError::BadServiceName)
+        } else if payload.len() > PAYLOAD_LEN_MAX {
+            Err(CommandError::PayloadTooLarge(payload.len()))
+        } else {
+            self.next_version(None, None)
+        };
+        self.finish_command(now, kind, slot.key, payload, issued_at_ms, result);
     }
 
     fn check_service(&self, service: &str, payload: &[u8]) -> Result<(), CommandError> {

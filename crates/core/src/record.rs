@@ -1,11 +1,11 @@
 //! The signed record envelope that carries every piece of replicated state in herald.
 //!
 //! One envelope serves every kind: announcements and their tombstones, link-state
-//! advertisements, estimates, membership certificates, revocations, manager lists and group
-//! messages. A record is named by its slot, (origin, family, key), and ordered inside the slot by
-//! its [`Version`], (epoch, seq). The origin signs the record with a tag that names its kind over
-//! the record's canonical postcard encoding, so a signature made for one kind can never be
-//! replayed as another.
+//! advertisements, estimates, membership certificates, revocations, manager lists, group
+//! messages, liveness claims, node profiles and admission records. A record is named by its
+//! slot, (origin, family, key), and ordered inside the slot by its [`Version`], (epoch, seq).
+//! The origin signs the record with a tag that names its kind over the record's canonical
+//! postcard encoding, so a signature made for one kind can never be replayed as another.
 
 use std::fmt;
 
@@ -40,11 +40,17 @@ pub enum RecordKind {
     GroupMessage,
     /// A liveness claim (alive, suspect, dead, left) about the member named by the key.
     Liveness,
+    /// A node's description of itself (name, role, addresses): key is empty, payload an encoded
+    /// [`crate::Profile`].
+    Profile,
+    /// A server's note that it admitted a joiner with an invitation: key is
+    /// `{invitation id in hex}/{joiner}`, payload an encoded [`crate::admission::AdmissionUse`].
+    Admission,
 }
 
 impl RecordKind {
     /// Every kind, in wire order.
-    pub const ALL: [RecordKind; 9] = [
+    pub const ALL: [RecordKind; 11] = [
         RecordKind::Announcement,
         RecordKind::Tombstone,
         RecordKind::LinkState,
@@ -54,6 +60,8 @@ impl RecordKind {
         RecordKind::ManagerList,
         RecordKind::GroupMessage,
         RecordKind::Liveness,
+        RecordKind::Profile,
+        RecordKind::Admission,
     ];
 
     /// The domain-separation tag prefixed to the signed bytes of this kind.
@@ -68,6 +76,8 @@ impl RecordKind {
             RecordKind::ManagerList => b"herald/v1/record/manager-list\0",
             RecordKind::GroupMessage => b"herald/v1/record/group-message\0",
             RecordKind::Liveness => b"herald/v1/record/liveness\0",
+            RecordKind::Profile => b"herald/v1/record/profile\0",
+            RecordKind::Admission => b"herald/v1/record/admission\0",
         }
     }
 
@@ -97,7 +107,17 @@ impl RecordKind {
             RecordKind::ManagerList => "manager-list",
             RecordKind::GroupMessage => "group-message",
             RecordKind::Liveness => "liveness",
+            RecordKind::Profile => "profile",
+            RecordKind::Admission => "admission",
         }
+    }
+
+    /// Whether records of this kind are kept after their origin departed and its other records
+    /// expired. A membership certificate still vouches for the nodes its holder invited, a
+    /// revocation must keep a revoked node out, and admission records count an invitation's
+    /// uses, whether or not the node that made them is still around.
+    pub const fn outlives_origin(self) -> bool {
+        matches!(self, RecordKind::MembershipCert | RecordKind::Revocation | RecordKind::Admission)
     }
 }
 
@@ -300,6 +320,19 @@ mod tests {
             payload: Vec::new(),
         };
         assert_eq!(record.sign(&keypair), Err(RecordError::KeyTooLong(KEY_LEN_MAX + 1)));
+    }
+
+    #[test]
+    fn every_kind_has_its_own_domain_tag_and_name_and_new_kinds_come_last() {
+        let tags: std::collections::BTreeSet<&[u8]> =
+            RecordKind::ALL.iter().map(|kind| kind.domain_tag()).collect();
+        let names: std::collections::BTreeSet<&str> =
+            RecordKind::ALL.iter().map(|kind| kind.name()).collect();
+        assert_eq!((tags.len(), names.len()), (RecordKind::ALL.len(), RecordKind::ALL.len()));
+        // The discriminant is the wire encoding: the kinds added later keep their positions.
+        assert_eq!(postcard::to_allocvec(&RecordKind::Liveness).unwrap(), [8]);
+        assert_eq!(postcard::to_allocvec(&RecordKind::Profile).unwrap(), [9]);
+        assert_eq!(postcard::to_allocvec(&RecordKind::Admission).unwrap(), [10]);
     }
 
     #[test]

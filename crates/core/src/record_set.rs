@@ -8,7 +8,9 @@
 //! misbehaving or restored origin makes one); one is kept deterministically and the conflict is
 //! counted.
 //!
-//! Records of origins that departed (dead or left) are kept for a grace period and then expire.
+//! Records of origins that departed (dead or left) are kept for a grace period and then expire,
+//! except the kinds that outlive their origin ([`RecordKind::outlives_origin`]): certificates,
+//! revocations and admission records still matter after the node that made them is gone.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -246,8 +248,9 @@ impl RecordSet {
         self.departed.remove(&origin);
     }
 
-    /// Removes every record of origins that departed at least `grace` before `now`, and returns
-    /// the slots removed so the driver can delete them from disk.
+    /// Removes every record of origins that departed at least `grace` before `now`, except those
+    /// of kinds that outlive their origin, and returns the slots removed so the driver can delete
+    /// them from disk.
     pub fn expire(&mut self, now: Instant, grace: Duration) -> Vec<SlotKey> {
         let expired: Vec<NodeId> = self
             .departed
@@ -258,7 +261,7 @@ impl RecordSet {
         for origin in &expired {
             self.departed.remove(origin);
         }
-        self.remove_where(|slot| expired.contains(&slot.origin))
+        self.remove_where(|slot| !slot.family.outlives_origin() && expired.contains(&slot.origin))
     }
 }
 
@@ -389,6 +392,37 @@ mod tests {
         assert_eq!(removed.len(), 2);
         assert!(removed.iter().all(|slot| slot.origin == gone.id()));
         assert_eq!(set.len(), 1);
+    }
+
+    #[test]
+    fn certificates_revocations_and_admissions_outlive_their_departed_origin() {
+        let gone = Keypair::from_secret([8; 32]);
+        let mut set = RecordSet::new();
+        for kind in RecordKind::ALL {
+            if kind.is_tombstone() {
+                continue;
+            }
+            let record = Record {
+                origin: gone.id(),
+                kind,
+                key: String::new(),
+                version: Version::new(0, 1),
+                issued_at_ms: 0,
+                payload: b"x".to_vec(),
+            };
+            set.merge(Arc::new(record.sign(&gone).unwrap()));
+        }
+        set.mark_departed(gone.id(), Instant::ZERO);
+        let grace = Duration::from_secs(60);
+        let removed = set.expire(Instant::ZERO + grace, grace);
+        assert!(removed.iter().all(|slot| !slot.family.outlives_origin()));
+        assert_eq!(removed.len(), RecordKind::ALL.len() - 1 - 3);
+        let kept: Vec<RecordKind> = set.iter().map(|record| record.record.kind).collect();
+        assert_eq!(
+            kept,
+            [RecordKind::MembershipCert, RecordKind::Revocation, RecordKind::Admission]
+        );
+        assert_eq!(set.origins()[&gone.id()].slots, 3);
     }
 
     #[test]
