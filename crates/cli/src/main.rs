@@ -23,13 +23,51 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run a node in the foreground until SIGINT or SIGTERM.
+    Run(commands::run::RunArgs),
+    /// Grid administration: `grid create`.
+    Grid(commands::grid::GridArgs),
+    /// Ask the running node for an invitation code.
+    Invite(commands::client::InviteArgs),
+    /// Join a grid with an invitation code.
+    Join(commands::join::JoinArgs),
+    /// This node's id, name, role, grid, addresses, uptime and counts.
+    Status(commands::client::StatusArgs),
+    /// Every node this node knows, with its state.
+    Members(commands::client::MembersArgs),
+    /// Announce (or replace) a service.
+    Announce(commands::client::AnnounceArgs),
+    /// Withdraw this node's announcement of a service.
+    Withdraw(commands::client::WithdrawArgs),
+    /// The announcements this node holds.
+    Services(commands::client::ServicesArgs),
+    /// The node's counters.
+    Stats(commands::client::StatsArgs),
+    /// The node's overlay: active and passive views, broadcast-tree links.
+    Overlay(commands::client::OverlayArgs),
+    /// Start N real nodes on loopback, join them by invitation and measure the grid.
+    Demo(commands::demo::DemoArgs),
     /// Run the deterministic simulator of the protocol: N nodes in one process.
     Sim(commands::sim::SimArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    use commands::client;
+    let done = |result: anyhow::Result<()>| result.map(|()| ExitCode::SUCCESS);
     let result = match cli.command {
+        Command::Run(args) => commands::run::run(args),
+        Command::Grid(args) => commands::grid::run(args),
+        Command::Invite(args) => done(client::invite(args)),
+        Command::Join(args) => commands::join::run(args),
+        Command::Status(args) => done(client::status(args)),
+        Command::Members(args) => done(client::members(args)),
+        Command::Announce(args) => done(client::announce(args)),
+        Command::Withdraw(args) => done(client::withdraw(args)),
+        Command::Services(args) => done(client::services(args)),
+        Command::Stats(args) => done(client::stats(args)),
+        Command::Overlay(args) => done(client::overlay(args)),
+        Command::Demo(args) => commands::demo::run(args),
         Command::Sim(args) => commands::sim::run(args),
     };
     match result {

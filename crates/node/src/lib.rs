@@ -1,11 +1,35 @@
 //! herald-node: the real driver of herald-core.
 //!
-//! It will own the tokio runtime, the QUIC endpoint, the redb store, the HTTP API and the floodd
-//! line protocol (issue "The real node"). What is here today is the part every transport needs
-//! first and that can be tested without one: [`framing`], which turns the core's frames into a
-//! byte stream and back with the size cap checked before anything is allocated.
+//! It runs one node as a tokio actor ([`RunningNode`]) that owns the core state machine, the
+//! redb store and a QUIC transport, and serves the HTTP API. Main parts:
+//! - [`datadir`]: the node key, grid membership and store under the data directory;
+//! - [`tls`] and [`transport`]: QUIC connections authenticated by node key and membership
+//!   certificate; [`framing`] puts frames on streams with the size cap checked first;
+//! - [`policy`]: the grid's admission rule, applied in the handshake;
+//! - `actor`, `views`, [`handle`]: the loop that drives the core, and what the API reads;
+//! - [`join`] and `admit`: both sides of admission by invitation;
+//! - [`api`]: the axum routes.
 //!
 //! Not here: protocol decisions. Those live in herald-core; this crate only moves bytes, time
 //! and durable state in and out of it.
 
+mod actor;
+mod address_book;
+mod admit;
+pub mod api;
+mod clock;
+pub mod config;
+pub mod datadir;
 pub mod framing;
+pub mod handle;
+pub mod join;
+pub mod peer_requests;
+pub mod policy;
+mod start;
+pub mod tls;
+pub mod transport;
+mod views;
+
+pub use handle::NodeHandle;
+pub use start::{HTTP_DEFAULT, LISTEN_DEFAULT, NodeOptions, RunningNode};
+pub use views::role_name;

@@ -1,3 +1,11 @@
-//! One module per subcommand.
+//! One module per subcommand, plus what several of them share.
 
+pub mod client;
+pub mod data_dir;
+pub mod demo;
+pub mod grid;
+pub mod join;
+pub mod logging;
+pub mod output;
+pub mod run;
 pub mod sim;

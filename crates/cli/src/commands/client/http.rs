@@ -1,0 +1,292 @@
+//! [`Client`]: how the client commands reach a node's HTTP API.
+//!
+//! It finds the node (`--api`, else the address `herald run` recorded in the data directory,
+//! else `127.0.0.1:7421`), sends the bearer token if the data directory holds one, and turns
+//! every failure into one sentence: an unreachable node, or the node's own error message.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::Args;
+use herald_node::api::error::ErrorBody;
+use herald_node::datadir::{API_ADDR_FILE, API_TOKEN_FILE};
+
+use crate::commands::data_dir::default_data_dir;
+use serde_json::Value;
+
+/// The API address when neither `--api` nor the data directory names one.
+pub const DEFAULT_API: &str = "127.0.0.1:7421";
+/// How long the client waits to connect; a local node answers at once.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one request may take in all.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How to reach the node; flattened into every client command.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ApiArgs {
+    /// The node's API address, `host:port` or a URL [default: the address recorded in the data
+    /// directory, else 127.0.0.1:7421].
+    #[arg(long, value_name = "ADDR")]
+    pub api: Option<String>,
+    /// Print the API's JSON answer instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// The node's data directory, where its API address and token are recorded [default:
+    /// $XDG_DATA_HOME/herald, else ~/.local/share/herald].
+    #[arg(long, env = "HERALD_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// A connection to one node's API.
+#[derive(Debug)]
+pub struct Client {
+    base: String,
+    token: Option<String>,
+    /// Which token was sent, or why none was, for the message of a 401.
+    token_note: String,
+    agent: ureq::Agent,
+}
+
+impl Client {
+    /// Resolves the node's address and token from `args` and the data directory.
+    pub fn new(args: &ApiArgs) -> Result<Client> {
+        let data_dir = args.data_dir.clone().or_else(default_data_dir);
+        let recorded = match (&args.api, &data_dir) {
+            (Some(_), _) | (None, None) => None,
+            (None, Some(dir)) => read_optional(&dir.join(API_ADDR_FILE))?,
+        };
+        let address = args.api.clone().or(recorded).unwrap_or_else(|| DEFAULT_API.to_owned());
+        let Some(token_path) = data_dir.map(|dir| dir.join(API_TOKEN_FILE)) else {
+            return Ok(Client::with_token(&address, None).noting("no token: no data directory"));
+        };
+        // An unreadable token is not fatal: a loopback API needs none. A refusal says why.
+        let (token, note) = match read_optional(&token_path) {
+            Ok(Some(token)) => (Some(token), format!("the token in {}", token_path.display())),
+            Ok(None) => (None, format!("no token: {} does not exist", token_path.display())),
+            Err(error) => (None, format!("no token: {error:#}")),
+        };
+        Ok(Client::with_token(&address, token).noting(note))
+    }
+
+    /// A client of the API at `address` (`host:port` or an `http://` URL) that sends `token`,
+    /// if given, as a bearer token.
+    pub fn with_token(address: &str, token: Option<String>) -> Client {
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(CONNECT_TIMEOUT))
+            .timeout_global(Some(REQUEST_TIMEOUT))
+            // The node is local or named exactly: no proxy from the environment, no redirects
+            // that could carry the token elsewhere.
+            .proxy(None)
+            .max_redirects(0)
+            .build();
+        let token_note = if token.is_some() { "the given token" } else { "no token" };
+        Client {
+            base: base_url(address),
+            token,
+            token_note: token_note.to_owned(),
+            agent: config.into(),
+        }
+    }
+
+    fn noting(mut self, note: impl Into<String>) -> Client {
+        self.token_note = note.into();
+        self
+    }
+
+    /// The API's base URL, such as `http://127.0.0.1:7421`.
+    #[cfg(test)]
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// `GET path` with an optional query; the answer's JSON.
+    pub fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Value> {
+        let mut request = self.agent.get(format!("{}{path}", self.base));
+        for (key, value) in query {
+            request = request.query(key, value);
+        }
+        self.answer(self.authorize(request).call())
+    }
+
+    /// `PUT path` with a JSON body.
+    pub fn put(&self, path: &str, body: &Value) -> Result<Value> {
+        let request = self.agent.put(format!("{}{path}", self.base));
+        self.answer(self.authorize(request).send_json(body))
+    }
+
+    /// `POST path` with a JSON body.
+    pub fn post(&self, path: &str, body: &Value) -> Result<Value> {
+        let request = self.agent.post(format!("{}{path}", self.base));
+        self.answer(self.authorize(request).send_json(body))
+    }
+
+    /// `DELETE path`.
+    pub fn delete(&self, path: &str) -> Result<Value> {
+        let request = self.agent.delete(format!("{}{path}", self.base));
+        self.answer(self.authorize(request).call())
+    }
+
+    fn authorize<B>(&self, request: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        match &self.token {
+            Some(token) => request.header("Authorization", format!("Bearer {token}")),
+            None => request,
+        }
+    }
+
+    fn answer(
+        &self,
+        result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<Value> {
+        let mut response = result.map_err(|error| unreachable_error(&self.base, &error))?;
+        let status = response.status().as_u16();
+        let text = response
+            .body_mut()
+            .read_to_string()
+            .with_context(|| format!("reading the answer of the node at {}", self.base))?;
+        if (200..300).contains(&status) {
+            return serde_json::from_str(&text).with_context(|| {
+                format!("the node at {} answered with something that is not JSON", self.base)
+            });
+        }
+        let message = http_error_message(status, &text);
+        if status == 401 {
+            bail!("{message} (sent {})", self.token_note);
+        }
+        Err(anyhow!(message))
+    }
+}
+
+/// `host:port` → `http://host:port`; a URL stays as given, without a trailing slash. A node
+/// bound to every interface records `0.0.0.0` or `[::]`, which is no address to connect to:
+/// its loopback stands in.
+fn base_url(address: &str) -> String {
+    let address = address.trim().trim_end_matches('/');
+    if address.contains("://") {
+        return address.to_owned();
+    }
+    match address.parse::<SocketAddr>() {
+        Ok(mut socket) if socket.ip().is_unspecified() => {
+            let loopback = match socket {
+                SocketAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                SocketAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            };
+            socket.set_ip(loopback);
+            format!("http://{socket}")
+        }
+        _ => format!("http://{address}"),
+    }
+}
+
+/// A file's trimmed contents, `None` if it does not exist or is blank.
+fn read_optional(path: &Path) -> Result<Option<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text.trim().to_owned()).filter(|text| !text.is_empty())),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(error).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// One sentence for a request that got no answer.
+fn unreachable_error(base: &str, error: &ureq::Error) -> anyhow::Error {
+    let reason = match error {
+        ureq::Error::Io(io) if io.kind() == io::ErrorKind::ConnectionRefused => {
+            "connection refused".to_owned()
+        }
+        ureq::Error::Io(io) => io.to_string(),
+        other => other.to_string(),
+    };
+    anyhow!("cannot reach the herald node's API at {base}: is `herald run` running? ({reason})")
+}
+
+/// The node's error message from an error answer; a body that is not the API's error shape
+/// (a proxy's page, say) is named by its status and first line.
+fn http_error_message(status: u16, body: &str) -> String {
+    match serde_json::from_str::<ErrorBody>(body) {
+        Ok(body) if !body.error.message.is_empty() => body.error.message,
+        Ok(body) => format!("the node refused the request ({status} {})", body.error.code),
+        Err(_) => {
+            let first = body.lines().next().unwrap_or("").chars().take(200).collect::<String>();
+            format!("the node's API answered HTTP {status}: {first}")
+                .trim_end_matches(": ")
+                .to_owned()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_accepts_an_address_or_a_url() {
+        assert_eq!(base_url("127.0.0.1:7421"), "http://127.0.0.1:7421");
+        assert_eq!(base_url("[::1]:7421"), "http://[::1]:7421");
+        assert_eq!(base_url("http://node:80/"), "http://node:80");
+        assert_eq!(base_url("0.0.0.0:7421"), "http://127.0.0.1:7421");
+        assert_eq!(base_url("[::]:7421"), "http://[::1]:7421");
+    }
+
+    #[test]
+    fn client_reads_the_recorded_address_and_token() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(API_ADDR_FILE), "127.0.0.1:9999\n").unwrap();
+        std::fs::write(dir.path().join(API_TOKEN_FILE), "t0ken\n").unwrap();
+        let args = ApiArgs { data_dir: Some(dir.path().into()), ..ApiArgs::default() };
+        let client = Client::new(&args).unwrap();
+        assert_eq!(client.base_url(), "http://127.0.0.1:9999");
+        assert_eq!(client.token.as_deref(), Some("t0ken"));
+
+        let args = ApiArgs { api: Some("10.0.0.1:1".into()), ..args };
+        assert_eq!(Client::new(&args).unwrap().base_url(), "http://10.0.0.1:1");
+    }
+
+    #[test]
+    fn client_defaults_to_the_loopback_port_without_a_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let args = ApiArgs { data_dir: Some(dir.path().into()), ..ApiArgs::default() };
+        let client = Client::new(&args).unwrap();
+        assert_eq!(client.base_url(), format!("http://{DEFAULT_API}"));
+        assert_eq!(client.token, None);
+    }
+
+    #[test]
+    fn an_unreadable_token_is_noted_not_fatal() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the token file should be cannot be read as a file.
+        std::fs::create_dir(dir.path().join(API_TOKEN_FILE)).unwrap();
+        let args = ApiArgs { data_dir: Some(dir.path().into()), ..ApiArgs::default() };
+        let client = Client::new(&args).unwrap();
+        assert_eq!(client.token, None);
+        assert!(client.token_note.starts_with("no token: reading "), "{}", client.token_note);
+    }
+
+    #[test]
+    fn error_answers_give_the_node_message() {
+        let body = r#"{"error": {"code": "conflict", "message": "stale: 3 is not newer"}}"#;
+        assert_eq!(http_error_message(409, body), "stale: 3 is not newer");
+        assert_eq!(
+            http_error_message(502, "Bad Gateway\nmore"),
+            "the node's API answered HTTP 502: Bad Gateway"
+        );
+        assert_eq!(http_error_message(500, ""), "the node's API answered HTTP 500");
+    }
+
+    #[test]
+    fn refused_connection_is_one_sentence() {
+        // Bind and drop a listener to find a port nothing listens on.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let client = Client::with_token(&format!("127.0.0.1:{port}"), None);
+        let error = client.get("/v1/status", &[]).unwrap_err();
+        assert_eq!(
+            format!("{error:#}"),
+            format!(
+                "cannot reach the herald node's API at http://127.0.0.1:{port}: \
+                 is `herald run` running? (connection refused)"
+            )
+        );
+    }
+}

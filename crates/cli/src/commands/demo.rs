@@ -1,0 +1,348 @@
+//! `herald demo`: N real nodes on loopback in one process, each with its own QUIC endpoint and
+//! store, joined by invitation; then it floods an announcement, kills K nodes and restarts one,
+//! and prints how long each took to reach every node.
+//!
+//! Every figure is measured on the real nodes through their handles, the same state the HTTP
+//! API shows, by polling every [`POLL`]; a figure is therefore rounded up to that interval.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::Args;
+use herald_node::api::model::{InvitationRequest, NodeApi};
+use herald_node::join::{JoinOptions, join};
+use herald_node::{NodeOptions, RunningNode};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::commands::logging::{LogFormat, init_logging};
+
+/// How often the demo looks at the nodes' state.
+const POLL: Duration = Duration::from_millis(20);
+/// How long any one phase may take before the demo gives up.
+const PHASE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Runs N real nodes on loopback and measures them.
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// How many nodes.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(2..=500))]
+    nodes: u16,
+    /// How many nodes to kill once the announcement has spread.
+    #[arg(long, default_value_t = 3)]
+    kill: u16,
+    /// Stop after printing the figures instead of serving node 0's API.
+    #[arg(long)]
+    exit: bool,
+    /// Print the figures as one JSON object.
+    #[arg(long)]
+    json: bool,
+    /// Where node 0's API listens [default: 127.0.0.1:7421, else a free port].
+    #[arg(long)]
+    http: Option<SocketAddr>,
+    /// Keep the nodes' data here instead of a temporary directory.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+/// The figures a demo run measured.
+#[derive(Debug, Serialize)]
+struct Figures {
+    nodes: u16,
+    killed: u16,
+    join_all_ms: u64,
+    membership_converged_ms: u64,
+    announcement_all_ms: u64,
+    announcement_p50_ms: u64,
+    announcement_p99_ms: u64,
+    dead_everywhere_ms: Option<u64>,
+    restart_rejoined_ms: Option<u64>,
+    restart_kept_announcement: Option<bool>,
+}
+
+/// Runs the demo.
+pub fn run(args: DemoArgs) -> Result<ExitCode> {
+    if args.kill >= args.nodes {
+        bail!("--kill {} must be less than --nodes {}", args.kill, args.nodes);
+    }
+    if std::env::var_os("HERALD_LOG").is_some() {
+        init_logging(LogFormat::Text);
+    }
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(demo(args))
+}
+
+async fn demo(args: DemoArgs) -> Result<ExitCode> {
+    let temporary = tempfile::Builder::new()
+        .prefix("herald-demo-")
+        .tempdir()
+        .context("making a temporary directory")?;
+    let root = args.data_dir.clone().unwrap_or_else(|| temporary.path().to_owned());
+    let bar = progress(u64::from(args.nodes), "starting nodes and joining by invitation");
+    let started = Instant::now();
+    let mut nodes: Vec<Option<RunningNode>> = Vec::new();
+    let first =
+        start(&root, 0, Some(args.http.unwrap_or(SocketAddr::from((Ipv4Addr::LOCALHOST, 7421)))))
+            .await;
+    let first = match first {
+        Ok(node) => node,
+        // The default API port is taken (another herald): any free port will do.
+        Err(_) if args.http.is_none() => {
+            start(&root, 0, Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))).await?
+        }
+        Err(error) => return Err(error),
+    };
+    nodes.push(Some(first));
+    bar.inc(1);
+    let invitation = InvitationRequest {
+        role: Some("server".into()),
+        uses: Some(u32::from(args.nodes) - 1),
+        expires_s: Some(3600),
+    };
+    let code = handle(&nodes, 0)?
+        .invite(invitation)
+        .await
+        .map_err(|error| anyhow!("inviting: {error}"))?
+        .code;
+    for index in 1..usize::from(args.nodes) {
+        let options =
+            JoinOptions { data_dir: node_dir(&root, index), name: Some(format!("demo-{index}")) };
+        join(&code, &options).await.with_context(|| format!("node {index} joining"))?;
+        nodes.push(Some(start(&root, index, None).await?));
+        bar.inc(1);
+    }
+    let join_all = started.elapsed();
+    let ids: Vec<String> = nodes.iter().flatten().map(|node| node.id.to_string()).collect();
+    bar.set_message("waiting until every node sees every other alive");
+    let all: Vec<usize> = (0..nodes.len()).collect();
+    let converged = wait_until(&bar, || all_see(&nodes, &all, &all, "alive")).await?;
+    bar.finish_and_clear();
+
+    let publisher = handle(&nodes, 1 % nodes.len())?;
+    let mut payload = serde_json::Map::new();
+    payload.insert("hello".into(), "grid".into());
+    let announced_at = Instant::now();
+    publisher
+        .announce("demo".into(), payload, None)
+        .await
+        .map_err(|error| anyhow!("announcing: {error}"))?;
+    let arrivals = arrival_times(&nodes, announced_at).await?;
+
+    let killed: Vec<usize> = (0..usize::from(args.kill)).map(|k| nodes.len() - 1 - k).collect();
+    let mut dead_everywhere = None;
+    let mut restart = None;
+    if !killed.is_empty() {
+        let bar = progress(0, "killing nodes and waiting until every survivor knows");
+        for &index in &killed {
+            if let Some(node) = nodes[index].take() {
+                node.crash().await;
+            }
+        }
+        let killed_at = Instant::now();
+        let survivors: Vec<usize> = (0..nodes.len()).filter(|i| !killed.contains(i)).collect();
+        let killed_ids: Vec<String> = killed.iter().map(|index| ids[*index].clone()).collect();
+        wait_until(&bar, || all_see_ids(&nodes, &survivors, &killed_ids, "dead")).await?;
+        dead_everywhere = Some(killed_at.elapsed());
+        bar.set_message("restarting one killed node");
+        let index = killed[0];
+        let restarted_at = Instant::now();
+        nodes[index] = Some(start(&root, index, None).await?);
+        let everyone: Vec<usize> = survivors.iter().copied().chain([index]).collect();
+        let restarted = [index];
+        wait_until(&bar, || all_see(&nodes, &everyone, &restarted, "alive")).await?;
+        let rejoined = restarted_at.elapsed();
+        let kept = handle(&nodes, index)?
+            .services(Some("demo".into()))
+            .await
+            .map_err(|error| anyhow!("{error}"))?;
+        restart = Some((rejoined, !kept.is_empty()));
+        bar.finish_and_clear();
+    }
+
+    let figures = Figures {
+        nodes: args.nodes,
+        killed: args.kill,
+        join_all_ms: join_all.as_millis() as u64,
+        membership_converged_ms: converged.as_millis() as u64,
+        announcement_all_ms: percentile(&arrivals, 100),
+        announcement_p50_ms: percentile(&arrivals, 50),
+        announcement_p99_ms: percentile(&arrivals, 99),
+        dead_everywhere_ms: dead_everywhere.map(|elapsed| elapsed.as_millis() as u64),
+        restart_rejoined_ms: restart.map(|(elapsed, _)| elapsed.as_millis() as u64),
+        restart_kept_announcement: restart.map(|(_, kept)| kept),
+    };
+    print_figures(&figures, args.json)?;
+
+    let serving = nodes[0].as_ref().and_then(|node| node.http_addr).filter(|_| !args.exit);
+    if let Some(address) = serving {
+        eprintln!("serving node 0's API and dashboard at http://{address}/ until Ctrl-C");
+        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    }
+    for node in nodes.into_iter().flatten() {
+        node.shutdown().await?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn node_dir(root: &std::path::Path, index: usize) -> PathBuf {
+    root.join(format!("node-{index}"))
+}
+
+async fn start(
+    root: &std::path::Path,
+    index: usize,
+    http: Option<SocketAddr>,
+) -> Result<RunningNode> {
+    let mut options = NodeOptions::new(node_dir(root, index));
+    options.listen = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+    options.http = http;
+    options.name = Some(format!("demo-{index}"));
+    RunningNode::start(options).await.with_context(|| format!("starting node {index}"))
+}
+
+fn handle(nodes: &[Option<RunningNode>], index: usize) -> Result<herald_node::NodeHandle> {
+    nodes[index]
+        .as_ref()
+        .map(|node| node.handle().clone())
+        .ok_or_else(|| anyhow!("node {index} is not running"))
+}
+
+/// Whether every node in `observers` sees every node in `subjects` in `state`.
+async fn all_see(
+    nodes: &[Option<RunningNode>],
+    observers: &[usize],
+    subjects: &[usize],
+    state: &str,
+) -> Result<bool> {
+    let ids: Vec<String> = subjects
+        .iter()
+        .filter_map(|i| nodes[*i].as_ref())
+        .map(|node| node.id.to_string())
+        .collect();
+    all_see_ids(nodes, observers, &ids, state).await
+}
+
+async fn all_see_ids(
+    nodes: &[Option<RunningNode>],
+    observers: &[usize],
+    ids: &[String],
+    state: &str,
+) -> Result<bool> {
+    for &observer in observers {
+        let members =
+            handle(nodes, observer)?.members().await.map_err(|error| anyhow!("{error}"))?;
+        let seen = ids
+            .iter()
+            .all(|id| members.iter().any(|member| member.node_id == *id && member.state == state));
+        if !seen {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Polls `check` until it holds; returns how long that took.
+async fn wait_until<F, Fut>(bar: &ProgressBar, mut check: F) -> Result<Duration>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<bool>>,
+{
+    let started = Instant::now();
+    while !check().await? {
+        if started.elapsed() > PHASE_TIMEOUT {
+            bail!("gave up after {} s: {}", PHASE_TIMEOUT.as_secs(), bar.message());
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    Ok(started.elapsed())
+}
+
+/// When the announcement arrived at each running node, in milliseconds after it was made.
+async fn arrival_times(nodes: &[Option<RunningNode>], announced_at: Instant) -> Result<Vec<u64>> {
+    let mut arrivals: Vec<Option<u64>> = vec![None; nodes.len()];
+    loop {
+        for (index, node) in nodes.iter().enumerate() {
+            if arrivals[index].is_some() {
+                continue;
+            }
+            let Some(node) = node else { continue };
+            let held = node
+                .handle()
+                .services(Some("demo".into()))
+                .await
+                .map_err(|error| anyhow!("{error}"))?;
+            if !held.is_empty() {
+                arrivals[index] = Some(announced_at.elapsed().as_millis() as u64);
+            }
+        }
+        if arrivals.iter().all(Option::is_some) {
+            return Ok(arrivals.into_iter().flatten().collect());
+        }
+        if announced_at.elapsed() > PHASE_TIMEOUT {
+            bail!("the announcement did not reach every node within {} s", PHASE_TIMEOUT.as_secs());
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+fn percentile(values: &[u64], percent: usize) -> u64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = (sorted.len() * percent).div_ceil(100).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+fn print_figures(figures: &Figures, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(figures)?);
+        return Ok(());
+    }
+    println!(
+        "{} nodes started and joined by invitation in {:.1} s; every node saw every other alive {:.1} s later",
+        figures.nodes,
+        figures.join_all_ms as f64 / 1000.0,
+        figures.membership_converged_ms as f64 / 1000.0
+    );
+    println!(
+        "an announcement reached all {} nodes in {} ms (p50 {} ms, p99 {} ms)",
+        figures.nodes,
+        figures.announcement_all_ms,
+        figures.announcement_p50_ms,
+        figures.announcement_p99_ms
+    );
+    if let Some(dead) = figures.dead_everywhere_ms {
+        println!(
+            "{} killed nodes were known dead by every survivor {:.1} s after the kill",
+            figures.killed,
+            dead as f64 / 1000.0
+        );
+    }
+    if let (Some(rejoined), Some(kept)) =
+        (figures.restart_rejoined_ms, figures.restart_kept_announcement)
+    {
+        println!(
+            "a restarted node was alive again everywhere {:.1} s after its restart{}",
+            rejoined as f64 / 1000.0,
+            if kept { ", with the announcement still in its store" } else { "" }
+        );
+    }
+    Ok(())
+}
+
+fn progress(length: u64, message: &'static str) -> ProgressBar {
+    let bar = if length > 0 { ProgressBar::new(length) } else { ProgressBar::new_spinner() };
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} {elapsed}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(message);
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}

@@ -1,0 +1,126 @@
+//! `herald run`: runs a node in the foreground until SIGINT or SIGTERM.
+//!
+//! Settings come from flags, then `HERALD_*` environment variables, then the configuration file
+//! (`--config`, else `herald.toml` in the data directory), then the defaults of interface.md.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use herald_node::api::model::NodeApi;
+use herald_node::config::{CONFIG_FILE, FileConfig};
+use herald_node::{HTTP_DEFAULT, LISTEN_DEFAULT, NodeOptions, RunningNode};
+
+use crate::commands::data_dir::resolve_data_dir;
+use crate::commands::logging::{LogFormat, init_logging};
+
+/// Runs a node in the foreground.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The data directory (default: $HERALD_DATA_DIR, else the user data directory + herald).
+    #[arg(long, env = "HERALD_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// A configuration file (default: herald.toml in the data directory, if present).
+    #[arg(long, env = "HERALD_CONFIG")]
+    config: Option<PathBuf>,
+    /// Where peer traffic (QUIC over UDP) arrives; port 0 picks a free port [default: 0.0.0.0:7420].
+    #[arg(long, env = "HERALD_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// Where the HTTP API and dashboard listen [default: 127.0.0.1:7421].
+    #[arg(long, env = "HERALD_HTTP")]
+    http: Option<SocketAddr>,
+    /// The floodd client interface's address (not built yet).
+    #[arg(long)]
+    client_port: Option<SocketAddr>,
+    /// This node's petname.
+    #[arg(long, env = "HERALD_NAME")]
+    name: Option<String>,
+    /// The role this node must have; it is fixed by its membership certificate.
+    #[arg(long, value_parser = ["server", "client"])]
+    role: Option<String>,
+    /// An address to contact at start, beside the stored contacts (repeatable).
+    #[arg(long = "peer")]
+    peers: Vec<SocketAddr>,
+    /// A floodd s-expression configuration (not built yet).
+    #[arg(long)]
+    floodd_config: Option<PathBuf>,
+    /// Admit any node that knows an address (floodd's keyless grids); logs a warning.
+    #[arg(long)]
+    open: bool,
+    /// Log format.
+    #[arg(long, value_enum, default_value = "text", env = "HERALD_LOG_FORMAT")]
+    log_format: LogFormat,
+}
+
+/// Runs the node until a signal; exit 0 after a clean departure.
+pub fn run(args: RunArgs) -> Result<ExitCode> {
+    if args.client_port.is_some() || args.floodd_config.is_some() {
+        bail!("the floodd client interface and --floodd-config are not built yet in this version");
+    }
+    let data_dir = resolve_data_dir(args.data_dir.clone())?;
+    let file = match &args.config {
+        Some(path) => FileConfig::load(path, true)?,
+        None => FileConfig::load(&data_dir.join(CONFIG_FILE), false)?,
+    };
+    let log_format = match file.log_format.as_deref() {
+        Some("json") if args.log_format == LogFormat::Text => LogFormat::Json,
+        _ => args.log_format,
+    };
+    init_logging(log_format);
+    let mut options = NodeOptions::new(data_dir);
+    options.listen = args.listen.or(file.listen).unwrap_or(LISTEN_DEFAULT);
+    options.http = Some(args.http.or(file.http).unwrap_or(HTTP_DEFAULT));
+    options.name = args.name.clone().or(file.name);
+    options.peers = if args.peers.is_empty() { file.peers } else { args.peers.clone() };
+    options.open = args.open || file.open.unwrap_or(false);
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(run_until_signal(options, args.role))
+}
+
+async fn run_until_signal(options: NodeOptions, role: Option<String>) -> Result<ExitCode> {
+    let mut node = RunningNode::start(options).await?;
+    let status = node.handle().status().await.map_err(|error| anyhow::anyhow!("{error}"))?;
+    if let Some(role) = role.filter(|role| *role != status.role) {
+        node.shutdown().await?;
+        bail!("this node's membership certificate makes it a {}, not a {role}", status.role);
+    }
+    if node.created_grid {
+        println!("created grid {}", node.grid);
+    }
+    println!("node id    {}", node.id);
+    println!("grid       {}", node.grid);
+    println!("listening  {} (QUIC)", node.listen_addr);
+    if let Some(http) = node.http_addr {
+        println!("dashboard  http://{http}/");
+    }
+    tokio::select! {
+        result = node.wait() => {
+            result.context("the node stopped")?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        signal = shutdown_signal() => signal?,
+    }
+    tracing::info!("stopping: announcing departure and flushing the store");
+    node.shutdown().await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() -> Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result.context("listening for SIGINT")?,
+            _ = terminate.recv() => {}
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.context("listening for Ctrl-C")
+    }
+}

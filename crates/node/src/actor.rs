@@ -1,0 +1,300 @@
+//! The node actor: one tokio task that owns a herald-core `Node`, its store and its transport,
+//! and is the only thing that touches them.
+//!
+//! The loop waits for the first of: a call from a [`crate::handle::NodeHandle`] (an API request),
+//! a transport event (a frame, a request, a lost peer), or the core's next deadline. After each,
+//! it drains the core's output queue in order. Persist operations are gathered into one batch
+//! and committed before the first transmit that follows them, and before any call is answered,
+//! so nothing is sent or acknowledged that a `kill -9` could take back.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use herald_core::admission::CertChain;
+use herald_core::{
+    Command, CommandError, Event, Input, Node, NodeId, Output, PersistOp, Profile, RecordKind,
+    SignedRecord, Version,
+};
+use herald_store::Store;
+use tokio::sync::{broadcast, mpsc};
+
+use crate::address_book::AddressBook;
+use crate::api::model::ApiEvent;
+use crate::clock::Clock;
+use crate::datadir::{Contact, DataDir, StoredProfile, unix_ms};
+use crate::policy::GridPolicy;
+use crate::transport::{Transport, TransportEvent};
+use crate::views;
+
+/// A unit of work the actor runs on its own state: how handles talk to it.
+pub(crate) type Call = Box<dyn FnOnce(&mut Actor) + Send>;
+
+/// How often the contacts kept for the next start are refreshed.
+const CONTACTS_INTERVAL: Duration = Duration::from_secs(30);
+/// At most this many contacts are stored.
+pub(crate) const CONTACTS_MAX: usize = 16;
+
+/// Everything the actor owns.
+pub(crate) struct Actor {
+    pub(crate) node: Node,
+    pub(crate) data: DataDir,
+    pub(crate) transport: Transport,
+    pub(crate) addresses: AddressBook,
+    pub(crate) clock: Clock,
+    pub(crate) policy: GridPolicy,
+    pub(crate) chain: CertChain,
+    pub(crate) profile: StoredProfile,
+    /// Addresses this node announces in its profile.
+    pub(crate) advertised: Vec<SocketAddr>,
+    pub(crate) events: broadcast::Sender<ApiEvent>,
+    pub(crate) started: std::time::Instant,
+    /// True once the node had a neighbour, or when it has nobody to join.
+    pub(crate) ready: bool,
+    /// Frames refused because the peer is a guest.
+    pub(crate) guest_frames_dropped: u64,
+    pending: Vec<PersistOp>,
+    stopping: bool,
+}
+
+/// What the actor is built from.
+pub(crate) struct ActorParts {
+    pub node: Node,
+    pub data: DataDir,
+    pub transport: Transport,
+    pub clock: Clock,
+    pub policy: GridPolicy,
+    pub chain: CertChain,
+    pub profile: StoredProfile,
+    pub advertised: Vec<SocketAddr>,
+    pub contacts: Vec<Contact>,
+    pub events: broadcast::Sender<ApiEvent>,
+}
+
+impl Actor {
+    pub(crate) fn new(parts: ActorParts) -> Actor {
+        let mut addresses = AddressBook::default();
+        for contact in &parts.contacts {
+            for address in contact.addresses.iter().rev() {
+                addresses.learn(contact.id, *address);
+            }
+        }
+        for record in parts.node.records().iter() {
+            let profile = (record.record.kind == RecordKind::Profile)
+                .then(|| Profile::decode(&record.record.payload))
+                .flatten();
+            if let Some(profile) = profile {
+                addresses.set_announced(record.record.origin, profile.addresses);
+            }
+        }
+        let ready = parts.contacts.is_empty();
+        Actor {
+            node: parts.node,
+            data: parts.data,
+            transport: parts.transport,
+            addresses,
+            clock: parts.clock,
+            policy: parts.policy,
+            chain: parts.chain,
+            profile: parts.profile,
+            advertised: parts.advertised,
+            events: parts.events,
+            started: std::time::Instant::now(),
+            ready,
+            guest_frames_dropped: 0,
+            pending: Vec::new(),
+            stopping: false,
+        }
+    }
+
+    /// This node's id.
+    pub(crate) fn id(&self) -> NodeId {
+        self.node.id()
+    }
+
+    /// Runs until a shutdown call, or until every handle is gone.
+    pub(crate) async fn run(
+        mut self,
+        mut calls: mpsc::Receiver<Call>,
+        mut transport_events: mpsc::Receiver<TransportEvent>,
+    ) -> Result<()> {
+        let mut contacts_tick = tokio::time::interval(CONTACTS_INTERVAL);
+        contacts_tick.tick().await;
+        self.drain()?;
+        while !self.stopping {
+            let deadline = self.node.poll_timeout().map(|at| self.clock.tokio_instant(at));
+            let sleep = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                call = calls.recv() => match call {
+                    Some(call) => call(&mut self),
+                    None => self.leave(),
+                },
+                Some(event) = transport_events.recv() => self.on_transport_event(event),
+                () = sleep => self.node.handle(self.clock.now(), Input::Timeout),
+                _ = contacts_tick.tick() => self.save_contacts()?,
+            }
+            self.drain()?;
+        }
+        self.flush()?;
+        Ok(())
+    }
+
+    /// Announces departure and stops the loop after the current turn.
+    pub(crate) fn leave(&mut self) {
+        let command = Command::Leave { issued_at_ms: unix_ms() };
+        self.node.handle(self.clock.now(), Input::Command(command));
+        self.stopping = true;
+    }
+
+    /// Feeds a local command to the core and returns its outcome once whatever it changed is
+    /// durable.
+    pub(crate) fn command(&mut self, command: Command) -> Result<Result<Version, CommandError>> {
+        self.node.handle(self.clock.now(), Input::Command(command));
+        let outcome = self.drain()?;
+        Ok(outcome.unwrap_or(Err(CommandError::NotPublishable("nothing"))))
+    }
+
+    fn on_transport_event(&mut self, event: TransportEvent) {
+        match event {
+            TransportEvent::Frame { from, remote, admitted, bytes } => {
+                if !(admitted || self.policy.open) {
+                    self.guest_frames_dropped += 1;
+                    return;
+                }
+                self.addresses.learn(from, remote);
+                self.node.handle(self.clock.now(), Input::Frame { from, bytes });
+            }
+            TransportEvent::PeerDown(peer) => {
+                self.node.handle(self.clock.now(), Input::PeerDown(peer));
+            }
+            TransportEvent::Request { from, remote, admitted, bytes, reply } => {
+                let answer = crate::admit::answer_request(self, from, remote, admitted, &bytes);
+                // A joiner that went away before the answer is not an error.
+                let _ = reply.send(answer);
+            }
+        }
+    }
+
+    /// Drains the core's outputs in order; returns the outcome of a local command if one
+    /// finished. Persists are committed before the transmit that follows them and before
+    /// returning.
+    fn drain(&mut self) -> Result<Option<Result<Version, CommandError>>> {
+        let mut outcome = None;
+        while let Some(output) = self.node.poll_output() {
+            match output {
+                Output::Persist(op) => self.pending.push(op),
+                Output::Transmit { to, frame } => {
+                    self.flush()?;
+                    let addresses = self.addresses.of(&to);
+                    self.transport.send(to, &addresses, frame);
+                }
+                Output::Event(Event::CommandDone { version }) => outcome = Some(Ok(version)),
+                Output::Event(Event::CommandRefused(error)) => outcome = Some(Err(error)),
+                Output::Event(Event::RecordStored { record, .. }) => self.on_record_stored(&record),
+                Output::Event(Event::MemberChanged { id, .. }) => {
+                    if let Some(member) = views::member(self, id) {
+                        let _ = self.events.send(ApiEvent::Member(member));
+                    }
+                }
+            }
+        }
+        if !self.ready && !self.node.overlay().active().is_empty() {
+            self.ready = true;
+        }
+        self.flush()?;
+        Ok(outcome)
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        self.data.store().apply(&self.pending).context(
+            "committing to the store; the node stops rather than lose acknowledged data",
+        )?;
+        self.pending.clear();
+        Ok(())
+    }
+
+    fn on_record_stored(&mut self, record: &Arc<SignedRecord>) {
+        match record.record.kind {
+            RecordKind::Profile => {
+                if let Some(profile) = Profile::decode(&record.record.payload) {
+                    self.addresses.set_announced(record.record.origin, profile.addresses);
+                }
+            }
+            RecordKind::Announcement | RecordKind::Tombstone => {
+                let _ = self.events.send(ApiEvent::Announcement(views::service(record)));
+            }
+            _ => {}
+        }
+    }
+
+    /// Publishes this node's profile (name, role, addresses) if it changed.
+    pub(crate) fn publish_profile(&mut self) -> Result<()> {
+        let profile = Profile {
+            name: self.profile.name.clone(),
+            role: self.profile.role,
+            addresses: self.advertised.clone(),
+        };
+        let command = Command::Publish {
+            kind: RecordKind::Profile,
+            key: String::new(),
+            payload: profile.encode(),
+            issued_at_ms: unix_ms(),
+        };
+        self.command(command)?.context("publishing this node's profile")?;
+        let command = Command::Publish {
+            kind: RecordKind::MembershipCert,
+            key: String::new(),
+            payload: self.chain.encode(),
+            issued_at_ms: unix_ms(),
+        };
+        self.command(command)?.context("publishing this node's membership certificate")?;
+        Ok(())
+    }
+
+    /// Adds an address this node was seen at, and re-announces if it is new.
+    pub(crate) fn add_advertised(&mut self, address: SocketAddr) -> Result<()> {
+        if address.ip().is_unspecified() || self.advertised.contains(&address) {
+            return Ok(());
+        }
+        if self.advertised.len() >= herald_core::PROFILE_ADDRESSES_MAX {
+            return Ok(());
+        }
+        self.advertised.push(address);
+        self.publish_profile()
+    }
+
+    /// Asks the overlay to join through `contacts`.
+    pub(crate) fn join(&mut self, contacts: Vec<NodeId>) {
+        if contacts.is_empty() {
+            return;
+        }
+        self.node.handle(self.clock.now(), Input::Command(Command::Join { contacts }));
+    }
+
+    /// Forgets the addresses of purged members, and stores the live servers this node knows,
+    /// for the next start.
+    fn save_contacts(&mut self) -> Result<()> {
+        if let Some(membership) = self.node.membership() {
+            let me = self.node.id();
+            let members = membership.members();
+            self.addresses.retain(|id| *id == me || members.contains_key(id));
+        }
+        let contacts = views::live_servers(self, CONTACTS_MAX)
+            .into_iter()
+            .filter(|contact| contact.id != self.id())
+            .collect::<Vec<_>>();
+        if !contacts.is_empty() && contacts != self.data.contacts()? {
+            self.data.set_contacts(&contacts)?;
+        }
+        Ok(())
+    }
+}

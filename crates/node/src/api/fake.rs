@@ -1,0 +1,243 @@
+//! A [`NodeApi`] for tests: canned views, a small in-memory announcement table, and a record of
+//! every call.
+//!
+//! Built for this crate's tests and, with the `test-fake` feature, for other crates' tests (the
+//! CLI drives its client commands against the real router over this fake). Not for production:
+//! it checks nothing a real node checks beyond sequence-number staleness.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::{Map, Value, json};
+use tokio::sync::broadcast;
+
+use super::model::{
+    ApiError, ApiEvent, InvitationRequest, InvitationView, MemberView, NodeApi, SeqView,
+    ServiceView, StatusCounts, StatusView,
+};
+
+/// The fake node's id (52 base32 characters).
+pub const NODE_ID: &str = "aaaabbbbccccddddeeeeffffgggghhhhiiiijjjjkkkkllllmmmm";
+/// A second, remote member's id.
+pub const PEER_ID: &str = "zzzzyyyyxxxxwwwwvvvvuuuuttttssssrrrrqqqqppppoooonnnn";
+/// The code [`FakeApi::invite`] hands out.
+pub const INVITATION_CODE: &str = "herald-invite-fake-code";
+
+/// One call the routes made, with its arguments.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Call {
+    /// `status()`.
+    Status,
+    /// `members()`.
+    Members,
+    /// `services(name)`.
+    Services(Option<String>),
+    /// `announce(service, payload, seq)`.
+    Announce(String, Map<String, Value>, Option<u64>),
+    /// `withdraw(service)`.
+    Withdraw(String),
+    /// `invite(request)`.
+    Invite(InvitationRequest),
+    /// `overlay()`.
+    Overlay,
+    /// `stats()`.
+    Stats,
+    /// `metrics()`.
+    Metrics,
+}
+
+/// The fake node. Clones share their state.
+#[derive(Clone, Debug)]
+pub struct FakeApi {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    calls: Mutex<Vec<Call>>,
+    services: Mutex<Vec<ServiceView>>,
+    fail_next: Mutex<Option<ApiError>>,
+    events: broadcast::Sender<ApiEvent>,
+}
+
+impl Default for FakeApi {
+    fn default() -> Self {
+        FakeApi::new()
+    }
+}
+
+impl FakeApi {
+    /// A fake with no announcements and an event channel of 16 events.
+    pub fn new() -> FakeApi {
+        FakeApi::with_event_capacity(16)
+    }
+
+    /// A fake whose event channel holds `capacity` events, to provoke lagging.
+    pub fn with_event_capacity(capacity: usize) -> FakeApi {
+        FakeApi {
+            inner: Arc::new(Inner {
+                calls: Mutex::new(Vec::new()),
+                services: Mutex::new(Vec::new()),
+                fail_next: Mutex::new(None),
+                events: broadcast::channel(capacity).0,
+            }),
+        }
+    }
+
+    /// Every call so far, oldest first.
+    pub fn calls(&self) -> Vec<Call> {
+        lock(&self.inner.calls).clone()
+    }
+
+    /// Makes the next call (of any kind) fail with `error`.
+    pub fn fail_next(&self, error: ApiError) {
+        *lock(&self.inner.fail_next) = Some(error);
+    }
+
+    /// Sends an event to every subscriber; returns how many there were.
+    pub fn send_event(&self, event: ApiEvent) -> usize {
+        self.inner.events.send(event).unwrap_or(0)
+    }
+
+    /// The member view of this fake node.
+    pub fn own_member() -> MemberView {
+        MemberView {
+            node_id: NODE_ID.into(),
+            name: "alpha".into(),
+            role: "server".into(),
+            state: "alive".into(),
+            addresses: vec!["127.0.0.1:7420".parse().expect("a valid address")],
+            rtt_ms: None,
+            last_heard_ms_ago: None,
+            seq: 1,
+        }
+    }
+
+    fn record(&self, call: Call) -> Result<(), ApiError> {
+        lock(&self.inner.calls).push(call);
+        match lock(&self.inner.fail_next).take() {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A test that panicked while holding the lock has failed already; go on with its data.
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl NodeApi for FakeApi {
+    async fn status(&self) -> Result<StatusView, ApiError> {
+        self.record(Call::Status)?;
+        Ok(StatusView {
+            node_id: NODE_ID.into(),
+            name: "alpha".into(),
+            role: "server".into(),
+            grid_id: PEER_ID.into(),
+            addresses: vec!["127.0.0.1:7420".parse().expect("a valid address")],
+            uptime_s: 42,
+            version: "0.1.0".into(),
+            ready: true,
+            counts: StatusCounts {
+                members: 2,
+                alive: 2,
+                records: 5,
+                services: lock(&self.inner.services).len() as u64,
+                neighbours: 1,
+            },
+        })
+    }
+
+    async fn members(&self) -> Result<Vec<MemberView>, ApiError> {
+        self.record(Call::Members)?;
+        let peer = MemberView {
+            node_id: PEER_ID.into(),
+            name: "bravo".into(),
+            role: "client".into(),
+            state: "suspect".into(),
+            addresses: vec!["10.0.0.2:7420".parse().expect("a valid address")],
+            rtt_ms: Some(12),
+            last_heard_ms_ago: Some(1500),
+            seq: 3,
+        };
+        Ok(vec![FakeApi::own_member(), peer])
+    }
+
+    async fn services(&self, name: Option<String>) -> Result<Vec<ServiceView>, ApiError> {
+        self.record(Call::Services(name.clone()))?;
+        let services = lock(&self.inner.services);
+        Ok(services
+            .iter()
+            .filter(|view| name.as_ref().is_none_or(|name| *name == view.service))
+            .cloned()
+            .collect())
+    }
+
+    async fn announce(
+        &self,
+        service: String,
+        payload: Map<String, Value>,
+        seq: Option<u64>,
+    ) -> Result<SeqView, ApiError> {
+        self.record(Call::Announce(service.clone(), payload.clone(), seq))?;
+        let mut services = lock(&self.inner.services);
+        let current =
+            services.iter().find(|view| view.service == service).map_or(0, |view| view.seq);
+        let seq = match seq {
+            Some(seq) if seq <= current => {
+                return Err(ApiError::Conflict(format!(
+                    "stale: sequence number {seq} is not newer than the current {current}"
+                )));
+            }
+            Some(seq) => seq,
+            None => current + 1,
+        };
+        services.retain(|view| view.service != service);
+        let view = ServiceView {
+            origin: NODE_ID.into(),
+            service,
+            seq,
+            issued_at: 1_700_000_000_000,
+            payload: Value::Object(payload),
+        };
+        services.push(view.clone());
+        drop(services);
+        self.send_event(ApiEvent::Announcement(view));
+        Ok(SeqView { seq })
+    }
+
+    async fn withdraw(&self, service: String) -> Result<SeqView, ApiError> {
+        self.record(Call::Withdraw(service.clone()))?;
+        let mut services = lock(&self.inner.services);
+        let Some(view) = services.iter_mut().find(|view| view.service == service) else {
+            return Err(ApiError::NotFound(format!("this node has no announcement of {service}")));
+        };
+        view.seq += 1;
+        view.payload = Value::Null;
+        Ok(SeqView { seq: view.seq })
+    }
+
+    async fn invite(&self, request: InvitationRequest) -> Result<InvitationView, ApiError> {
+        self.record(Call::Invite(request))?;
+        Ok(InvitationView { code: INVITATION_CODE.into() })
+    }
+
+    async fn overlay(&self) -> Result<Value, ApiError> {
+        self.record(Call::Overlay)?;
+        Ok(json!({"active": [PEER_ID], "passive": [], "eager": [PEER_ID], "lazy": []}))
+    }
+
+    async fn stats(&self) -> Result<Value, ApiError> {
+        self.record(Call::Stats)?;
+        Ok(json!({"messages_in": {"announce": 3, "probe": 10}, "duplicates": 1}))
+    }
+
+    async fn metrics(&self) -> Result<String, ApiError> {
+        self.record(Call::Metrics)?;
+        Ok("# TYPE herald_members gauge\nherald_members 2\n".into())
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<ApiEvent> {
+        self.inner.events.subscribe()
+    }
+}

@@ -1,0 +1,199 @@
+//! The shapes the HTTP API speaks, and the [`NodeApi`] trait the routes call.
+//!
+//! The routes (`api::routes`) know nothing of the node actor: they call a [`NodeApi`], which the
+//! real node implements over its actor handle and tests implement with a fake. Field names here
+//! are the contract of `shared/spec/interface.md`; do not rename them.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use serde::{Deserialize, Serialize};
+
+/// `GET /v1/status`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusView {
+    /// This node's id (52 base32 characters).
+    pub node_id: String,
+    /// Its petname.
+    pub name: String,
+    /// `server` or `client`.
+    pub role: String,
+    /// The grid's id: the grid root key, as a node id.
+    pub grid_id: String,
+    /// Every address this node is reachable at (peer traffic).
+    pub addresses: Vec<SocketAddr>,
+    /// Seconds since the node started.
+    pub uptime_s: u64,
+    /// herald's version.
+    pub version: String,
+    /// Whether the node has caught up with its peers.
+    pub ready: bool,
+    /// Counts: members by state, records held, active neighbours.
+    pub counts: StatusCounts,
+}
+
+/// The counts in [`StatusView`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusCounts {
+    /// Members known, this node included.
+    pub members: u64,
+    /// Members alive, this node included.
+    pub alive: u64,
+    /// Records held.
+    pub records: u64,
+    /// Live announcements held.
+    pub services: u64,
+    /// Active overlay neighbours.
+    pub neighbours: u64,
+}
+
+/// One entry of `GET /v1/members`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberView {
+    /// The member's id.
+    pub node_id: String,
+    /// Its petname, once its profile record arrived ("" before).
+    pub name: String,
+    /// `server` or `client` ("" before its profile arrived).
+    pub role: String,
+    /// `alive`, `suspect`, `dead`, `left` or `revoked`.
+    pub state: String,
+    /// Its announced addresses.
+    pub addresses: Vec<SocketAddr>,
+    /// Mean probe round trip measured by this node, if any.
+    pub rtt_ms: Option<u64>,
+    /// Milliseconds since this node last heard from it directly, if ever.
+    pub last_heard_ms_ago: Option<u64>,
+    /// The sequence number of its newest liveness claim (its incarnation).
+    pub seq: u64,
+}
+
+/// One entry of `GET /v1/services`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServiceView {
+    /// The announcing node's id.
+    pub origin: String,
+    /// The service name.
+    pub service: String,
+    /// The announcement's sequence number.
+    pub seq: u64,
+    /// When the origin signed it, Unix milliseconds.
+    pub issued_at: u64,
+    /// The JSON object payload.
+    pub payload: serde_json::Value,
+}
+
+/// The answer to `PUT /v1/services/{service}` and `DELETE` of the same.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeqView {
+    /// The sequence number the new record carries.
+    pub seq: u64,
+}
+
+/// The body of `POST /v1/invitations`; every field is optional.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvitationRequest {
+    /// `server` or `client`; default `client`.
+    pub role: Option<String>,
+    /// How many nodes may join with the code; default 1.
+    pub uses: Option<u32>,
+    /// Seconds until the code expires; default 86,400.
+    pub expires_s: Option<u64>,
+}
+
+/// The answer to `POST /v1/invitations`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationView {
+    /// The one-line invitation code.
+    pub code: String,
+}
+
+/// One event of `GET /v1/events`, sent as an SSE event named by [`ApiEvent::name`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum ApiEvent {
+    /// A member changed state.
+    Member(MemberView),
+    /// An announcement (or a withdrawal: `payload` is null) was stored.
+    Announcement(ServiceView),
+}
+
+impl ApiEvent {
+    /// The SSE event name: `member` or `announcement`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ApiEvent::Member(_) => "member",
+            ApiEvent::Announcement(_) => "announcement",
+        }
+    }
+}
+
+/// Why the node refused an API request; the routes map it to a status and the JSON error body.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// Malformed input (400, `bad_request`).
+    #[error("{0}")]
+    BadRequest(String),
+    /// Nothing by that name (404, `not_found`).
+    #[error("{0}")]
+    NotFound(String),
+    /// A stale sequence number or a conflicting change (409, `conflict`).
+    #[error("{0}")]
+    Conflict(String),
+    /// Too large (413, `too_large`).
+    #[error("{0}")]
+    TooLarge(String),
+    /// The node cannot answer yet, or is shutting down (503, `not_ready`).
+    #[error("{0}")]
+    NotReady(String),
+}
+
+impl ApiError {
+    /// The machine-readable code in the error body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::TooLarge(_) => "too_large",
+            ApiError::NotReady(_) => "not_ready",
+        }
+    }
+}
+
+/// What the HTTP routes ask of a node. Implemented by the real node's handle and by test fakes.
+pub trait NodeApi: Clone + Send + Sync + 'static {
+    /// `GET /v1/status`.
+    fn status(&self) -> impl Future<Output = Result<StatusView, ApiError>> + Send;
+    /// `GET /v1/members`.
+    fn members(&self) -> impl Future<Output = Result<Vec<MemberView>, ApiError>> + Send;
+    /// `GET /v1/services?name=`.
+    fn services(
+        &self,
+        name: Option<String>,
+    ) -> impl Future<Output = Result<Vec<ServiceView>, ApiError>> + Send;
+    /// `PUT /v1/services/{service}`: `payload` is the JSON object to announce, `seq` the
+    /// grid-control `sequence-number` if the body gave one (already removed from `payload`).
+    fn announce(
+        &self,
+        service: String,
+        payload: serde_json::Map<String, serde_json::Value>,
+        seq: Option<u64>,
+    ) -> impl Future<Output = Result<SeqView, ApiError>> + Send;
+    /// `DELETE /v1/services/{service}`.
+    fn withdraw(&self, service: String) -> impl Future<Output = Result<SeqView, ApiError>> + Send;
+    /// `POST /v1/invitations`.
+    fn invite(
+        &self,
+        request: InvitationRequest,
+    ) -> impl Future<Output = Result<InvitationView, ApiError>> + Send;
+    /// `GET /v1/overlay`: active and passive views and broadcast-tree links.
+    fn overlay(&self) -> impl Future<Output = Result<serde_json::Value, ApiError>> + Send;
+    /// `GET /v1/stats`: the counters.
+    fn stats(&self) -> impl Future<Output = Result<serde_json::Value, ApiError>> + Send;
+    /// `GET /metrics`: Prometheus text.
+    fn metrics(&self) -> impl Future<Output = Result<String, ApiError>> + Send;
+    /// `GET /v1/events`: a stream of events from now on.
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<ApiEvent>;
+}

@@ -1,0 +1,272 @@
+//! The axum router of the API and the server loop that runs it.
+//!
+//! [`router`] maps each route of interface.md ("HTTP API") to a [`NodeApi`] call and turns every
+//! refusal, the node's or axum's, into the JSON error body ([`super::error`]). [`serve`] runs it
+//! on a listener until a shutdown future resolves.
+//!
+//! Request bodies are read as bytes and parsed here rather than with axum's `Json` extractor, so
+//! that a body without a `Content-Type` is taken as JSON (what `curl -d` users expect) and every
+//! parse error gets the same error body.
+
+use std::future::{Future, IntoFuture};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, Method, Uri, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Extension, Json, Router};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use tokio::sync::watch;
+
+use super::auth::{self, Auth};
+use super::error::Failure;
+use super::model::{InvitationRequest, NodeApi};
+use super::sse::{self, Shutdown};
+
+/// The largest request body the API reads: 64 KiB. An announcement's payload travels in every
+/// gossip round, so it is meant to be small; this bound keeps a client from making the node
+/// buffer more than that.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// How long [`serve`] waits for open requests after the shutdown signal before it returns
+/// anyway, so that a stalled client cannot hold up a node's exit.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// The media type of `/metrics`: Prometheus' text exposition format.
+const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Builds the API's router over `api`, guarded by `auth`.
+pub fn router<A: NodeApi>(api: A, auth: Auth) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/metrics", get(metrics::<A>))
+        .route("/v1/status", get(status::<A>))
+        .route("/v1/members", get(members::<A>))
+        .route("/v1/services", get(services::<A>))
+        .route("/v1/services/{service}", put(announce::<A>).delete(withdraw::<A>))
+        .route("/v1/invitations", post(invite::<A>))
+        .route("/v1/overlay", get(overlay::<A>))
+        .route("/v1/stats", get(stats::<A>))
+        .route("/v1/events", get(sse::events::<A>))
+        .fallback(no_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // Added last, so it runs first: a refused request is not read further.
+        .layer(axum::middleware::from_fn_with_state(Arc::new(auth), auth::require))
+        .with_state(api)
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then lets open requests finish for
+/// up to [`SHUTDOWN_GRACE`]. Event streams end at the signal.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stopping, stop) = watch::channel(false);
+    let mut stopped = stop.clone();
+    let router = router.layer(Extension(Shutdown(stop)));
+    let signal = {
+        let stopping = stopping.clone();
+        async move {
+            shutdown.await;
+            stopping.send_replace(true);
+        }
+    };
+    let server = axum::serve(listener, router).with_graceful_shutdown(signal).into_future();
+    let grace = async move {
+        // `stopping` lives until `serve` returns, so this waits for the signal.
+        let _ = stopped.wait_for(|stopping| *stopping).await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    let result = tokio::select! {
+        result = server => result,
+        () = grace => {
+            tracing::warn!(grace = ?SHUTDOWN_GRACE, "API requests still open after shutdown; leaving them");
+            Ok(())
+        }
+    };
+    drop(stopping);
+    result
+}
+
+/// `GET /`: a placeholder until the dashboard exists.
+async fn index() -> Html<&'static str> {
+    Html(concat!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
+        "<title>herald</title></head><body>\n",
+        "<h1>herald</h1>\n",
+        "<p>The dashboard is not built yet. This node's API answers under /v1: ",
+        "start with <a href=\"/v1/status\">/v1/status</a>.</p>\n",
+        "</body></html>\n"
+    ))
+}
+
+async fn metrics<A: NodeApi>(State(api): State<A>) -> Result<Response, Failure> {
+    let text = api.metrics().await?;
+    Ok(([(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)], text).into_response())
+}
+
+async fn status<A: NodeApi>(State(api): State<A>) -> Result<Response, Failure> {
+    Ok(Json(api.status().await?).into_response())
+}
+
+async fn members<A: NodeApi>(State(api): State<A>) -> Result<Response, Failure> {
+    Ok(Json(api.members().await?).into_response())
+}
+
+/// The query of `GET /v1/services`.
+#[derive(Debug, Deserialize)]
+struct ServicesQuery {
+    /// Only announcements of this service.
+    name: Option<String>,
+    /// Only announcements from followed grid managers' servers. Accepted and ignored until the
+    /// node keeps a list of followed managers; taken as text so that `followed=`, `=1` and
+    /// `=true` are all accepted now and keep working later.
+    #[allow(dead_code)]
+    followed: Option<String>,
+}
+
+async fn services<A: NodeApi>(
+    State(api): State<A>,
+    query: Result<Query<ServicesQuery>, QueryRejection>,
+) -> Result<Response, Failure> {
+    let Query(query) = query?;
+    let name = query.name.filter(|name| !name.is_empty());
+    Ok(Json(api.services(name).await?).into_response())
+}
+
+async fn announce<A: NodeApi>(
+    State(api): State<A>,
+    service: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Failure> {
+    let Path(service) = service?;
+    let body = json_body(&headers, &body?)?
+        .ok_or_else(|| Failure::bad_request("the body is empty: send a JSON object"))?;
+    let (payload, seq) = split_announcement(&service, body)?;
+    Ok(Json(api.announce(service, payload, seq).await?).into_response())
+}
+
+async fn withdraw<A: NodeApi>(
+    State(api): State<A>,
+    service: Result<Path<String>, PathRejection>,
+) -> Result<Response, Failure> {
+    let Path(service) = service?;
+    Ok(Json(api.withdraw(service).await?).into_response())
+}
+
+async fn invite<A: NodeApi>(
+    State(api): State<A>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Failure> {
+    // Every field has a default, so an empty body asks for the default invitation.
+    let request = match json_body(&headers, &body?)? {
+        None => InvitationRequest::default(),
+        Some(value) => serde_json::from_value(value)
+            .map_err(|error| Failure::bad_request(format!("bad invitation request: {error}")))?,
+    };
+    Ok(Json(api.invite(request).await?).into_response())
+}
+
+async fn overlay<A: NodeApi>(State(api): State<A>) -> Result<Response, Failure> {
+    Ok(Json(api.overlay().await?).into_response())
+}
+
+async fn stats<A: NodeApi>(State(api): State<A>) -> Result<Response, Failure> {
+    Ok(Json(api.stats().await?).into_response())
+}
+
+async fn no_route(uri: Uri) -> Failure {
+    Failure::no_route(uri.path())
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> Failure {
+    Failure::method_not_allowed(method.as_str(), uri.path())
+}
+
+/// Parses a request body as JSON: `None` when it is empty. A `Content-Type`, if present, must
+/// be JSON (`application/json` or any `+json` type); none at all is taken as JSON.
+fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<Option<Value>, Failure> {
+    if let Some(content_type) = headers.get(header::CONTENT_TYPE) {
+        let text = content_type.to_str().unwrap_or("");
+        let essence = text.split(';').next().unwrap_or("").trim();
+        let json = essence.eq_ignore_ascii_case("application/json")
+            || essence.to_ascii_lowercase().ends_with("+json");
+        if !json {
+            return Err(Failure::bad_request(format!(
+                "expected a JSON body (Content-Type: application/json), not {text:?}"
+            )));
+        }
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice(body)
+        .map(Some)
+        .map_err(|error| Failure::bad_request(format!("the body is not valid JSON: {error}")))
+}
+
+/// Splits a `PUT /v1/services/{service}` body into the payload and the requested sequence
+/// number. A body with a `service-name` key is the seed's grid-control form: that name must be
+/// the path's service, and `service-name` and `sequence-number` are taken out of the payload.
+/// Without `service-name`, the whole object is the payload, whatever its keys.
+pub(crate) fn split_announcement(
+    service: &str,
+    body: Value,
+) -> Result<(Map<String, Value>, Option<u64>), Failure> {
+    let Value::Object(mut payload) = body else {
+        return Err(Failure::bad_request(
+            "the body must be a JSON object (the announcement's payload)",
+        ));
+    };
+    let Some(named) = payload.remove("service-name") else {
+        return Ok((payload, None));
+    };
+    match named {
+        Value::String(named) if named == service => {}
+        Value::String(named) => {
+            return Err(Failure::bad_request(format!(
+                "service-name {named:?} does not match the service in the path, {service:?}"
+            )));
+        }
+        other => {
+            return Err(Failure::bad_request(format!(
+                "service-name must be a string, not {other}"
+            )));
+        }
+    }
+    let seq = match payload.remove("sequence-number") {
+        None => None,
+        Some(value) => Some(parse_sequence_number(&value)?),
+    };
+    Ok((payload, seq))
+}
+
+/// A grid-control `sequence-number`: a non-negative integer, or a string of decimal digits
+/// (some writers quote large numbers to survive JavaScript).
+fn parse_sequence_number(value: &Value) -> Result<u64, Failure> {
+    let parsed = match value {
+        Value::Number(number) => number.as_u64(),
+        Value::String(text) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => {
+            text.parse().ok()
+        }
+        _ => None,
+    };
+    parsed.ok_or_else(|| {
+        Failure::bad_request(format!(
+            "sequence-number must be a non-negative integer below 2^64, not {value}"
+        ))
+    })
+}
+
+#[cfg(test)]
+#[path = "routes_tests.rs"]
+mod tests;

@@ -1,0 +1,124 @@
+//! [`NodeHandle`]: a cheap, cloneable way to ask the node actor for something, and the
+//! [`NodeApi`] implementation the HTTP routes use.
+//!
+//! Every request is a closure run on the actor's own task, so it sees one consistent state and
+//! never races the protocol. The answer comes back on a one-shot channel.
+
+use herald_core::{Command, CommandError};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::actor::{Actor, Call};
+use crate::admit;
+use crate::api::model::{
+    ApiError, ApiEvent, InvitationRequest, InvitationView, MemberView, NodeApi, SeqView,
+    ServiceView, StatusView,
+};
+use crate::datadir::unix_ms;
+use crate::views;
+
+/// A handle on a running node.
+#[derive(Clone)]
+pub struct NodeHandle {
+    calls: mpsc::Sender<Call>,
+    events: broadcast::Sender<ApiEvent>,
+}
+
+impl NodeHandle {
+    pub(crate) fn new(
+        calls: mpsc::Sender<Call>,
+        events: broadcast::Sender<ApiEvent>,
+    ) -> NodeHandle {
+        NodeHandle { calls, events }
+    }
+
+    /// Runs `work` on the actor and returns its result.
+    pub(crate) async fn call<R: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Actor) -> R + Send + 'static,
+    ) -> Result<R, ApiError> {
+        let (reply, answer) = oneshot::channel();
+        let call: Call = Box::new(move |actor| {
+            let _ = reply.send(work(actor));
+        });
+        let stopped = || ApiError::NotReady("the node is shutting down".into());
+        self.calls.send(call).await.map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())
+    }
+
+    /// Asks the node to announce its departure and stop; returns once the actor accepted.
+    pub async fn leave(&self) -> Result<(), ApiError> {
+        self.call(Actor::leave).await
+    }
+}
+
+/// Runs a publishing command and maps its outcome to the API's.
+fn run_command(actor: &mut Actor, command: Command) -> Result<SeqView, ApiError> {
+    match actor.command(command) {
+        Ok(Ok(version)) => Ok(SeqView { seq: version.seq }),
+        Ok(Err(error @ CommandError::Stale { .. })) => {
+            Err(ApiError::Conflict(format!("stale: {error}")))
+        }
+        Ok(Err(error @ CommandError::PayloadTooLarge(_))) => {
+            Err(ApiError::TooLarge(error.to_string()))
+        }
+        Ok(Err(error)) => Err(ApiError::BadRequest(error.to_string())),
+        Err(error) => Err(ApiError::NotReady(format!("{error:#}"))),
+    }
+}
+
+impl NodeApi for NodeHandle {
+    async fn status(&self) -> Result<StatusView, ApiError> {
+        self.call(|actor| views::status(actor)).await
+    }
+
+    async fn members(&self) -> Result<Vec<MemberView>, ApiError> {
+        self.call(|actor| views::members(actor)).await
+    }
+
+    async fn services(&self, name: Option<String>) -> Result<Vec<ServiceView>, ApiError> {
+        self.call(move |actor| views::services(actor, name.as_deref())).await
+    }
+
+    async fn announce(
+        &self,
+        service: String,
+        payload: serde_json::Map<String, serde_json::Value>,
+        seq: Option<u64>,
+    ) -> Result<SeqView, ApiError> {
+        let payload = serde_json::to_vec(&payload)
+            .map_err(|error| ApiError::BadRequest(format!("encoding the payload: {error}")))?;
+        let command = Command::Announce { service, payload, issued_at_ms: unix_ms(), seq };
+        self.call(move |actor| run_command(actor, command)).await?
+    }
+
+    async fn withdraw(&self, service: String) -> Result<SeqView, ApiError> {
+        self.call(move |actor| {
+            let me = actor.id();
+            if !actor.node.services(Some(&service)).any(|record| record.record.origin == me) {
+                return Err(ApiError::NotFound(format!("this node does not announce {service:?}")));
+            }
+            run_command(actor, Command::Withdraw { service, issued_at_ms: unix_ms() })
+        })
+        .await?
+    }
+
+    async fn invite(&self, request: InvitationRequest) -> Result<InvitationView, ApiError> {
+        self.call(move |actor| admit::invite(actor, &request)).await?
+    }
+
+    async fn overlay(&self) -> Result<serde_json::Value, ApiError> {
+        self.call(|actor| views::overlay(actor)).await
+    }
+
+    async fn stats(&self) -> Result<serde_json::Value, ApiError> {
+        self.call(|actor| views::stats(actor)).await
+    }
+
+    async fn metrics(&self) -> Result<String, ApiError> {
+        self.call(|actor| views::metrics(actor)).await
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<ApiEvent> {
+        self.events.subscribe()
+    }
+}

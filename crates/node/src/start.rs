@@ -1,0 +1,290 @@
+//! Starting and stopping a node: [`RunningNode::start`] opens the data directory, restores the
+//! core from the store, binds QUIC and the HTTP API, and spawns the actor;
+//! [`RunningNode::shutdown`] announces departure and flushes; [`RunningNode::crash`] stops it
+//! without a word, as `kill -9` would (for the demo).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use herald_core::{Config, Node, NodeId};
+use herald_store::Store;
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+use crate::actor::{Actor, ActorParts};
+use crate::api::{Auth, router, serve};
+use crate::clock::Clock;
+use crate::datadir::{
+    API_ADDR_FILE, API_TOKEN_FILE, DataDir, LISTEN_ADDR_FILE, os_random, read_small_file,
+};
+use crate::handle::NodeHandle;
+use crate::peer_requests::{self, PeerAnswer, PeerRequest};
+use crate::policy::GridPolicy;
+use crate::transport::{Transport, TransportConfig};
+
+/// Peer traffic's default address (interface.md).
+pub const LISTEN_DEFAULT: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 7420);
+/// The HTTP API's default address (interface.md).
+pub const HTTP_DEFAULT: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 7421);
+/// How long a hello to a `--peer` address may take.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a stopping node gives its last frames (its departure) to leave.
+const DEPARTURE_GRACE: Duration = Duration::from_millis(300);
+
+/// How to run a node.
+#[derive(Clone, Debug)]
+pub struct NodeOptions {
+    /// The data directory.
+    pub data_dir: PathBuf,
+    /// Where peer traffic (QUIC over UDP) is received; port 0 picks one.
+    pub listen: SocketAddr,
+    /// Where the HTTP API listens; `None` runs without one.
+    pub http: Option<SocketAddr>,
+    /// The petname; by default the stored one, or `node-<short id>`.
+    pub name: Option<String>,
+    /// Addresses to contact at start, beside the stored contacts.
+    pub peers: Vec<SocketAddr>,
+    /// Admit anyone who knows an address (floodd's keyless grids).
+    pub open: bool,
+    /// Protocol tunables. The role and epoch are taken from the data directory.
+    pub core: Config,
+}
+
+impl NodeOptions {
+    /// The defaults of interface.md for a data directory.
+    pub fn new(data_dir: PathBuf) -> NodeOptions {
+        NodeOptions {
+            data_dir,
+            listen: LISTEN_DEFAULT,
+            http: Some(HTTP_DEFAULT),
+            name: None,
+            peers: Vec::new(),
+            open: false,
+            core: Config::with_membership(),
+        }
+    }
+}
+
+/// A node that is running.
+pub struct RunningNode {
+    /// Its node id.
+    pub id: NodeId,
+    /// Its grid.
+    pub grid: NodeId,
+    /// Whether this start created the grid.
+    pub created_grid: bool,
+    /// The address peer traffic arrives at.
+    pub listen_addr: SocketAddr,
+    /// The HTTP API's address, if it has one.
+    pub http_addr: Option<SocketAddr>,
+    handle: NodeHandle,
+    transport: Transport,
+    actor: JoinHandle<Result<()>>,
+    http_stop: watch::Sender<bool>,
+    http: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl RunningNode {
+    /// Starts a node as `options` say.
+    pub async fn start(options: NodeOptions) -> Result<RunningNode> {
+        let mut data = DataDir::open(&options.data_dir)?;
+        let keypair = data.keypair().clone();
+        let default_name = format!("node-{}", keypair.id().short());
+        let created_grid = data.grid()?.is_none();
+        if created_grid {
+            let name = options.name.clone().unwrap_or(default_name.clone());
+            data.create_grid(&name)?;
+        }
+        let grid = data.grid()?.context("the data directory lost its grid")?;
+        let chain = data.chain()?.context("the data directory has a grid but no certificate")?;
+        let mut profile =
+            data.profile()?.context("the data directory has a grid but no profile")?;
+        if let Some(name) = options.name.as_ref().filter(|name| **name != profile.name) {
+            profile.name.clone_from(name);
+            let contacts = data.contacts()?;
+            data.set_membership(grid, &chain, &profile, &contacts)?;
+        }
+        let contacts = data.contacts()?;
+        let epoch = data.epoch()?;
+        let snapshot = data.store().load()?;
+        let mut config = options.core.clone();
+        config.role = profile.role;
+        config.epoch = epoch;
+        let seed = u64::from_le_bytes(os_random()?);
+        let clock = Clock::start();
+        let node = Node::restore(keypair.clone(), config, seed, clock.now(), snapshot);
+        let policy = GridPolicy { grid, open: options.open };
+        if options.open {
+            warn!("this grid is open: any node that knows an address may join");
+        }
+        let (transport, transport_events) = Transport::bind(TransportConfig {
+            listen: options.listen,
+            keypair: keypair.clone(),
+            membership: Some(chain.encode()),
+            policy: Arc::new(policy),
+            send_queue_len: 1024,
+        })
+        .await
+        .with_context(|| format!("listening for peers on {}", options.listen))?;
+        let listen_addr = transport.local_addr();
+        let advertised = vec![advertised_address(listen_addr)];
+        data.write_file(LISTEN_ADDR_FILE, listen_addr.to_string().as_bytes(), 0o644)?;
+        let (events, _) = broadcast::channel(1024);
+        let mut actor = Actor::new(ActorParts {
+            node,
+            data,
+            transport: transport.clone(),
+            clock,
+            policy,
+            chain,
+            profile,
+            advertised,
+            contacts: contacts.clone(),
+            events: events.clone(),
+        });
+        actor.publish_profile()?;
+        actor.join(contacts.iter().map(|contact| contact.id).collect());
+        let (calls, calls_in) = mpsc::channel(256);
+        let handle = NodeHandle::new(calls, events);
+        let actor = tokio::spawn(actor.run(calls_in, transport_events));
+        for peer in &options.peers {
+            tokio::spawn(greet_peer(transport.clone(), handle.clone(), *peer));
+        }
+        let (http_stop, http_stopped) = watch::channel(false);
+        let (http_addr, http) = match options.http {
+            None => (None, None),
+            Some(address) => {
+                let (address, task) =
+                    start_http(&options.data_dir, address, handle.clone(), http_stopped).await?;
+                (Some(address), Some(task))
+            }
+        };
+        info!(id = %keypair.id(), grid = %grid, listen = %listen_addr, version = env!("CARGO_PKG_VERSION"), "node started");
+        Ok(RunningNode {
+            id: keypair.id(),
+            grid,
+            created_grid,
+            listen_addr,
+            http_addr,
+            handle,
+            transport,
+            actor,
+            http_stop,
+            http,
+        })
+    }
+
+    /// A handle for queries and commands.
+    pub fn handle(&self) -> &NodeHandle {
+        &self.handle
+    }
+
+    /// Announces departure, flushes the store, and stops.
+    pub async fn shutdown(self) -> Result<()> {
+        let left = self.handle.leave().await;
+        let outcome = match self.actor.await {
+            Ok(result) => result,
+            Err(error) => Err(anyhow::anyhow!("the node task failed: {error}")),
+        };
+        if left.is_ok() {
+            tokio::time::sleep(DEPARTURE_GRACE).await;
+        }
+        self.transport.close().await;
+        let _ = self.http_stop.send(true);
+        if let Some(http) = self.http {
+            let _ = http.await;
+        }
+        outcome
+    }
+
+    /// Stops at once, without announcing departure: what peers see of a `kill -9`.
+    pub async fn crash(self) {
+        self.actor.abort();
+        let _ = self.actor.await;
+        self.transport.close().await;
+        let _ = self.http_stop.send(true);
+        if let Some(http) = self.http {
+            http.abort();
+        }
+    }
+
+    /// Waits until the node stops by itself (a store failure), returning why.
+    pub async fn wait(&mut self) -> Result<()> {
+        match (&mut self.actor).await {
+            Ok(result) => result,
+            Err(error) => Err(anyhow::anyhow!("the node task failed: {error}")),
+        }
+    }
+}
+
+/// What to announce for a bound address: a wildcard bind is announced on loopback until a peer
+/// tells the node how it sees it.
+fn advertised_address(bound: SocketAddr) -> SocketAddr {
+    if bound.ip().is_unspecified() {
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), bound.port())
+    } else {
+        bound
+    }
+}
+
+/// Resolves a `--peer` address to a node id with a hello, then joins through it.
+async fn greet_peer(transport: Transport, handle: NodeHandle, peer: SocketAddr) {
+    let request = peer_requests::encode(&PeerRequest::Hello);
+    let (identity, answer) = match transport.request(peer, &request, HELLO_TIMEOUT).await {
+        Ok(reply) => reply,
+        Err(error) => {
+            warn!(%peer, %error, "could not reach a --peer address");
+            return;
+        }
+    };
+    let observed = match peer_requests::decode::<PeerAnswer>(&answer) {
+        Ok(PeerAnswer::Hello { observed }) => Some(observed),
+        _ => None,
+    };
+    let id = identity.id;
+    let joined = handle
+        .call(move |actor| {
+            actor.addresses.learn(id, peer);
+            if let Some(observed) = observed {
+                actor.add_advertised(observed)?;
+            }
+            actor.join(vec![id]);
+            anyhow::Ok(())
+        })
+        .await;
+    if let Ok(Err(error)) = joined {
+        warn!(%peer, error = %format!("{error:#}"), "joining through a --peer address failed");
+    }
+}
+
+async fn start_http(
+    data_dir: &std::path::Path,
+    address: SocketAddr,
+    handle: NodeHandle,
+    mut stopped: watch::Receiver<bool>,
+) -> Result<(SocketAddr, JoinHandle<std::io::Result<()>>)> {
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("listening for the HTTP API on {address}"))?;
+    let address = listener.local_addr().context("reading the HTTP API's address")?;
+    let token = match read_small_file(data_dir, API_TOKEN_FILE)? {
+        Some(token) if !token.is_empty() => token,
+        _ => {
+            let token: String =
+                os_random::<16>()?.iter().map(|byte| format!("{byte:02x}")).collect();
+            crate::datadir::write_file(data_dir, API_TOKEN_FILE, token.as_bytes(), 0o600)?;
+            token
+        }
+    };
+    crate::datadir::write_file(data_dir, API_ADDR_FILE, address.to_string().as_bytes(), 0o644)?;
+    let auth = if address.ip().is_loopback() { Auth::None } else { Auth::Bearer(token) };
+    let shutdown = async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+    let task = tokio::spawn(serve(listener, router(handle, auth), shutdown));
+    Ok((address, task))
+}

@@ -1,0 +1,449 @@
+//! The QUIC transport: frames to and from peers named by their node id, over one UDP port.
+//!
+//! [`Transport::bind`] opens a quinn endpoint that both accepts and dials, with the mutual TLS of
+//! [`crate::tls`], so every event's `from` is the id proven by the peer's certificate. Frames go
+//! out through [`Transport::send`], which never blocks: each peer has a bounded send queue and
+//! one writer task that dials the peer when needed and writes its frames, in order, on one
+//! long-lived unidirectional stream, length-prefixed by [`crate::framing`]. Each connection has
+//! one task that accepts the peer's streams, and each accepted stream is read by its own task
+//! (normally one frame stream per connection; requests use short bidirectional streams).
+//! Everything received lands on one bounded event channel; when it is full, frames are dropped
+//! and counted. Joins use [`Transport::request`], one frame each way on a bidirectional stream.
+//!
+//! Connections per peer: a connection becomes a *link* (usable to send frames) when this node
+//! dialled it to send frames, or when the peer opened a frame stream on it; connections that only
+//! carry requests never carry frames. If both nodes dial each other at once, both links are kept
+//! and both work: each side writes on its newest live link and reads from all of them. No link
+//! is closed for being a duplicate, so no frame in flight is lost; the cost is one extra idle
+//! connection with its keep-alives. A writer keeps writing on the link it chose while that link
+//! lives, so frames stay in order; it moves to a newer link only when that one came up more than
+//! [`SIMULTANEOUS_DIAL_WINDOW`] later (the peer restarted and dialled again while the old link
+//! was not yet known to be dead). Frames sent on a link that dies are lost, never resent.
+//!
+//! Not here: deciding who may connect (the caller's [`PeerPolicy`]), peer liveness (the core's
+//! failure detector; QUIC's idle timeout only reclaims dead connections), decoding frames.
+
+mod link;
+mod writer;
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use herald_core::{FRAME_SIZE_MAX, Keypair, NodeId};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::framing::{self, FramingError};
+use crate::tls::{self, PeerIdentity, PeerPolicy, TlsError};
+
+/// Default length of each peer's send queue, in frames (a guess: a few seconds of gossip).
+pub const SEND_QUEUE_LEN_DEFAULT: usize = 1024;
+
+/// Length of the inbound event channel, in events.
+pub const EVENT_QUEUE_LEN: usize = 4096;
+
+/// How long one dial to one address may take before the next address is tried. Loopback and
+/// LAN handshakes take milliseconds; this leaves room for a few lost initial packets.
+pub const DIAL_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A writer moves from its link to a newer one only if the newer one came up this much later.
+/// Two links that come up closer together are a simultaneous dial, where both work and moving
+/// would reorder frames; a link that comes up later means the peer lost the old one (it
+/// restarted), which QUIC notices only at the idle timeout.
+pub const SIMULTANEOUS_DIAL_WINDOW: Duration = Duration::from_secs(5);
+
+/// QUIC application close code: a request connection is done (not a lost link).
+pub const CLOSE_DONE: u32 = 0;
+/// QUIC application close code: the node disconnected from the peer or shut down.
+pub const CLOSE_BYE: u32 = 1;
+/// QUIC application close code: the peer broke the framing (oversized or empty frame).
+pub const CLOSE_FRAMING: u32 = 2;
+
+/// What [`Transport::bind`] needs.
+#[derive(Clone, Debug)]
+pub struct TransportConfig {
+    /// The UDP address to listen on (port 0 picks one; see [`Transport::local_addr`]).
+    pub listen: SocketAddr,
+    /// The node's key pair: its certificate's key and its id.
+    pub keypair: Keypair,
+    /// The membership certificate to present, if the node has been admitted.
+    pub membership: Option<Vec<u8>>,
+    /// Who may connect, asked in every handshake on both sides.
+    pub policy: Arc<dyn PeerPolicy>,
+    /// Frames queued per peer before new ones are dropped; default [`SEND_QUEUE_LEN_DEFAULT`].
+    pub send_queue_len: usize,
+}
+
+impl TransportConfig {
+    /// A configuration without membership and with the default send queue length.
+    pub fn new(listen: SocketAddr, keypair: Keypair, policy: Arc<dyn PeerPolicy>) -> Self {
+        TransportConfig {
+            listen,
+            keypair,
+            membership: None,
+            policy,
+            send_queue_len: SEND_QUEUE_LEN_DEFAULT,
+        }
+    }
+}
+
+/// What the transport reports to the node.
+#[derive(Debug)]
+pub enum TransportEvent {
+    /// A frame on an established connection. `admitted` = the peer's cert carried membership
+    /// bytes (the policy accepted them).
+    Frame {
+        /// The peer's id, proven by its TLS certificate.
+        from: NodeId,
+        /// The peer's address on this connection.
+        remote: SocketAddr,
+        /// Whether the peer's certificate carried membership bytes.
+        admitted: bool,
+        /// The frame, without its length prefix.
+        bytes: Arc<[u8]>,
+    },
+    /// The transport could not reach `peer` at any address it was given, or lost its connection.
+    PeerDown(NodeId),
+    /// A request on a bidirectional stream (used for joins): answer through `reply` (one frame).
+    /// Dropping `reply` closes the stream.
+    Request {
+        /// The peer's id, proven by its TLS certificate.
+        from: NodeId,
+        /// The peer's address on this connection.
+        remote: SocketAddr,
+        /// Whether the peer's certificate carried membership bytes.
+        admitted: bool,
+        /// The request frame.
+        bytes: Vec<u8>,
+        /// Where the answer goes: one frame, non-empty and at most `FRAME_SIZE_MAX` bytes.
+        reply: oneshot::Sender<Vec<u8>>,
+    },
+}
+
+/// Counters since [`Transport::bind`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TransportStats {
+    /// Frames received on links (requests not included).
+    pub frames_in: u64,
+    /// Bytes of those frames, without prefixes.
+    pub bytes_in: u64,
+    /// Frames written to links.
+    pub frames_out: u64,
+    /// Bytes of those frames, without prefixes.
+    pub bytes_out: u64,
+    /// Frames dropped because the peer's send queue was full.
+    pub frames_dropped_queue_full: u64,
+    /// Frames dropped because no connection could carry them: every dial failed, the link was
+    /// lost while writing, or the peer was disconnected.
+    pub frames_dropped_unreachable: u64,
+    /// Frames and requests received but dropped because the event channel was full.
+    pub frames_dropped_inbound: u64,
+    /// Frames given to `send` that were empty, above `FRAME_SIZE_MAX`, or addressed to this
+    /// node itself.
+    pub frames_dropped_invalid: u64,
+    /// Outgoing connection attempts (one per address tried, and one per request).
+    pub dials: u64,
+    /// Outgoing connection attempts that failed or timed out.
+    pub dial_failures: u64,
+    /// Handshakes that failed on either side (bad certificate, wrong id, policy refusal).
+    pub handshake_failures: u64,
+    /// Connections open now, inbound and outbound.
+    pub connections_open: u64,
+}
+
+/// Why a transport operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    /// The UDP socket could not be opened.
+    #[error("binding {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// The TLS configuration could not be made.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// quinn refused to start a connection.
+    #[error("connecting: {0}")]
+    Connect(#[from] quinn::ConnectError),
+    /// The connection failed or closed.
+    #[error("connection: {0}")]
+    Connection(#[from] quinn::ConnectionError),
+    /// Writing to a stream failed.
+    #[error("writing: {0}")]
+    Write(#[from] quinn::WriteError),
+    /// Reading from a stream failed.
+    #[error("reading: {0}")]
+    Read(#[from] quinn::ReadError),
+    /// The peer's answer broke the framing.
+    #[error(transparent)]
+    Framing(#[from] FramingError),
+    /// The stream closed before a whole frame arrived.
+    #[error("the peer closed the stream without a whole frame")]
+    NoFrame,
+    /// A frame to send is empty or larger than `FRAME_SIZE_MAX`.
+    #[error("a frame of {0} bytes is outside 1..={FRAME_SIZE_MAX}")]
+    FrameSize(usize),
+    /// The operation did not finish in time.
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    /// The transport was closed.
+    #[error("the transport is closed")]
+    Closed,
+}
+
+/// A handle to the transport; cheap to clone. Its tasks run until [`Transport::close`].
+#[derive(Clone)]
+pub struct Transport {
+    shared: Arc<Shared>,
+}
+
+/// One connection to a peer.
+#[derive(Clone)]
+struct Link {
+    conn: quinn::Connection,
+    /// Whether frames may be sent on it (see the module doc).
+    writable: bool,
+    /// When it was opened, or became writable.
+    since: std::time::Instant,
+}
+
+/// Everything the transport knows about one peer.
+#[derive(Default)]
+struct Peer {
+    /// Open connections, writable ones in the order they became writable (newest last).
+    links: Vec<Link>,
+    /// The writer task's token and queue, while it runs.
+    writer: Option<(u64, mpsc::Sender<Arc<[u8]>>)>,
+    /// Where to dial the peer: the addresses of the latest `send`.
+    addrs: Vec<SocketAddr>,
+}
+
+#[derive(Default)]
+struct Counters {
+    frames_in: AtomicU64,
+    bytes_in: AtomicU64,
+    frames_out: AtomicU64,
+    bytes_out: AtomicU64,
+    dropped_queue_full: AtomicU64,
+    dropped_unreachable: AtomicU64,
+    dropped_inbound: AtomicU64,
+    dropped_invalid: AtomicU64,
+    dials: AtomicU64,
+    dial_failures: AtomicU64,
+    handshake_failures: AtomicU64,
+    connections_open: AtomicU64,
+}
+
+fn bump(counter: &AtomicU64, by: u64) {
+    counter.fetch_add(by, Ordering::Relaxed);
+}
+
+/// State shared by the handle and the tasks.
+struct Shared {
+    endpoint: quinn::Endpoint,
+    local_addr: SocketAddr,
+    keypair: Keypair,
+    policy: Arc<dyn PeerPolicy>,
+    client: Mutex<quinn::ClientConfig>,
+    peers: Mutex<HashMap<NodeId, Peer>>,
+    events: mpsc::Sender<TransportEvent>,
+    counters: Counters,
+    send_queue_len: usize,
+    runtime: tokio::runtime::Handle,
+    closed: AtomicBool,
+    next_token: AtomicU64,
+}
+
+impl Shared {
+    fn peers(&self) -> MutexGuard<'_, HashMap<NodeId, Peer>> {
+        // A panic while holding the lock leaves the map consistent (each edit is one step).
+        self.peers.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn client_config(&self) -> quinn::ClientConfig {
+        self.client.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+}
+
+impl Transport {
+    /// Opens the endpoint on `config.listen` and starts accepting connections. Returns the
+    /// handle and the receiver of every [`TransportEvent`]. Must be called within a tokio runtime.
+    pub async fn bind(
+        config: TransportConfig,
+    ) -> Result<(Transport, mpsc::Receiver<TransportEvent>), TransportError> {
+        let membership = config.membership.as_deref();
+        let server = tls::server_config(&config.keypair, membership, config.policy.clone())?;
+        let client = tls::client_config(&config.keypair, membership, config.policy.clone())?;
+        let endpoint = quinn::Endpoint::server(server, config.listen)
+            .map_err(|source| TransportError::Bind { addr: config.listen, source })?;
+        let local_addr = endpoint
+            .local_addr()
+            .map_err(|source| TransportError::Bind { addr: config.listen, source })?;
+        let (events, receiver) = mpsc::channel(EVENT_QUEUE_LEN);
+        let shared = Arc::new(Shared {
+            endpoint,
+            local_addr,
+            keypair: config.keypair,
+            policy: config.policy,
+            client: Mutex::new(client),
+            peers: Mutex::new(HashMap::new()),
+            events,
+            counters: Counters::default(),
+            send_queue_len: config.send_queue_len.max(1),
+            runtime: tokio::runtime::Handle::current(),
+            closed: AtomicBool::new(false),
+            next_token: AtomicU64::new(0),
+        });
+        tracing::debug!(id = %shared.keypair.id(), %local_addr, "transport bound");
+        tokio::spawn(link::accept(shared.clone()));
+        Ok((Transport { shared }, receiver))
+    }
+
+    /// The address the endpoint listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.shared.local_addr
+    }
+
+    /// Never blocks: enqueues on `to`'s bounded send queue, dialling `addrs` in turn (server
+    /// name "<to>.herald") if no connection is open; when the queue is full the frame is dropped
+    /// and counted; when every address fails (or there are none) a PeerDown(to) event is
+    /// emitted once per failed dial attempt and the queued frames are dropped and counted.
+    ///
+    /// The addresses of the latest call are the ones dialled. An empty or oversized frame, or
+    /// one addressed to this node itself, is dropped and counted as invalid.
+    pub fn send(&self, to: NodeId, addrs: &[SocketAddr], frame: Arc<[u8]>) {
+        let shared = &self.shared;
+        if frame.is_empty() || frame.len() > FRAME_SIZE_MAX || to == shared.keypair.id() {
+            bump(&shared.counters.dropped_invalid, 1);
+            return;
+        }
+        if shared.is_closed() {
+            bump(&shared.counters.dropped_unreachable, 1);
+            return;
+        }
+        let mut peers = shared.peers();
+        let peer = peers.entry(to).or_default();
+        if peer.addrs != addrs {
+            peer.addrs = addrs.to_vec();
+        }
+        let queue = match &peer.writer {
+            Some((_, queue)) if !queue.is_closed() => queue.clone(),
+            _ => {
+                let token = shared.next_token.fetch_add(1, Ordering::Relaxed);
+                let (queue, receiver) = mpsc::channel(shared.send_queue_len);
+                peer.writer = Some((token, queue.clone()));
+                shared.runtime.spawn(writer::run(shared.clone(), to, token, receiver));
+                queue
+            }
+        };
+        // Enqueueing under the lock orders it with a writer retiring on an empty queue.
+        if queue.try_send(frame).is_err() {
+            bump(&shared.counters.dropped_queue_full, 1);
+        }
+    }
+
+    /// Dial a bare address (server name "any.herald"), open a bi stream, send one frame, read
+    /// one answer frame (cap FRAME_SIZE_MAX), with `timeout`. Returns the peer's identity and the
+    /// answer. The connection is closed afterwards and never carries frames.
+    pub async fn request(
+        &self,
+        addr: SocketAddr,
+        frame: &[u8],
+        timeout: Duration,
+    ) -> Result<(PeerIdentity, Vec<u8>), TransportError> {
+        if frame.is_empty() || frame.len() > FRAME_SIZE_MAX {
+            return Err(TransportError::FrameSize(frame.len()));
+        }
+        if self.shared.is_closed() {
+            return Err(TransportError::Closed);
+        }
+        let exchange = async {
+            let conn = writer::connect(&self.shared, addr, tls::ANY_SERVER_NAME).await?;
+            let peer = link::identity_of(&conn).ok_or(TransportError::NoFrame)?;
+            let (mut send, mut recv) = conn.open_bi().await?;
+            let mut bytes = Vec::with_capacity(framing::PREFIX_LEN + frame.len());
+            framing::encode(frame, &mut bytes);
+            send.write_all(&bytes).await?;
+            send.finish().map_err(|_| TransportError::NoFrame)?;
+            let answer = link::read_one_frame(&mut recv).await;
+            conn.close(CLOSE_DONE.into(), b"done");
+            Ok((peer, answer?))
+        };
+        tokio::time::timeout(timeout, exchange)
+            .await
+            .map_err(|_| TransportError::Timeout(timeout))?
+    }
+
+    /// Replace the certificate presented from now on (after a join issued a membership
+    /// certificate): new server config on the endpoint and new client config for later dials.
+    /// Open connections keep the certificate they were made with; [`Transport::disconnect`]
+    /// renews them.
+    pub fn set_membership(&self, membership: Option<Vec<u8>>) -> Result<(), TransportError> {
+        let shared = &self.shared;
+        let membership = membership.as_deref();
+        let server = tls::server_config(&shared.keypair, membership, shared.policy.clone())?;
+        let client = tls::client_config(&shared.keypair, membership, shared.policy.clone())?;
+        shared.endpoint.set_server_config(Some(server));
+        *shared.client.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = client;
+        Ok(())
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> TransportStats {
+        let c = &self.shared.counters;
+        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        TransportStats {
+            frames_in: get(&c.frames_in),
+            bytes_in: get(&c.bytes_in),
+            frames_out: get(&c.frames_out),
+            bytes_out: get(&c.bytes_out),
+            frames_dropped_queue_full: get(&c.dropped_queue_full),
+            frames_dropped_unreachable: get(&c.dropped_unreachable),
+            frames_dropped_inbound: get(&c.dropped_inbound),
+            frames_dropped_invalid: get(&c.dropped_invalid),
+            dials: get(&c.dials),
+            dial_failures: get(&c.dial_failures),
+            handshake_failures: get(&c.handshake_failures),
+            connections_open: get(&c.connections_open),
+        }
+    }
+
+    /// Closes every connection to `peer` and drops the frames queued for it (counted as
+    /// unreachable). No `PeerDown` is emitted here; the peer sees its link lost. A later `send`
+    /// dials again.
+    pub fn disconnect(&self, peer: NodeId) {
+        let removed = self.shared.peers().remove(&peer);
+        for link in removed.into_iter().flat_map(|peer| peer.links) {
+            link.conn.close(CLOSE_BYE.into(), b"disconnect");
+        }
+    }
+
+    /// Closes every connection and the endpoint, and stops the tasks. Queued frames are dropped.
+    /// Waits (at most a second) for the peers to be told.
+    pub async fn close(&self) {
+        let shared = &self.shared;
+        shared.closed.store(true, Ordering::Release);
+        shared.endpoint.close(CLOSE_BYE.into(), b"shutdown");
+        shared.peers().clear();
+        let _ = tokio::time::timeout(Duration::from_secs(1), shared.endpoint.wait_idle()).await;
+    }
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transport")
+            .field("id", &self.shared.keypair.id())
+            .field("local_addr", &self.shared.local_addr)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,218 @@
+//! The sending side of the transport: one task per peer that owns the peer's send queue, dials
+//! the peer when it has no live link, and writes its frames in order on one unidirectional
+//! stream of its link.
+//!
+//! A writer lives while its peer has queued frames or an open frame stream; it retires when its
+//! link is gone and its queue is empty, and `send` starts a new one when needed. Not here:
+//! reading, accepting, and deciding when a connection is lost (`link`).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use herald_core::NodeId;
+use quinn::{Connection, ConnectionError, SendStream};
+use tokio::sync::mpsc;
+
+use super::{
+    CLOSE_BYE, DIAL_TIMEOUT, Link, SIMULTANEOUS_DIAL_WINDOW, Shared, TransportError,
+    TransportEvent, bump, link,
+};
+use crate::framing;
+use crate::tls;
+
+/// Most bytes gathered from the queue into one write (frames are never split across batches).
+const BATCH_BYTES: usize = 64 * 1024;
+
+type Queue = mpsc::Receiver<Arc<[u8]>>;
+
+/// The writer task of `peer`, identified by `token` in the peer table.
+pub(super) async fn run(shared: Arc<Shared>, peer: NodeId, token: u64, mut queue: Queue) {
+    let mut out: Option<(Connection, SendStream)> = None;
+    let mut batch = Vec::new();
+    loop {
+        let first = match &out {
+            Some((conn, _)) => tokio::select! {
+                frame = queue.recv() => frame,
+                _ = conn.closed() => {
+                    out = None;
+                    continue;
+                }
+            },
+            None => {
+                if retire(&shared, peer, token, &mut queue) {
+                    return;
+                }
+                queue.recv().await
+            }
+        };
+        let Some(first) = first else { return };
+        if !is_current(&shared, peer, token) {
+            drop_queued(&shared, &mut queue, 1);
+            return;
+        }
+        batch.clear();
+        let (mut frames, mut bytes) = (1, first.len() as u64);
+        framing::encode(&first, &mut batch);
+        while batch.len() < BATCH_BYTES {
+            let Ok(frame) = queue.try_recv() else { break };
+            frames += 1;
+            bytes += frame.len() as u64;
+            framing::encode(&frame, &mut batch);
+        }
+        let current = out.as_ref().map(|(conn, _)| conn);
+        let conn = match choose_link(&shared, peer, current) {
+            Some(conn) => conn,
+            None => {
+                match dial(&shared, peer, token).await.or_else(|| choose_link(&shared, peer, None))
+                {
+                    Some(conn) => conn,
+                    None => {
+                        tracing::debug!(%peer, "peer unreachable at every address");
+                        let _ = shared.events.send(TransportEvent::PeerDown(peer)).await;
+                        drop_queued(&shared, &mut queue, frames);
+                        out = None;
+                        continue;
+                    }
+                }
+            }
+        };
+        if out.as_ref().map(|(current, _)| current.stable_id()) != Some(conn.stable_id()) {
+            if let Some((_, mut old)) = out.take() {
+                let _ = old.finish();
+            }
+            match conn.open_uni().await {
+                Ok(stream) => out = Some((conn, stream)),
+                Err(error) => {
+                    tracing::debug!(%peer, %error, "could not open a frame stream");
+                    bump(&shared.counters.dropped_unreachable, frames);
+                    continue;
+                }
+            }
+        }
+        let Some((_, stream)) = out.as_mut() else { continue };
+        match stream.write_all(&batch).await {
+            Ok(()) => {
+                bump(&shared.counters.frames_out, frames);
+                bump(&shared.counters.bytes_out, bytes);
+            }
+            Err(error) => {
+                tracing::debug!(%peer, %error, "lost frames on a failed link");
+                bump(&shared.counters.dropped_unreachable, frames);
+                out = None;
+            }
+        }
+    }
+}
+
+/// Opens a connection to `addr`, counting the dial and its failure.
+pub(super) async fn connect(
+    shared: &Shared,
+    addr: SocketAddr,
+    server_name: &str,
+) -> Result<Connection, TransportError> {
+    bump(&shared.counters.dials, 1);
+    let result = async {
+        let connecting = shared.endpoint.connect_with(shared.client_config(), addr, server_name)?;
+        match tokio::time::timeout(DIAL_TIMEOUT, connecting).await {
+            Ok(result) => Ok(result?),
+            Err(_) => Err(TransportError::Timeout(DIAL_TIMEOUT)),
+        }
+    }
+    .await;
+    if let Err(error) = &result {
+        bump(&shared.counters.dial_failures, 1);
+        if let TransportError::Connection(
+            ConnectionError::TransportError(_) | ConnectionError::ConnectionClosed(_),
+        ) = error
+        {
+            bump(&shared.counters.handshake_failures, 1);
+        }
+        tracing::debug!(%addr, server_name, %error, "dial failed");
+    }
+    result
+}
+
+/// Dials the peer's addresses in turn; the first connection becomes a writable link.
+async fn dial(shared: &Arc<Shared>, peer: NodeId, token: u64) -> Option<Connection> {
+    let addrs = shared.peers().get(&peer).map(|entry| entry.addrs.clone()).unwrap_or_default();
+    let server_name = tls::server_name(&peer);
+    for addr in addrs {
+        let Ok(conn) = connect(shared, addr, &server_name).await else { continue };
+        // The verifier has checked the certificate's id against the server name.
+        let Some(identity) = link::identity_of(&conn) else { continue };
+        if !register_dialled(shared, peer, token, &conn) {
+            conn.close(CLOSE_BYE.into(), b"disconnect");
+            return None;
+        }
+        tokio::spawn(link::serve(shared.clone(), conn.clone(), identity, true));
+        return Some(conn);
+    }
+    None
+}
+
+/// Adds a dialled connection as the newest link, unless this writer was retired meanwhile
+/// (the peer was disconnected or the transport closed).
+fn register_dialled(shared: &Shared, peer: NodeId, token: u64, conn: &Connection) -> bool {
+    let mut peers = shared.peers();
+    match peers.get_mut(&peer) {
+        Some(entry) if entry.writer.as_ref().is_some_and(|(t, _)| *t == token) => {
+            let since = std::time::Instant::now();
+            entry.links.push(Link { conn: conn.clone(), writable: true, since });
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The link to write on: `current` while it lives, unless a link came up more than
+/// [`SIMULTANEOUS_DIAL_WINDOW`] after it; otherwise the newest live writable link.
+fn choose_link(shared: &Shared, peer: NodeId, current: Option<&Connection>) -> Option<Connection> {
+    let peers = shared.peers();
+    let links = &peers.get(&peer)?.links;
+    let newest = links.iter().rev().find(|l| l.writable && l.conn.close_reason().is_none())?;
+    let current = current.and_then(|conn| {
+        let id = conn.stable_id();
+        links.iter().find(|l| l.conn.stable_id() == id && l.conn.close_reason().is_none())
+    });
+    match current {
+        Some(current) if newest.since < current.since + SIMULTANEOUS_DIAL_WINDOW => {
+            Some(current.conn.clone())
+        }
+        _ => Some(newest.conn.clone()),
+    }
+}
+
+fn is_current(shared: &Shared, peer: NodeId, token: u64) -> bool {
+    let peers = shared.peers();
+    peers.get(&peer).and_then(|entry| entry.writer.as_ref()).is_some_and(|(t, _)| *t == token)
+}
+
+/// Decides, under the table lock, whether the writer ends: yes if it was replaced or removed,
+/// or if its queue is empty (then it leaves the table, so the next `send` starts a new one).
+fn retire(shared: &Shared, peer: NodeId, token: u64, queue: &mut Queue) -> bool {
+    let mut peers = shared.peers();
+    let entry =
+        peers.get_mut(&peer).filter(|e| e.writer.as_ref().is_some_and(|(t, _)| *t == token));
+    let Some(entry) = entry else {
+        drop(peers);
+        drop_queued(shared, queue, 0);
+        return true;
+    };
+    if !queue.is_empty() {
+        return false;
+    }
+    entry.writer = None;
+    if entry.links.is_empty() {
+        peers.remove(&peer);
+    }
+    true
+}
+
+/// Counts `taken` frames already out of the queue, and everything still in it, as unreachable.
+fn drop_queued(shared: &Shared, queue: &mut Queue, taken: u64) {
+    let mut dropped = taken;
+    while queue.try_recv().is_ok() {
+        dropped += 1;
+    }
+    bump(&shared.counters.dropped_unreachable, dropped);
+}
