@@ -22,7 +22,9 @@ use crate::broadcast::{
 use crate::id::{Keypair, NodeId};
 use crate::liveness::{LivenessClaim, MemberState};
 use crate::membership::{Membership, MembershipConfig, MembershipOutput};
-use crate::overlay::{Overlay, OverlayConfig, OverlayMessage, OverlayOutput, Role};
+use crate::overlay::{
+    INTRODUCTIONS_MAX, Overlay, OverlayConfig, OverlayMessage, OverlayOutput, Role,
+};
 use crate::persist::{PersistOp, Snapshot};
 use crate::record::{KEY_LEN_MAX, PAYLOAD_LEN_MAX, Record, RecordKind, SignedRecord, Version};
 use crate::record_set::{MergeOutcome, RecordSet, SlotKey};
@@ -416,7 +418,16 @@ impl Node {
             }
         };
         match message {
-            Message::Overlay(message) => {
+            Message::Overlay { message, profiles } => {
+                // Taken first, so that the driver knows the addresses of the nodes named before
+                // it carries out any answer.
+                for profile in profiles.into_iter().take(INTRODUCTIONS_MAX) {
+                    if profile.record.kind == RecordKind::Profile {
+                        self.accept(now, from, Arrival::Repair, profile);
+                    } else {
+                        self.stats.records_rejected += 1;
+                    }
+                }
                 let mut out = Vec::new();
                 self.overlay.handle(from, message, &mut self.rng, &mut out);
                 self.apply_overlay(out);
@@ -461,7 +472,8 @@ impl Node {
             self.on_gossip(now, from, round, record);
         }
         if !matches!(self.config.broadcast.mode, BroadcastMode::Gossip { .. }) {
-            self.send(from, &Message::Overlay(OverlayMessage::Disconnect));
+            let message = OverlayMessage::Disconnect;
+            self.send(from, &Message::Overlay { message, profiles: Vec::new() });
         }
     }
 
@@ -772,11 +784,27 @@ impl Node {
     fn apply_overlay(&mut self, out: Vec<OverlayOutput>) {
         for output in out {
             match output {
-                OverlayOutput::Send(to, message) => self.send(to, &Message::Overlay(message)),
+                OverlayOutput::Send(to, message) => {
+                    let profiles = self.profiles_named(to, &message);
+                    self.send(to, &Message::Overlay { message, profiles });
+                }
                 OverlayOutput::Up(peer, _) => self.broadcast.neighbor_up(peer),
                 OverlayOutput::Down(peer) => self.broadcast.neighbor_down(peer),
             }
         }
+    }
+
+    /// The profiles this node holds of the nodes `message` names, except the receiver's own.
+    fn profiles_named(&self, to: NodeId, message: &OverlayMessage) -> Vec<SignedRecord> {
+        message
+            .introduces(self.id())
+            .into_iter()
+            .filter(|id| *id != to)
+            .filter_map(|origin| {
+                let slot = SlotKey { origin, family: RecordKind::Profile, key: String::new() };
+                self.records.get(&slot).map(|record| (**record).clone())
+            })
+            .collect()
     }
 
     fn apply_broadcast(&mut self, out: Vec<BroadcastOutput>) {

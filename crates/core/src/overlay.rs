@@ -126,6 +126,24 @@ pub enum OverlayMessage {
 /// Largest shuffle sample accepted from a peer; larger samples are truncated.
 const SAMPLE_LEN_MAX: usize = 64;
 
+/// Most profiles taken with one overlay message: a full sample and its origin.
+pub const INTRODUCTIONS_MAX: usize = SAMPLE_LEN_MAX + 1;
+
+impl OverlayMessage {
+    /// The nodes this message, sent by `sender`, asks its receiver to contact or remember.
+    pub fn introduces(&self, sender: NodeId) -> Vec<NodeId> {
+        match self {
+            OverlayMessage::Join { .. } | OverlayMessage::Neighbor { .. } => vec![sender],
+            OverlayMessage::ForwardJoin { joiner, .. } => vec![*joiner],
+            OverlayMessage::Shuffle { origin, sample, .. } => {
+                std::iter::once(*origin).chain(sample.iter().copied()).collect()
+            }
+            OverlayMessage::ShuffleReply { sample } => sample.clone(),
+            OverlayMessage::NeighborReply { .. } | OverlayMessage::Disconnect => Vec::new(),
+        }
+    }
+}
+
 /// What the overlay asks of the node.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OverlayOutput {

@@ -275,3 +275,56 @@ fn services_lists_live_announcements_and_filters_by_name() {
     assert_eq!(names(Some("web")), vec!["web".to_owned()]);
     assert!(names(Some("old")).is_empty());
 }
+
+#[test]
+fn overlay_messages_carry_the_profiles_of_the_nodes_they_name_ahead_of_any_answer() {
+    use herald_core::overlay::{OverlayMessage, Role};
+    use herald_core::{Event, Profile};
+    let mut alice = node(1);
+    let mut bob = node(2);
+    let carol = node(3).id();
+    connect(&mut bob, carol);
+    let profile = Profile {
+        name: "alice".into(),
+        role: Role::Server,
+        addresses: vec!["127.0.0.1:7000".parse().unwrap()],
+    };
+    let publish = Command::Publish {
+        kind: RecordKind::Profile,
+        key: String::new(),
+        payload: profile.encode(),
+        issued_at_ms: 1,
+    };
+    alice.handle(Instant::ZERO, Input::Command(publish));
+    drain(&mut alice);
+    alice.handle(Instant::ZERO, Input::Command(Command::Join { contacts: vec![bob.id()] }));
+    let (to, join) = transmits(&drain(&mut alice)).remove(0);
+    assert_eq!(to, bob.id());
+
+    bob.handle(Instant::ZERO, Input::Frame { from: alice.id(), bytes: join });
+    let outputs = drain(&mut bob);
+    let stored = outputs
+        .iter()
+        .position(|output| {
+            matches!(output, Output::Event(Event::RecordStored { record, .. })
+                if record.record.kind == RecordKind::Profile && record.record.origin == alice.id())
+        })
+        .expect("the joiner's profile is stored");
+    let first_send = outputs.iter().position(|o| matches!(o, Output::Transmit { .. })).unwrap();
+    assert!(stored < first_send, "the profile is known before any answer: {outputs:?}");
+    let forwarded = transmits(&outputs)
+        .into_iter()
+        .filter(|(to, _)| *to == carol)
+        .map(|(_, frame)| wire::decode(&frame).unwrap())
+        .find_map(|message| match message {
+            Message::Overlay { message: OverlayMessage::ForwardJoin { joiner, .. }, profiles } => {
+                Some((joiner, profiles))
+            }
+            _ => None,
+        })
+        .expect("bob forwards the join to carol");
+    assert_eq!(forwarded.0, alice.id());
+    assert_eq!(forwarded.1.len(), 1);
+    assert_eq!(forwarded.1[0].record.origin, alice.id());
+    assert_eq!(Profile::decode(&forwarded.1[0].record.payload), Some(profile));
+}

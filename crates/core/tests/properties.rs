@@ -170,7 +170,8 @@ fn any_membership_message() -> impl Strategy<Value = MembershipMessage> {
 /// Any message, of every variant of every component.
 fn any_message() -> impl Strategy<Value = Message> {
     prop_oneof![
-        any_overlay_message().prop_map(Message::Overlay),
+        (any_overlay_message(), proptest::collection::vec(any_record(), 0..3))
+            .prop_map(|(message, profiles)| Message::Overlay { message, profiles }),
         any_broadcast_message().prop_map(Message::Broadcast),
         any_sync_message().prop_map(Message::Sync),
         any_membership_message().prop_map(Message::Membership),
@@ -181,7 +182,7 @@ fn any_message() -> impl Strategy<Value = Message> {
 /// strategies above generate it too (see `the_message_strategy_generates_every_variant`).
 fn variant_name(message: &Message) -> &'static str {
     match message {
-        Message::Overlay(overlay) => match overlay {
+        Message::Overlay { message: overlay, .. } => match overlay {
             OverlayMessage::Join { .. } => "overlay/join",
             OverlayMessage::ForwardJoin { .. } => "overlay/forward-join",
             OverlayMessage::Neighbor { .. } => "overlay/neighbor",
