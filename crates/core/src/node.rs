@@ -794,16 +794,16 @@ impl Node {
         }
     }
 
-    /// The profiles this node holds of the nodes `message` names, except the receiver's own.
+    /// The profile this node holds of the node `message` introduces, unless it is the receiver.
     fn profiles_named(&self, to: NodeId, message: &OverlayMessage) -> Vec<SignedRecord> {
         message
             .introduces(self.id())
-            .into_iter()
             .filter(|id| *id != to)
-            .filter_map(|origin| {
+            .and_then(|origin| {
                 let slot = SlotKey { origin, family: RecordKind::Profile, key: String::new() };
                 self.records.get(&slot).map(|record| (**record).clone())
             })
+            .into_iter()
             .collect()
     }
 

@@ -126,20 +126,22 @@ pub enum OverlayMessage {
 /// Largest shuffle sample accepted from a peer; larger samples are truncated.
 const SAMPLE_LEN_MAX: usize = 64;
 
-/// Most profiles taken with one overlay message: a full sample and its origin.
-pub const INTRODUCTIONS_MAX: usize = SAMPLE_LEN_MAX + 1;
+/// Most profiles taken with one overlay message.
+pub const INTRODUCTIONS_MAX: usize = 1;
 
 impl OverlayMessage {
-    /// The nodes this message, sent by `sender`, asks its receiver to contact or remember.
-    pub fn introduces(&self, sender: NodeId) -> Vec<NodeId> {
+    /// The node this message, sent by `sender`, asks its receiver to contact at once: the
+    /// sender of a join or neighbour request, and the joiner of a forwarded join. Shuffle
+    /// samples name none: they only fill the passive view, and by the time a passive peer is
+    /// contacted its profile has arrived by broadcast like every record.
+    pub fn introduces(&self, sender: NodeId) -> Option<NodeId> {
         match self {
-            OverlayMessage::Join { .. } | OverlayMessage::Neighbor { .. } => vec![sender],
-            OverlayMessage::ForwardJoin { joiner, .. } => vec![*joiner],
-            OverlayMessage::Shuffle { origin, sample, .. } => {
-                std::iter::once(*origin).chain(sample.iter().copied()).collect()
-            }
-            OverlayMessage::ShuffleReply { sample } => sample.clone(),
-            OverlayMessage::NeighborReply { .. } | OverlayMessage::Disconnect => Vec::new(),
+            OverlayMessage::Join { .. } | OverlayMessage::Neighbor { .. } => Some(sender),
+            OverlayMessage::ForwardJoin { joiner, .. } => Some(*joiner),
+            OverlayMessage::Shuffle { .. }
+            | OverlayMessage::ShuffleReply { .. }
+            | OverlayMessage::NeighborReply { .. }
+            | OverlayMessage::Disconnect => None,
         }
     }
 }

@@ -24,14 +24,15 @@ pub const FRAME_SIZE_MAX: usize = 256 * 1024;
 /// One protocol message between two nodes: each component owns its own messages.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Message {
-    /// HyParView, with the signed profiles of the nodes the message names. The core names nodes
-    /// by id, but a driver dials by address: a newcomer that a join's random walk reaches, or a
-    /// peer that arrives in a shuffle, must be reachable by the receiver at once.
+    /// HyParView, with the signed profile of the node the message asks the receiver to contact.
+    /// The core names nodes by id, but a driver dials by address: a newcomer that a join's
+    /// random walk reaches must be reachable by the receiver at once.
     Overlay {
         /// The HyParView message.
         message: OverlayMessage,
-        /// Profile records (addresses) of nodes the message names, as far as the sender holds
-        /// them; at most [`crate::overlay::INTRODUCTIONS_MAX`] are taken.
+        /// The profile record (addresses) of the node the message asks the receiver to
+        /// contact, if the sender holds it; at most [`crate::overlay::INTRODUCTIONS_MAX`] are
+        /// taken.
         profiles: Vec<SignedRecord>,
     },
     /// Plumtree (and the flood and gossip baselines).

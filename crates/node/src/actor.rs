@@ -56,6 +56,8 @@ pub(crate) struct Actor {
     pub(crate) guest_frames_dropped: u64,
     pending: Vec<PersistOp>,
     stopping: bool,
+    /// Set when a commit failed: nothing more is committed, sent or acknowledged.
+    broken: bool,
 }
 
 /// What the actor is built from.
@@ -105,6 +107,7 @@ impl Actor {
             guest_frames_dropped: 0,
             pending: Vec::new(),
             stopping: false,
+            broken: false,
         }
     }
 
@@ -156,8 +159,7 @@ impl Actor {
     /// durable.
     pub(crate) fn command(&mut self, command: Command) -> Result<Result<Version, CommandError>> {
         self.node.handle(self.clock.now(), Input::Command(command));
-        let outcome = self.drain()?;
-        Ok(outcome.unwrap_or(Err(CommandError::NotPublishable("nothing"))))
+        self.drain()?.context("the protocol core gave no outcome for a local command")
     }
 
     fn on_transport_event(&mut self, event: TransportEvent) {
@@ -211,13 +213,20 @@ impl Actor {
         Ok(outcome)
     }
 
+    /// Commits the pending persist operations. A failure is fatal: the node stops at once, and
+    /// nothing it could not commit is ever sent or acknowledged, not even by a later retry.
     fn flush(&mut self) -> Result<()> {
+        if self.broken {
+            anyhow::bail!("a store commit failed earlier; the node is stopping");
+        }
         if self.pending.is_empty() {
             return Ok(());
         }
-        self.data.store().apply(&self.pending).context(
-            "committing to the store; the node stops rather than lose acknowledged data",
-        )?;
+        if let Err(error) = self.data.store().apply(&self.pending) {
+            self.broken = true;
+            self.stopping = true;
+            return Err(error).context("committing to the store; the node stops");
+        }
         self.pending.clear();
         Ok(())
     }

@@ -90,7 +90,6 @@ fn join(
         }
     }
     info!(joiner = %joiner.short(), %remote, role = views::role_name(request.invitation.role), "admitted");
-    actor.addresses.learn(joiner, remote);
     let servers = views::live_servers(actor, INVITATION_SERVERS_MAX)
         .into_iter()
         .map(|contact| (contact.id, contact.addresses))

@@ -58,6 +58,8 @@ pub struct StoredProfile {
     pub name: String,
     /// Server or client.
     pub role: Role,
+    /// The address the admitting server saw this node's join come from, if any.
+    pub seen_as: Option<std::net::IpAddr>,
 }
 
 /// An opened data directory: the node key, and the store, locked for this process.
@@ -143,10 +145,12 @@ impl DataDir {
         profile: &StoredProfile,
         contacts: &[Contact],
     ) -> Result<()> {
-        self.put_meta(META_GRID, &grid)?;
+        // The grid goes last: a directory counts as a member only once it holds the grid, so
+        // a crash part-way leaves it a non-member that can join again.
         self.store.put_meta(META_CHAIN, &chain.encode())?;
         self.put_meta(META_PROFILE, profile)?;
-        self.set_contacts(contacts)
+        self.set_contacts(contacts)?;
+        self.put_meta(META_GRID, &grid)
     }
 
     /// Replaces the stored contacts.
@@ -167,7 +171,7 @@ impl DataDir {
             Role::Server,
             unix_ms().saturating_add(ROOT_CERT_VALIDITY_MS),
         );
-        let profile = StoredProfile { name: name.to_owned(), role: Role::Server };
+        let profile = StoredProfile { name: name.to_owned(), role: Role::Server, seen_as: None };
         self.set_membership(root.id(), &chain, &profile, &[])?;
         Ok(root.id())
     }
@@ -240,7 +244,11 @@ fn load_or_make_key(path: &Path) -> Result<Keypair> {
 
 /// Writes through a temporary file and a rename, so a crash leaves the old or the new file.
 fn write_private(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
-    let temporary = path.with_extension("tmp");
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".tmp");
+    let temporary = std::path::PathBuf::from(temporary);
+    // A leftover from a crash may have another mode; the mode applies only at creation.
+    let _ = fs::remove_file(&temporary);
     let mut file = open_with_mode(&temporary, mode)
         .with_context(|| format!("creating {}", temporary.display()))?;
     file.write_all(contents).with_context(|| format!("writing {}", temporary.display()))?;

@@ -39,6 +39,9 @@ pub fn encode(frame: &[u8], out: &mut Vec<u8>) {
 #[derive(Debug, Default)]
 pub struct Decoder {
     buffer: Vec<u8>,
+    /// Where the unread bytes of `buffer` begin. Frames are taken by moving this offset, and the
+    /// buffer is compacted once per `push`, so many small frames cost linear time.
+    start: usize,
 }
 
 impl Decoder {
@@ -50,12 +53,14 @@ impl Decoder {
     /// Bytes buffered and not yet returned as a frame. Never more than one prefix and one
     /// frame of at most [`FRAME_SIZE_MAX`] bytes, plus what the last `push` added past it.
     pub fn buffered(&self) -> usize {
-        self.buffer.len()
+        self.buffer.len() - self.start
     }
 
     /// Adds bytes read from the stream. Returns the error at once if the next prefix is bad, so
     /// the caller stops reading.
     pub fn push(&mut self, bytes: &[u8]) -> Result<(), FramingError> {
+        self.buffer.drain(..self.start);
+        self.start = 0;
         self.buffer.extend_from_slice(bytes);
         self.check_prefix()
     }
@@ -64,17 +69,18 @@ impl Decoder {
     pub fn next_frame(&mut self) -> Result<Option<Vec<u8>>, FramingError> {
         self.check_prefix()?;
         let Some(len) = self.announced_len() else { return Ok(None) };
-        let end = PREFIX_LEN + len as usize;
+        let end = self.start + PREFIX_LEN + len as usize;
         if self.buffer.len() < end {
             return Ok(None);
         }
-        let frame = self.buffer[PREFIX_LEN..end].to_vec();
-        self.buffer.drain(..end);
+        let frame = self.buffer[self.start + PREFIX_LEN..end].to_vec();
+        self.start = end;
         Ok(Some(frame))
     }
 
     fn announced_len(&self) -> Option<u64> {
-        let prefix: [u8; PREFIX_LEN] = self.buffer.get(..PREFIX_LEN)?.try_into().ok()?;
+        let unread = self.buffer.get(self.start..)?;
+        let prefix: [u8; PREFIX_LEN] = unread.get(..PREFIX_LEN)?.try_into().ok()?;
         Some(u64::from(u32::from_be_bytes(prefix)))
     }
 

@@ -14,11 +14,14 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use herald_core::NodeId;
 use herald_core::Role;
-use herald_core::admission::{Invitation, JoinAnswer, JoinRequest, Refusal};
+use herald_core::admission::{CertChain, Invitation, JoinAnswer, JoinRequest, Refusal};
 
+use crate::actor::CONTACTS_MAX;
+use crate::address_book::ADDRESSES_PER_NODE_MAX;
 use crate::datadir::{Contact, DataDir, StoredProfile, unix_ms};
 use crate::peer_requests::{self, PeerAnswer, PeerRequest};
 use crate::policy::AcceptAnyPeer;
+use crate::tls::PeerIdentity;
 use crate::transport::{Transport, TransportConfig};
 
 /// How long one server may take to answer a join.
@@ -79,6 +82,10 @@ pub async fn join(code: &str, options: &JoinOptions) -> Result<Joined> {
     let mut failures = Vec::new();
     for server in &invitation.servers {
         let answer = match transport.request(*server, &request, JOIN_TIMEOUT).await {
+            Ok((responder, _)) if !is_grid_server(&responder, invitation.grid) => {
+                failures.push(format!("{server} (not a server of grid {})", invitation.grid));
+                continue;
+            }
             Ok((_, answer)) => answer,
             Err(error) => {
                 failures.push(format!("{server} ({error})"));
@@ -86,23 +93,28 @@ pub async fn join(code: &str, options: &JoinOptions) -> Result<Joined> {
             }
         };
         match peer_requests::decode::<PeerAnswer>(&answer) {
-            Ok(PeerAnswer::Join(JoinAnswer::Admitted { chain, observed_addr: _, servers })) => {
-                chain.verify(invitation.grid, unix_ms()).with_context(|| {
-                    format!("the server at {server} issued a certificate that does not verify")
-                })?;
-                if chain.subject() != keypair.id() {
-                    bail!("the server at {server} issued a certificate for another node");
+            Ok(PeerAnswer::Join(JoinAnswer::Admitted { chain, observed_addr, servers })) => {
+                let issued_to_us = chain.verify(invitation.grid, unix_ms()).is_ok()
+                    && chain.subject() == keypair.id();
+                if !issued_to_us {
+                    failures.push(format!("{server} (issued a certificate that does not verify)"));
+                    continue;
                 }
                 let contacts: Vec<Contact> = servers
                     .into_iter()
                     .filter(|(id, _)| *id != keypair.id())
-                    .map(|(id, addresses)| Contact { id, addresses })
+                    .take(CONTACTS_MAX)
+                    .map(|(id, mut addresses)| {
+                        addresses.truncate(ADDRESSES_PER_NODE_MAX);
+                        Contact { id, addresses }
+                    })
                     .collect();
                 let role = chain.role();
+                let seen_as = Some(observed_addr.ip());
                 data.set_membership(
                     invitation.grid,
                     &chain,
-                    &StoredProfile { name, role },
+                    &StoredProfile { name, role, seen_as },
                     &contacts,
                 )?;
                 transport.close().await;
@@ -141,4 +153,16 @@ fn is_final(refusal: &Refusal) -> bool {
             | Refusal::Expired { .. }
             | Refusal::Spent { .. }
     )
+}
+
+/// Whether the node that answered holds a valid server certificate of `grid`: a host at a
+/// listed address that is not one may not admit, refuse or list contacts.
+fn is_grid_server(responder: &PeerIdentity, grid: NodeId) -> bool {
+    let Some(chain) = responder.membership.as_deref().and_then(|b| CertChain::decode(b).ok())
+    else {
+        return false;
+    };
+    chain.verify(grid, unix_ms()).is_ok()
+        && chain.subject() == responder.id
+        && chain.role() == Role::Server
 }

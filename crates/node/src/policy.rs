@@ -53,6 +53,10 @@ impl PeerPolicy for GridPolicy {
         }
         self.check_chain(peer).map(|_| ())
     }
+
+    fn guests_may_gossip(&self) -> bool {
+        self.open
+    }
 }
 
 /// The joiner's rule while it has no grid: talk to anyone, and verify the certificate the

@@ -3,7 +3,7 @@
 //! [`RunningNode::shutdown`] announces departure and flushes; [`RunningNode::crash`] stops it
 //! without a word, as `kill -9` would (for the demo).
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -131,7 +131,7 @@ impl RunningNode {
         .await
         .with_context(|| format!("listening for peers on {}", options.listen))?;
         let listen_addr = transport.local_addr();
-        let advertised = vec![advertised_address(listen_addr)];
+        let advertised = advertised_addresses(listen_addr, profile.seen_as);
         data.write_file(LISTEN_ADDR_FILE, listen_addr.to_string().as_bytes(), 0o644)?;
         let (events, _) = broadcast::channel(1024);
         let mut actor = Actor::new(ActorParts {
@@ -221,14 +221,33 @@ impl RunningNode {
     }
 }
 
-/// What to announce for a bound address: a wildcard bind is announced on loopback until a peer
-/// tells the node how it sees it.
-fn advertised_address(bound: SocketAddr) -> SocketAddr {
-    if bound.ip().is_unspecified() {
-        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), bound.port())
-    } else {
-        bound
+/// What to announce for a bound address. A specific address is announced as it is. A wildcard
+/// bind is announced on the address of the interface that holds the default route (found
+/// without sending anything), on the address a server saw this node join from, and on
+/// loopback, in that order; peers add the address they see a connection come from.
+fn advertised_addresses(bound: SocketAddr, seen_as: Option<IpAddr>) -> Vec<SocketAddr> {
+    if !bound.ip().is_unspecified() {
+        return vec![bound];
     }
+    let (loopback, probe): (IpAddr, SocketAddr) = if bound.is_ipv4() {
+        (IpAddr::V4(Ipv4Addr::LOCALHOST), SocketAddr::from(([192, 0, 2, 1], 9)))
+    } else {
+        (IpAddr::V6(Ipv6Addr::LOCALHOST), SocketAddr::from(([0x2001, 0xdb8, 0, 0, 0, 0, 0, 1], 9)))
+    };
+    // Connecting a UDP socket only looks up the route; no packet leaves the machine.
+    let routed = std::net::UdpSocket::bind(SocketAddr::new(bound.ip(), 0))
+        .and_then(|socket| socket.connect(probe).and_then(|()| socket.local_addr()))
+        .ok()
+        .map(|local| local.ip());
+    let mut addresses: Vec<SocketAddr> = Vec::new();
+    for ip in [routed, seen_as, Some(loopback)].into_iter().flatten() {
+        let address = SocketAddr::new(ip, bound.port());
+        let usable = !ip.is_unspecified() && (ip.is_loopback() == (ip == loopback));
+        if usable && !addresses.contains(&address) {
+            addresses.push(address);
+        }
+    }
+    addresses
 }
 
 /// Resolves a `--peer` address to a node id with a hello, then joins through it.
@@ -248,6 +267,10 @@ async fn greet_peer(transport: Transport, handle: NodeHandle, peer: SocketAddr) 
     let id = identity.id;
     let joined = handle
         .call(move |actor| {
+            if !actor.policy.is_member(&identity) {
+                warn!(%peer, "the --peer address is not a member of this grid; ignoring it");
+                return anyhow::Ok(());
+            }
             actor.addresses.learn(id, peer);
             if let Some(observed) = observed {
                 actor.add_advertised(observed)?;

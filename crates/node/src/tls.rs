@@ -105,6 +105,13 @@ pub struct PeerIdentity {
 pub trait PeerPolicy: Send + Sync + fmt::Debug {
     /// `Ok` to accept `peer`; `Err` with a reason (logged at debug) to refuse it.
     fn check(&self, peer: &PeerIdentity) -> Result<(), String>;
+
+    /// Whether a peer without a membership certificate (a guest, let in to ask to join) may
+    /// also send protocol frames. If not, a guest that opens a frame stream is disconnected
+    /// before anything it sends is read.
+    fn guests_may_gossip(&self) -> bool {
+        false
+    }
 }
 
 /// The TLS server name that requires the peer to be `id`: `"<id>.herald"`.

@@ -12,10 +12,26 @@ use herald_node::transport::{
 };
 use tokio::sync::mpsc::Receiver;
 
+/// Accepts everyone, and lets guests (peers without a membership certificate) send frames:
+/// an open grid.
 #[derive(Debug)]
 struct AcceptAll;
 
 impl PeerPolicy for AcceptAll {
+    fn check(&self, _: &PeerIdentity) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn guests_may_gossip(&self) -> bool {
+        true
+    }
+}
+
+/// Lets guests in to make requests (join), but not to send frames: a closed grid.
+#[derive(Debug)]
+struct GuestsMayOnlyAsk;
+
+impl PeerPolicy for GuestsMayOnlyAsk {
     fn check(&self, _: &PeerIdentity) -> Result<(), String> {
         Ok(())
     }
@@ -120,6 +136,25 @@ async fn frames_flow_both_ways_in_order_from_the_proven_sender() {
     }
     a.transport.close().await;
     b.transport.close().await;
+}
+
+#[tokio::test]
+async fn a_guest_that_sends_frames_to_a_closed_grid_is_disconnected_unread() {
+    let mut member = node(1, Some(b"a membership"), Arc::new(GuestsMayOnlyAsk)).await;
+    let guest = node(2, None, Arc::new(AcceptAll)).await;
+    for i in 0..10 {
+        guest.transport.send(member.id, &[member.addr], numbered_frame(i));
+    }
+    assert_no_event(&mut member.events, Duration::from_secs(2)).await;
+    assert_eq!(member.transport.stats().frames_in, 0);
+    // A member's frames still arrive.
+    let friend = node(3, Some(b"another membership"), Arc::new(GuestsMayOnlyAsk)).await;
+    friend.transport.send(member.id, &[member.addr], numbered_frame(7));
+    let got = frames(&mut member, 1).await;
+    assert_eq!((got[0].0, got[0].2), (friend.id, true));
+    for node in [&member, &guest, &friend] {
+        node.transport.close().await;
+    }
 }
 
 #[tokio::test]

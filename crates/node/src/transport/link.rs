@@ -91,6 +91,10 @@ pub(super) async fn serve(
         tokio::select! {
             stream = conn.accept_uni() => match stream {
                 Ok(recv) => {
+                    if peer.membership.is_none() && !shared.policy.guests_may_gossip() {
+                        conn.close(CLOSE_FRAMING.into(), b"guests may only ask to join");
+                        continue;
+                    }
                     if !writable {
                         writable = true;
                         register(&shared, peer.id, &conn, true);

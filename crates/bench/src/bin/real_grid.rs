@@ -1,0 +1,431 @@
+//! `real-grid`: the benchmark of issue 4. It runs N real `herald run` processes on loopback,
+//! joined by invitation, and measures what the simulator predicts for the same N:
+//! announcement latency (per delivery, and to every node), crash-to-dead-everywhere, idle CPU,
+//! RSS and traffic per node, and a newcomer's join time. Then it runs `herald sim` with the same
+//! N, loopback-like latency and the same workload, and prints each figure beside the
+//! prediction with their ratio.
+//!
+//! Timing comes from each node's `/v1/events` stream, read by one thread per node, so that
+//! polling does not load the machine being measured.
+//!
+//! Usage: `cargo build --release && target/release/real-grid --nodes 100` (see `--help`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::Parser;
+use serde_json::{Value, json};
+
+/// Runs N real herald processes on loopback and compares their figures with the simulator's.
+#[derive(Parser, Debug)]
+struct Args {
+    /// Processes in the grid.
+    #[arg(long, default_value_t = 100)]
+    nodes: usize,
+    /// Announcements published, from different nodes, one at a time.
+    #[arg(long, default_value_t = 20)]
+    announcements: usize,
+    /// Nodes killed with SIGKILL at once.
+    #[arg(long, default_value_t = 3)]
+    kill: usize,
+    /// Seconds of idle measurement (CPU, traffic).
+    #[arg(long, default_value_t = 30)]
+    idle: u64,
+    /// The herald binary.
+    #[arg(long, default_value = "target/release/herald")]
+    herald: PathBuf,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Longest wait for any one phase.
+const PHASE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// One running `herald run` process.
+struct Proc {
+    child: Child,
+    api: String,
+    id: String,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An event seen on some node's `/v1/events`.
+struct Seen {
+    node: usize,
+    at: Instant,
+    kind: String,
+    data: Value,
+}
+
+fn main() -> std::process::ExitCode {
+    match run(Args::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("real-grid: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> Result<()> {
+    if args.kill + 1 >= args.nodes {
+        bail!("--kill must leave at least two nodes");
+    }
+    let root = tempfile::Builder::new().prefix("herald-real-grid-").tempdir()?;
+    let (events_tx, events) = mpsc::channel::<Seen>();
+
+    eprintln!("starting {} processes", args.nodes);
+    let started = Instant::now();
+    let mut procs = vec![spawn(&args.herald, &root.path().join("n0"), 0)?];
+    let code = invite(&procs[0].api, args.nodes)?;
+    for index in 1..args.nodes {
+        join(&args.herald, &code, &root.path().join(format!("n{index}")))?;
+        procs.push(spawn(&args.herald, &root.path().join(format!("n{index}")), index)?);
+    }
+    let ids: Vec<String> = procs.iter().map(|proc| proc.id.clone()).collect();
+    let all: Vec<usize> = (0..args.nodes).collect();
+    wait("every node to see every node alive", || all_see(&procs, &all, &ids, "alive"))?;
+    let converged_s = started.elapsed().as_secs_f64();
+    eprintln!("grid of {} converged {converged_s:.1} s after the first start", args.nodes);
+    for (index, proc) in procs.iter().enumerate() {
+        subscribe(index, &proc.api, events_tx.clone());
+    }
+    std::thread::sleep(Duration::from_secs(2));
+
+    let (idle_cpu, idle_rss_kib, idle_frames, idle_bytes) = idle(&procs, args.idle)?;
+
+    eprintln!("publishing {} announcements", args.announcements);
+    let mut deliveries = Vec::new();
+    let mut to_all = Vec::new();
+    for k in 0..args.announcements {
+        let origin = (k * 37 + 1) % args.nodes;
+        let service = format!("bench-{k}");
+        drain(&events);
+        let published = Instant::now();
+        put(&procs[origin].api, &service)?;
+        let mut arrived: BTreeMap<usize, Duration> = BTreeMap::new();
+        while arrived.len() < args.nodes - 1 {
+            let seen = events.recv_timeout(PHASE_TIMEOUT).context("announcement lost")?;
+            let ours = seen.kind == "announcement" && seen.data["service"] == service.as_str();
+            if ours && seen.node != origin {
+                arrived.entry(seen.node).or_insert(seen.at.duration_since(published));
+            }
+        }
+        deliveries.extend(arrived.values().map(Duration::as_secs_f64));
+        to_all.push(arrived.values().max().map_or(0.0, Duration::as_secs_f64));
+    }
+
+    eprintln!("killing {} nodes with SIGKILL", args.kill);
+    drain(&events);
+    let killed: Vec<usize> = (args.nodes - args.kill..args.nodes).collect();
+    let killed_at = Instant::now();
+    for &index in &killed {
+        let _ = procs[index].child.kill();
+        let _ = procs[index].child.wait();
+    }
+    let survivors = args.nodes - args.kill;
+    let pairs = survivors * args.kill;
+    let mut known: BTreeSet<(usize, String)> = BTreeSet::new();
+    let mut known_99 = None;
+    while known.len() < pairs {
+        let seen = events.recv_timeout(PHASE_TIMEOUT).context("a crash went unnoticed")?;
+        let subject = seen.data["node_id"].as_str().unwrap_or_default().to_owned();
+        let is_killed = killed.iter().any(|&index| ids[index] == subject);
+        if seen.kind == "member" && seen.data["state"] == "dead" && is_killed {
+            known.insert((seen.node, subject));
+            if known_99.is_none() && known.len() * 100 >= pairs * 99 {
+                known_99 = Some(seen.at.duration_since(killed_at).as_secs_f64());
+            }
+        }
+    }
+    let dead_everywhere = killed_at.elapsed().as_secs_f64();
+
+    eprintln!("a newcomer joins");
+    let newcomer_code = invite(&procs[0].api, 1)?;
+    let newcomer_dir = root.path().join("newcomer");
+    let join_started = Instant::now();
+    join(&args.herald, &newcomer_code, &newcomer_dir)?;
+    let join_command = join_started.elapsed().as_secs_f64();
+    let newcomer = spawn(&args.herald, &newcomer_dir, args.nodes)?;
+    let live: Vec<usize> = (0..survivors).collect();
+    let mut live_ids: Vec<String> = live.iter().map(|&index| ids[index].clone()).collect();
+    live_ids.push(newcomer.id.clone());
+    procs.push(newcomer);
+    let newcomer_index = procs.len() - 1;
+    wait("the newcomer to see every live node alive, and be seen", || {
+        Ok(all_see(&procs, &[newcomer_index], &live_ids, "alive")?
+            && all_see(&procs, &live, &live_ids[survivors..], "alive")?)
+    })?;
+    let newcomer_joined = join_started.elapsed().as_secs_f64();
+
+    let real = json!({
+        "nodes": args.nodes,
+        "converged_s": converged_s,
+        "delivery_p50_ms": percentile(&deliveries, 50.0) * 1e3,
+        "delivery_p99_ms": percentile(&deliveries, 99.0) * 1e3,
+        "to_all_p50_ms": percentile(&to_all, 50.0) * 1e3,
+        "to_all_p99_ms": percentile(&to_all, 99.0) * 1e3,
+        "crash_known_99_s": known_99,
+        "crash_dead_everywhere_s": dead_everywhere,
+        "idle_cpu_percent_per_node": idle_cpu,
+        "idle_rss_mib_per_node": idle_rss_kib / 1024.0,
+        "idle_frames_per_node_per_s": idle_frames,
+        "idle_bytes_per_node_per_s": idle_bytes,
+        "newcomer_join_command_s": join_command,
+        "newcomer_join_s": newcomer_joined,
+    });
+    let sim = simulate(&args)?;
+    report(&args, &real, &sim)
+}
+
+/// Starts `herald run` on `dir` and waits until its API answers.
+fn spawn(herald: &Path, dir: &Path, index: usize) -> Result<Proc> {
+    let _ = std::fs::remove_file(dir.join("api.addr"));
+    let log = std::fs::File::create(dir.with_extension("log"))?;
+    let child = Command::new(herald)
+        .args(["run", "--data-dir"])
+        .arg(dir)
+        .args(["--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--name"])
+        .arg(format!("bench-{index}"))
+        .env("HERALD_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .with_context(|| format!("starting {}", herald.display()))?;
+    let started = Instant::now();
+    let api = loop {
+        if let Ok(text) = std::fs::read_to_string(dir.join("api.addr")) {
+            break text.trim().to_owned();
+        }
+        if started.elapsed() > PHASE_TIMEOUT {
+            bail!("node {index} did not start; see {}", dir.with_extension("log").display());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let status = get(&api, "/v1/status")?;
+    let id = status["node_id"].as_str().ok_or_else(|| anyhow!("no node_id"))?.to_owned();
+    Ok(Proc { child, api, id })
+}
+
+fn join(herald: &Path, code: &str, dir: &Path) -> Result<()> {
+    let output = Command::new(herald).arg("join").arg(code).arg("--data-dir").arg(dir).output()?;
+    if !output.status.success() {
+        bail!("herald join failed: {}", String::from_utf8_lossy(&output.stderr).trim());
+    }
+    Ok(())
+}
+
+fn invite(api: &str, uses: usize) -> Result<String> {
+    let body = json!({"role": "server", "uses": uses, "expires_s": 3600});
+    let answer: Value = ureq::post(format!("http://{api}/v1/invitations"))
+        .send_json(&body)?
+        .body_mut()
+        .read_json()?;
+    Ok(answer["code"].as_str().ok_or_else(|| anyhow!("no code in {answer}"))?.to_owned())
+}
+
+fn put(api: &str, service: &str) -> Result<()> {
+    ureq::put(format!("http://{api}/v1/services/{service}")).send_json(json!({"bench": true}))?;
+    Ok(())
+}
+
+fn get(api: &str, path: &str) -> Result<Value> {
+    Ok(ureq::get(format!("http://{api}{path}")).call()?.body_mut().read_json()?)
+}
+
+/// Whether every node in `observers` sees every id in `subjects` in `state`.
+fn all_see(procs: &[Proc], observers: &[usize], subjects: &[String], state: &str) -> Result<bool> {
+    for &observer in observers {
+        let members = get(&procs[observer].api, "/v1/members")?;
+        let members = members.as_array().cloned().unwrap_or_default();
+        let sees = |id: &String| {
+            members
+                .iter()
+                .any(|member| member["node_id"] == id.as_str() && member["state"] == state)
+        };
+        if !subjects.iter().all(sees) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn wait(what: &str, mut check: impl FnMut() -> Result<bool>) -> Result<()> {
+    let started = Instant::now();
+    while !check()? {
+        if started.elapsed() > PHASE_TIMEOUT {
+            bail!("gave up waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    Ok(())
+}
+
+/// Reads node `index`'s event stream on a thread of its own until the node goes away.
+fn subscribe(index: usize, api: &str, events: mpsc::Sender<Seen>) {
+    let url = format!("http://{api}/v1/events");
+    std::thread::spawn(move || {
+        let Ok(response) = ureq::get(&url).call() else { return };
+        let mut kind = String::new();
+        for line in BufReader::new(response.into_body().into_reader()).lines() {
+            let Ok(line) = line else { return };
+            if let Some(name) = line.strip_prefix("event:") {
+                kind = name.trim().to_owned();
+            } else if let Some(data) = line.strip_prefix("data:") {
+                let at = Instant::now();
+                let data = serde_json::from_str(data.trim()).unwrap_or(Value::Null);
+                let seen = Seen { node: index, at, kind: kind.clone(), data };
+                if events.send(seen).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+}
+
+fn drain(events: &mpsc::Receiver<Seen>) {
+    while events.try_recv().is_ok() {}
+}
+
+/// CPU percent per node, RSS KiB per node, frames and bytes sent per node per second, over
+/// `seconds` of quiet.
+fn idle(procs: &[Proc], seconds: u64) -> Result<(f64, f64, f64, f64)> {
+    eprintln!("measuring {seconds} s of idle");
+    let before_cpu: Vec<u64> = procs.iter().map(cpu_ticks).collect::<Result<_>>()?;
+    let before_out: Vec<(u64, u64)> = procs.iter().map(sent).collect::<Result<_>>()?;
+    let started = Instant::now();
+    std::thread::sleep(Duration::from_secs(seconds));
+    let elapsed = started.elapsed().as_secs_f64();
+    let after_cpu: Vec<u64> = procs.iter().map(cpu_ticks).collect::<Result<_>>()?;
+    let after_out: Vec<(u64, u64)> = procs.iter().map(sent).collect::<Result<_>>()?;
+    let n = procs.len() as f64;
+    let ticks: u64 = after_cpu.iter().zip(&before_cpu).map(|(a, b)| a - b).sum();
+    // Linux's USER_HZ is 100 on every platform Rust supports.
+    let cpu_percent = ticks as f64 / 100.0 / elapsed / n * 100.0;
+    let frames: u64 = after_out.iter().zip(&before_out).map(|(a, b)| a.0 - b.0).sum();
+    let bytes: u64 = after_out.iter().zip(&before_out).map(|(a, b)| a.1 - b.1).sum();
+    let rss: f64 = procs.iter().map(rss_kib).collect::<Result<Vec<f64>>>()?.iter().sum::<f64>();
+    Ok((cpu_percent, rss / n, frames as f64 / elapsed / n, bytes as f64 / elapsed / n))
+}
+
+fn cpu_ticks(proc: &Proc) -> Result<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", proc.child.id()))?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default();
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let utime: u64 = fields.get(11).and_then(|f| f.parse().ok()).unwrap_or(0);
+    let stime: u64 = fields.get(12).and_then(|f| f.parse().ok()).unwrap_or(0);
+    Ok(utime + stime)
+}
+
+fn rss_kib(proc: &Proc) -> Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", proc.child.id()))?;
+    let line = status.lines().find(|line| line.starts_with("VmRSS:")).unwrap_or("VmRSS: 0 kB");
+    Ok(line.split_whitespace().nth(1).and_then(|kib| kib.parse().ok()).unwrap_or(0.0))
+}
+
+fn sent(proc: &Proc) -> Result<(u64, u64)> {
+    let stats = get(&proc.api, "/v1/stats")?;
+    let core = &stats["core"];
+    Ok((core["frames_out"].as_u64().unwrap_or(0), core["bytes_out"].as_u64().unwrap_or(0)))
+}
+
+fn percentile(values: &[f64], percent: f64) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((sorted.len() as f64 * percent / 100.0).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+/// The simulator's figures for the same N and workload, at loopback-like latency (1 ms), and
+/// its idle traffic (a run with no announcements).
+fn simulate(args: &Args) -> Result<Value> {
+    let sim = |extra: &[String]| -> Result<Value> {
+        let mut command = Command::new(&args.herald);
+        command.args(["sim", "--latency", "1", "--jitter", "0", "--json", "--nodes"]);
+        command.arg(args.nodes.to_string()).args(extra);
+        let output = command.output()?;
+        if !output.status.success() {
+            bail!("herald sim failed: {}", String::from_utf8_lossy(&output.stderr).trim());
+        }
+        Ok(serde_json::from_slice(&output.stdout)?)
+    };
+    let kill = format!("{}", args.kill as f64 / args.nodes as f64);
+    let busy = sim(&[
+        "--broadcasts".into(),
+        args.announcements.to_string(),
+        "--kill".into(),
+        kill,
+        "--newcomer".into(),
+    ])?;
+    let quiet = sim(&["--broadcasts".into(), "0".into(), "--settle".into(), "60".into()])?;
+    Ok(json!({"busy": busy, "quiet": quiet}))
+}
+
+fn report(args: &Args, real: &Value, sim: &Value) -> Result<()> {
+    let busy = &sim["busy"];
+    let quiet = &sim["quiet"];
+    let rows: Vec<(&str, f64, Option<f64>)> = vec![
+        ("delivery p50 (ms)", num(&real["delivery_p50_ms"]), busy["latency_ms"]["p50"].as_f64()),
+        ("delivery p99 (ms)", num(&real["delivery_p99_ms"]), busy["latency_ms"]["p99"].as_f64()),
+        ("announcement to all, p50 (ms)", num(&real["to_all_p50_ms"]), None),
+        ("announcement to all, p99 (ms)", num(&real["to_all_p99_ms"]), None),
+        (
+            "crash known dead by 99% (s)",
+            num(&real["crash_known_99_s"]),
+            busy["crash_known_99_ms"].as_f64().map(|ms| ms / 1e3),
+        ),
+        ("crash known dead everywhere (s)", num(&real["crash_dead_everywhere_s"]), None),
+        (
+            "idle frames sent per node per s",
+            num(&real["idle_frames_per_node_per_s"]),
+            quiet["messages_per_node_per_s"].as_f64(),
+        ),
+        (
+            "idle bytes sent per node per s",
+            num(&real["idle_bytes_per_node_per_s"]),
+            quiet["bytes_per_node_per_s"].as_f64(),
+        ),
+        ("idle CPU per node (% of a core)", num(&real["idle_cpu_percent_per_node"]), None),
+        ("idle RSS per node (MiB)", num(&real["idle_rss_mib_per_node"]), None),
+        (
+            "newcomer join, to seen alive both ways (s)",
+            num(&real["newcomer_join_s"]),
+            busy["newcomer_caught_up_ms"].as_f64().map(|ms| ms / 1e3),
+        ),
+    ];
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&json!({"real": real, "sim": sim}))?);
+        return Ok(());
+    }
+    println!("{:<44} {:>10} {:>10} {:>8}", "figure", "real", "sim", "real/sim");
+    for (name, real, predicted) in rows {
+        match predicted {
+            Some(sim) if sim > 0.0 => {
+                println!("{name:<44} {real:>10.2} {sim:>10.2} {:>8.2}", real / sim);
+            }
+            _ => println!("{name:<44} {real:>10.2} {:>10} {:>8}", "-", "-"),
+        }
+    }
+    Ok(())
+}
+
+fn num(value: &Value) -> f64 {
+    value.as_f64().unwrap_or(f64::NAN)
+}
