@@ -172,7 +172,10 @@ fn an_unreachable_contact_list_is_one_clear_sentence() {
     let joined = run(&["join", &code, "--data-dir", root.path().join("late").to_str().unwrap()]);
     assert_eq!(joined.status.code(), Some(1));
     let message = String::from_utf8_lossy(&joined.stderr);
-    assert!(message.contains("none of the 1 servers"), "{message}");
+    assert!(
+        message.contains("no server listed in the invitation admitted this node (1 tried)"),
+        "{message}"
+    );
 }
 
 #[test]

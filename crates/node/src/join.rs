@@ -138,7 +138,7 @@ pub async fn join(code: &str, options: &JoinOptions) -> Result<Joined> {
     }
     transport.close().await;
     bail!(
-        "none of the {} servers listed in the invitation admitted this node: {}",
+        "no server listed in the invitation admitted this node ({} tried): {}",
         invitation.servers.len(),
         failures.join("; ")
     )
