@@ -315,7 +315,7 @@ impl Transport {
     }
 
     /// Never blocks: enqueues on `to`'s bounded send queue, dialling `addrs` in turn (server
-    /// name "<to>.herald") if no connection is open; when the queue is full the frame is dropped
+    /// name "`<to>.herald`") if no connection is open; when the queue is full the frame is dropped
     /// and counted; when every address fails (or there are none) a PeerDown(to) event is
     /// emitted once per failed dial attempt and the queued frames are dropped and counted.
     ///
