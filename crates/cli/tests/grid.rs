@@ -61,8 +61,13 @@ fn a_ten_node_grid_spreads_detects_failures_and_survives_restarts() {
             .all(|node| ids[7..].iter().all(|id| node.state_of(id).as_deref() == Some("dead")))
     });
 
-    // A restarted node is alive again, keeps its own acknowledged announcement and what it
-    // stored from others, and its sequence numbers go on.
+    // Its store holds its own acknowledged announcement and what it stored from others: checked
+    // before the restart, so that peers cannot hand the records back by gossip.
+    let stored = nodes[7].stored_services();
+    assert!(stored.iter().any(|service| service == "mine"), "kill -9 lost an ack: {stored:?}");
+    assert!(stored.iter().any(|service| service == "storage"), "{stored:?}");
+
+    // A restarted node is alive again, keeps its records, and its sequence numbers go on.
     nodes[7] = Node::start(&nodes[7].dir.clone(), &[]);
     assert!(!nodes[7].services("storage").is_empty(), "a restarted node keeps its records");
     assert!(!nodes[7].services("mine").is_empty(), "an acknowledged announcement survives kill -9");
@@ -96,6 +101,12 @@ fn a_ten_node_grid_spreads_detects_failures_and_survives_restarts() {
     let stranger_peer = nodes[1].listen();
     let stranger = Node::start(&stranger_dir, &["--peer", &stranger_peer]);
     let stranger_id = stranger.id();
+    // It did knock: node 1 refused its certificate in the handshake.
+    wait_for("node 1 to refuse the stranger's handshake", SPREAD, || {
+        let stats: serde_json::Value =
+            serde_json::from_str(&nodes[1].cli_ok(&["stats", "--json"])).unwrap();
+        stats["transport"]["handshake_failures"].as_u64().unwrap_or(0) >= 1
+    });
 
     // Thousands of random datagrams at a peer port leave the grid working.
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -218,4 +229,17 @@ fn the_api_answers_bad_json_with_400_and_oversized_bodies_with_413() {
     assert!(bad.contains("\"error\"") && bad.contains("\"code\""), "{bad}");
     let big = request(&vec![b' '; 2 * 1024 * 1024]);
     assert!(big.starts_with("HTTP/1.1 413"), "{big}");
+}
+
+#[test]
+fn run_as_a_client_on_an_empty_directory_is_refused_before_anything_is_written() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("empty");
+    let dir = dir.to_str().unwrap();
+    let refused = run(&["run", "--role", "client", "--data-dir", dir, "--listen", "127.0.0.1:0"]);
+    assert_eq!(refused.status.code(), Some(1));
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(message.contains("herald join CODE"), "{message}");
+    // No grid was made: the directory can still create or join one.
+    run_ok(&["grid", "create", "--data-dir", dir]);
 }

@@ -36,6 +36,21 @@ pub enum Role {
     Client,
 }
 
+impl Role {
+    /// The lowercase name the interface uses: `server` or `client`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Role::Server => "server",
+            Role::Client => "client",
+        }
+    }
+
+    /// The role called `name`, if it is one.
+    pub fn from_name(name: &str) -> Option<Role> {
+        [Role::Server, Role::Client].into_iter().find(|role| role.name() == name)
+    }
+}
+
 /// HyParView parameters.
 #[derive(Clone, Debug)]
 pub struct OverlayConfig {

@@ -690,3 +690,14 @@ fn an_unanswered_neighbor_request_does_not_block_refills_forever() {
     assert!(node.active().is_empty());
     assert!(asked_late > 0, "an isolated node with 10 passive peers stopped asking after 2");
 }
+
+#[test]
+fn role_names_round_trip_and_unknown_names_are_refused() {
+    use herald_core::overlay::Role;
+    for role in [Role::Server, Role::Client] {
+        assert_eq!(Role::from_name(role.name()), Some(role));
+    }
+    assert_eq!(Role::Server.name(), "server");
+    assert_eq!(Role::from_name("Server"), None);
+    assert_eq!(Role::from_name("relay"), None);
+}

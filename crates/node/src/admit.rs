@@ -89,7 +89,7 @@ fn join(
             }
         }
     }
-    info!(joiner = %joiner.short(), %remote, role = views::role_name(request.invitation.role), "admitted");
+    info!(joiner = %joiner.short(), %remote, role = request.invitation.role.name(), "admitted");
     let servers = views::live_servers(actor, INVITATION_SERVERS_MAX)
         .into_iter()
         .map(|contact| (contact.id, contact.addresses))
@@ -106,13 +106,10 @@ pub(crate) fn invite(
         return Err(ApiError::Conflict("only a server can invite; this node is a client".into()));
     }
     let role = match request.role.as_deref() {
-        None | Some("client") => Role::Client,
-        Some("server") => Role::Server,
-        Some(other) => {
-            return Err(ApiError::BadRequest(format!(
-                "role must be server or client, not {other:?}"
-            )));
-        }
+        None => Role::Client,
+        Some(name) => Role::from_name(name).ok_or_else(|| {
+            ApiError::BadRequest(format!("role must be server or client, not {name:?}"))
+        })?,
     };
     let uses = request.uses.unwrap_or(1);
     if uses == 0 {
@@ -124,7 +121,6 @@ pub(crate) fn invite(
     let servers: Vec<SocketAddr> = views::live_servers(actor, INVITATION_SERVERS_MAX)
         .into_iter()
         .flat_map(|contact| contact.addresses.into_iter().take(1))
-        .take(INVITATION_SERVERS_MAX)
         .collect();
     if servers.is_empty() {
         return Err(ApiError::NotReady(

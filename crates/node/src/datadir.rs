@@ -81,11 +81,6 @@ impl DataDir {
         Ok(DataDir { path: path.to_owned(), keypair, store })
     }
 
-    /// The directory.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// The node key.
     pub fn keypair(&self) -> &Keypair {
         &self.keypair
@@ -96,9 +91,20 @@ impl DataDir {
         &mut self.store
     }
 
-    /// Gives the store to the node actor.
-    pub fn into_store(self) -> RedbStore {
-        self.store
+    /// The services named by the announcements in the store (not withdrawn ones), any origin.
+    pub fn announced_services(&mut self) -> Result<Vec<String>> {
+        let snapshot = self.store.load()?;
+        Ok(snapshot
+            .records
+            .into_iter()
+            .filter(|record| record.record.kind == herald_core::RecordKind::Announcement)
+            .map(|record| record.record.key)
+            .collect())
+    }
+
+    /// The petname a node gets when none is given: `node-<short id>`.
+    pub fn default_name(&self) -> String {
+        format!("node-{}", self.keypair.id().short())
     }
 
     /// The grid this node belongs to, if it joined or created one.
@@ -148,9 +154,14 @@ impl DataDir {
         // The grid goes last: a directory counts as a member only once it holds the grid, so
         // a crash part-way leaves it a non-member that can join again.
         self.store.put_meta(META_CHAIN, &chain.encode())?;
-        self.put_meta(META_PROFILE, profile)?;
+        self.set_profile(profile)?;
         self.set_contacts(contacts)?;
         self.put_meta(META_GRID, &grid)
+    }
+
+    /// Replaces the stored name, role and seen address.
+    pub fn set_profile(&mut self, profile: &StoredProfile) -> Result<()> {
+        self.put_meta(META_PROFILE, profile)
     }
 
     /// Replaces the stored contacts.
@@ -174,11 +185,6 @@ impl DataDir {
         let profile = StoredProfile { name: name.to_owned(), role: Role::Server, seen_as: None };
         self.set_membership(root.id(), &chain, &profile, &[])?;
         Ok(root.id())
-    }
-
-    /// Writes `contents` to a file in the directory, replacing it atomically, with `mode`.
-    pub fn write_file(&self, name: &str, contents: &[u8], mode: u32) -> Result<()> {
-        write_file(&self.path, name, contents, mode)
     }
 
     fn meta<T: for<'de> Deserialize<'de>>(&self, key: &str) -> Result<Option<T>> {

@@ -65,16 +65,11 @@ pub async fn join(code: &str, options: &JoinOptions) -> Result<Joined> {
         );
     }
     let keypair = data.keypair().clone();
-    let name = options.name.clone().unwrap_or_else(|| format!("node-{}", keypair.id().short()));
-    let (transport, _events) = Transport::bind(TransportConfig {
-        listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
-        keypair: keypair.clone(),
-        membership: None,
-        policy: Arc::new(AcceptAnyPeer),
-        send_queue_len: 16,
-    })
-    .await
-    .context("opening a QUIC endpoint to contact the grid")?;
+    let name = options.name.clone().unwrap_or_else(|| data.default_name());
+    let anywhere = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0);
+    let config = TransportConfig::new(anywhere, keypair.clone(), Arc::new(AcceptAnyPeer));
+    let (transport, _events) =
+        Transport::bind(config).await.context("opening a QUIC endpoint to contact the grid")?;
     let request = peer_requests::encode(&PeerRequest::Join(Box::new(JoinRequest {
         invitation: invitation.clone(),
         name: name.clone(),

@@ -32,4 +32,3 @@ mod views;
 
 pub use handle::NodeHandle;
 pub use start::{HTTP_DEFAULT, LISTEN_DEFAULT, NodeOptions, RunningNode};
-pub use views::role_name;

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
-use herald_core::{Config, Node, NodeId};
+use anyhow::{Context, Result, bail};
+use herald_core::{Config, Node, NodeId, Role};
 use herald_store::Store;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
@@ -20,6 +20,7 @@ use crate::api::{Auth, router, serve};
 use crate::clock::Clock;
 use crate::datadir::{
     API_ADDR_FILE, API_TOKEN_FILE, DataDir, LISTEN_ADDR_FILE, os_random, read_small_file,
+    write_file,
 };
 use crate::handle::NodeHandle;
 use crate::peer_requests::{self, PeerAnswer, PeerRequest};
@@ -50,6 +51,9 @@ pub struct NodeOptions {
     pub peers: Vec<SocketAddr>,
     /// Admit anyone who knows an address (floodd's keyless grids).
     pub open: bool,
+    /// The role the node must have (`--role`); its membership certificate fixes the role, so a
+    /// mismatch stops the start before anything is written.
+    pub role: Option<Role>,
     /// Protocol tunables. The role and epoch are taken from the data directory.
     pub core: Config,
 }
@@ -64,6 +68,7 @@ impl NodeOptions {
             name: None,
             peers: Vec::new(),
             open: false,
+            role: None,
             core: Config::with_membership(),
         }
     }
@@ -93,20 +98,32 @@ impl RunningNode {
     pub async fn start(options: NodeOptions) -> Result<RunningNode> {
         let mut data = DataDir::open(&options.data_dir)?;
         let keypair = data.keypair().clone();
-        let default_name = format!("node-{}", keypair.id().short());
         let created_grid = data.grid()?.is_none();
+        if created_grid && options.role == Some(Role::Client) {
+            bail!(
+                "{} belongs to no grid, and a node that creates one is its server; join a grid \
+                 with a client invitation first (herald join CODE)",
+                options.data_dir.display()
+            );
+        }
         if created_grid {
-            let name = options.name.clone().unwrap_or(default_name.clone());
+            let name = options.name.clone().unwrap_or_else(|| data.default_name());
             data.create_grid(&name)?;
         }
         let grid = data.grid()?.context("the data directory lost its grid")?;
         let chain = data.chain()?.context("the data directory has a grid but no certificate")?;
         let mut profile =
             data.profile()?.context("the data directory has a grid but no profile")?;
+        if let Some(role) = options.role.filter(|role| *role != profile.role) {
+            bail!(
+                "this node's membership certificate makes it a {}, not a {}",
+                profile.role.name(),
+                role.name()
+            );
+        }
         if let Some(name) = options.name.as_ref().filter(|name| **name != profile.name) {
             profile.name.clone_from(name);
-            let contacts = data.contacts()?;
-            data.set_membership(grid, &chain, &profile, &contacts)?;
+            data.set_profile(&profile)?;
         }
         let contacts = data.contacts()?;
         let epoch = data.epoch()?;
@@ -121,18 +138,15 @@ impl RunningNode {
         if options.open {
             warn!("this grid is open: any node that knows an address may join");
         }
-        let (transport, transport_events) = Transport::bind(TransportConfig {
-            listen: options.listen,
-            keypair: keypair.clone(),
-            membership: Some(chain.encode()),
-            policy: Arc::new(policy),
-            send_queue_len: 1024,
-        })
-        .await
-        .with_context(|| format!("listening for peers on {}", options.listen))?;
+        let mut transport_config =
+            TransportConfig::new(options.listen, keypair.clone(), Arc::new(policy));
+        transport_config.membership = Some(chain.encode());
+        let (transport, transport_events) = Transport::bind(transport_config)
+            .await
+            .with_context(|| format!("listening for peers on {}", options.listen))?;
         let listen_addr = transport.local_addr();
         let advertised = advertised_addresses(listen_addr, profile.seen_as);
-        data.write_file(LISTEN_ADDR_FILE, listen_addr.to_string().as_bytes(), 0o644)?;
+        write_file(&options.data_dir, LISTEN_ADDR_FILE, listen_addr.to_string().as_bytes(), 0o644)?;
         let (events, _) = broadcast::channel(1024);
         let mut actor = Actor::new(ActorParts {
             node,
@@ -163,7 +177,7 @@ impl RunningNode {
                 (Some(address), Some(task))
             }
         };
-        info!(id = %keypair.id(), grid = %grid, listen = %listen_addr, version = env!("CARGO_PKG_VERSION"), "node started");
+        info!(id = %keypair.id(), grid = %grid, listen = %listen_addr, seed, version = env!("CARGO_PKG_VERSION"), "node started");
         Ok(RunningNode {
             id: keypair.id(),
             grid,
@@ -299,11 +313,11 @@ async fn start_http(
         _ => {
             let token: String =
                 os_random::<16>()?.iter().map(|byte| format!("{byte:02x}")).collect();
-            crate::datadir::write_file(data_dir, API_TOKEN_FILE, token.as_bytes(), 0o600)?;
+            write_file(data_dir, API_TOKEN_FILE, token.as_bytes(), 0o600)?;
             token
         }
     };
-    crate::datadir::write_file(data_dir, API_ADDR_FILE, address.to_string().as_bytes(), 0o644)?;
+    write_file(data_dir, API_ADDR_FILE, address.to_string().as_bytes(), 0o644)?;
     let auth = if address.ip().is_loopback() { Auth::None } else { Auth::Bearer(token) };
     let shutdown = async move {
         let _ = stopped.wait_for(|stop| *stop).await;

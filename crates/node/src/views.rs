@@ -16,30 +16,20 @@ fn profile_of(actor: &Actor, id: NodeId) -> Option<Profile> {
     actor.node.records().get(&slot).and_then(|record| Profile::decode(&record.record.payload))
 }
 
-/// The lowercase name of a role.
-pub fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Server => "server",
-        Role::Client => "client",
-    }
-}
-
 /// `GET /v1/status`.
 pub(crate) fn status(actor: &Actor) -> StatusView {
-    let members = members(actor);
-    let alive = members.iter().filter(|member| member.state == "alive").count();
     StatusView {
         node_id: actor.id().to_string(),
         name: actor.profile.name.clone(),
-        role: role_name(actor.profile.role).to_owned(),
+        role: actor.profile.role.name().to_owned(),
         grid_id: actor.policy.grid.to_string(),
         addresses: actor.advertised.clone(),
         uptime_s: actor.started.elapsed().as_secs(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
         ready: actor.ready,
         counts: StatusCounts {
-            members: members.len() as u64,
-            alive: alive as u64,
+            members: 1 + actor.node.membership().map_or(0, |m| m.members().len() as u64),
+            alive: members_in(actor, MemberState::Alive),
             records: actor.node.records().len() as u64,
             services: actor.node.services(None).count() as u64,
             neighbours: actor.node.overlay().active().len() as u64,
@@ -47,11 +37,19 @@ pub(crate) fn status(actor: &Actor) -> StatusView {
     }
 }
 
+/// How many members, this node included (it is alive to itself), are in `state`.
+fn members_in(actor: &Actor, state: MemberState) -> u64 {
+    let others = actor.node.membership().map_or(0, |membership| {
+        membership.members().values().filter(|member| member.state == state).count()
+    });
+    others as u64 + u64::from(state == MemberState::Alive)
+}
+
 /// One member as this node sees it; `None` if it is not known.
 pub(crate) fn member(actor: &Actor, id: NodeId) -> Option<MemberView> {
     let profile = profile_of(actor, id);
     let (name, role, addresses) = match profile {
-        Some(profile) => (profile.name, role_name(profile.role).to_owned(), profile.addresses),
+        Some(profile) => (profile.name, profile.role.name().to_owned(), profile.addresses),
         None => (String::new(), String::new(), actor.addresses.of(&id)),
     };
     if id == actor.id() {
@@ -160,7 +158,6 @@ pub(crate) fn stats(actor: &Actor) -> serde_json::Value {
     serde_json::json!({
         "core": actor.node.stats(),
         "transport": actor.transport.stats(),
-        "guest_frames_dropped": actor.guest_frames_dropped,
     })
 }
 
@@ -168,11 +165,10 @@ pub(crate) fn stats(actor: &Actor) -> serde_json::Value {
 pub(crate) fn metrics(actor: &Actor) -> String {
     let mut text = String::new();
     flatten_metrics(&mut text, "herald", &stats(actor));
-    let members = members(actor);
     let _ = writeln!(text, "# TYPE herald_members gauge");
-    for state in ["alive", "suspect", "dead", "left"] {
-        let count = members.iter().filter(|member| member.state == state).count();
-        let _ = writeln!(text, "herald_members{{state=\"{state}\"}} {count}");
+    for state in [MemberState::Alive, MemberState::Suspect, MemberState::Dead, MemberState::Left] {
+        let (name, count) = (state.name(), members_in(actor, state));
+        let _ = writeln!(text, "herald_members{{state=\"{name}\"}} {count}");
     }
     let _ = writeln!(text, "# TYPE herald_records gauge");
     let _ = writeln!(text, "herald_records {}", actor.node.records().len());

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
 use herald_node::api::model::{InvitationRequest, NodeApi};
+use herald_node::datadir::DataDir;
 use herald_node::join::{JoinOptions, join};
 use herald_node::{NodeOptions, RunningNode};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -118,7 +119,7 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
     let ids: Vec<String> = nodes.iter().flatten().map(|node| node.id.to_string()).collect();
     bar.set_message("waiting until every node sees every other alive");
     let all: Vec<usize> = (0..nodes.len()).collect();
-    let converged = wait_until(&bar, || all_see(&nodes, &all, &all, "alive")).await?;
+    let converged = wait_until(&bar, || all_see(&nodes, &all, &ids, "alive")).await?;
     bar.finish_and_clear();
 
     let publisher = handle(&nodes, 1 % nodes.len())?;
@@ -144,21 +145,23 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
         let killed_at = Instant::now();
         let survivors: Vec<usize> = (0..nodes.len()).filter(|i| !killed.contains(i)).collect();
         let killed_ids: Vec<String> = killed.iter().map(|index| ids[*index].clone()).collect();
-        wait_until(&bar, || all_see_ids(&nodes, &survivors, &killed_ids, "dead")).await?;
+        wait_until(&bar, || all_see(&nodes, &survivors, &killed_ids, "dead")).await?;
         dead_everywhere = Some(killed_at.elapsed());
         bar.set_message("restarting one killed node");
         let index = killed[0];
+        // Read from the killed node's own store before it restarts, so that peers cannot have
+        // handed the record back by gossip.
+        let kept = DataDir::open(&node_dir(&root, index))?
+            .announced_services()?
+            .iter()
+            .any(|name| name == "demo");
         let restarted_at = Instant::now();
         nodes[index] = Some(start(&root, index, None).await?);
         let everyone: Vec<usize> = survivors.iter().copied().chain([index]).collect();
-        let restarted = [index];
+        let restarted = [ids[index].clone()];
         wait_until(&bar, || all_see(&nodes, &everyone, &restarted, "alive")).await?;
         let rejoined = restarted_at.elapsed();
-        let kept = handle(&nodes, index)?
-            .services(Some("demo".into()))
-            .await
-            .map_err(|error| anyhow!("{error}"))?;
-        restart = Some((rejoined, !kept.is_empty()));
+        restart = Some((rejoined, kept));
         bar.finish_and_clear();
     }
 
@@ -210,22 +213,8 @@ fn handle(nodes: &[Option<RunningNode>], index: usize) -> Result<herald_node::No
         .ok_or_else(|| anyhow!("node {index} is not running"))
 }
 
-/// Whether every node in `observers` sees every node in `subjects` in `state`.
+/// Whether every node in `observers` sees every node in `ids` in `state`.
 async fn all_see(
-    nodes: &[Option<RunningNode>],
-    observers: &[usize],
-    subjects: &[usize],
-    state: &str,
-) -> Result<bool> {
-    let ids: Vec<String> = subjects
-        .iter()
-        .filter_map(|i| nodes[*i].as_ref())
-        .map(|node| node.id.to_string())
-        .collect();
-    all_see_ids(nodes, observers, &ids, state).await
-}
-
-async fn all_see_ids(
     nodes: &[Option<RunningNode>],
     observers: &[usize],
     ids: &[String],

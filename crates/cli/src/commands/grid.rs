@@ -36,7 +36,7 @@ pub fn run(args: GridArgs) -> Result<ExitCode> {
         GridCommand::Create { data_dir, name } => {
             let data_dir = resolve_data_dir(data_dir)?;
             let mut data = DataDir::open(&data_dir)?;
-            let name = name.unwrap_or_else(|| format!("node-{}", data.keypair().id().short()));
+            let name = name.unwrap_or_else(|| data.default_name());
             let grid = data.create_grid(&name)?;
             println!("created grid {grid}");
             println!("node id      {}", data.keypair().id());

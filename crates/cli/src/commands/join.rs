@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 use herald_node::join::{JoinOptions, join};
-use herald_node::role_name;
 
 use crate::commands::data_dir::resolve_data_dir;
 
@@ -30,7 +29,7 @@ pub fn run(args: JoinArgs) -> Result<ExitCode> {
     let options = JoinOptions { data_dir: data_dir.clone(), name: args.name };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let joined = runtime.block_on(join(&args.code, &options))?;
-    println!("joined grid {} as a {}", joined.grid, role_name(joined.role));
+    println!("joined grid {} as a {}", joined.grid, joined.role.name());
     println!("node id      {}", joined.id);
     println!("admitted by  {}", joined.admitted_by);
     println!("start it with: herald run --data-dir {}", data_dir.display());

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use clap::Args;
-use herald_node::api::model::NodeApi;
+use clap::{Args, ValueEnum};
+use herald_core::Role;
 use herald_node::config::{CONFIG_FILE, FileConfig};
 use herald_node::{HTTP_DEFAULT, LISTEN_DEFAULT, NodeOptions, RunningNode};
 
@@ -49,9 +49,9 @@ pub struct RunArgs {
     /// Admit any node that knows an address (floodd's keyless grids); logs a warning.
     #[arg(long)]
     open: bool,
-    /// Log format.
-    #[arg(long, value_enum, default_value = "text", env = "HERALD_LOG_FORMAT")]
-    log_format: LogFormat,
+    /// Log format [default: the configuration file's log_format, else text].
+    #[arg(long, value_enum, env = "HERALD_LOG_FORMAT")]
+    log_format: Option<LogFormat>,
 }
 
 /// Runs the node until a signal; exit 0 after a clean departure.
@@ -64,28 +64,28 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         Some(path) => FileConfig::load(path, true)?,
         None => FileConfig::load(&data_dir.join(CONFIG_FILE), false)?,
     };
-    let log_format = match file.log_format.as_deref() {
-        Some("json") if args.log_format == LogFormat::Text => LogFormat::Json,
-        _ => args.log_format,
+    let file_log_format = match file.log_format.as_deref() {
+        None => None,
+        Some(name) => Some(LogFormat::from_str(name, true).map_err(|_| {
+            anyhow::anyhow!(
+                "log_format in the configuration file must be text or json, not {name:?}"
+            )
+        })?),
     };
-    init_logging(log_format);
+    init_logging(args.log_format.or(file_log_format).unwrap_or(LogFormat::Text));
     let mut options = NodeOptions::new(data_dir);
     options.listen = args.listen.or(file.listen).unwrap_or(LISTEN_DEFAULT);
     options.http = Some(args.http.or(file.http).unwrap_or(HTTP_DEFAULT));
     options.name = args.name.clone().or(file.name);
     options.peers = if args.peers.is_empty() { file.peers } else { args.peers.clone() };
     options.open = args.open || file.open.unwrap_or(false);
+    options.role = args.role.as_deref().and_then(Role::from_name);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(run_until_signal(options, args.role))
+    runtime.block_on(run_until_signal(options))
 }
 
-async fn run_until_signal(options: NodeOptions, role: Option<String>) -> Result<ExitCode> {
+async fn run_until_signal(options: NodeOptions) -> Result<ExitCode> {
     let mut node = RunningNode::start(options).await?;
-    let status = node.handle().status().await.map_err(|error| anyhow::anyhow!("{error}"))?;
-    if let Some(role) = role.filter(|role| *role != status.role) {
-        node.shutdown().await?;
-        bail!("this node's membership certificate makes it a {}, not a {role}", status.role);
-    }
     if node.created_grid {
         println!("created grid {}", node.grid);
     }

@@ -1,8 +1,6 @@
 //! Real `herald` processes on 127.0.0.1 for the integration tests: start, stop, kill -9, and
 //! run CLI commands against them.
 
-#![allow(dead_code)]
-
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -84,27 +82,17 @@ impl Node {
         self.dir.to_str().expect("utf-8 path")
     }
 
-    /// Runs a client command against this node, adding `--data-dir`.
-    pub fn cli(&self, args: &[&str]) -> Output {
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend_from_slice(&["--data-dir", self.dir_str()]);
-        run(&all)
-    }
-
-    /// Like [`Node::cli`], and the command must succeed; returns stdout.
+    /// Runs a client command against this node, adding `--data-dir`; it must succeed. Returns
+    /// stdout.
     pub fn cli_ok(&self, args: &[&str]) -> String {
         let mut all: Vec<&str> = args.to_vec();
         all.extend_from_slice(&["--data-dir", self.dir_str()]);
         run_ok(&all)
     }
 
-    /// `herald members --json`, parsed.
+    /// `herald members --json`, parsed; a failing command fails the test.
     pub fn members(&self) -> Vec<serde_json::Value> {
-        let output = self.cli(&["members", "--json"]);
-        if !output.status.success() {
-            return Vec::new();
-        }
-        serde_json::from_slice(&output.stdout).unwrap_or_default()
+        serde_json::from_str(&self.cli_ok(&["members", "--json"])).expect("members JSON")
     }
 
     /// The state this node sees `id` in, if it knows it.
@@ -125,13 +113,15 @@ impl Node {
         self.status()["node_id"].as_str().expect("node_id").to_owned()
     }
 
-    /// `herald services SERVICE --json`, parsed.
+    /// `herald services SERVICE --json`, parsed; a failing command fails the test.
     pub fn services(&self, service: &str) -> Vec<serde_json::Value> {
-        let output = self.cli(&["services", service, "--json"]);
-        if !output.status.success() {
-            return Vec::new();
-        }
-        serde_json::from_slice(&output.stdout).unwrap_or_default()
+        serde_json::from_str(&self.cli_ok(&["services", service, "--json"])).expect("services JSON")
+    }
+
+    /// The services whose announcements this node's store holds; the node must be stopped.
+    pub fn stored_services(&self) -> Vec<String> {
+        let mut data = herald_node::datadir::DataDir::open(&self.dir).expect("opening the store");
+        data.announced_services().expect("reading the store")
     }
 
     /// The API's address.

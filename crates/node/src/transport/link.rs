@@ -92,6 +92,7 @@ pub(super) async fn serve(
             stream = conn.accept_uni() => match stream {
                 Ok(recv) => {
                     if peer.membership.is_none() && !shared.policy.guests_may_gossip() {
+                        bump(&shared.counters.guests_refused, 1);
                         conn.close(CLOSE_FRAMING.into(), b"guests may only ask to join");
                         continue;
                     }

@@ -152,6 +152,9 @@ pub struct TransportStats {
     pub handshake_failures: u64,
     /// Connections open now, inbound and outbound.
     pub connections_open: u64,
+    /// Connections closed because a peer without a membership certificate opened a frame
+    /// stream where guests may only ask to join.
+    pub guests_refused: u64,
 }
 
 /// Why a transport operation failed.
@@ -238,6 +241,7 @@ struct Counters {
     dial_failures: AtomicU64,
     handshake_failures: AtomicU64,
     connections_open: AtomicU64,
+    guests_refused: AtomicU64,
 }
 
 fn bump(counter: &AtomicU64, by: u64) {
@@ -415,6 +419,7 @@ impl Transport {
             dial_failures: get(&c.dial_failures),
             handshake_failures: get(&c.handshake_failures),
             connections_open: get(&c.connections_open),
+            guests_refused: get(&c.guests_refused),
         }
     }
 
