@@ -202,10 +202,11 @@ impl DataDir {
     }
 }
 
-/// Reads a file the node wrote (`api.addr`, `api.token`), if it exists.
+/// Reads a file the node wrote (`api.addr`, `api.token`), trimmed; `None` if it does not exist
+/// or is blank.
 pub fn read_small_file(dir: &Path, name: &str) -> Result<Option<String>> {
     match fs::read_to_string(dir.join(name)) {
-        Ok(text) => Ok(Some(text.trim().to_owned())),
+        Ok(text) => Ok(Some(text.trim().to_owned()).filter(|text| !text.is_empty())),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(error) => Err(error).with_context(|| format!("reading {}", dir.join(name).display())),
     }

@@ -309,8 +309,8 @@ async fn start_http(
         .with_context(|| format!("listening for the HTTP API on {address}"))?;
     let address = listener.local_addr().context("reading the HTTP API's address")?;
     let token = match read_small_file(data_dir, API_TOKEN_FILE)? {
-        Some(token) if !token.is_empty() => token,
-        _ => {
+        Some(token) => token,
+        None => {
             let token: String =
                 os_random::<16>()?.iter().map(|byte| format!("{byte:02x}")).collect();
             write_file(data_dir, API_TOKEN_FILE, token.as_bytes(), 0o600)?;

@@ -14,9 +14,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use herald_node::api::model::{MemberView, ServiceView, StatusView};
+use herald_node::api::model::{
+    InvitationRequest, InvitationView, MemberView, SeqView, ServiceView, StatusView,
+};
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 pub use http::{ApiArgs, Client};
 
@@ -140,7 +142,7 @@ pub fn withdraw(args: WithdrawArgs) -> Result<()> {
     if args.api.json {
         return emit(&pretty(&answer));
     }
-    let seq = answer.get("seq").map_or_else(String::new, ToString::to_string);
+    let seq = parse::<SeqView>(answer, "withdrawal")?.seq;
     emit(&format!("withdrew {} (seq {seq})\n", args.service))
 }
 
@@ -152,14 +154,12 @@ pub fn services(args: ServicesArgs) -> Result<()> {
 
 /// `herald invite`: prints a new invitation code alone on stdout.
 pub fn invite(args: InviteArgs) -> Result<()> {
-    let answer = Client::new(&args.api)?.post("/v1/invitations", &invitation_body(&args))?;
+    let answer = Client::new(&args.api)?.post("/v1/invitations", &invitation_request(&args))?;
     if args.api.json {
         return emit(&pretty(&answer));
     }
-    match answer.get("code").and_then(Value::as_str) {
-        Some(code) => emit(&format!("{code}\n")),
-        None => bail!("the node's invitation answer has no code"),
-    }
+    let code = parse::<InvitationView>(answer, "invitation")?.code;
+    emit(&format!("{code}\n"))
 }
 
 /// `herald stats`: the node's counters.
@@ -248,15 +248,19 @@ fn announce_text(client: &Client, request: &AnnounceRequest, json: bool) -> Resu
     if json {
         return Ok(pretty(&answer));
     }
-    let seq = answer.get("seq").map_or_else(String::new, ToString::to_string);
+    let seq = parse::<SeqView>(answer, "announcement")?.seq;
     Ok(format!("announced {} (seq {seq})\n", request.service))
 }
 
-fn invitation_body(args: &InviteArgs) -> Value {
+fn invitation_request(args: &InviteArgs) -> InvitationRequest {
     let expires = std::time::Duration::from(args.expires);
     // Round up: "500ms" must not become a code that has expired already.
     let expires_s = expires.as_secs() + u64::from(expires.subsec_nanos() > 0);
-    json!({"role": args.role, "uses": args.uses, "expires_s": expires_s})
+    InvitationRequest {
+        role: Some(args.role.clone()),
+        uses: Some(args.uses),
+        expires_s: Some(expires_s),
+    }
 }
 
 /// Parses `text` as a JSON object, with an example in the error for anything else.

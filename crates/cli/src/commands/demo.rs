@@ -3,7 +3,8 @@
 //! and prints how long each took to reach every node.
 //!
 //! Every figure is measured on the real nodes through their handles, the same state the HTTP
-//! API shows, by polling every [`POLL`]; a figure is therefore rounded up to that interval.
+//! API shows. The announcement's arrivals come from each node's event stream; the other phases
+//! poll every [`POLL`], so those figures are rounded up to that interval.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -12,15 +13,20 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
-use herald_node::api::model::{InvitationRequest, NodeApi};
+use herald_node::api::model::{ApiEvent, InvitationRequest, NodeApi};
 use herald_node::datadir::DataDir;
 use herald_node::join::{JoinOptions, join};
-use herald_node::{NodeOptions, RunningNode};
+use herald_node::{HTTP_DEFAULT, NodeOptions, RunningNode};
+use herald_sim::Percentiles;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::task::JoinHandle;
 
 use crate::commands::logging::{LogFormat, init_logging};
 
+/// The service the demo announces.
+const DEMO_SERVICE: &str = "demo";
 /// How often the demo looks at the nodes' state.
 const POLL: Duration = Duration::from_millis(20);
 /// How long any one phase may take before the demo gives up.
@@ -67,7 +73,9 @@ struct Figures {
 /// Runs the demo.
 pub fn run(args: DemoArgs) -> Result<ExitCode> {
     if args.kill >= args.nodes {
-        bail!("--kill {} must be less than --nodes {}", args.kill, args.nodes);
+        // A usage error: clap's message and exit status 2, like any other.
+        let message = format!("--kill {} must be less than --nodes {}", args.kill, args.nodes);
+        clap::Error::raw(clap::error::ErrorKind::ArgumentConflict, message).exit();
     }
     if std::env::var_os("HERALD_LOG").is_some() {
         init_logging(LogFormat::Text);
@@ -85,9 +93,7 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
     let bar = progress(u64::from(args.nodes), "starting nodes and joining by invitation");
     let started = Instant::now();
     let mut nodes: Vec<Option<RunningNode>> = Vec::new();
-    let first =
-        start(&root, 0, Some(args.http.unwrap_or(SocketAddr::from((Ipv4Addr::LOCALHOST, 7421)))))
-            .await;
+    let first = start(&root, 0, Some(args.http.unwrap_or(HTTP_DEFAULT))).await;
     let first = match first {
         Ok(node) => node,
         // The default API port is taken (another herald): any free port will do.
@@ -122,15 +128,16 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
     let converged = wait_until(&bar, || all_see(&nodes, &all, &ids, "alive")).await?;
     bar.finish_and_clear();
 
-    let publisher = handle(&nodes, 1 % nodes.len())?;
+    let publisher = 1 % nodes.len();
+    let watchers = watch_arrivals(&nodes, publisher, DEMO_SERVICE);
     let mut payload = serde_json::Map::new();
     payload.insert("hello".into(), "grid".into());
     let announced_at = Instant::now();
-    publisher
-        .announce("demo".into(), payload, None)
+    handle(&nodes, publisher)?
+        .announce(DEMO_SERVICE.into(), payload, None)
         .await
         .map_err(|error| anyhow!("announcing: {error}"))?;
-    let arrivals = arrival_times(&nodes, announced_at).await?;
+    let arrivals = arrival_times(watchers, announced_at).await?;
 
     let killed: Vec<usize> = (0..usize::from(args.kill)).map(|k| nodes.len() - 1 - k).collect();
     let mut dead_everywhere = None;
@@ -154,7 +161,7 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
         let kept = DataDir::open(&node_dir(&root, index))?
             .announced_services()?
             .iter()
-            .any(|name| name == "demo");
+            .any(|name| name == DEMO_SERVICE);
         let restarted_at = Instant::now();
         nodes[index] = Some(start(&root, index, None).await?);
         let everyone: Vec<usize> = survivors.iter().copied().chain([index]).collect();
@@ -170,9 +177,9 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
         killed: args.kill,
         join_all_ms: join_all.as_millis() as u64,
         membership_converged_ms: converged.as_millis() as u64,
-        announcement_all_ms: percentile(&arrivals, 100),
-        announcement_p50_ms: percentile(&arrivals, 50),
-        announcement_p99_ms: percentile(&arrivals, 99),
+        announcement_all_ms: arrivals.max as u64,
+        announcement_p50_ms: arrivals.p50 as u64,
+        announcement_p99_ms: arrivals.p99 as u64,
         dead_everywhere_ms: dead_everywhere.map(|elapsed| elapsed.as_millis() as u64),
         restart_rejoined_ms: restart.map(|(elapsed, _)| elapsed.as_millis() as u64),
         restart_kept_announcement: restart.map(|(_, kept)| kept),
@@ -249,42 +256,48 @@ where
     Ok(started.elapsed())
 }
 
-/// When the announcement arrived at each running node, in milliseconds after it was made.
-async fn arrival_times(nodes: &[Option<RunningNode>], announced_at: Instant) -> Result<Vec<u64>> {
-    let mut arrivals: Vec<Option<u64>> = vec![None; nodes.len()];
-    loop {
-        for (index, node) in nodes.iter().enumerate() {
-            if arrivals[index].is_some() {
-                continue;
-            }
-            let Some(node) = node else { continue };
-            let held = node
-                .handle()
-                .services(Some("demo".into()))
-                .await
-                .map_err(|error| anyhow!("{error}"))?;
-            if !held.is_empty() {
-                arrivals[index] = Some(announced_at.elapsed().as_millis() as u64);
-            }
-        }
-        if arrivals.iter().all(Option::is_some) {
-            return Ok(arrivals.into_iter().flatten().collect());
-        }
-        if announced_at.elapsed() > PHASE_TIMEOUT {
-            bail!("the announcement did not reach every node within {} s", PHASE_TIMEOUT.as_secs());
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+/// Starts watching the event stream of every running node but the publisher for the first
+/// announcement of `service`; each watcher ends with the moment it saw it.
+fn watch_arrivals(
+    nodes: &[Option<RunningNode>],
+    publisher: usize,
+    service: &str,
+) -> Vec<JoinHandle<Option<Instant>>> {
+    let others = nodes.iter().enumerate().filter(|(index, _)| *index != publisher);
+    others
+        .filter_map(|(_, node)| node.as_ref())
+        .map(|node| {
+            let mut events = node.handle().subscribe();
+            let service = service.to_owned();
+            tokio::spawn(async move {
+                loop {
+                    match events.recv().await {
+                        Ok(ApiEvent::Announcement(view)) if view.service == service => {
+                            return Some(Instant::now());
+                        }
+                        Ok(_) | Err(RecvError::Lagged(_)) => {}
+                        Err(RecvError::Closed) => return None,
+                    }
+                }
+            })
+        })
+        .collect()
 }
 
-fn percentile(values: &[u64], percent: usize) -> u64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_unstable();
-    if sorted.is_empty() {
-        return 0;
+/// How long after `announced_at` the watched nodes saw the announcement, in milliseconds.
+async fn arrival_times(
+    watchers: Vec<JoinHandle<Option<Instant>>>,
+    announced_at: Instant,
+) -> Result<Percentiles> {
+    let mut arrivals = Vec::with_capacity(watchers.len());
+    for watcher in watchers {
+        let seen = tokio::time::timeout(PHASE_TIMEOUT, watcher).await;
+        let Ok(Ok(Some(at))) = seen else {
+            bail!("the announcement did not reach every node within {} s", PHASE_TIMEOUT.as_secs());
+        };
+        arrivals.push(at.saturating_duration_since(announced_at).as_secs_f64() * 1e3);
     }
-    let rank = (sorted.len() * percent).div_ceil(100).clamp(1, sorted.len());
-    sorted[rank - 1]
+    Ok(Percentiles::of(arrivals))
 }
 
 fn print_figures(figures: &Figures, json: bool) -> Result<()> {

@@ -5,15 +5,13 @@
 
 use std::time::Duration;
 
+use herald_core::NODE_ID_SHORT_LEN;
 use herald_node::api::model::{MemberView, ServiceView, StatusView};
 use serde_json::Value;
 
-/// How many characters of a node id human output shows (interface.md, "Words").
-pub const SHORT_ID_LEN: usize = 10;
-
-/// The short form of a node id: its first [`SHORT_ID_LEN`] characters.
+/// The short form of a node id: its first [`NODE_ID_SHORT_LEN`] characters.
 pub fn short_id(id: &str) -> &str {
-    match id.char_indices().nth(SHORT_ID_LEN) {
+    match id.char_indices().nth(NODE_ID_SHORT_LEN) {
         Some((end, _)) => &id[..end],
         None => id,
     }

@@ -6,19 +6,18 @@
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
+use herald_node::HTTP_DEFAULT;
 use herald_node::api::error::ErrorBody;
-use herald_node::datadir::{API_ADDR_FILE, API_TOKEN_FILE};
+use herald_node::datadir::{API_ADDR_FILE, API_TOKEN_FILE, read_small_file};
 
 use crate::commands::data_dir::default_data_dir;
 use serde_json::Value;
 
-/// The API address when neither `--api` nor the data directory names one.
-pub const DEFAULT_API: &str = "127.0.0.1:7421";
 /// How long the client waits to connect; a local node answers at once.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long one request may take in all.
@@ -53,17 +52,23 @@ pub struct Client {
 impl Client {
     /// Resolves the node's address and token from `args` and the data directory.
     pub fn new(args: &ApiArgs) -> Result<Client> {
-        let data_dir = args.data_dir.clone().or_else(default_data_dir);
+        // With `--api` naming a node, the default data directory belongs to some other node:
+        // its token is sent only if the directory was named too.
+        let data_dir = match &args.api {
+            Some(_) => args.data_dir.clone(),
+            None => args.data_dir.clone().or_else(default_data_dir),
+        };
         let recorded = match (&args.api, &data_dir) {
             (Some(_), _) | (None, None) => None,
-            (None, Some(dir)) => read_optional(&dir.join(API_ADDR_FILE))?,
+            (None, Some(dir)) => read_small_file(dir, API_ADDR_FILE)?,
         };
-        let address = args.api.clone().or(recorded).unwrap_or_else(|| DEFAULT_API.to_owned());
-        let Some(token_path) = data_dir.map(|dir| dir.join(API_TOKEN_FILE)) else {
+        let address = args.api.clone().or(recorded).unwrap_or_else(|| HTTP_DEFAULT.to_string());
+        let Some(dir) = data_dir else {
             return Ok(Client::with_token(&address, None).noting("no token: no data directory"));
         };
+        let token_path = dir.join(API_TOKEN_FILE);
         // An unreadable token is not fatal: a loopback API needs none. A refusal says why.
-        let (token, note) = match read_optional(&token_path) {
+        let (token, note) = match read_small_file(&dir, API_TOKEN_FILE) {
             Ok(Some(token)) => (Some(token), format!("the token in {}", token_path.display())),
             Ok(None) => (None, format!("no token: {} does not exist", token_path.display())),
             Err(error) => (None, format!("no token: {error:#}")),
@@ -119,7 +124,7 @@ impl Client {
     }
 
     /// `POST path` with a JSON body.
-    pub fn post(&self, path: &str, body: &Value) -> Result<Value> {
+    pub fn post(&self, path: &str, body: &impl serde::Serialize) -> Result<Value> {
         let request = self.agent.post(format!("{}{path}", self.base));
         self.answer(self.authorize(request).send_json(body))
     }
@@ -181,15 +186,6 @@ fn base_url(address: &str) -> String {
     }
 }
 
-/// A file's trimmed contents, `None` if it does not exist or is blank.
-fn read_optional(path: &Path) -> Result<Option<String>> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text.trim().to_owned()).filter(|text| !text.is_empty())),
-        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(error) => Err(error).with_context(|| format!("reading {}", path.display())),
-    }
-}
-
 /// One sentence for a request that got no answer.
 fn unreachable_error(base: &str, error: &ureq::Error) -> anyhow::Error {
     let reason = match error {
@@ -245,11 +241,19 @@ mod tests {
     }
 
     #[test]
+    fn a_named_api_gets_no_token_from_the_default_data_directory() {
+        let args = ApiArgs { api: Some("192.0.2.7:7421".into()), ..ApiArgs::default() };
+        let client = Client::new(&args).unwrap();
+        assert_eq!(client.token, None);
+        assert_eq!(client.token_note, "no token: no data directory");
+    }
+
+    #[test]
     fn client_defaults_to_the_loopback_port_without_a_record() {
         let dir = tempfile::tempdir().unwrap();
         let args = ApiArgs { data_dir: Some(dir.path().into()), ..ApiArgs::default() };
         let client = Client::new(&args).unwrap();
-        assert_eq!(client.base_url(), format!("http://{DEFAULT_API}"));
+        assert_eq!(client.base_url(), format!("http://{HTTP_DEFAULT}"));
         assert_eq!(client.token, None);
     }
 

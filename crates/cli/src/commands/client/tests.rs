@@ -7,6 +7,7 @@ use clap::Parser;
 use clap::error::ErrorKind;
 use herald_node::api::fake::{FakeApi, INVITATION_CODE, NODE_ID};
 use herald_node::api::{Auth, router, serve};
+use serde_json::json;
 
 use super::*;
 
@@ -74,12 +75,17 @@ fn announce_file_names_the_service_and_keeps_the_grid_control_keys() {
 fn invite_defaults_and_rounds_expiry_up() {
     let parse = |argv: &[&str]| {
         InviteCli::try_parse_from(std::iter::once("invite").chain(argv.iter().copied()))
-            .map(|cli| invitation_body(&cli.args))
+            .map(|cli| invitation_request(&cli.args))
     };
-    assert_eq!(parse(&[]).unwrap(), json!({"role": "client", "uses": 1, "expires_s": 86_400}));
+    let request = |role: &str, uses, expires_s| InvitationRequest {
+        role: Some(role.to_owned()),
+        uses: Some(uses),
+        expires_s: Some(expires_s),
+    };
+    assert_eq!(parse(&[]).unwrap(), request("client", 1, 86_400));
     assert_eq!(
         parse(&["--role", "server", "--uses", "3", "--expires", "1500ms"]).unwrap(),
-        json!({"role": "server", "uses": 3, "expires_s": 2})
+        request("server", 3, 2)
     );
     assert!(parse(&["--role", "root"]).is_err());
     assert!(parse(&["--uses", "0"]).is_err());
