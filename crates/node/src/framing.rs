@@ -5,6 +5,8 @@
 //! anything for the frame, so a peer cannot make a node hold more than one frame's worth of its
 //! bytes. A zero length is refused too: the core never sends an empty frame.
 
+use std::sync::Arc;
+
 use herald_core::FRAME_SIZE_MAX;
 
 /// Bytes in the length prefix.
@@ -66,14 +68,15 @@ impl Decoder {
     }
 
     /// The next complete frame, if one is buffered.
-    pub fn next_frame(&mut self) -> Result<Option<Vec<u8>>, FramingError> {
+    /// It is copied once, into the shared buffer the node keeps.
+    pub fn next_frame(&mut self) -> Result<Option<Arc<[u8]>>, FramingError> {
         self.check_prefix()?;
         let Some(len) = self.announced_len() else { return Ok(None) };
         let end = self.start + PREFIX_LEN + len as usize;
         if self.buffer.len() < end {
             return Ok(None);
         }
-        let frame = self.buffer[self.start + PREFIX_LEN..end].to_vec();
+        let frame = Arc::from(&self.buffer[self.start + PREFIX_LEN..end]);
         self.start = end;
         Ok(Some(frame))
     }
@@ -110,7 +113,7 @@ mod tests {
             for chunk in stream.chunks(piece) {
                 decoder.push(chunk).unwrap();
                 while let Some(frame) = decoder.next_frame().unwrap() {
-                    out.push(frame);
+                    out.push(frame.to_vec());
                 }
             }
             assert_eq!(out, frames, "pieces of {piece} bytes");
@@ -126,7 +129,8 @@ mod tests {
             decoder.push(&too_large),
             Err(FramingError::TooLarge(FRAME_SIZE_MAX as u64 + 1))
         );
-        assert_eq!(decoder.buffered(), PREFIX_LEN, "nothing was reserved for the announced frame");
+        assert_eq!(decoder.buffered(), PREFIX_LEN);
+        assert!(decoder.buffer.capacity() < 1024, "nothing was reserved for the announced frame");
         let mut decoder = Decoder::new();
         assert_eq!(decoder.push(&[0xff; 4]), Err(FramingError::TooLarge(u64::from(u32::MAX))));
     }
@@ -146,6 +150,22 @@ mod tests {
         decoder.push(&[0, 2, 7]).unwrap();
         assert_eq!(decoder.next_frame(), Ok(None));
         decoder.push(&[8]).unwrap();
-        assert_eq!(decoder.next_frame(), Ok(Some(vec![7, 8])));
+        assert_eq!(decoder.next_frame(), Ok(Some(Arc::from(&[7, 8][..]))));
+    }
+
+    #[test]
+    fn taken_frames_leave_the_buffer_at_the_next_push() {
+        let mut stream = Vec::new();
+        for byte in 0..100u8 {
+            encode(&[byte], &mut stream);
+        }
+        let mut decoder = Decoder::new();
+        decoder.push(&stream).unwrap();
+        for byte in 0..100u8 {
+            assert_eq!(decoder.next_frame(), Ok(Some(Arc::from(&[byte][..]))));
+        }
+        assert_eq!(decoder.buffered(), 0);
+        decoder.push(&[0, 0]).unwrap();
+        assert_eq!(decoder.buffer.len(), 2, "the frames taken are dropped, not kept behind");
     }
 }

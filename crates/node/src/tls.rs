@@ -195,50 +195,41 @@ pub fn peer_identity(cert: &CertificateDer<'_>) -> Result<PeerIdentity, TlsError
     Ok(PeerIdentity { id: NodeId::from_bytes(key), membership })
 }
 
-/// The QUIC server configuration: presents `keypair`'s certificate (with `membership`),
-/// requires a client certificate, checks it with `policy`. TLS 1.3 only, ALPN [`ALPN`], the ring
+/// The QUIC configurations of a node, both presenting `keypair`'s certificate (with
+/// `membership`) and checking the peer's with `policy`: TLS 1.3 only, ALPN [`ALPN`], the ring
 /// provider, no session resumption (so every handshake is checked by the policy).
-pub fn server_config(
+/// - The server requires a client certificate.
+/// - The client checks the server's id against the server name (see [`server_name`] and
+///   [`ANY_SERVER_NAME`]).
+pub fn configs(
     keypair: &Keypair,
     membership: Option<&[u8]>,
     policy: Arc<dyn PeerPolicy>,
-) -> Result<quinn::ServerConfig, TlsError> {
+) -> Result<(quinn::ServerConfig, quinn::ClientConfig), TlsError> {
     let (cert, key) = certificate(keypair, membership)?;
     let provider = provider();
-    let verifier = Arc::new(ClientVerifier(Checker::new(&provider, policy)));
-    let mut tls = rustls::ServerConfig::builder_with_provider(provider)
+    let checker = || Checker::new(&provider, policy.clone());
+
+    let mut tls = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13])?
-        .with_client_cert_verifier(verifier)
-        .with_single_cert(vec![cert], key)?;
+        .with_client_cert_verifier(Arc::new(ClientVerifier(checker())))
+        .with_single_cert(vec![cert.clone()], key.clone_key())?;
     tls.alpn_protocols = vec![ALPN.to_vec()];
     tls.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
     tls.send_tls13_tickets = 0;
-    let mut config = quinn::ServerConfig::with_crypto(Arc::new(QuicServerConfig::try_from(tls)?));
-    config.transport_config(transport_config());
-    Ok(config)
-}
+    let mut server = quinn::ServerConfig::with_crypto(Arc::new(QuicServerConfig::try_from(tls)?));
+    server.transport_config(transport_config());
 
-/// The QUIC client configuration: presents `keypair`'s certificate (with `membership`), checks
-/// the server's with `policy` and against the id in the server name (see [`server_name`] and
-/// [`ANY_SERVER_NAME`]). TLS 1.3 only, ALPN [`ALPN`], the ring provider, no resumption.
-pub fn client_config(
-    keypair: &Keypair,
-    membership: Option<&[u8]>,
-    policy: Arc<dyn PeerPolicy>,
-) -> Result<quinn::ClientConfig, TlsError> {
-    let (cert, key) = certificate(keypair, membership)?;
-    let provider = provider();
-    let verifier = Arc::new(ServerVerifier(Checker::new(&provider, policy)));
-    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+    let mut tls = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .dangerous()
-        .with_custom_certificate_verifier(verifier)
+        .with_custom_certificate_verifier(Arc::new(ServerVerifier(checker())))
         .with_client_auth_cert(vec![cert], key)?;
     tls.alpn_protocols = vec![ALPN.to_vec()];
     tls.resumption = rustls::client::Resumption::disabled();
-    let mut config = quinn::ClientConfig::new(Arc::new(QuicClientConfig::try_from(tls)?));
-    config.transport_config(transport_config());
-    Ok(config)
+    let mut client = quinn::ClientConfig::new(Arc::new(QuicClientConfig::try_from(tls)?));
+    client.transport_config(transport_config());
+    Ok((server, client))
 }
 
 fn provider() -> Arc<CryptoProvider> {
@@ -459,8 +450,7 @@ mod tests {
         }
         let keypair = Keypair::from_secret([4; 32]);
         for membership in [None, Some(&b"m"[..])] {
-            server_config(&keypair, membership, Arc::new(Anyone)).unwrap();
-            client_config(&keypair, membership, Arc::new(Anyone)).unwrap();
+            configs(&keypair, membership, Arc::new(Anyone)).unwrap();
         }
     }
 }

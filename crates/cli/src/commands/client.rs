@@ -78,7 +78,8 @@ pub struct WithdrawArgs {
 pub struct ServicesArgs {
     /// Only announcements of this service.
     pub service: Option<String>,
-    /// Only announcements from servers on the grid-manager lists this node follows.
+    /// Only announcements from servers on the grid-manager lists this node follows (accepted
+    /// and ignored for now: grid managers are not built yet).
     #[arg(long)]
     pub followed: bool,
     /// Where the node is, and the output format.

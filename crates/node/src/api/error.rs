@@ -29,14 +29,14 @@ pub struct ErrorDetail {
 }
 
 impl ApiError {
-    /// The HTTP status this error is answered with.
-    pub fn status(&self) -> StatusCode {
+    /// The HTTP status this error is answered with, and the machine-readable code in its body.
+    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            ApiError::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
         }
     }
 }
@@ -58,16 +58,12 @@ pub(crate) struct Failure {
 impl Failure {
     /// 400 `bad_request`.
     pub(crate) fn bad_request(message: impl Into<String>) -> Failure {
-        Failure { status: StatusCode::BAD_REQUEST, code: "bad_request", message: message.into() }
+        ApiError::BadRequest(message.into()).into()
     }
 
     /// 413 `too_large`.
     pub(crate) fn too_large(message: impl Into<String>) -> Failure {
-        Failure {
-            status: StatusCode::PAYLOAD_TOO_LARGE,
-            code: "too_large",
-            message: message.into(),
-        }
+        ApiError::TooLarge(message.into()).into()
     }
 
     /// 401 `unauthorized`.
@@ -121,7 +117,8 @@ impl IntoResponse for Failure {
 
 impl From<ApiError> for Failure {
     fn from(error: ApiError) -> Failure {
-        Failure { status: error.status(), code: error.code(), message: error.to_string() }
+        let (status, code) = error.status_and_code();
+        Failure { status, code, message: error.to_string() }
     }
 }
 

@@ -149,19 +149,6 @@ pub enum ApiError {
     NotReady(String),
 }
 
-impl ApiError {
-    /// The machine-readable code in the error body.
-    pub fn code(&self) -> &'static str {
-        match self {
-            ApiError::BadRequest(_) => "bad_request",
-            ApiError::NotFound(_) => "not_found",
-            ApiError::Conflict(_) => "conflict",
-            ApiError::TooLarge(_) => "too_large",
-            ApiError::NotReady(_) => "not_ready",
-        }
-    }
-}
-
 /// What the HTTP routes ask of a node. Implemented by the real node's handle and by test fakes.
 pub trait NodeApi: Clone + Send + Sync + 'static {
     /// `GET /v1/status`.

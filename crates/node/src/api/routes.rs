@@ -120,16 +120,13 @@ async fn members<A: NodeApi>(State(api): State<A>) -> Result<Response, Failure> 
     Ok(Json(api.members().await?).into_response())
 }
 
-/// The query of `GET /v1/services`.
+/// The query of `GET /v1/services`. `followed` (only announcements from followed grid
+/// managers' servers) is accepted and ignored until the node keeps a list of followed
+/// managers: unknown query keys are ignored.
 #[derive(Debug, Deserialize)]
 struct ServicesQuery {
     /// Only announcements of this service.
     name: Option<String>,
-    /// Only announcements from followed grid managers' servers. Accepted and ignored until the
-    /// node keeps a list of followed managers; taken as text so that `followed=`, `=1` and
-    /// `=true` are all accepted now and keep working later.
-    #[allow(dead_code)]
-    followed: Option<String>,
 }
 
 async fn services<A: NodeApi>(

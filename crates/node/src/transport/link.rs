@@ -12,7 +12,9 @@ use rustls::pki_types::CertificateDer;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::oneshot;
 
-use super::{CLOSE_DONE, CLOSE_FRAMING, Link, Shared, TransportError, TransportEvent, bump};
+use super::{
+    CLOSE_DONE, CLOSE_FRAMING, CLOSE_GUEST, Link, Shared, TransportError, TransportEvent, bump,
+};
 use crate::framing::{self, Decoder};
 use crate::tls::{self, PeerIdentity};
 
@@ -93,7 +95,7 @@ pub(super) async fn serve(
                 Ok(recv) => {
                     if peer.membership.is_none() && !shared.policy.guests_may_gossip() {
                         bump(&shared.counters.guests_refused, 1);
-                        conn.close(CLOSE_FRAMING.into(), b"guests may only ask to join");
+                        conn.close(CLOSE_GUEST.into(), b"guests may only ask to join");
                         continue;
                     }
                     if !writable {
@@ -166,8 +168,7 @@ async fn read_frames(
             };
             bump(&shared.counters.frames_in, 1);
             bump(&shared.counters.bytes_in, frame.len() as u64);
-            let event =
-                TransportEvent::Frame { from: peer.id, remote, admitted, bytes: Arc::from(frame) };
+            let event = TransportEvent::Frame { from: peer.id, remote, admitted, bytes: frame };
             if let Err(TrySendError::Full(_)) = shared.events.try_send(event) {
                 bump(&shared.counters.dropped_inbound, 1);
             }
@@ -185,7 +186,7 @@ pub(super) async fn read_one_frame(recv: &mut RecvStream) -> Result<Vec<u8>, Tra
             None => return Err(TransportError::NoFrame),
         }
         if let Some(frame) = decoder.next_frame()? {
-            return Ok(frame);
+            return Ok(frame.to_vec());
         }
     }
 }

@@ -57,10 +57,13 @@ pub const SIMULTANEOUS_DIAL_WINDOW: Duration = Duration::from_secs(5);
 
 /// QUIC application close code: a request connection is done (not a lost link).
 pub const CLOSE_DONE: u32 = 0;
-/// QUIC application close code: the node disconnected from the peer or shut down.
+/// QUIC application close code: the node shut down.
 pub const CLOSE_BYE: u32 = 1;
 /// QUIC application close code: the peer broke the framing (oversized or empty frame).
 pub const CLOSE_FRAMING: u32 = 2;
+/// QUIC application close code: a peer without a membership certificate opened a frame stream
+/// where guests may only ask to join.
+pub const CLOSE_GUEST: u32 = 3;
 
 /// What [`Transport::bind`] needs.
 #[derive(Clone, Debug)]
@@ -137,7 +140,7 @@ pub struct TransportStats {
     /// Frames dropped because the peer's send queue was full.
     pub frames_dropped_queue_full: u64,
     /// Frames dropped because no connection could carry them: every dial failed, the link was
-    /// lost while writing, or the peer was disconnected.
+    /// lost while writing, or the transport closed.
     pub frames_dropped_unreachable: u64,
     /// Frames and requests received but dropped because the event channel was full.
     pub frames_dropped_inbound: u64,
@@ -252,9 +255,9 @@ fn bump(counter: &AtomicU64, by: u64) {
 struct Shared {
     endpoint: quinn::Endpoint,
     local_addr: SocketAddr,
-    keypair: Keypair,
+    /// This node's id.
+    id: NodeId,
     policy: Arc<dyn PeerPolicy>,
-    client: Mutex<quinn::ClientConfig>,
     peers: Mutex<HashMap<NodeId, Peer>>,
     events: mpsc::Sender<TransportEvent>,
     counters: Counters,
@@ -270,10 +273,6 @@ impl Shared {
         self.peers.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn client_config(&self) -> quinn::ClientConfig {
-        self.client.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
-    }
-
     fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
     }
@@ -286,10 +285,10 @@ impl Transport {
         config: TransportConfig,
     ) -> Result<(Transport, mpsc::Receiver<TransportEvent>), TransportError> {
         let membership = config.membership.as_deref();
-        let server = tls::server_config(&config.keypair, membership, config.policy.clone())?;
-        let client = tls::client_config(&config.keypair, membership, config.policy.clone())?;
-        let endpoint = quinn::Endpoint::server(server, config.listen)
+        let (server, client) = tls::configs(&config.keypair, membership, config.policy.clone())?;
+        let mut endpoint = quinn::Endpoint::server(server, config.listen)
             .map_err(|source| TransportError::Bind { addr: config.listen, source })?;
+        endpoint.set_default_client_config(client);
         let local_addr = endpoint
             .local_addr()
             .map_err(|source| TransportError::Bind { addr: config.listen, source })?;
@@ -297,9 +296,8 @@ impl Transport {
         let shared = Arc::new(Shared {
             endpoint,
             local_addr,
-            keypair: config.keypair,
+            id: config.keypair.id(),
             policy: config.policy,
-            client: Mutex::new(client),
             peers: Mutex::new(HashMap::new()),
             events,
             counters: Counters::default(),
@@ -308,7 +306,7 @@ impl Transport {
             closed: AtomicBool::new(false),
             next_token: AtomicU64::new(0),
         });
-        tracing::debug!(id = %shared.keypair.id(), %local_addr, "transport bound");
+        tracing::debug!(id = %shared.id, %local_addr, "transport bound");
         tokio::spawn(link::accept(shared.clone()));
         Ok((Transport { shared }, receiver))
     }
@@ -327,7 +325,7 @@ impl Transport {
     /// one addressed to this node itself, is dropped and counted as invalid.
     pub fn send(&self, to: NodeId, addrs: &[SocketAddr], frame: Arc<[u8]>) {
         let shared = &self.shared;
-        if frame.is_empty() || frame.len() > FRAME_SIZE_MAX || to == shared.keypair.id() {
+        if frame.is_empty() || frame.len() > FRAME_SIZE_MAX || to == shared.id {
             bump(&shared.counters.dropped_invalid, 1);
             return;
         }
@@ -388,20 +386,6 @@ impl Transport {
             .map_err(|_| TransportError::Timeout(timeout))?
     }
 
-    /// Replace the certificate presented from now on (after a join issued a membership
-    /// certificate): new server config on the endpoint and new client config for later dials.
-    /// Open connections keep the certificate they were made with; [`Transport::disconnect`]
-    /// renews them.
-    pub fn set_membership(&self, membership: Option<Vec<u8>>) -> Result<(), TransportError> {
-        let shared = &self.shared;
-        let membership = membership.as_deref();
-        let server = tls::server_config(&shared.keypair, membership, shared.policy.clone())?;
-        let client = tls::client_config(&shared.keypair, membership, shared.policy.clone())?;
-        shared.endpoint.set_server_config(Some(server));
-        *shared.client.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = client;
-        Ok(())
-    }
-
     /// A snapshot of the counters.
     pub fn stats(&self) -> TransportStats {
         let c = &self.shared.counters;
@@ -423,16 +407,6 @@ impl Transport {
         }
     }
 
-    /// Closes every connection to `peer` and drops the frames queued for it (counted as
-    /// unreachable). No `PeerDown` is emitted here; the peer sees its link lost. A later `send`
-    /// dials again.
-    pub fn disconnect(&self, peer: NodeId) {
-        let removed = self.shared.peers().remove(&peer);
-        for link in removed.into_iter().flat_map(|peer| peer.links) {
-            link.conn.close(CLOSE_BYE.into(), b"disconnect");
-        }
-    }
-
     /// Closes every connection and the endpoint, and stops the tasks. Queued frames are dropped.
     /// Waits (at most a second) for the peers to be told.
     pub async fn close(&self) {
@@ -447,7 +421,7 @@ impl Transport {
 impl std::fmt::Debug for Transport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Transport")
-            .field("id", &self.shared.keypair.id())
+            .field("id", &self.shared.id)
             .field("local_addr", &self.shared.local_addr)
             .finish_non_exhaustive()
     }

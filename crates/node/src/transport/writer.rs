@@ -112,7 +112,7 @@ pub(super) async fn connect(
 ) -> Result<Connection, TransportError> {
     bump(&shared.counters.dials, 1);
     let result = async {
-        let connecting = shared.endpoint.connect_with(shared.client_config(), addr, server_name)?;
+        let connecting = shared.endpoint.connect(addr, server_name)?;
         match tokio::time::timeout(DIAL_TIMEOUT, connecting).await {
             Ok(result) => Ok(result?),
             Err(_) => Err(TransportError::Timeout(DIAL_TIMEOUT)),
@@ -141,7 +141,7 @@ async fn dial(shared: &Arc<Shared>, peer: NodeId, token: u64) -> Option<Connecti
         // The verifier has checked the certificate's id against the server name.
         let Some(identity) = link::identity_of(&conn) else { continue };
         if !register_dialled(shared, peer, token, &conn) {
-            conn.close(CLOSE_BYE.into(), b"disconnect");
+            conn.close(CLOSE_BYE.into(), b"shutdown");
             return None;
         }
         tokio::spawn(link::serve(shared.clone(), conn.clone(), identity, true));
@@ -151,7 +151,7 @@ async fn dial(shared: &Arc<Shared>, peer: NodeId, token: u64) -> Option<Connecti
 }
 
 /// Adds a dialled connection as the newest link, unless this writer was retired meanwhile
-/// (the peer was disconnected or the transport closed).
+/// (the transport closed).
 fn register_dialled(shared: &Shared, peer: NodeId, token: u64, conn: &Connection) -> bool {
     let mut peers = shared.peers();
     match peers.get_mut(&peer) {
