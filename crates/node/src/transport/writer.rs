@@ -8,6 +8,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use herald_core::NodeId;
 use quinn::{Connection, ConnectionError, SendStream};
@@ -164,21 +165,42 @@ fn register_dialled(shared: &Shared, peer: NodeId, token: u64, conn: &Connection
     }
 }
 
-/// The link to write on: `current` while it lives, unless a link came up more than
-/// [`SIMULTANEOUS_DIAL_WINDOW`] after it; otherwise the newest live writable link.
+/// The link to write on, among `peer`'s links (see [`choose`]).
 fn choose_link(shared: &Shared, peer: NodeId, current: Option<&Connection>) -> Option<Connection> {
     let peers = shared.peers();
     let links = &peers.get(&peer)?.links;
-    let newest = links.iter().rev().find(|l| l.writable && l.conn.close_reason().is_none())?;
-    let current = current.and_then(|conn| {
-        let id = conn.stable_id();
-        links.iter().find(|l| l.conn.stable_id() == id && l.conn.close_reason().is_none())
-    });
-    match current {
-        Some(current) if newest.since < current.since + SIMULTANEOUS_DIAL_WINDOW => {
-            Some(current.conn.clone())
+    let candidates: Vec<Candidate> = links
+        .iter()
+        .map(|link| Candidate {
+            since: link.since,
+            usable: link.writable && link.conn.close_reason().is_none(),
+        })
+        .collect();
+    let current = current
+        .and_then(|conn| links.iter().position(|link| link.conn.stable_id() == conn.stable_id()));
+    choose(&candidates, current).map(|index| links[index].conn.clone())
+}
+
+/// A link as the choice of link sees it.
+#[derive(Clone, Copy, Debug)]
+struct Candidate {
+    /// When it came up (or became writable).
+    since: Instant,
+    /// Writable and not closed.
+    usable: bool,
+}
+
+/// Which of `links` (oldest first) to write on: `current` while it is usable, unless a usable
+/// link came up more than [`SIMULTANEOUS_DIAL_WINDOW`] after it; otherwise the newest usable
+/// link. Sticking to the current link keeps two nodes that dialled each other at once from
+/// flapping between the two connections.
+fn choose(links: &[Candidate], current: Option<usize>) -> Option<usize> {
+    let newest = links.iter().rposition(|link| link.usable)?;
+    match current.filter(|&index| links.get(index).is_some_and(|link| link.usable)) {
+        Some(current) if links[newest].since < links[current].since + SIMULTANEOUS_DIAL_WINDOW => {
+            Some(current)
         }
-        _ => Some(newest.conn.clone()),
+        _ => Some(newest),
     }
 }
 
@@ -215,4 +237,39 @@ fn drop_queued(shared: &Shared, queue: &mut Queue, taken: u64) {
         dropped += 1;
     }
     bump(&shared.counters.dropped_unreachable, dropped);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn link(since: Instant, usable: bool) -> Candidate {
+        Candidate { since, usable }
+    }
+
+    #[test]
+    fn the_current_link_is_kept_against_a_link_from_a_simultaneous_dial() {
+        let t = Instant::now();
+        let links = [link(t, true), link(t + Duration::from_secs(1), true)];
+        assert_eq!(choose(&links, Some(0)), Some(0));
+    }
+
+    #[test]
+    fn a_link_much_newer_than_the_current_one_takes_over() {
+        let t = Instant::now();
+        let later = t + SIMULTANEOUS_DIAL_WINDOW + Duration::from_secs(1);
+        let links = [link(t, true), link(later, true)];
+        assert_eq!(choose(&links, Some(0)), Some(1));
+    }
+
+    #[test]
+    fn without_a_usable_current_link_the_newest_usable_one_is_chosen() {
+        let t = Instant::now();
+        let links = [link(t, true), link(t, true), link(t, false)];
+        assert_eq!(choose(&links, None), Some(1));
+        assert_eq!(choose(&links, Some(2)), Some(1));
+        assert_eq!(choose(&links, Some(7)), Some(1));
+        assert_eq!(choose(&[link(t, false)], Some(0)), None);
+    }
 }
