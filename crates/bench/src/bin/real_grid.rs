@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Parser;
+use herald_sim::Percentiles;
 use serde_json::{Value, json};
 
 /// Runs N real herald processes on loopback and compares their figures with the simulator's.
@@ -170,13 +171,15 @@ fn run(args: Args) -> Result<()> {
     })?;
     let newcomer_joined = join_started.elapsed().as_secs_f64();
 
+    let deliveries = Percentiles::of(deliveries);
+    let to_all = Percentiles::of(to_all);
     let real = json!({
         "nodes": args.nodes,
         "converged_s": converged_s,
-        "delivery_p50_ms": percentile(&deliveries, 50.0) * 1e3,
-        "delivery_p99_ms": percentile(&deliveries, 99.0) * 1e3,
-        "to_all_p50_ms": percentile(&to_all, 50.0) * 1e3,
-        "to_all_p99_ms": percentile(&to_all, 99.0) * 1e3,
+        "delivery_p50_ms": deliveries.p50 * 1e3,
+        "delivery_p99_ms": deliveries.p99 * 1e3,
+        "to_all_p50_ms": to_all.p50 * 1e3,
+        "to_all_p99_ms": to_all.p99 * 1e3,
         "crash_known_99_s": known_99,
         "crash_dead_everywhere_s": dead_everywhere,
         "idle_cpu_percent_per_node": idle_cpu,
@@ -250,7 +253,7 @@ fn get(api: &str, path: &str) -> Result<Value> {
 fn all_see(procs: &[Proc], observers: &[usize], subjects: &[String], state: &str) -> Result<bool> {
     for &observer in observers {
         let members = get(&procs[observer].api, "/v1/members")?;
-        let members = members.as_array().cloned().unwrap_or_default();
+        let members = members.as_array().map_or(&[][..], Vec::as_slice);
         let sees = |id: &String| {
             members
                 .iter()
@@ -341,16 +344,6 @@ fn sent(proc: &Proc) -> Result<(u64, u64)> {
     let stats = get(&proc.api, "/v1/stats")?;
     let core = &stats["core"];
     Ok((core["frames_out"].as_u64().unwrap_or(0), core["bytes_out"].as_u64().unwrap_or(0)))
-}
-
-fn percentile(values: &[f64], percent: f64) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((sorted.len() as f64 * percent / 100.0).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
 }
 
 /// The simulator's figures for the same N and workload, at loopback-like latency (1 ms), and
