@@ -243,3 +243,17 @@ fn run_as_a_client_on_an_empty_directory_is_refused_before_anything_is_written()
     // No grid was made: the directory can still create or join one.
     run_ok(&["grid", "create", "--data-dir", dir]);
 }
+
+#[test]
+fn client_commands_find_the_node_through_herald_data_dir() {
+    let root = tempfile::tempdir().unwrap();
+    let node = Node::start(&root.path().join("env"), &[]);
+    let status = support::herald()
+        .args(["status", "--json"])
+        .env("HERALD_DATA_DIR", node.dir_str())
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["node_id"], node.id().as_str());
+}

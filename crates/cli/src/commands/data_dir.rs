@@ -5,10 +5,27 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
+use clap::Args;
 
-/// `--data-dir`, else `$HERALD_DATA_DIR` (clap reads it into the flag), else the platform's
-/// user data directory + `herald`; an error when none can be found.
-pub fn resolve_data_dir(flag: Option<PathBuf>) -> Result<PathBuf> {
+/// `--data-dir`, flattened into every command that works on a node's data directory.
+#[derive(Args, Debug, Clone, Default)]
+pub struct DataDirArg {
+    /// The node's data directory, where it keeps its key, store, API address and token
+    /// [default: $XDG_DATA_HOME/herald, else ~/.local/share/herald].
+    #[arg(long = "data-dir", env = "HERALD_DATA_DIR", value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+impl DataDirArg {
+    /// The directory named, else the default; an error when neither can be found.
+    pub fn resolve(&self) -> Result<PathBuf> {
+        resolve_data_dir(self.dir.clone())
+    }
+}
+
+/// `flag`, else the platform's user data directory + `herald`; an error when none can be
+/// found.
+fn resolve_data_dir(flag: Option<PathBuf>) -> Result<PathBuf> {
     match flag.or_else(default_data_dir) {
         Some(dir) => Ok(dir),
         None => bail!("no data directory: pass --data-dir or set HERALD_DATA_DIR"),
@@ -46,6 +63,6 @@ mod tests {
     #[test]
     fn a_flag_wins() {
         let flag = PathBuf::from("/given");
-        assert_eq!(resolve_data_dir(Some(flag.clone())).unwrap(), flag);
+        assert_eq!(DataDirArg { dir: Some(flag.clone()) }.resolve().unwrap(), flag);
     }
 }

@@ -1,13 +1,12 @@
 //! `herald grid create`: makes a new grid with this data directory's node as its first server.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use herald_node::datadir::DataDir;
 
-use crate::commands::data_dir::resolve_data_dir;
+use crate::commands::data_dir::DataDirArg;
 
 /// Grid administration.
 #[derive(Args, Debug)]
@@ -21,9 +20,8 @@ enum GridCommand {
     /// Make a new grid: a root key (kept 0600 in the data directory) and this node as its
     /// first server.
     Create {
-        /// The data directory.
-        #[arg(long, env = "HERALD_DATA_DIR")]
-        data_dir: Option<PathBuf>,
+        #[command(flatten)]
+        data_dir: DataDirArg,
         /// This node's petname.
         #[arg(long)]
         name: Option<String>,
@@ -34,7 +32,7 @@ enum GridCommand {
 pub fn run(args: GridArgs) -> Result<ExitCode> {
     match args.command {
         GridCommand::Create { data_dir, name } => {
-            let data_dir = resolve_data_dir(data_dir)?;
+            let data_dir = data_dir.resolve()?;
             let mut data = DataDir::open(&data_dir)?;
             let name = name.unwrap_or_else(|| data.default_name());
             let grid = data.create_grid(&name)?;

@@ -1,23 +1,21 @@
 //! `herald join CODE`: joins a grid with an invitation code, storing the membership
 //! certificate and contacts so that a later `herald run` starts as a member.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args;
 use herald_node::join::{JoinOptions, join};
 
-use crate::commands::data_dir::resolve_data_dir;
+use crate::commands::data_dir::DataDirArg;
 
 /// Joins a grid with an invitation code.
 #[derive(Args, Debug)]
 pub struct JoinArgs {
     /// The invitation code printed by `herald invite`.
     code: String,
-    /// The data directory to enrol.
-    #[arg(long, env = "HERALD_DATA_DIR")]
-    data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    data_dir: DataDirArg,
     /// This node's petname.
     #[arg(long)]
     name: Option<String>,
@@ -25,7 +23,7 @@ pub struct JoinArgs {
 
 /// Runs the join.
 pub fn run(args: JoinArgs) -> Result<ExitCode> {
-    let data_dir = resolve_data_dir(args.data_dir)?;
+    let data_dir = args.data_dir.resolve()?;
     let options = JoinOptions { data_dir: data_dir.clone(), name: args.name };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let joined = runtime.block_on(join(&args.code, &options))?;

@@ -13,15 +13,14 @@ use herald_core::Role;
 use herald_node::config::{CONFIG_FILE, FileConfig};
 use herald_node::{HTTP_DEFAULT, LISTEN_DEFAULT, NodeOptions, RunningNode};
 
-use crate::commands::data_dir::resolve_data_dir;
+use crate::commands::data_dir::DataDirArg;
 use crate::commands::logging::{LogFormat, init_logging};
 
 /// Runs a node in the foreground.
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// The data directory (default: $HERALD_DATA_DIR, else the user data directory + herald).
-    #[arg(long, env = "HERALD_DATA_DIR")]
-    data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    data_dir: DataDirArg,
     /// A configuration file (default: herald.toml in the data directory, if present).
     #[arg(long, env = "HERALD_CONFIG")]
     config: Option<PathBuf>,
@@ -59,7 +58,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     if args.client_port.is_some() || args.floodd_config.is_some() {
         bail!("the floodd client interface and --floodd-config are not built yet in this version");
     }
-    let data_dir = resolve_data_dir(args.data_dir.clone())?;
+    let data_dir = args.data_dir.resolve()?;
     let file = match &args.config {
         Some(path) => FileConfig::load(path, true)?,
         None => FileConfig::load(&data_dir.join(CONFIG_FILE), false)?,

@@ -6,7 +6,6 @@
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -15,7 +14,7 @@ use herald_node::HTTP_DEFAULT;
 use herald_node::api::error::ErrorBody;
 use herald_node::datadir::{API_ADDR_FILE, API_TOKEN_FILE, read_small_file};
 
-use crate::commands::data_dir::default_data_dir;
+use crate::commands::data_dir::{DataDirArg, default_data_dir};
 use serde_json::Value;
 
 /// How long the client waits to connect; a local node answers at once.
@@ -33,10 +32,8 @@ pub struct ApiArgs {
     /// Print the API's JSON answer instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// The node's data directory, where its API address and token are recorded [default:
-    /// $XDG_DATA_HOME/herald, else ~/.local/share/herald].
-    #[arg(long, env = "HERALD_DATA_DIR", value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub data_dir: DataDirArg,
 }
 
 /// A connection to one node's API.
@@ -55,8 +52,8 @@ impl Client {
         // With `--api` naming a node, the default data directory belongs to some other node:
         // its token is sent only if the directory was named too.
         let data_dir = match &args.api {
-            Some(_) => args.data_dir.clone(),
-            None => args.data_dir.clone().or_else(default_data_dir),
+            Some(_) => args.data_dir.dir.clone(),
+            None => args.data_dir.dir.clone().or_else(default_data_dir),
         };
         let recorded = match (&args.api, &data_dir) {
             (Some(_), _) | (None, None) => None,
@@ -231,7 +228,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(API_ADDR_FILE), "127.0.0.1:9999\n").unwrap();
         std::fs::write(dir.path().join(API_TOKEN_FILE), "t0ken\n").unwrap();
-        let args = ApiArgs { data_dir: Some(dir.path().into()), ..ApiArgs::default() };
+        let args =
+            ApiArgs { data_dir: DataDirArg { dir: Some(dir.path().into()) }, ..ApiArgs::default() };
         let client = Client::new(&args).unwrap();
         assert_eq!(client.base_url(), "http://127.0.0.1:9999");
         assert_eq!(client.token.as_deref(), Some("t0ken"));
@@ -251,7 +249,8 @@ mod tests {
     #[test]
     fn client_defaults_to_the_loopback_port_without_a_record() {
         let dir = tempfile::tempdir().unwrap();
-        let args = ApiArgs { data_dir: Some(dir.path().into()), ..ApiArgs::default() };
+        let args =
+            ApiArgs { data_dir: DataDirArg { dir: Some(dir.path().into()) }, ..ApiArgs::default() };
         let client = Client::new(&args).unwrap();
         assert_eq!(client.base_url(), format!("http://{HTTP_DEFAULT}"));
         assert_eq!(client.token, None);
@@ -262,7 +261,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         // A directory where the token file should be cannot be read as a file.
         std::fs::create_dir(dir.path().join(API_TOKEN_FILE)).unwrap();
-        let args = ApiArgs { data_dir: Some(dir.path().into()), ..ApiArgs::default() };
+        let args =
+            ApiArgs { data_dir: DataDirArg { dir: Some(dir.path().into()) }, ..ApiArgs::default() };
         let client = Client::new(&args).unwrap();
         assert_eq!(client.token, None);
         assert!(client.token_note.starts_with("no token: reading "), "{}", client.token_note);
