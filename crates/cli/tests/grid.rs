@@ -208,7 +208,7 @@ fn a_second_process_on_one_data_directory_fails_at_once() {
 }
 
 #[test]
-fn the_api_answers_bad_json_with_400_and_oversized_bodies_with_413() {
+fn the_api_answers_bad_json_400_oversized_bodies_413_and_stale_sequence_numbers_409() {
     use std::io::{Read, Write};
     let root = tempfile::tempdir().unwrap();
     let node = Node::start(&root.path().join("api"), &[]);
@@ -229,6 +229,12 @@ fn the_api_answers_bad_json_with_400_and_oversized_bodies_with_413() {
     assert!(bad.contains("\"error\"") && bad.contains("\"code\""), "{bad}");
     let big = request(&vec![b' '; 2 * 1024 * 1024]);
     assert!(big.starts_with("HTTP/1.1 413"), "{big}");
+    // The grid-control rule: a sequence number that is not newer is a conflict.
+    let document = br#"{"service-name": "x", "sequence-number": 5}"#;
+    let first = request(document);
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    let again = request(document);
+    assert!(again.starts_with("HTTP/1.1 409") && again.contains("stale"), "{again}");
 }
 
 #[test]
