@@ -26,6 +26,7 @@ use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, SignatureScheme};
+use x509_parser::asn1_rs::{OctetString, ToDer};
 use x509_parser::der_parser::der::parse_der_octetstring;
 use x509_parser::oid_registry::{OID_SIG_ED25519, Oid};
 use x509_parser::prelude::{FromDer, X509Certificate};
@@ -84,6 +85,9 @@ pub enum TlsError {
     /// The TLS configuration is not usable for QUIC.
     #[error("configuring QUIC: {0}")]
     Quic(#[from] quinn::crypto::rustls::NoInitialCipherSuite),
+    /// A value could not be encoded in DER.
+    #[error("encoding {0}")]
+    Encode(&'static str),
     /// A peer's certificate is not a herald certificate.
     #[error("bad peer certificate: {0}")]
     BadCertificate(&'static str),
@@ -135,28 +139,15 @@ pub fn certificate(
     name.push(rcgen::DnType::CommonName, format!("herald node {}", keypair.id()));
     params.distinguished_name = name;
     if let Some(bytes) = membership {
-        let mut extension =
-            rcgen::CustomExtension::from_oid_content(MEMBERSHIP_OID, der_octet_string(bytes));
+        let content = OctetString::new(bytes)
+            .to_der_vec()
+            .map_err(|_| TlsError::Encode("the membership certificate as an OCTET STRING"))?;
+        let mut extension = rcgen::CustomExtension::from_oid_content(MEMBERSHIP_OID, content);
         extension.set_criticality(false);
         params.custom_extensions.push(extension);
     }
     let cert = params.self_signed(&key)?;
     Ok((cert.der().clone(), PrivateKeyDer::Pkcs8(pkcs8)))
-}
-
-fn der_octet_string(bytes: &[u8]) -> Vec<u8> {
-    let mut out = vec![0x04];
-    let len = bytes.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let be = len.to_be_bytes();
-        let skip = be.iter().take_while(|&&b| b == 0).count();
-        out.push(0x80 | (be.len() - skip) as u8);
-        out.extend_from_slice(&be[skip..]);
-    }
-    out.extend_from_slice(bytes);
-    out
 }
 
 /// Reads a peer's identity from its end-entity certificate: the key must be Ed25519 (OID
