@@ -22,9 +22,7 @@ use crate::broadcast::{
 use crate::id::{Keypair, NodeId};
 use crate::liveness::{LivenessClaim, MemberState};
 use crate::membership::{Membership, MembershipConfig, MembershipOutput};
-use crate::overlay::{
-    INTRODUCTIONS_MAX, Overlay, OverlayConfig, OverlayMessage, OverlayOutput, Role,
-};
+use crate::overlay::{Overlay, OverlayConfig, OverlayMessage, OverlayOutput, Role};
 use crate::persist::{PersistOp, Snapshot};
 use crate::record::{KEY_LEN_MAX, PAYLOAD_LEN_MAX, Record, RecordKind, SignedRecord, Version};
 use crate::record_set::{MergeOutcome, RecordSet, SlotKey};
@@ -418,15 +416,15 @@ impl Node {
             }
         };
         match message {
-            Message::Overlay { message, profiles } => {
-                // Taken first, so that the driver knows the addresses of the nodes named before
-                // it carries out any answer.
-                for profile in profiles.into_iter().take(INTRODUCTIONS_MAX) {
-                    if profile.record.kind == RecordKind::Profile {
+            Message::Overlay { message, profile } => {
+                // Taken first, so that the driver knows the address of the node introduced
+                // before it carries out any answer.
+                match profile {
+                    Some(profile) if profile.record.kind == RecordKind::Profile => {
                         self.accept(now, from, Arrival::Repair, profile);
-                    } else {
-                        self.stats.records_rejected += 1;
                     }
+                    Some(_) => self.stats.records_rejected += 1,
+                    None => {}
                 }
                 let mut out = Vec::new();
                 self.overlay.handle(from, message, &mut self.rng, &mut out);
@@ -473,7 +471,7 @@ impl Node {
         }
         if !matches!(self.config.broadcast.mode, BroadcastMode::Gossip { .. }) {
             let message = OverlayMessage::Disconnect;
-            self.send(from, &Message::Overlay { message, profiles: Vec::new() });
+            self.send(from, &Message::Overlay { message, profile: None });
         }
     }
 
@@ -785,8 +783,8 @@ impl Node {
         for output in out {
             match output {
                 OverlayOutput::Send(to, message) => {
-                    let profiles = self.profiles_named(to, &message);
-                    self.send(to, &Message::Overlay { message, profiles });
+                    let profile = self.profile_introduced(to, &message);
+                    self.send(to, &Message::Overlay { message, profile });
                 }
                 OverlayOutput::Up(peer, _) => self.broadcast.neighbor_up(peer),
                 OverlayOutput::Down(peer) => self.broadcast.neighbor_down(peer),
@@ -795,16 +793,10 @@ impl Node {
     }
 
     /// The profile this node holds of the node `message` introduces, unless it is the receiver.
-    fn profiles_named(&self, to: NodeId, message: &OverlayMessage) -> Vec<SignedRecord> {
-        message
-            .introduces(self.id())
-            .filter(|id| *id != to)
-            .and_then(|origin| {
-                let slot = SlotKey { origin, family: RecordKind::Profile, key: String::new() };
-                self.records.get(&slot).map(|record| (**record).clone())
-            })
-            .into_iter()
-            .collect()
+    fn profile_introduced(&self, to: NodeId, message: &OverlayMessage) -> Option<SignedRecord> {
+        let origin = message.introduces(self.id()).filter(|id| *id != to)?;
+        let slot = SlotKey { origin, family: RecordKind::Profile, key: String::new() };
+        self.records.get(&slot).map(|record| (**record).clone())
     }
 
     fn apply_broadcast(&mut self, out: Vec<BroadcastOutput>) {

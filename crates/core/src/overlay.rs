@@ -141,9 +141,6 @@ pub enum OverlayMessage {
 /// Largest shuffle sample accepted from a peer; larger samples are truncated.
 const SAMPLE_LEN_MAX: usize = 64;
 
-/// Most profiles taken with one overlay message.
-pub const INTRODUCTIONS_MAX: usize = 1;
-
 impl OverlayMessage {
     /// The node this message, sent by `sender`, asks its receiver to contact at once: the
     /// sender of a join or neighbour request, and the joiner of a forwarded join. Shuffle

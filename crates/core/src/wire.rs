@@ -31,9 +31,8 @@ pub enum Message {
         /// The HyParView message.
         message: OverlayMessage,
         /// The profile record (addresses) of the node the message asks the receiver to
-        /// contact, if the sender holds it; at most [`crate::overlay::INTRODUCTIONS_MAX`] are
-        /// taken.
-        profiles: Vec<SignedRecord>,
+        /// contact, if the sender holds it.
+        profile: Option<SignedRecord>,
     },
     /// Plumtree (and the flood and gossip baselines).
     Broadcast(BroadcastMessage),

@@ -277,7 +277,7 @@ fn services_lists_live_announcements_and_filters_by_name() {
 }
 
 #[test]
-fn overlay_messages_carry_the_profiles_of_the_nodes_they_name_ahead_of_any_answer() {
+fn a_forwarded_join_carries_the_joiners_profile_which_is_stored_ahead_of_any_answer() {
     use herald_core::overlay::{OverlayMessage, Role};
     use herald_core::{Event, Profile};
     let mut alice = node(1);
@@ -317,14 +317,14 @@ fn overlay_messages_carry_the_profiles_of_the_nodes_they_name_ahead_of_any_answe
         .filter(|(to, _)| *to == carol)
         .map(|(_, frame)| wire::decode(&frame).unwrap())
         .find_map(|message| match message {
-            Message::Overlay { message: OverlayMessage::ForwardJoin { joiner, .. }, profiles } => {
-                Some((joiner, profiles))
+            Message::Overlay { message: OverlayMessage::ForwardJoin { joiner, .. }, profile } => {
+                Some((joiner, profile))
             }
             _ => None,
         })
         .expect("bob forwards the join to carol");
     assert_eq!(forwarded.0, alice.id());
-    assert_eq!(forwarded.1.len(), 1);
-    assert_eq!(forwarded.1[0].record.origin, alice.id());
-    assert_eq!(Profile::decode(&forwarded.1[0].record.payload), Some(profile));
+    let carried = forwarded.1.expect("the joiner's profile travels with the forwarded join");
+    assert_eq!(carried.record.origin, alice.id());
+    assert_eq!(Profile::decode(&carried.record.payload), Some(profile));
 }
