@@ -112,7 +112,9 @@ mod tests {
         let closed = GridPolicy { grid: root.id(), open: false };
         assert!(closed.check(&identity(&guest, None)).is_ok());
         assert!(!closed.is_member(&identity(&guest, None)));
+        assert!(!closed.guests_may_gossip(), "a guest of a closed grid may only ask to join");
         let open = GridPolicy { grid: root.id(), open: true };
         assert!(open.is_member(&identity(&guest, None)));
+        assert!(open.guests_may_gossip());
     }
 }
