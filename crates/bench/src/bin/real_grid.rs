@@ -365,7 +365,8 @@ fn simulate(args: &Args) -> Result<Value> {
     // come in runs of their own (a newcomer's catch-up would count in the latency).
     let broadcasts = ["--broadcasts".to_owned(), args.announcements.to_string()];
     let busy = sim(&broadcasts)?;
-    // The same at 5 ms a hop: the measured cost of a durable store commit before each forward.
+    // The same at 5 ms a hop: a guess at the real per-hop cost (a durable store commit before
+    // each forward, and 100 processes sharing two cores), not a measured figure.
     let busy_5ms = sim_at(5, &broadcasts)?;
     let newcomer = sim(&[broadcasts[0].clone(), broadcasts[1].clone(), "--newcomer".into()])?;
     let kill = format!("{}", args.kill as f64 / args.nodes as f64);
