@@ -273,13 +273,14 @@ impl Node {
             Membership::new(me, incarnation, membership_config, now)
         });
         let next_sweep = now + config.records.expiry_interval;
+        let mut rng = Rng::from_seed(seed);
         let mut node = Node {
-            overlay: Overlay::new(me, config.role, config.overlay.clone(), now),
+            overlay: Overlay::new(me, config.role, config.overlay.clone(), now, &mut rng),
             broadcast: Broadcast::new(config.broadcast.clone()),
             sync: Sync::new(config.sync.clone(), now),
             keypair,
             config,
-            rng: Rng::from_seed(seed),
+            rng,
             verifier: Box::new(DirectVerifier::default()),
             records,
             issued_high: snapshot.issued_high,
@@ -508,7 +509,7 @@ impl Node {
             Arrival::Tree { hops } => hops,
             Arrival::Repair => 0,
         };
-        if !self.store(record.clone(), Some(from), hops) {
+        if !self.store(now, record.clone(), Some(from), hops) {
             return false;
         }
         self.spread(now, record, Some(from), arrival);
@@ -526,7 +527,13 @@ impl Node {
 
     /// Merges a verified record; on change, queues its persist and event, and hands liveness
     /// claims to membership. Returns whether it was stored.
-    fn store(&mut self, record: Arc<SignedRecord>, from: Option<NodeId>, hops: u16) -> bool {
+    fn store(
+        &mut self,
+        now: Instant,
+        record: Arc<SignedRecord>,
+        from: Option<NodeId>,
+        hops: u16,
+    ) -> bool {
         let outcome = self.records.merge(record.clone());
         match outcome {
             MergeOutcome::Duplicate => self.stats.records_duplicate += 1,
@@ -538,6 +545,7 @@ impl Node {
             return false;
         }
         self.stats.records_stored += 1;
+        self.sync.note_stored(now, &record);
         self.outputs.push_back(Output::Persist(PersistOp::PutRecord(record.clone())));
         let hops = if from.is_some() { hops } else { 0 };
         self.outputs.push_back(Output::Event(Event::RecordStored {
@@ -704,7 +712,7 @@ impl Node {
         );
         self.issued_high = Some(self.issued_high.map_or(version, |high| high.max(version)));
         self.outputs.push_back(Output::Persist(PersistOp::SetIssuedHigh(version)));
-        if self.store(record.clone(), None, 0) {
+        if self.store(now, record.clone(), None, 0) {
             self.spread(now, record.clone(), None, Arrival::Tree { hops: 0 });
         }
         record
@@ -816,6 +824,7 @@ impl Node {
             if let SyncMessage::Records { records, .. } = &message {
                 // Repairs carry payloads too; redundancy counts every copy sent.
                 self.stats.records_out += records.len() as u64;
+                self.stats.records_out_repair += records.len() as u64;
             }
             self.send(to, &Message::Sync(message));
         }

@@ -65,7 +65,10 @@ pub struct OverlayConfig {
     /// Passive random walk length: the walk adds the joiner to a passive view at this step.
     /// Default 3 (TR-07-13).
     pub passive_walk_len: u8,
-    /// Time between two shuffles. Default 10 s (guess; TR-07-13 leaves it to the deployment).
+    /// Mean time between two shuffles. Each period is drawn uniformly from half to one and a
+    /// half times it, so that nodes started together do not shuffle, and refill their views,
+    /// in lockstep (Floyd and Jacobson, "The synchronization of periodic routing messages",
+    /// 1993). Default 10 s (guess; TR-07-13 leaves it to the deployment).
     pub shuffle_interval: Duration,
     /// Active peers in a shuffle sample. Default 3 (TR-07-13).
     pub shuffle_active: usize,
@@ -194,8 +197,14 @@ const REFUSALS_RETRIED_MAX: u32 = 3;
 
 impl Overlay {
     /// An overlay with empty views.
-    pub fn new(me: NodeId, role: Role, config: OverlayConfig, now: Instant) -> Overlay {
-        let next_shuffle = now + config.shuffle_interval;
+    pub fn new(
+        me: NodeId,
+        role: Role,
+        config: OverlayConfig,
+        now: Instant,
+        rng: &mut Rng,
+    ) -> Overlay {
+        let next_shuffle = now + shuffle_period(&config, rng);
         Overlay {
             me,
             role,
@@ -279,7 +288,13 @@ impl Overlay {
                     }
                     Role::Server => high_priority || has_room,
                 };
-                if accepted {
+                if accepted && high_priority && role == Role::Server && self.role == Role::Server {
+                    // A forced acceptance may fill one slot beyond the view's size instead of
+                    // dropping a neighbour: a dropped neighbour would be one short and, after
+                    // a few periods, force its way into another full view in turn, so that
+                    // drops, and the broadcast tree's repairs, would never end.
+                    self.add_active_within(from, Role::Server, self.active_max() + 1, rng, out);
+                } else if accepted {
                     self.add_peer(from, role, rng, out);
                 }
                 out.push(OverlayOutput::Send(from, OverlayMessage::NeighborReply { accepted }));
@@ -337,7 +352,7 @@ impl Overlay {
         if now < self.next_shuffle {
             return;
         }
-        self.next_shuffle = now + self.config.shuffle_interval;
+        self.next_shuffle = now + shuffle_period(&self.config, rng);
         self.refusals = 0;
         // A request nobody answered within a period (its reply was lost) stops holding a place.
         self.pending.clear();
@@ -467,10 +482,23 @@ impl Overlay {
         rng: &mut Rng,
         out: &mut Vec<OverlayOutput>,
     ) {
+        self.add_active_within(peer, role, self.active_max(), rng, out);
+    }
+
+    /// Adds `peer` to the active view, dropping a random neighbour first if the view holds
+    /// `limit` already.
+    fn add_active_within(
+        &mut self,
+        peer: NodeId,
+        role: Role,
+        limit: usize,
+        rng: &mut Rng,
+        out: &mut Vec<OverlayOutput>,
+    ) {
         if peer == self.me || self.active.contains(&peer) {
             return;
         }
-        if self.active.len() >= self.active_max()
+        if self.active.len() >= limit
             && let Some(dropped) = pick(&self.active, rng, &[])
         {
             self.active.remove(&dropped);
@@ -519,6 +547,11 @@ impl Overlay {
             OverlayMessage::Neighbor { high_priority, role: self.role },
         ));
     }
+}
+
+/// The time to the next shuffle, drawn from [interval / 2, 3 × interval / 2).
+fn shuffle_period(config: &OverlayConfig, rng: &mut Rng) -> Duration {
+    config.shuffle_interval / 2 + config.shuffle_interval.mul_f64(rng.unit())
 }
 
 /// A uniformly random member of `set` that is not in `excluded`.

@@ -113,8 +113,9 @@ pub struct OriginSummary {
     pub high: Version,
 }
 
-/// The first 8 bytes of a record's digest, the unit fingerprints are made of.
-fn digest_head(record: &SignedRecord) -> u64 {
+/// The first 8 bytes of a record's digest, the unit fingerprints are made of; anti-entropy
+/// also lists records by it.
+pub fn digest_head(record: &SignedRecord) -> u64 {
     let digest = record.digest();
     let mut head = [0u8; 8];
     head.copy_from_slice(&digest[..8]);

@@ -20,6 +20,8 @@ pub struct Stats {
     /// Record copies sent to peers, by broadcast and by anti-entropy (a record in a frame sent
     /// to three peers counts three).
     pub records_out: u64,
+    /// Of `records_out`, the copies sent by anti-entropy.
+    pub records_out_repair: u64,
     /// Frames that could not be decoded.
     pub decode_errors: u64,
     /// Records refused for a bad signature or broken bounds.
@@ -55,6 +57,7 @@ impl AddAssign<&Stats> for Stats {
             frames_out,
             bytes_out,
             records_out,
+            records_out_repair,
             decode_errors,
             records_rejected,
             records_stored,
@@ -73,6 +76,7 @@ impl AddAssign<&Stats> for Stats {
         self.frames_out += frames_out;
         self.bytes_out += bytes_out;
         self.records_out += records_out;
+        self.records_out_repair += records_out_repair;
         self.decode_errors += decode_errors;
         self.records_rejected += records_rejected;
         self.records_stored += records_stored;

@@ -1,6 +1,7 @@
 //! HyParView overlay behaviour, driven by hand through the `Overlay` state machine's public API.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use herald_core::overlay::{Overlay, OverlayConfig, OverlayMessage, OverlayOutput, Role};
 use herald_core::{Instant, NodeId, Rng};
@@ -25,7 +26,7 @@ fn ids(range: impl IntoIterator<Item = u8>) -> BTreeSet<NodeId> {
 }
 
 fn overlay(me: u8, role: Role, config: OverlayConfig) -> Overlay {
-    Overlay::new(id(me), role, config, Instant::ZERO)
+    Overlay::new(id(me), role, config, Instant::ZERO, &mut Rng::from_seed(u64::from(me)))
 }
 
 fn server(me: u8) -> Overlay {
@@ -222,10 +223,11 @@ fn a_full_active_view_drops_a_random_peer_with_disconnect_and_moves_it_to_passiv
         let mut node = overlay(1, Role::Server, config.clone());
         connect(&mut node, [2, 3, 4], &mut rng);
 
+        // A join's walk ends here: the joiner enters the full view.
         let mut out = Vec::new();
         node.handle(
-            id(5),
-            OverlayMessage::Neighbor { high_priority: true, role: Role::Server },
+            id(2),
+            OverlayMessage::ForwardJoin { joiner: id(5), ttl: 0 },
             &mut rng,
             &mut out,
         );
@@ -319,22 +321,28 @@ fn refill_asks_no_more_passive_peers_than_the_active_view_lacks() {
 }
 
 #[test]
-fn a_high_priority_neighbor_request_is_accepted_even_by_a_full_view() {
+fn a_high_priority_neighbor_request_fills_one_slot_beyond_a_full_view_then_drops() {
     let config = OverlayConfig { active_max: 2, ..OverlayConfig::default() };
     let mut rng = Rng::from_seed(10);
     let mut node = overlay(1, Role::Server, config);
     connect(&mut node, [2, 3], &mut rng);
+    let forced = |node: &mut Overlay, peer: u8, rng: &mut Rng| {
+        let mut out = Vec::new();
+        let request = OverlayMessage::Neighbor { high_priority: true, role: Role::Server };
+        node.handle(id(peer), request, rng, &mut out);
+        out
+    };
 
-    let mut out = Vec::new();
-    node.handle(
-        id(9),
-        OverlayMessage::Neighbor { high_priority: true, role: Role::Server },
-        &mut rng,
-        &mut out,
-    );
+    let out = forced(&mut node, 9, &mut rng);
     assert!(node.active().contains(&id(9)));
-    assert_eq!(node.active().len(), 2);
+    assert_eq!(node.active().len(), 3, "the spare slot is used");
+    assert!(disconnected(&out).is_empty(), "nobody is dropped into a short view: {out:?}");
     assert!(sends(&out).contains(&(id(9), OverlayMessage::NeighborReply { accepted: true })));
+
+    let out = forced(&mut node, 10, &mut rng);
+    assert!(node.active().contains(&id(10)));
+    assert_eq!(node.active().len(), 3, "never more than one beyond the view's size");
+    assert_eq!(disconnected(&out).len(), 1, "{out:?}");
 }
 
 #[test]
@@ -388,10 +396,13 @@ fn a_shuffle_sends_the_origin_some_active_peers_and_some_passive_peers() {
     node.learn(ids(10..20), &mut rng);
 
     let mut out = Vec::new();
-    node.on_timeout(Instant::ZERO + config.shuffle_interval / 2, &mut rng, &mut out);
-    assert!(out.is_empty(), "no shuffle before the interval: {out:?}");
+    let due = node.poll_timeout();
+    let (earliest, latest) = (config.shuffle_interval / 2, config.shuffle_interval * 3 / 2);
+    assert!(due >= Instant::ZERO + earliest && due < Instant::ZERO + latest, "{due:?}");
+    node.on_timeout(due - Duration::from_micros(1), &mut rng, &mut out);
+    assert!(out.is_empty(), "no shuffle before it is due: {out:?}");
 
-    let now = Instant::ZERO + config.shuffle_interval;
+    let now = due;
     node.on_timeout(now, &mut rng, &mut out);
     let sent = shuffles(&out);
     assert_eq!(sent.len(), 1, "{out:?}");
@@ -406,7 +417,8 @@ fn a_shuffle_sends_the_origin_some_active_peers_and_some_passive_peers() {
     assert!(active_part.iter().all(|peer| node.active().contains(peer) && *peer != target));
     assert!(passive_part.iter().all(|peer| node.passive().contains(peer)));
     assert_eq!(sample.iter().collect::<BTreeSet<_>>().len(), sample.len(), "no repeats");
-    assert_eq!(node.poll_timeout(), now + config.shuffle_interval);
+    let next = node.poll_timeout();
+    assert!(next >= now + earliest && next < now + latest, "{next:?}");
 }
 
 #[test]
@@ -537,7 +549,7 @@ fn a_server_never_hands_out_its_clients_in_shuffles() {
 
     for round in 1..=20u32 {
         let mut out = Vec::new();
-        node.on_timeout(Instant::ZERO + config.shuffle_interval * round, &mut rng, &mut out);
+        node.on_timeout(node.poll_timeout(), &mut rng, &mut out);
         for (_, _, _, sample) in shuffles(&out) {
             assert!(sample.iter().all(|peer| !clients.contains(peer)), "{sample:?}");
         }
@@ -592,7 +604,7 @@ fn a_client_asks_for_servers_as_a_client_and_shuffles_only_with_its_server() {
     client.learn(ids([3, 4, 5]), &mut rng);
 
     let mut out = Vec::new();
-    client.on_timeout(Instant::ZERO + config.shuffle_interval, &mut rng, &mut out);
+    client.on_timeout(client.poll_timeout(), &mut rng, &mut out);
     let requests = neighbor_requests(&out);
     assert!(!requests.is_empty());
     assert!(requests.iter().all(|(_, _, role)| *role == Role::Client));
@@ -654,7 +666,7 @@ fn views_never_contain_the_node_itself() {
     );
     let shuffle = OverlayMessage::Shuffle { origin: id(5), ttl: 0, sample: vec![id(5), me] };
     node.handle(id(3), shuffle, &mut rng, &mut out);
-    node.on_timeout(Instant::ZERO + config.shuffle_interval, &mut rng, &mut out);
+    node.on_timeout(node.poll_timeout(), &mut rng, &mut out);
     node.handle(id(3), OverlayMessage::NeighborReply { accepted: true }, &mut rng, &mut out);
     assert!(!node.active().contains(&me));
     assert!(!node.passive().contains(&me));
@@ -682,7 +694,7 @@ fn an_unanswered_neighbor_request_does_not_block_refills_forever() {
     let mut asked_late = 0;
     for period in 1..=10u32 {
         let mut out = Vec::new();
-        node.on_timeout(Instant::ZERO + config.shuffle_interval * period, &mut rng, &mut out);
+        node.on_timeout(node.poll_timeout(), &mut rng, &mut out);
         if period >= 3 {
             asked_late += neighbor_requests(&out).len();
         }

@@ -152,6 +152,8 @@ fn any_sync_message() -> impl Strategy<Value = SyncMessage> {
         any::<u64>().prop_map(|fingerprint| SyncMessage::Root { fingerprint }),
         (vec(any_record(), 0..=4), any::<bool>())
             .prop_map(|(records, more)| SyncMessage::Records { records, more }),
+        (vec((any_node_id(), vec(any::<u64>(), 0..=8)), 0..=4), any::<bool>())
+            .prop_map(|(origins, reply)| SyncMessage::Held { origins, reply }),
     ]
 }
 
@@ -202,6 +204,7 @@ fn variant_name(message: &Message) -> &'static str {
             SyncMessage::Want { .. } => "sync/want",
             SyncMessage::Root { .. } => "sync/root",
             SyncMessage::Records { .. } => "sync/records",
+            SyncMessage::Held { .. } => "sync/held",
         },
         Message::Membership(membership) => match membership {
             MembershipMessage::Ping { .. } => "membership/ping",
@@ -212,7 +215,7 @@ fn variant_name(message: &Message) -> &'static str {
 }
 
 /// Every variant [`variant_name`] knows.
-const VARIANT_COUNT: usize = 18;
+const VARIANT_COUNT: usize = 19;
 
 /// A small pool of records that collide often: two origins, two keys, three versions, and per
 /// version two announcements with different payloads (a same-version conflict), a tombstone, and

@@ -9,7 +9,7 @@ use herald_core::sync::{Sync, SyncMessage, SyncOutput};
 use herald_core::wire::record_size_bound;
 use herald_core::{
     Digest, Instant, Keypair, NodeId, Record, RecordKind, RecordSet, Rng, SignedRecord, SyncConfig,
-    Version,
+    Version, digest_head,
 };
 
 fn keypair(origin: u8) -> Keypair {
@@ -396,7 +396,7 @@ fn a_digest_is_answered_only_for_the_origins_in_its_range() {
     let digest = SyncMessage::Digest {
         start: Some(origins[1]),
         end: Some(origins[3]),
-        // Same high as ours, other contents: the whole origin goes both ways.
+        // Same high as ours, other contents: settled by listing what we hold of it.
         entries: vec![
             (origins[2], 12345, a.records.origins()[&origins[2]].high),
             (outsider, 1, Version::default()),
@@ -405,19 +405,87 @@ fn a_digest_is_answered_only_for_the_origins_in_its_range() {
     let out = a.deliver(secs(1), NodeId::from_bytes([2; 32]), digest);
     let pushes = records_pushed(&out);
     assert_eq!(pushes.len(), 1);
-    let mut pushed: Vec<NodeId> = pushes[0].0.iter().map(|record| record.record.origin).collect();
-    pushed.sort();
-    assert_eq!(pushed, vec![origins[1], origins[2]]);
-    let wants: Vec<&SyncMessage> = out
+    let pushed: Vec<NodeId> = pushes[0].0.iter().map(|record| record.record.origin).collect();
+    assert_eq!(pushed, vec![origins[1]], "only the origin the peer lacks is pushed whole");
+    let others: Vec<&SyncMessage> = out
         .iter()
         .map(|SyncOutput::Send(_, message)| message)
-        .filter(|message| matches!(message, SyncMessage::Want { .. }))
+        .filter(|message| !matches!(message, SyncMessage::Records { .. }))
         .collect();
+    let held = a.records.of_origin(origins[2]).map(|record| digest_head(record)).collect();
     assert_eq!(
-        wants,
-        vec![&SyncMessage::Want { origins: vec![(origins[2], None)] }],
+        others,
+        vec![&SyncMessage::Held { origins: vec![(origins[2], held)], reply: false }],
         "an origin outside the range is never asked for"
     );
+}
+
+#[test]
+fn equal_highs_with_different_contents_send_only_the_missing_records_both_ways() {
+    let mut a = Replica::new(1, SyncConfig::default());
+    let mut b = Replica::new(2, SyncConfig::default());
+    let shared: Vec<SignedRecord> =
+        (1..=20).map(|n| record(10, &format!("k{n}"), n, 100)).collect();
+    let only_a = record(10, "only-a", 5, 100);
+    let only_b = record(10, "only-b", 6, 100);
+    a.hold(shared.iter().cloned().chain([only_a.clone()]));
+    b.hold(shared.iter().cloned().chain([only_b.clone()]));
+    assert_eq!(a.records.origins()[&origin(10)].high, b.records.origins()[&origin(10)].high);
+
+    let first = a.round(secs(1), b.id);
+    let delivered = shuttle(&mut a, &mut b, secs(1), first);
+
+    assert_eq!(a.digests(), b.digests(), "the two converged");
+    let mut copies: Vec<&SignedRecord> = delivered
+        .iter()
+        .flat_map(|(_, message)| match message {
+            SyncMessage::Records { records, .. } => records.iter().collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    copies.sort_by_key(|record| record.record.version);
+    assert_eq!(copies, vec![&only_a, &only_b], "only the two missing records travelled");
+}
+
+#[test]
+fn an_origin_too_large_to_list_is_sent_whole_both_ways() {
+    let config = SyncConfig { held_list_max: 4, ..SyncConfig::default() };
+    let mut a = Replica::new(1, config.clone());
+    let mut b = Replica::new(2, config);
+    let shared: Vec<SignedRecord> = (1..=5).map(|n| record(10, &format!("k{n}"), n, 100)).collect();
+    a.hold(shared.iter().cloned().chain([record(10, "only-a", 2, 100)]));
+    b.hold(shared.iter().cloned().chain([record(10, "only-b", 3, 100)]));
+
+    let first = a.round(secs(1), b.id);
+    let delivered = shuttle(&mut a, &mut b, secs(1), first);
+
+    assert_eq!(a.digests(), b.digests(), "the two converged");
+    assert!(!delivered.iter().any(|(_, message)| matches!(message, SyncMessage::Held { .. })));
+    let copies: usize = delivered
+        .iter()
+        .map(|(_, message)| match message {
+            SyncMessage::Records { records, .. } => records.len(),
+            _ => 0,
+        })
+        .sum();
+    // Each side sent its whole origin (six records, seven for the side that answers second).
+    assert!(copies >= 12, "only {copies} copies: the origin was not sent whole");
+}
+
+#[test]
+fn a_fresh_record_is_left_to_broadcast_until_the_hold_has_passed() {
+    let config = SyncConfig { fresh_hold: Duration::from_millis(800), ..SyncConfig::default() };
+    let mut a = Replica::new(1, config);
+    let fresh = record(10, "new", 1, 100);
+    a.hold([fresh.clone()]);
+    a.sync.note_stored(secs(1), &fresh);
+    let asker = NodeId::from_bytes([2; 32]);
+    let want = || SyncMessage::Want { origins: vec![(origin(10), None)] };
+
+    let early = a.deliver(secs(1) + Duration::from_millis(799), asker, want());
+    assert!(records_pushed(&early).is_empty(), "pushed while still fresh: {early:?}");
+    let late = a.deliver(secs(1) + Duration::from_millis(800), asker, want());
+    assert_eq!(records_pushed(&late), vec![(vec![fresh], false)]);
 }
 
 #[test]

@@ -49,6 +49,8 @@ pub struct Report {
     pub hops: Percentiles,
     /// Relative message redundancy: record copies sent ÷ deliveries − 1.
     pub rmr: f64,
+    /// The part of `rmr` sent by anti-entropy: repair copies ÷ deliveries.
+    pub rmr_repair: f64,
     /// Frames sent, control included, per node.
     pub messages_per_node: f64,
     /// Bytes sent, control included, per node.

@@ -312,6 +312,8 @@ impl Scenario {
         let nodes = f64::from(self.nodes.max(1));
         let fraction =
             |count: u64| if expected == 0 { 1.0 } else { count as f64 / expected as f64 };
+        // Redundancy counts every record sent, of any kind, against every delivery.
+        let per_delivery = |copies: u64| copies as f64 / sim.deliveries().len().max(1) as f64;
         let since = |at: Option<Instant>, from: Instant| {
             at.map(|at| at.saturating_since(from).as_millis() as u64)
         };
@@ -324,11 +326,8 @@ impl Scenario {
             delivered_by_broadcast_fraction: fraction(by_broadcast + origins_alive),
             latency_ms: Percentiles::of(latencies),
             hops: Percentiles::of(hops),
-            rmr: if deliveries.is_empty() {
-                0.0
-            } else {
-                stats.records_out as f64 / sim.deliveries().len() as f64 - 1.0
-            },
+            rmr: if deliveries.is_empty() { 0.0 } else { per_delivery(stats.records_out) - 1.0 },
+            rmr_repair: per_delivery(stats.records_out_repair),
             messages_per_node: stats.frames_out as f64 / nodes,
             bytes_per_node: stats.bytes_out as f64 / nodes,
             messages_per_node_per_s: after_warmup.map_or(0.0, |(messages, _)| messages),

@@ -703,6 +703,7 @@ membership_converged_ms_max = 20000
             latency_ms: Percentiles { p50: 100.0, p99: 300.0, max: 400.0 },
             hops: Percentiles::default(),
             rmr: 0.1,
+            rmr_repair: 0.0,
             messages_per_node: 50.0,
             bytes_per_node: 5000.0,
             messages_per_node_per_s: 1.0,

@@ -479,8 +479,8 @@ fn print_report(out: &mut impl Write, report: &Report, newcomer: bool) -> std::i
     writeln!(out, "  hops        p50 {}, p99 {}, max {}", h.p50, h.p99, h.max)?;
     writeln!(
         out,
-        "  redundancy  RMR {:.3} (record copies sent per delivery, minus one); {} grafts, {} prunes",
-        report.rmr, report.grafts, report.prunes
+        "  redundancy  RMR {:.3} (record copies sent per delivery, minus one; {:.3} of it by anti-entropy); {} grafts, {} prunes",
+        report.rmr, report.rmr_repair, report.grafts, report.prunes
     )?;
     match (report.membership, report.membership_converged_ms) {
         (false, _) => writeln!(out, "  membership  off"),
