@@ -22,7 +22,7 @@
 //! this push-pull anti-entropy; the per-origin summary is the one Scuttlebutt uses, van Renesse
 //! et al., "Efficient reconciliation and flow control for anti-entropy protocols", 2008.)
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -130,7 +130,7 @@ pub struct Sync {
     rounds: u64,
     /// Records stored within `fresh_hold`, oldest first, and the same as a set.
     fresh_queue: VecDeque<(Instant, (NodeId, Version))>,
-    fresh: HashSet<(NodeId, Version)>,
+    fresh: BTreeSet<(NodeId, Version)>,
 }
 
 impl Sync {
@@ -143,7 +143,7 @@ impl Sync {
             next_round,
             rounds: 0,
             fresh_queue: VecDeque::new(),
-            fresh: HashSet::new(),
+            fresh: BTreeSet::new(),
         }
     }
 
@@ -343,10 +343,10 @@ impl Sync {
         let mut lacking = Vec::new();
         let mut listed_len = 0;
         for (origin, theirs) in origins.into_iter().take(self.config.digest_page_max) {
-            let theirs: HashSet<u64> = theirs.into_iter().take(self.config.held_list_max).collect();
+            let theirs: BTreeSet<u64> = theirs.into_iter().take(self.config.held_list_max).collect();
             let mine: Vec<(u64, &Arc<SignedRecord>)> =
                 records.of_origin(origin).map(|record| (digest_head(record), record)).collect();
-            let held: HashSet<u64> = mine.iter().map(|(head, _)| *head).collect();
+            let held: BTreeSet<u64> = mine.iter().map(|(head, _)| *head).collect();
             groups.push(
                 mine.into_iter()
                     .filter(|(head, _)| !theirs.contains(head))
