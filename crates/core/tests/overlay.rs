@@ -523,7 +523,6 @@ fn a_server_keeps_a_joining_client_apart_from_its_active_view() {
 
 #[test]
 fn a_server_never_hands_out_its_clients_in_shuffles() {
-    let config = OverlayConfig::default();
     let mut rng = Rng::from_seed(19);
     let mut node = server(1);
     connect(&mut node, [2, 3, 4, 5, 6], &mut rng);
@@ -547,7 +546,7 @@ fn a_server_never_hands_out_its_clients_in_shuffles() {
     node.handle(id(2), OverlayMessage::ShuffleReply { sample: vec![id(91)] }, &mut rng, &mut out);
     assert!(node.passive().is_disjoint(&clients));
 
-    for round in 1..=20u32 {
+    for _ in 0..20 {
         let mut out = Vec::new();
         node.on_timeout(node.poll_timeout(), &mut rng, &mut out);
         for (_, _, _, sample) in shuffles(&out) {
@@ -647,7 +646,6 @@ fn a_server_refuses_a_client_beyond_clients_max() {
 
 #[test]
 fn views_never_contain_the_node_itself() {
-    let config = OverlayConfig::default();
     let mut rng = Rng::from_seed(24);
     let me = id(1);
     let mut node = server(1);
