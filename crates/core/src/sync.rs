@@ -343,7 +343,8 @@ impl Sync {
         let mut lacking = Vec::new();
         let mut listed_len = 0;
         for (origin, theirs) in origins.into_iter().take(self.config.digest_page_max) {
-            let theirs: BTreeSet<u64> = theirs.into_iter().take(self.config.held_list_max).collect();
+            let theirs: BTreeSet<u64> =
+                theirs.into_iter().take(self.config.held_list_max).collect();
             let mine: Vec<(u64, &Arc<SignedRecord>)> =
                 records.of_origin(origin).map(|record| (digest_head(record), record)).collect();
             let held: BTreeSet<u64> = mine.iter().map(|(head, _)| *head).collect();
