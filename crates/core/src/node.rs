@@ -576,7 +576,11 @@ impl Node {
                 self.broadcast.spread(now, arrived, &known, &mut self.rng, &mut out);
                 self.apply_broadcast(out);
             }
-            Arrival::Repair => self.broadcast.repaired(now, record.clone()),
+            Arrival::Repair => {
+                let mut out = Vec::new();
+                self.broadcast.repaired(now, record.clone(), &mut out);
+                self.apply_broadcast(out);
+            }
         }
         if let (Some(claim), Some(membership)) = (claim, &mut self.membership) {
             let mut out = Vec::new();

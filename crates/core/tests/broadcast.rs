@@ -247,7 +247,7 @@ fn a_duplicate_over_an_eager_link_prunes_it() {
 fn a_duplicate_of_a_record_first_repaired_by_anti_entropy_prunes_nothing() {
     let mut broadcast = with_links(BroadcastConfig::default(), [1, 2], []);
     let record = record(9, 1);
-    broadcast.repaired(ms(0), record.clone());
+    broadcast.repaired(ms(0), record.clone(), &mut Vec::new());
     assert!(broadcast.has_seen(&record.digest()));
 
     let mut out = Vec::new();
@@ -507,7 +507,9 @@ fn repaired_records_are_announced_to_every_neighbour_with_an_unknown_round_and_p
     let config = BroadcastConfig::default();
     let mut broadcast = with_links(config.clone(), [1], [2]);
     let record = record(9, 1);
-    broadcast.repaired(ms(0), record.clone());
+    let mut out = Vec::new();
+    broadcast.repaired(ms(0), record.clone(), &mut out);
+    assert!(out.is_empty(), "nobody had announced it, so nobody is grafted: {out:?}");
     assert_eq!(broadcast.poll_timeout(), Some(ms(0) + config.ihave_interval));
     let out = timeout(&mut broadcast, ms(0) + config.ihave_interval);
     let announcement = ihave(record.digest(), UNKNOWN_ROUND);
@@ -531,17 +533,26 @@ fn repaired_records_are_announced_to_every_neighbour_with_an_unknown_round_and_p
 }
 
 #[test]
-fn a_repaired_record_cancels_a_pending_graft() {
+fn a_repaired_record_replaces_the_pending_pull_with_a_graft_onto_the_closest_announcer() {
     let config = BroadcastConfig::default();
-    let mut broadcast = with_links(config.clone(), [1], [4]);
-    let record = record(9, 1);
-    control(&mut broadcast, ms(0), 4, ihave(record.digest(), 1));
-    broadcast.repaired(ms(10), record.clone());
+    let mut broadcast = with_links(config.clone(), [1], [4, 5, 6]);
+    let first = record(9, 1);
+    control(&mut broadcast, ms(0), 4, ihave(first.digest(), 3));
+    control(&mut broadcast, ms(1), 5, ihave(first.digest(), 2));
+    control(&mut broadcast, ms(2), 6, ihave(first.digest(), UNKNOWN_ROUND));
+
+    let mut out = Vec::new();
+    broadcast.repaired(ms(10), first, &mut out);
+    let graft = BroadcastMessage::Graft { id: None, origin: origin_of(9) };
+    assert_eq!(out, vec![BroadcastOutput::Send(id(5), graft)], "the closest announcer, no pull");
     let out = timeout(&mut broadcast, ms(0) + config.graft_timeout);
     assert!(
         out.iter().all(|BroadcastOutput::Send(_, m)| !matches!(m, BroadcastMessage::Graft { .. })),
-        "{out:?}"
+        "the record is not pulled again: {out:?}"
     );
+    // The origin's next record, arriving from 1, goes on to 5 over the grafted link.
+    let out = spread(&mut broadcast, ms(500), &record(9, 2), Some(1), 1);
+    assert_eq!(pushed_to(&out), ids([5]));
 }
 
 #[test]

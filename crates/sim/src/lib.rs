@@ -14,6 +14,7 @@
 //! Not here: tokio, sockets or wall-clock reads (clippy.toml bans them), or real disks.
 
 mod checkers;
+mod connectivity;
 mod fault;
 mod memo;
 mod network;
@@ -27,6 +28,7 @@ mod sim;
 pub use checkers::{
     Checker, IncarnationsNeverGoBack, NoDuplicateDelivery, NoForgedDelivery, standard_checkers,
 };
+pub use connectivity::Connectivity;
 pub use fault::Fault;
 pub use memo::MemoVerifier;
 pub use network::{LossModel, NetworkModel, NodeIndex, RETRANSMISSIONS_MAX};

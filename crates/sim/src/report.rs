@@ -78,6 +78,12 @@ pub struct Report {
     pub broadcast: String,
     /// Whether membership ran.
     pub membership: bool,
+    /// Pieces the live nodes' overlay was in at the end (1: whole).
+    pub overlay_components: u32,
+    /// Live nodes outside the largest piece at the end.
+    pub overlay_outside_largest: u32,
+    /// Live nodes with no live neighbour at the end.
+    pub overlay_isolated: u32,
     /// Plumtree grafts sent.
     pub grafts: u64,
     /// Plumtree prunes sent.

@@ -14,6 +14,7 @@ use herald_core::{
 };
 
 use crate::checkers::standard_checkers;
+use crate::connectivity;
 use crate::fault::{self, Fault};
 use crate::network::{LossModel, NetworkModel, NodeIndex};
 use crate::reach::{ReachCurve, reach_curves};
@@ -300,6 +301,7 @@ impl Scenario {
             .map(|delivery| f64::from(delivery.hops))
             .collect();
         let stats = sim.total_stats();
+        let connectivity = connectivity::measure(sim);
         let after_warmup = progress.stats_at_warmup.map(|at_warmup| {
             let seconds = sim.now().saturating_since(t0).as_secs_f64().max(1e-9)
                 * f64::from(self.nodes.max(1));
@@ -343,6 +345,9 @@ impl Scenario {
                 BroadcastMode::Gossip { fanout } => format!("gossip (fanout {fanout})"),
             },
             membership: self.membership,
+            overlay_components: connectivity.components,
+            overlay_outside_largest: connectivity.outside_largest,
+            overlay_isolated: connectivity.isolated,
             grafts: stats.grafts,
             prunes: stats.prunes,
             records_repaired: stats.records_repaired,

@@ -482,6 +482,11 @@ fn print_report(out: &mut impl Write, report: &Report, newcomer: bool) -> std::i
         "  redundancy  RMR {:.3} (record copies sent per delivery, minus one; {:.3} of it by anti-entropy); {} grafts, {} prunes",
         report.rmr, report.rmr_repair, report.grafts, report.prunes
     )?;
+    writeln!(
+        out,
+        "  overlay     {} piece(s) among the live nodes at the end; {} outside the largest, {} with no live neighbour",
+        report.overlay_components, report.overlay_outside_largest, report.overlay_isolated
+    )?;
     match (report.membership, report.membership_converged_ms) {
         (false, _) => writeln!(out, "  membership  off"),
         (true, Some(ms)) => writeln!(

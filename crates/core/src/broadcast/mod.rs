@@ -291,18 +291,43 @@ impl Broadcast {
 
     /// A record anti-entropy repaired: it is announced to every neighbour by IHAVE, so that
     /// neighbours that lack it pull it, but pushed to nobody, so that the tree's own copies,
-    /// still on their way, do not arrive as duplicates and prune healthy links.
-    pub fn repaired(&mut self, now: Instant, record: Arc<SignedRecord>) {
+    /// still on their way, do not arrive as duplicates and prune healthy links. If a neighbour
+    /// had announced it, this node was off the tree for its origin: it grafts onto the
+    /// announcer closest to the origin, without asking for the record again, as it would have
+    /// had the repair come later than the graft.
+    pub fn repaired(
+        &mut self,
+        now: Instant,
+        record: Arc<SignedRecord>,
+        out: &mut Vec<BroadcastOutput>,
+    ) {
         let id = record.digest();
         if self.seen.contains_key(&id) {
             return;
         }
-        self.missing.remove(&id);
+        let missing = self.missing.remove(&id);
         self.remember(id, Seen { record: record.clone(), round: UNKNOWN_ROUND, via_tree: false });
         if self.config.mode != BroadcastMode::Plumtree {
             return;
         }
         let origin = record.record.origin;
+        // An announcer that was itself repaired is off the tree too: no use grafting it.
+        let closest = missing.and_then(|missing| {
+            missing
+                .announcers
+                .iter()
+                .filter(|(_, round)| *round != UNKNOWN_ROUND)
+                .min_by_key(|(_, round)| *round)
+                .map(|(peer, _)| *peer)
+        });
+        if let Some(announcer) = closest {
+            self.trees.make_eager(origin, announcer);
+            self.grafts_sent += 1;
+            out.push(BroadcastOutput::Send(
+                announcer,
+                BroadcastMessage::Graft { id: None, origin },
+            ));
+        }
         let neighbors: Vec<NodeId> = self.trees.neighbors().copied().collect();
         for peer in neighbors {
             self.lazy_queue.entry(peer).or_default().push((id, origin, UNKNOWN_ROUND));

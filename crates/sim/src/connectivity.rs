@@ -1,0 +1,64 @@
+//! The shape of the overlay among the nodes alive at the end of a run: how many pieces it is
+//! in, and how many live nodes have no live neighbour at all. A record cannot reach a piece
+//! that holds none of its copies, so these tell a cut-off node from a slow one.
+
+use std::collections::BTreeMap;
+
+use crate::network::NodeIndex;
+use crate::sim::Sim;
+
+/// Connected components of the live nodes' active views, links taken both ways.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Connectivity {
+    /// Pieces the live overlay is in; 1 is whole.
+    pub components: u32,
+    /// Live nodes in pieces other than the largest.
+    pub outside_largest: u32,
+    /// Live nodes whose active view holds no live node.
+    pub isolated: u32,
+}
+
+/// Measures the live overlay of `sim` now.
+pub fn measure(sim: &Sim) -> Connectivity {
+    let live: Vec<NodeIndex> = (0..sim.len()).filter(|node| sim.is_up(*node)).collect();
+    let mut parent: BTreeMap<NodeIndex, NodeIndex> = live.iter().map(|n| (*n, *n)).collect();
+    let mut isolated = 0;
+    for node in &live {
+        let Some(state) = sim.node(*node) else { continue };
+        let mut has_live_neighbour = false;
+        for peer in state.overlay().active() {
+            let Some(peer) = sim.index(peer).filter(|peer| sim.is_up(*peer)) else { continue };
+            has_live_neighbour = true;
+            let (a, b) = (root(&mut parent, *node), root(&mut parent, peer));
+            if a != b {
+                parent.insert(a.max(b), a.min(b));
+            }
+        }
+        isolated += u32::from(!has_live_neighbour);
+    }
+    let mut sizes: BTreeMap<NodeIndex, u32> = BTreeMap::new();
+    for node in &live {
+        *sizes.entry(root(&mut parent, *node)).or_default() += 1;
+    }
+    let largest = sizes.values().copied().max().unwrap_or(0);
+    Connectivity {
+        components: sizes.len() as u32,
+        outside_largest: live.len() as u32 - largest,
+        isolated,
+    }
+}
+
+/// The representative of `node`'s component, compressing the path to it.
+fn root(parent: &mut BTreeMap<NodeIndex, NodeIndex>, node: NodeIndex) -> NodeIndex {
+    let mut top = node;
+    while parent[&top] != top {
+        top = parent[&top];
+    }
+    let mut at = node;
+    while parent[&at] != top {
+        let next = parent[&at];
+        parent.insert(at, top);
+        at = next;
+    }
+    top
+}
