@@ -391,6 +391,10 @@ impl Node {
         }
         let mut overlay_out = Vec::new();
         self.overlay.on_timeout(now, &mut self.rng, &mut overlay_out);
+        if self.overlay.has_run_dry() {
+            let known = self.rescue_candidates();
+            self.overlay.rescue(&known, &mut self.rng, &mut overlay_out);
+        }
         self.apply_overlay(overlay_out);
         let mut broadcast_out = Vec::new();
         self.broadcast.on_timeout(now, &mut broadcast_out);
@@ -514,6 +518,17 @@ impl Node {
         }
         self.spread(now, record, Some(from), arrival);
         true
+    }
+
+    /// Nodes an overlay that ran dry may ask: the origins of the records held, but those that
+    /// membership holds dead or departed.
+    fn rescue_candidates(&self) -> Vec<NodeId> {
+        let gone = |origin: &NodeId| {
+            self.membership.as_ref().is_some_and(|membership| {
+                membership.members().get(origin).is_some_and(|member| member.state.is_gone())
+            })
+        };
+        self.records.origins().keys().filter(|origin| !gone(origin)).copied().collect()
     }
 
     /// A node that lost its store learns from its peers how far it had counted, and jumps past

@@ -711,3 +711,35 @@ fn role_names_round_trip_and_unknown_names_are_refused() {
     assert_eq!(Role::from_name("Server"), None);
     assert_eq!(Role::from_name("relay"), None);
 }
+
+#[test]
+fn a_view_whose_passive_peers_all_failed_is_refilled_from_other_knowledge() {
+    let config = OverlayConfig { active_max: 3, passive_max: 4, ..OverlayConfig::default() };
+    let mut rng = Rng::from_seed(26);
+    let mut node = overlay(1, Role::Server, config);
+    connect(&mut node, [2], &mut rng);
+    node.learn(ids([10, 11]), &mut rng);
+    let known: Vec<NodeId> = ids(20..30).into_iter().chain([id(1), id(2)]).collect();
+
+    // While passive peers are left, the rescue does nothing.
+    let mut out = Vec::new();
+    node.rescue(&known, &mut rng, &mut out);
+    assert!(out.is_empty() && !node.has_run_dry(), "{out:?}");
+
+    // Both passive peers fail; the view is short and nothing is left to ask.
+    let mut out = Vec::new();
+    node.peer_failed(id(10), &mut rng, &mut out);
+    node.peer_failed(id(11), &mut rng, &mut out);
+    assert!(node.passive().is_empty());
+    assert!(node.has_run_dry());
+
+    let mut out = Vec::new();
+    node.rescue(&known, &mut rng, &mut out);
+    assert_eq!(node.passive().len(), 4, "filled up to its size: {:?}", node.passive());
+    assert!(node.passive().iter().all(|peer| ids(20..30).contains(peer)), "never itself or 2");
+    let requests = neighbor_requests(&out);
+    assert_eq!(requests.len(), 1, "{out:?}");
+    assert!(node.passive().contains(&requests[0].0));
+    assert!(requests[0].1, "one neighbour left: it asks with high priority");
+    assert!(!node.has_run_dry(), "a request is out");
+}
