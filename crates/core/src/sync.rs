@@ -7,11 +7,11 @@
 //! same range, pushes the records of every origin whose fingerprint differs or that the peer
 //! lacks, and names the origins it needs in return. An origin whose highest versions agree
 //! but whose fingerprints differ (a record in the middle missed, or two arrived out of order)
-//! is settled by exchanging lists of the records held from that origin, so that only the records missing on
-//! either side travel, not the whole origin. Pushes are bounded per round (`push_bytes_max`); when a push was cut short the
-//! initiator runs the next round at once, so a newcomer or a node back from a partition catches
-//! up in pages, one round trip each, without stalling anybody else. Digest pages are bounded by
-//! `digest_page_max` origins.
+//! is settled by exchanging lists of the records held from that origin, so that only the
+//! records missing on either side travel, not the whole origin. Pushes are bounded per round
+//! (`push_bytes_max`); when a push was cut short the initiator runs the next round at once, so
+//! a newcomer or a node back from a partition catches up in pages, one round trip each,
+//! without stalling anybody else. Digest pages are bounded by `digest_page_max` origins.
 //!
 //! A record stored less than `fresh_hold` ago is not pushed: broadcast is still carrying it,
 //! and a digest taken mid-broadcast would otherwise send a second copy to every peer the tree
@@ -293,8 +293,8 @@ impl Sync {
                 Some((fingerprint, _)) if *fingerprint == mine.fingerprint => {}
                 // Versions only grow, so a peer behind on an origin lacks what lies above its
                 // high; one ahead has what lies above ours. Equal highs with different contents
-                // (a middle record missed) are settled by listing the records held, or, for an origin
-                // too large to list, by sending the whole origin both ways.
+                // (a middle record missed) are settled by listing the records held, or, for an
+                // origin too large to list, by sending the whole origin both ways.
                 Some((_, high)) if mine.high > *high => to_push.push((*origin, Some(*high))),
                 Some((_, high)) if mine.high < *high => wanted.push((*origin, Some(mine.high))),
                 Some(_) if listed_len + mine.slots as usize <= self.config.held_list_max => {
@@ -354,7 +354,7 @@ impl Sync {
                     .map(|(_, record)| record)
                     .collect(),
             );
-            let lacks_some = theirs.iter().any(|version| !held.contains(version));
+            let lacks_some = theirs.iter().any(|head| !held.contains(head));
             if !reply && lacks_some && listed_len + held.len() <= self.config.held_list_max {
                 listed_len += held.len();
                 lacking.push((origin, heads_of(records, origin)));

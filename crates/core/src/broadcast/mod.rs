@@ -9,8 +9,8 @@
 //! path is shorter by at least `optimization_threshold` hops than the eager one that delivered,
 //! the lazy link is grafted and the eager one pruned.
 //!
-//! The eager/lazy split is kept per origin (the `trees` module), seeded from a shared split, so that each
-//! origin's records follow a tree shaped by its own duplicates and grafts.
+//! The eager/lazy split is kept per origin (the `trees` module), seeded from a shared split, so
+//! that each origin's records follow a tree shaped by its own duplicates and grafts.
 //!
 //! Every message is a signed record; its id is the record's digest. The component decides where
 //! messages go; the node verifies and stores records and tells it what was new.
