@@ -357,7 +357,7 @@ impl Sync {
             let lacks_some = theirs.iter().any(|head| !held.contains(head));
             if !reply && lacks_some && listed_len + held.len() <= self.config.held_list_max {
                 listed_len += held.len();
-                lacking.push((origin, heads_of(records, origin)));
+                lacking.push((origin, held.into_iter().collect()));
             }
         }
         self.push(from, groups, rng, out);
