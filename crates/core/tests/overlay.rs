@@ -743,3 +743,17 @@ fn a_view_whose_passive_peers_all_failed_is_refilled_from_other_knowledge() {
     assert!(requests[0].1, "one neighbour left: it asks with high priority");
     assert!(!node.has_run_dry(), "a request is out");
 }
+
+#[test]
+fn nodes_started_together_do_not_shuffle_together() {
+    let config = OverlayConfig::default();
+    let (earliest, latest) = (config.shuffle_interval / 2, config.shuffle_interval * 3 / 2);
+    let first_shuffles: BTreeSet<Instant> = (1..=20).map(|me| server(me).poll_timeout()).collect();
+    assert!(first_shuffles.len() >= 15, "shuffles bunch together: {first_shuffles:?}");
+    assert!(
+        first_shuffles
+            .iter()
+            .all(|at| *at >= Instant::ZERO + earliest && *at < Instant::ZERO + latest),
+        "{first_shuffles:?}"
+    );
+}

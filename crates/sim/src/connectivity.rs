@@ -62,3 +62,70 @@ fn root(parent: &mut BTreeMap<NodeIndex, NodeIndex>, node: NodeIndex) -> NodeInd
     }
     top
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use herald_core::{Config, Instant};
+
+    use super::*;
+    use crate::network::NetworkModel;
+
+    const NODES: u32 = 12;
+
+    /// Twelve nodes (more than an active view holds) joined through node 0 and settled for a few seconds.
+    fn joined_grid() -> Sim {
+        let network = NetworkModel::new(Duration::from_millis(10), Duration::ZERO, 0.0);
+        let mut sim = Sim::new(NODES, 7, network, Config::default());
+        sim.start_all().expect("no violation at start");
+        for node in 1..NODES {
+            sim.schedule_join(Instant::ZERO + Duration::from_millis(100) * node, node, 0);
+        }
+        sim.run_until(Instant::ZERO + Duration::from_secs(3)).expect("no violation");
+        sim
+    }
+
+    #[test]
+    fn a_joined_grid_is_one_piece_with_nobody_cut_off() {
+        let sim = joined_grid();
+        assert_eq!(measure(&sim), Connectivity { components: 1, outside_largest: 0, isolated: 0 });
+    }
+
+    #[test]
+    fn a_lone_survivor_is_its_own_piece_and_cut_off() {
+        let mut sim = joined_grid();
+        let now = sim.now();
+        for node in 1..NODES {
+            sim.schedule_crash(now, node);
+        }
+        sim.run_until(now).expect("no violation");
+        assert_eq!(measure(&sim), Connectivity { components: 1, outside_largest: 0, isolated: 1 });
+    }
+
+    #[test]
+    fn two_survivors_without_a_live_link_are_two_pieces() {
+        let mut sim = joined_grid();
+        let now = sim.now();
+        // Keep node 0 and one node that is not its neighbour either way.
+        let neighbours: Vec<NodeIndex> = sim
+            .node(0)
+            .expect("up")
+            .overlay()
+            .active()
+            .iter()
+            .filter_map(|peer| sim.index(peer))
+            .collect();
+        let Some(stranger) = (1..NODES).find(|node| {
+            !neighbours.contains(node)
+                && !sim.node(*node).expect("up").overlay().active().contains(&sim.id(0))
+        }) else {
+            panic!("node 0 is linked to every other node; the grid is too small for this test")
+        };
+        for node in (1..NODES).filter(|node| *node != stranger) {
+            sim.schedule_crash(now, node);
+        }
+        sim.run_until(now).expect("no violation");
+        assert_eq!(measure(&sim), Connectivity { components: 2, outside_largest: 1, isolated: 2 });
+    }
+}
