@@ -78,6 +78,11 @@ pub struct OverlayConfig {
     pub client_servers: usize,
     /// Clients a server serves at most. Default 1,000 (guess; bounds memory per server).
     pub clients_max: usize,
+    /// Mean time between two link swaps started by a server with a full active view, drawn
+    /// like the shuffle period. Default 120 s (guess: often enough that a few nodes the joins
+    /// left linked only among themselves are reconnected within minutes, rarely enough that
+    /// the broadcast trees' repairs after a swap stay a small part of traffic).
+    pub swap_interval: Duration,
 }
 
 impl Default for OverlayConfig {
@@ -92,6 +97,7 @@ impl Default for OverlayConfig {
             shuffle_passive: 4,
             client_servers: 3,
             clients_max: 1000,
+            swap_interval: Duration::from_secs(120),
         }
     }
 }
@@ -139,6 +145,25 @@ pub enum OverlayMessage {
         /// Some of the replier's passive peers.
         sample: Vec<NodeId>,
     },
+    /// A link swap: the sender, whose active view is full, asks to replace its link with
+    /// `offer` by a link with the receiver. If the receiver agrees it drops one of its own
+    /// links, and the two nodes left without a link are linked to each other.
+    Swap {
+        /// The sender's neighbour it will hand over.
+        offer: NodeId,
+    },
+    /// The answer to a [`OverlayMessage::Swap`].
+    SwapReply {
+        /// `None` if the swap is refused; otherwise the receiver's former neighbour, now to be
+        /// linked with the offered one.
+        hand_over: Option<NodeId>,
+    },
+    /// The sender removed the receiver from its active view in a link swap: the receiver is
+    /// to link with `to` instead of refilling from its passive view.
+    HandOver {
+        /// The receiver's new neighbour.
+        to: NodeId,
+    },
 }
 
 /// Largest shuffle sample accepted from a peer; larger samples are truncated.
@@ -153,6 +178,9 @@ impl OverlayMessage {
         match self {
             OverlayMessage::Join { .. } | OverlayMessage::Neighbor { .. } => Some(sender),
             OverlayMessage::ForwardJoin { joiner, .. } => Some(*joiner),
+            OverlayMessage::Swap { offer } => Some(*offer),
+            OverlayMessage::SwapReply { hand_over } => *hand_over,
+            OverlayMessage::HandOver { to } => Some(*to),
             OverlayMessage::Shuffle { .. }
             | OverlayMessage::ShuffleReply { .. }
             | OverlayMessage::NeighborReply { .. }
@@ -188,6 +216,9 @@ pub struct Overlay {
     short_periods: u32,
     /// Neighbour requests refused since the last shuffle period began.
     refusals: u32,
+    next_swap: Instant,
+    /// The swap out, awaiting an answer: (the peer asked, the neighbour offered).
+    swap_pending: Option<(NodeId, NodeId)>,
 }
 
 /// Shuffle periods a short active view waits before it asks with high priority.
@@ -204,7 +235,8 @@ impl Overlay {
         now: Instant,
         rng: &mut Rng,
     ) -> Overlay {
-        let next_shuffle = now + shuffle_period(&config, rng);
+        let next_shuffle = now + jittered(config.shuffle_interval, rng);
+        let next_swap = now + jittered(config.swap_interval, rng);
         Overlay {
             me,
             role,
@@ -216,6 +248,8 @@ impl Overlay {
             next_shuffle,
             short_periods: 0,
             refusals: 0,
+            next_swap,
+            swap_pending: None,
         }
     }
 
@@ -241,7 +275,7 @@ impl Overlay {
 
     /// When the overlay next needs [`Overlay::on_timeout`].
     pub fn poll_timeout(&self) -> Instant {
-        self.next_shuffle
+        self.next_shuffle.min(self.next_swap)
     }
 
     fn active_max(&self) -> usize {
@@ -355,6 +389,25 @@ impl Overlay {
                     self.add_passive(peer, rng);
                 }
             }
+            OverlayMessage::Swap { offer } => self.on_swap(from, offer, rng, out),
+            OverlayMessage::SwapReply { hand_over } => {
+                self.on_swap_reply(from, hand_over, rng, out)
+            }
+            OverlayMessage::HandOver { to } => {
+                if self.active.remove(&from) {
+                    out.push(OverlayOutput::Down(from));
+                    self.add_passive(from, rng);
+                    // Both ends of the new link are told; the one with the smaller id asks, so
+                    // that one request crosses. If it is lost, the shuffle period's refill
+                    // repairs the view.
+                    if self.me < to {
+                        out.push(OverlayOutput::Send(
+                            to,
+                            OverlayMessage::Neighbor { high_priority: true, role: self.role },
+                        ));
+                    }
+                }
+            }
         }
     }
 
@@ -374,12 +427,16 @@ impl Overlay {
         }
     }
 
-    /// Shuffles, and refills an active view that fell below its size.
+    /// Shuffles, swaps a link, and refills an active view that fell below its size.
     pub fn on_timeout(&mut self, now: Instant, rng: &mut Rng, out: &mut Vec<OverlayOutput>) {
+        if now >= self.next_swap {
+            self.next_swap = now + jittered(self.config.swap_interval, rng);
+            self.start_swap(rng, out);
+        }
         if now < self.next_shuffle {
             return;
         }
-        self.next_shuffle = now + shuffle_period(&self.config, rng);
+        self.next_shuffle = now + jittered(self.config.shuffle_interval, rng);
         self.refusals = 0;
         // A request nobody answered within a period (its reply was lost) stops holding a place.
         self.pending.clear();
@@ -489,6 +546,77 @@ impl Overlay {
         }
     }
 
+    /// Starts a link swap (a degree-preserving rewiring): a server with a full view offers one
+    /// of its links to a random passive peer. HyParView's active views change only when a
+    /// node joins or fails, so a few nodes that the joins left linked only among themselves
+    /// would stay an island for good; swapping links with passive peers, which the joins'
+    /// walks drew from the whole grid, reconnects them, and keeps the overlay a random graph.
+    fn start_swap(&mut self, rng: &mut Rng, out: &mut Vec<OverlayOutput>) {
+        self.swap_pending = None;
+        if self.role != Role::Server
+            || self.active.len() != self.active_max()
+            || !self.pending.is_empty()
+        {
+            return;
+        }
+        let (Some(offer), Some(peer)) =
+            (pick(&self.active, rng, &[]), pick(&self.passive, rng, &[]))
+        else {
+            return;
+        };
+        self.swap_pending = Some((peer, offer));
+        out.push(OverlayOutput::Send(peer, OverlayMessage::Swap { offer }));
+    }
+
+    /// A swap offered by `from`: accepted by a server whose view is exactly full, which drops
+    /// a random neighbour other than the offered one and hands it over.
+    fn on_swap(
+        &mut self,
+        from: NodeId,
+        offer: NodeId,
+        rng: &mut Rng,
+        out: &mut Vec<OverlayOutput>,
+    ) {
+        let dropped = if self.role == Role::Server
+            && self.active.len() == self.active_max()
+            && !self.is_neighbor(&from)
+            && offer != self.me
+        {
+            pick(&self.active, rng, &[offer])
+        } else {
+            None
+        };
+        if let Some(dropped) = dropped {
+            self.active.remove(&dropped);
+            out.push(OverlayOutput::Down(dropped));
+            self.add_passive(dropped, rng);
+            out.push(OverlayOutput::Send(dropped, OverlayMessage::HandOver { to: offer }));
+            self.add_active(from, Role::Server, rng, out);
+        }
+        out.push(OverlayOutput::Send(from, OverlayMessage::SwapReply { hand_over: dropped }));
+    }
+
+    /// The answer to this node's swap: if accepted, the offered neighbour is handed over and
+    /// the peer that accepted takes its place.
+    fn on_swap_reply(
+        &mut self,
+        from: NodeId,
+        hand_over: Option<NodeId>,
+        rng: &mut Rng,
+        out: &mut Vec<OverlayOutput>,
+    ) {
+        let Some((_, offer)) = self.swap_pending.take_if(|(asked, _)| *asked == from) else {
+            return;
+        };
+        let Some(hand_over) = hand_over else { return };
+        if self.active.remove(&offer) {
+            out.push(OverlayOutput::Down(offer));
+            self.add_passive(offer, rng);
+            out.push(OverlayOutput::Send(offer, OverlayMessage::HandOver { to: hand_over }));
+        }
+        self.add_active(from, Role::Server, rng, out);
+    }
+
     /// Adds a peer that asked to connect: a client goes to the client set, a server to the
     /// active view.
     fn add_peer(&mut self, peer: NodeId, role: Role, rng: &mut Rng, out: &mut Vec<OverlayOutput>) {
@@ -576,9 +704,9 @@ impl Overlay {
     }
 }
 
-/// The time to the next shuffle, drawn from [interval / 2, 3 × interval / 2).
-fn shuffle_period(config: &OverlayConfig, rng: &mut Rng) -> Duration {
-    config.shuffle_interval / 2 + config.shuffle_interval.mul_f64(rng.unit())
+/// The time to the next shuffle or swap, drawn from [interval / 2, 3 × interval / 2).
+fn jittered(interval: Duration, rng: &mut Rng) -> Duration {
+    interval / 2 + interval.mul_f64(rng.unit())
 }
 
 /// A uniformly random member of `set` that is not in `excluded`.

@@ -757,3 +757,186 @@ fn nodes_started_together_do_not_shuffle_together() {
         "{first_shuffles:?}"
     );
 }
+
+/// Config for the swap tests: swaps every 10 s on average, shuffles too rare to interfere.
+fn swapping() -> OverlayConfig {
+    OverlayConfig {
+        swap_interval: Duration::from_secs(10),
+        shuffle_interval: Duration::from_secs(3600),
+        ..OverlayConfig::default()
+    }
+}
+
+fn swap_replies(out: &[OverlayOutput]) -> Vec<(NodeId, Option<NodeId>)> {
+    sends(out)
+        .into_iter()
+        .filter_map(|(to, message)| match message {
+            OverlayMessage::SwapReply { hand_over } => Some((to, hand_over)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn hand_overs(out: &[OverlayOutput]) -> Vec<(NodeId, NodeId)> {
+    sends(out)
+        .into_iter()
+        .filter_map(|(to, message)| match message {
+            OverlayMessage::HandOver { to: new_neighbor } => Some((to, new_neighbor)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A full server, swapping every 10 s, whose swap period has ended: returns its swap's
+/// (asked peer, offered neighbour).
+fn start_swap(node: &mut Overlay, rng: &mut Rng) -> (NodeId, NodeId) {
+    let mut out = Vec::new();
+    node.on_timeout(Instant::ZERO + Duration::from_secs(15), rng, &mut out);
+    let swaps: Vec<(NodeId, NodeId)> = sends(&out)
+        .into_iter()
+        .filter_map(|(to, message)| match message {
+            OverlayMessage::Swap { offer } => Some((to, offer)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(swaps.len(), 1, "{out:?}");
+    swaps[0]
+}
+
+#[test]
+fn a_full_server_offers_one_of_its_neighbours_to_a_passive_peer_each_swap_period() {
+    let mut rng = Rng::from_seed(30);
+    let mut node = overlay(1, Role::Server, swapping());
+    connect(&mut node, 2..=6, &mut rng);
+    node.learn(ids([7]), &mut rng);
+    let (asked, offer) = start_swap(&mut node, &mut rng);
+    assert_eq!(asked, id(7));
+    assert!(node.active().contains(&offer));
+    assert_eq!(node.active(), &ids(2..=6), "nothing changes before the answer");
+}
+
+#[test]
+fn a_server_with_room_in_its_view_starts_no_swap() {
+    let mut rng = Rng::from_seed(31);
+    let mut node = overlay(1, Role::Server, swapping());
+    connect(&mut node, 2..=5, &mut rng);
+    node.learn(ids([7]), &mut rng);
+    let mut out = Vec::new();
+    node.on_timeout(Instant::ZERO + Duration::from_secs(15), &mut rng, &mut out);
+    assert!(
+        !sends(&out).iter().any(|(_, message)| matches!(message, OverlayMessage::Swap { .. })),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn a_full_server_accepts_a_swap_and_hands_a_neighbour_other_than_the_offered_one_over() {
+    for seed in 0..20 {
+        let mut rng = Rng::from_seed(seed);
+        let mut node = server(1);
+        connect(&mut node, 2..=6, &mut rng);
+        let mut out = Vec::new();
+        node.handle(id(9), OverlayMessage::Swap { offer: id(3) }, &mut rng, &mut out);
+
+        let handed = hand_overs(&out);
+        assert_eq!(handed.len(), 1, "{out:?}");
+        let (dropped, new_neighbor) = handed[0];
+        assert_eq!(new_neighbor, id(3), "the dropped neighbour is to link with the offered one");
+        assert_ne!(dropped, id(3));
+        assert!(node.active().contains(&id(9)));
+        assert!(!node.active().contains(&dropped));
+        assert!(node.passive().contains(&dropped));
+        assert_eq!(node.active().len(), 5, "the view keeps its size");
+        assert_eq!(swap_replies(&out), vec![(id(9), Some(dropped))]);
+        assert!(disconnected(&out).is_empty(), "a hand-over is not a plain disconnect");
+    }
+}
+
+#[test]
+fn a_swap_is_refused_by_a_view_that_is_not_exactly_full_or_already_holds_the_sender() {
+    let mut rng = Rng::from_seed(32);
+    let refused = |node: &mut Overlay, from: u8, rng: &mut Rng| {
+        let before = node.active().clone();
+        let mut out = Vec::new();
+        node.handle(id(from), OverlayMessage::Swap { offer: id(30) }, rng, &mut out);
+        assert_eq!(swap_replies(&out), vec![(id(from), None)]);
+        assert_eq!(node.active(), &before);
+        assert!(hand_overs(&out).is_empty());
+    };
+    let mut short = server(1);
+    connect(&mut short, 2..=4, &mut rng);
+    refused(&mut short, 9, &mut rng);
+
+    let mut beyond = server(1);
+    connect(&mut beyond, 2..=7, &mut rng);
+    assert_eq!(beyond.active().len(), 6);
+    refused(&mut beyond, 9, &mut rng);
+
+    let mut full = server(1);
+    connect(&mut full, 2..=6, &mut rng);
+    refused(&mut full, 4, &mut rng);
+
+    let mut client = overlay(1, Role::Client, OverlayConfig::default());
+    connect(&mut client, 2..=4, &mut rng);
+    refused(&mut client, 9, &mut rng);
+}
+
+#[test]
+fn an_accepted_swap_replaces_the_offered_neighbour_by_the_peer_and_hands_it_over() {
+    let mut rng = Rng::from_seed(33);
+    let mut node = overlay(1, Role::Server, swapping());
+    connect(&mut node, 2..=6, &mut rng);
+    node.learn(ids([7]), &mut rng);
+    let (asked, offer) = start_swap(&mut node, &mut rng);
+
+    let mut out = Vec::new();
+    node.handle(asked, OverlayMessage::SwapReply { hand_over: Some(id(20)) }, &mut rng, &mut out);
+    assert!(node.active().contains(&asked));
+    assert!(!node.active().contains(&offer));
+    assert!(node.passive().contains(&offer));
+    assert_eq!(node.active().len(), 5);
+    assert_eq!(hand_overs(&out), vec![(offer, id(20))]);
+    assert_eq!(downs(&out), vec![offer]);
+    assert_eq!(ups(&out), vec![(asked, Role::Server)]);
+}
+
+#[test]
+fn a_refused_swap_or_a_reply_nobody_was_asked_for_changes_nothing() {
+    let mut rng = Rng::from_seed(34);
+    let mut node = overlay(1, Role::Server, swapping());
+    connect(&mut node, 2..=6, &mut rng);
+    node.learn(ids([7]), &mut rng);
+    let (asked, _) = start_swap(&mut node, &mut rng);
+
+    let mut out = Vec::new();
+    let stranger = OverlayMessage::SwapReply { hand_over: Some(id(20)) };
+    node.handle(id(8), stranger, &mut rng, &mut out);
+    node.handle(asked, OverlayMessage::SwapReply { hand_over: None }, &mut rng, &mut out);
+    node.handle(asked, OverlayMessage::SwapReply { hand_over: Some(id(20)) }, &mut rng, &mut out);
+    assert_eq!(node.active(), &ids(2..=6), "a late acceptance after a refusal is ignored too");
+    assert!(out.is_empty(), "{out:?}");
+}
+
+#[test]
+fn both_ends_of_a_hand_over_drop_the_sender_and_only_the_smaller_id_asks_the_other() {
+    let mut rng = Rng::from_seed(35);
+    let mut small = server(3);
+    let mut large = server(8);
+    connect(&mut small, [1, 2], &mut rng);
+    connect(&mut large, [1, 9], &mut rng);
+
+    let mut out = Vec::new();
+    small.handle(id(1), OverlayMessage::HandOver { to: id(8) }, &mut rng, &mut out);
+    assert_eq!(small.active(), &ids([2]));
+    assert_eq!(neighbor_requests(&out), vec![(id(8), true, Role::Server)]);
+    assert_eq!(downs(&out), vec![id(1)]);
+
+    let mut out = Vec::new();
+    large.handle(id(1), OverlayMessage::HandOver { to: id(3) }, &mut rng, &mut out);
+    assert_eq!(large.active(), &ids([9]));
+    assert!(sends(&out).is_empty(), "it waits for the smaller id's request: {out:?}");
+
+    let mut out = Vec::new();
+    small.handle(id(5), OverlayMessage::HandOver { to: id(8) }, &mut rng, &mut out);
+    assert!(out.is_empty(), "a hand-over from a non-neighbour is ignored: {out:?}");
+}

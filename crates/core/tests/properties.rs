@@ -119,6 +119,9 @@ fn any_overlay_message() -> impl Strategy<Value = OverlayMessage> {
         (any_node_id(), any::<u8>(), any_node_ids())
             .prop_map(|(origin, ttl, sample)| OverlayMessage::Shuffle { origin, ttl, sample }),
         any_node_ids().prop_map(|sample| OverlayMessage::ShuffleReply { sample }),
+        any_node_id().prop_map(|offer| OverlayMessage::Swap { offer }),
+        option::of(any_node_id()).prop_map(|hand_over| OverlayMessage::SwapReply { hand_over }),
+        any_node_id().prop_map(|to| OverlayMessage::HandOver { to }),
     ]
 }
 
@@ -192,6 +195,9 @@ fn variant_name(message: &Message) -> &'static str {
             OverlayMessage::Disconnect => "overlay/disconnect",
             OverlayMessage::Shuffle { .. } => "overlay/shuffle",
             OverlayMessage::ShuffleReply { .. } => "overlay/shuffle-reply",
+            OverlayMessage::Swap { .. } => "overlay/swap",
+            OverlayMessage::SwapReply { .. } => "overlay/swap-reply",
+            OverlayMessage::HandOver { .. } => "overlay/hand-over",
         },
         Message::Broadcast(broadcast) => match broadcast {
             BroadcastMessage::Gossip { .. } => "broadcast/gossip",
@@ -215,7 +221,7 @@ fn variant_name(message: &Message) -> &'static str {
 }
 
 /// Every variant [`variant_name`] knows.
-const VARIANT_COUNT: usize = 19;
+const VARIANT_COUNT: usize = 22;
 
 /// A small pool of records that collide often: two origins, two keys, three versions, and per
 /// version two announcements with different payloads (a same-version conflict), a tombstone, and

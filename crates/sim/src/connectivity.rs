@@ -67,6 +67,7 @@ fn root(parent: &mut BTreeMap<NodeIndex, NodeIndex>, node: NodeIndex) -> NodeInd
 mod tests {
     use std::time::Duration;
 
+    use herald_core::overlay::OverlayConfig;
     use herald_core::{Config, Instant};
 
     use super::*;
@@ -84,6 +85,54 @@ mod tests {
         }
         sim.run_until(Instant::ZERO + Duration::from_secs(3)).expect("no violation");
         sim
+    }
+
+    /// Nodes in each island of [`two_islands`]: one more than the active view holds, so that
+    /// each island is a complete graph and every view is full.
+    const ISLAND: u32 = 4;
+
+    /// Two grids of [`ISLAND`] nodes each, joined through nodes 0 and `ISLAND`, with views of
+    /// `ISLAND - 1` and membership off. Once their views are full, each node of the second grid
+    /// learns one node of the first (a join whose first contact is the node itself only keeps
+    /// the spares), so only passive views reach across: a full view asks nobody, and the
+    /// overlay stays two islands unless a link swap bridges them.
+    fn two_islands(swap_interval: Duration) -> Sim {
+        let network = NetworkModel::new(Duration::from_millis(10), Duration::ZERO, 0.0);
+        let mut config = Config { membership: None, ..Config::default() };
+        config.overlay.swap_interval = swap_interval;
+        config.overlay.active_max = ISLAND as usize - 1;
+        let mut sim = Sim::new(2 * ISLAND, 8, network, config);
+        sim.start_all().expect("no violation at start");
+        for node in (1..2 * ISLAND).filter(|node| *node != ISLAND) {
+            let contact = if node < ISLAND { 0 } else { ISLAND };
+            sim.schedule_join(Instant::ZERO + Duration::from_millis(100) * node, node, contact);
+        }
+        let taught_at = Instant::ZERO + Duration::from_secs(5);
+        for node in ISLAND..2 * ISLAND {
+            let contacts = vec![sim.id(node), sim.id(node - ISLAND)];
+            sim.schedule_command(taught_at, node, herald_core::Command::Join { contacts });
+        }
+        sim.run_until(taught_at).expect("no violation");
+        for node in 0..2 * ISLAND {
+            let view = sim.node(node).expect("up").overlay().active().len();
+            assert_eq!(view, ISLAND as usize - 1, "node {node}'s view is full");
+        }
+        assert_eq!(measure(&sim).components, 2, "the two grids are apart");
+        sim
+    }
+
+    #[test]
+    fn link_swaps_join_two_islands_whose_passive_views_reach_each_other() {
+        let mut sim = two_islands(OverlayConfig::default().swap_interval);
+        sim.run_until(Instant::ZERO + Duration::from_secs(600)).expect("no violation");
+        assert_eq!(measure(&sim), Connectivity { components: 1, outside_largest: 0, isolated: 0 });
+    }
+
+    #[test]
+    fn without_link_swaps_two_islands_stay_apart() {
+        let mut sim = two_islands(Duration::from_secs(1_000_000));
+        sim.run_until(Instant::ZERO + Duration::from_secs(600)).expect("no violation");
+        assert_eq!(measure(&sim).components, 2);
     }
 
     #[test]
