@@ -32,15 +32,19 @@ enum SimEvent {
     PeerDown { node: NodeIndex, peer: NodeIndex },
     /// A node's timer, if `at` is still its deadline.
     Wake { node: NodeIndex, at: Instant },
-    /// A local command at a node.
-    Command { node: NodeIndex, command: Command },
+    /// A local command at a node. Boxed, as is a network change: the queue moves events on
+    /// every push and pop, and the rare large ones would otherwise set every event's size.
+    Command { node: NodeIndex, command: Box<Command> },
     /// A node crashes, losing everything but its store.
     Crash { node: NodeIndex },
     /// A crashed node restarts from its store.
     Restart { node: NodeIndex },
     /// The network changes.
-    Network(NetworkChange),
+    Network(Box<NetworkChange>),
 }
+
+// The queue's events stay small; a boxed variant must not grow them back.
+const _: () = assert!(std::mem::size_of::<SimEvent>() <= 32);
 
 impl SimEvent {
     fn tag(&self) -> u8 {
@@ -261,13 +265,14 @@ impl Sim {
 
     /// Schedules a local command.
     pub fn schedule_command(&mut self, at: Instant, node: NodeIndex, command: Command) {
-        self.schedule(at, SimEvent::Command { node, command });
+        self.schedule(at, SimEvent::Command { node, command: Box::new(command) });
     }
 
     /// Schedules a join of `node` through `contact`.
     pub fn schedule_join(&mut self, at: Instant, node: NodeIndex, contact: NodeIndex) {
         let contacts = vec![self.id(contact)];
-        self.schedule(at, SimEvent::Command { node, command: Command::Join { contacts } });
+        let command = Box::new(Command::Join { contacts });
+        self.schedule(at, SimEvent::Command { node, command });
     }
 
     /// Schedules a crash.
@@ -277,7 +282,7 @@ impl Sim {
 
     /// Schedules a change to the network.
     pub fn schedule_network(&mut self, at: Instant, change: NetworkChange) {
-        self.schedule(at, SimEvent::Network(change));
+        self.schedule(at, SimEvent::Network(Box::new(change)));
     }
 
     /// Schedules a restart from the store.
@@ -442,7 +447,7 @@ impl Sim {
                 Some(to)
             }
             SimEvent::Network(change) => {
-                match change {
+                match *change {
                     NetworkChange::Partition { side_a, side_b, one_way: true } => {
                         self.network.partition_one_way(&side_a, &side_b)
                     }
@@ -476,7 +481,7 @@ impl Sim {
                 if !self.is_up(node) {
                     return Ok(());
                 }
-                self.handle_at(node, Input::Command(command));
+                self.handle_at(node, Input::Command(*command));
                 Some(node)
             }
             SimEvent::Crash { node } => {
