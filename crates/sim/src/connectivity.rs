@@ -124,14 +124,14 @@ mod tests {
     #[test]
     fn link_swaps_join_two_islands_whose_passive_views_reach_each_other() {
         let mut sim = two_islands(OverlayConfig::default().swap_interval);
-        sim.run_until(Instant::ZERO + Duration::from_secs(600)).expect("no violation");
+        sim.run_until(Instant::ZERO + Duration::from_secs(1800)).expect("no violation");
         assert_eq!(measure(&sim), Connectivity { components: 1, outside_largest: 0, isolated: 0 });
     }
 
     #[test]
     fn without_link_swaps_two_islands_stay_apart() {
         let mut sim = two_islands(Duration::from_secs(1_000_000));
-        sim.run_until(Instant::ZERO + Duration::from_secs(600)).expect("no violation");
+        sim.run_until(Instant::ZERO + Duration::from_secs(1800)).expect("no violation");
         assert_eq!(measure(&sim).components, 2);
     }
 
