@@ -10,6 +10,12 @@
 //! - A suspicion times out into `Dead` after a time that starts at `β · min` and shrinks towards
 //!   `min = α · log10(N) · probe_interval` as independent confirmations arrive, reaching `min`
 //!   at `confirmations` of them (Lifeguard, Dadgar, Phillips, Currey, 2018, section 4.2).
+//! - A member that learns of a suspicion it has not confirmed probes the suspect next with
+//!   probability `2 · confirmations / N`, so that about twice the confirmations needed are
+//!   sought within a period or two instead of waiting for the round-robin (each member probes
+//!   a given peer about once per N periods, so independent confirmations otherwise arrive at
+//!   about one per period, and two or three of them take seconds). A failed probe is published
+//!   as a confirmation only while the suspicion has fewer than `confirmations` of them.
 //! - The subject refutes a suspicion with a higher incarnation.
 //! - Lifeguard's local health multiplier: a node whose own probes keep failing, or that had to
 //!   refute a suspicion of itself, is probably the slow one; it stretches its probe timeouts by
@@ -286,6 +292,7 @@ impl Membership {
             claimants: BTreeSet::from([claimant]),
             suspected_here: claimant == me,
         };
+        let newly_suspected = claim.state == MemberState::Suspect && claimant != self.me;
         match self.members.get_mut(&claim.subject) {
             None => {
                 let mut member = Member::new(claim.state, claim.incarnation, now);
@@ -324,6 +331,9 @@ impl Membership {
                     (claim.state == MemberState::Suspect).then(|| suspicion(claimant, self.me));
                 self.note_state(claim.subject, Some(before), claim.state);
             }
+        }
+        if newly_suspected {
+            self.maybe_probe_next(claim.subject, rng);
         }
         out.push(MembershipOutput::Changed {
             id: claim.subject,
@@ -464,9 +474,13 @@ impl Membership {
         self.health = (self.health + 1).min(self.config.health_max);
         let Some(member) = self.members.get(&probe.target) else { return };
         // A failed probe of a member already suspected by others is an independent
-        // confirmation: it is published too, so every node's suspicion shortens (Lifeguard).
+        // confirmation: it is published too, so every node's suspicion shortens (Lifeguard),
+        // unless the suspicion already has all the confirmations that shorten it.
+        let confirmations_max = self.config.confirmations as usize;
         let confirms = member.state == MemberState::Suspect
-            && member.suspicion.as_ref().is_some_and(|held| !held.claimants.contains(&self.me));
+            && member.suspicion.as_ref().is_some_and(|held| {
+                !held.claimants.contains(&self.me) && held.claimants.len() <= confirmations_max
+            });
         if member.state != MemberState::Alive && !confirms {
             return;
         }
@@ -495,6 +509,17 @@ impl Membership {
             helpers: Vec::new(),
         });
         out.push(MembershipOutput::Send(target, MembershipMessage::Ping { seq, relay_for: None }));
+    }
+
+    /// Puts a member just suspected by another at the head of the probe order, with the
+    /// probability that makes about `2 · confirmations` members across the grid do so.
+    fn maybe_probe_next(&mut self, subject: NodeId, rng: &mut Rng) {
+        let live = self.live_count().max(1) as f64;
+        let wanted = 2.0 * f64::from(self.config.confirmations);
+        if rng.chance((wanted / live).min(1.0)) {
+            self.order.retain(|id| *id != subject);
+            self.order.push(subject);
+        }
     }
 
     /// Round-robin over a shuffled list of live members, reshuffled after each pass (SWIM 4.3).

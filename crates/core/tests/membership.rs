@@ -581,3 +581,46 @@ fn a_node_with_lowered_local_health_still_gives_indirect_probes_time_to_answer()
         "indirect probes went out at {asked_at:?}, the verdict came at {suspected_at:?}"
     );
 }
+
+#[test]
+fn a_suspicion_heard_from_another_member_is_probed_next_in_a_small_grid() {
+    // Six live members and three confirmations wanted: 2 · 3 / 6 = 1, so every member that
+    // hears the suspicion probes the suspect at its next period.
+    for subject in 2..=6u8 {
+        let mut view = View::new(1, 2..=6, MembershipConfig::default());
+        let (target, seq) = pings(&view.tick(secs(1)))[0];
+        view.ack(ms(1010), target, seq);
+        let claimant = if subject == 2 { 3 } else { 2 };
+        view.claim(ms(1500), claimant, claim(subject, 0, MemberState::Suspect));
+        let sent = pings(&view.tick(secs(2)));
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].0, id(subject), "subject {subject} is probed next");
+    }
+}
+
+#[test]
+fn a_failed_probe_is_not_published_once_the_suspicion_has_its_confirmations() {
+    let config = MembershipConfig { confirmations: 2, ..MembershipConfig::default() };
+    let with_claimants = |claimants: &[u8]| {
+        let mut view = View::new(1, 2..=8, config.clone());
+        for claimant in claimants {
+            view.claim(ms(500), *claimant, claim(5, 0, MemberState::Suspect));
+        }
+        // Probe until the round-robin reaches the suspect, answering everyone else.
+        for second in 1..=8 {
+            let out = view.tick(secs(second));
+            let published_now = published(&out);
+            let (target, seq) = pings(&out)[0];
+            if target == id(5) {
+                let out = view.tick(secs(second + 1));
+                return published(&out);
+            }
+            assert!(published_now.is_empty(), "{published_now:?}");
+            view.ack(secs(second) + Duration::from_millis(10), target, seq);
+        }
+        panic!("the suspect was never probed");
+    };
+    let confirmation = claim(5, 0, MemberState::Suspect);
+    assert_eq!(with_claimants(&[2, 3]), vec![confirmation], "one confirmation so far: it counts");
+    assert!(with_claimants(&[2, 3, 4]).is_empty(), "two confirmations already: no more");
+}
