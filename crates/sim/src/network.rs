@@ -3,7 +3,9 @@
 //! Every decision draws from the simulation's seeded generator, so the same seed loses and
 //! delays the same messages.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
+#[allow(clippy::disallowed_types)]
+use std::collections::HashMap;
 use std::time::Duration;
 
 use herald_core::{Instant, Rng};
@@ -48,11 +50,15 @@ pub struct NetworkModel {
     clogged: BTreeSet<NodeIndex>,
     /// When the last message on each directed link arrives: a link delivers in order, as a
     /// QUIC stream does, so jitter never reorders two messages between the same two nodes.
-    last_arrival: BTreeMap<(NodeIndex, NodeIndex), Instant>,
+    /// Looked up on every transmission and never iterated in an order that could leak into a
+    /// run (`retain` keeps the same entries in any order), so a hash map is safe here.
+    #[allow(clippy::disallowed_types)]
+    last_arrival: HashMap<(NodeIndex, NodeIndex), Instant>,
 }
 
 impl NetworkModel {
     /// A network with this latency, jitter and loss, and no partitions.
+    #[allow(clippy::disallowed_types)]
     pub fn new(latency: Duration, jitter: Duration, loss: f64) -> NetworkModel {
         NetworkModel {
             latency,
@@ -61,7 +67,7 @@ impl NetworkModel {
             loss_model: LossModel::Retransmit,
             cuts: Vec::new(),
             clogged: BTreeSet::new(),
-            last_arrival: BTreeMap::new(),
+            last_arrival: HashMap::new(),
         }
     }
 
