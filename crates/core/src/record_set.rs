@@ -12,6 +12,7 @@
 //! except the kinds that outlive their origin ([`RecordKind::outlives_origin`]): certificates,
 //! revocations and admission records still matter after the node that made them is gone.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -141,19 +142,31 @@ impl RecordSet {
 
     /// Merges a record that has already been verified. Returns what happened.
     pub fn merge(&mut self, record: Arc<SignedRecord>) -> MergeOutcome {
-        let slot = SlotKey::of(&record);
+        let origin = record.record.origin;
         let version = record.record.version;
-        let outcome = merge_decision(self.slots.get(&slot).map(|held| &**held), &record);
+        // One search of the slot map, for the decision and the store alike.
+        let (outcome, change, new_slot) = match self.slots.entry(SlotKey::of(&record)) {
+            Entry::Vacant(vacant) => {
+                let change = digest_head(&record);
+                vacant.insert(record);
+                (MergeOutcome::Inserted, change, true)
+            }
+            Entry::Occupied(mut occupied) => {
+                let outcome = merge_decision(Some(&**occupied.get()), &record);
+                let mut change = 0;
+                if outcome.stored() {
+                    change = digest_head(&record);
+                    change ^= digest_head(&occupied.insert(record));
+                }
+                (outcome, change, false)
+            }
+        };
         if matches!(outcome, MergeOutcome::Conflict { .. }) {
             self.conflicts += 1;
         }
         if outcome.stored() {
-            let summary = self.origins.entry(slot.origin).or_default();
-            let mut change = digest_head(&record);
-            match self.slots.insert(slot, record) {
-                Some(replaced) => change ^= digest_head(&replaced),
-                None => summary.slots += 1,
-            }
+            let summary = self.origins.entry(origin).or_default();
+            summary.slots += u32::from(new_slot);
             summary.fingerprint ^= change;
             summary.high = summary.high.max(version);
             self.fingerprint ^= change;
