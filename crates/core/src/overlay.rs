@@ -6,7 +6,9 @@
 //! node joins through any server; the join travels a random walk of length ARWL so that the
 //! newcomer lands in active views across the overlay, and is added to passive views at walk
 //! step PRWL. Periodic shuffles refresh passive views with random walks. When an active peer
-//! fails, a passive peer is promoted at once.
+//! fails, a passive peer is promoted at once. Not in the paper: now and then a server with a
+//! full view swaps one of its links with a passive peer's (a degree-preserving rewiring), so
+//! that nodes the joins left linked only among themselves do not stay an island.
 //!
 //! Clients keep a few servers as their active view and are never relays: servers hold their
 //! clients apart from the active view, never forward joins or shuffle samples to them, and
