@@ -18,6 +18,7 @@ mod connectivity;
 mod fault;
 mod memo;
 mod network;
+mod queue;
 mod reach;
 mod report;
 mod scenario;

@@ -6,10 +6,9 @@
 //! Crashed nodes lose their in-memory state and keep their [`MemStore`]; a restart rebuilds the
 //! node from it, exactly as the real node restarts from redb.
 
-use std::cmp::Reverse;
 #[allow(clippy::disallowed_types)]
 use std::collections::HashMap;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,6 +21,7 @@ use herald_store::{MemStore, Store};
 use crate::checkers::Checker;
 use crate::memo::MemoVerifier;
 use crate::network::{NetworkModel, NodeIndex};
+use crate::queue::EventQueue;
 
 /// Something scheduled to happen at a virtual time.
 #[derive(Clone, Debug)]
@@ -32,8 +32,8 @@ enum SimEvent {
     PeerDown { node: NodeIndex, peer: NodeIndex },
     /// A node's timer, if `at` is still its deadline.
     Wake { node: NodeIndex, at: Instant },
-    /// A local command at a node. Boxed, as is a network change: the queue moves events on
-    /// every push and pop, and the rare large ones would otherwise set every event's size.
+    /// A local command at a node. Boxed, as is a network change: every pending event takes a
+    /// slot of the queue, and the rare large ones would otherwise set every slot's size.
     Command { node: NodeIndex, command: Box<Command> },
     /// A node crashes, losing everything but its store.
     Crash { node: NodeIndex },
@@ -43,7 +43,7 @@ enum SimEvent {
     Network(Box<NetworkChange>),
 }
 
-// The queue's events stay small; a boxed variant must not grow them back.
+// The queue's slots stay small; a boxed variant must not grow them back.
 const _: () = assert!(std::mem::size_of::<SimEvent>() <= 32);
 
 impl SimEvent {
@@ -57,29 +57,6 @@ impl SimEvent {
             SimEvent::PeerDown { .. } => 5,
             SimEvent::Network(_) => 6,
         }
-    }
-}
-
-struct Scheduled {
-    at: Instant,
-    seq: u64,
-    event: SimEvent,
-}
-
-impl PartialEq for Scheduled {
-    fn eq(&self, other: &Self) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
-    }
-}
-impl Eq for Scheduled {}
-impl PartialOrd for Scheduled {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Scheduled {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.at, self.seq).cmp(&(other.at, other.seq))
     }
 }
 
@@ -145,8 +122,7 @@ pub struct Violation {
 /// A deterministic simulation of many herald nodes.
 pub struct Sim {
     now: Instant,
-    heap: BinaryHeap<Reverse<Scheduled>>,
-    next_seq: u64,
+    queue: EventQueue<SimEvent>,
     rng: Rng,
     network: NetworkModel,
     nodes: Vec<SimNode>,
@@ -190,8 +166,7 @@ impl Sim {
         }
         Sim {
             now: Instant::ZERO,
-            heap: BinaryHeap::new(),
-            next_seq: 0,
+            queue: EventQueue::new(),
             rng,
             network,
             nodes,
@@ -292,11 +267,8 @@ impl Sim {
 
     /// Runs every event up to and including `until`. Stops at the first checker violation.
     pub fn run_until(&mut self, until: Instant) -> Result<(), Violation> {
-        while let Some(Reverse(next)) = self.heap.peek() {
-            if next.at > until {
-                break;
-            }
-            let Reverse(Scheduled { at, seq, event }) = self.heap.pop().expect("peeked above");
+        while self.queue.next_at().is_some_and(|at| at <= until) {
+            let (at, seq, event) = self.queue.pop().expect("an event is due");
             self.now = at;
             self.step(seq, event)?;
         }
@@ -306,16 +278,12 @@ impl Sim {
 
     /// Runs until only timers remain or `limit` is reached.
     pub fn run_until_quiet(&mut self, limit: Instant) -> Result<(), Violation> {
-        while let Some(Reverse(next)) = self.heap.peek() {
-            if next.at > limit {
-                break;
-            }
-            let only_timers =
-                self.heap.iter().all(|Reverse(s)| matches!(s.event, SimEvent::Wake { .. }));
+        while self.queue.next_at().is_some_and(|at| at <= limit) {
+            let only_timers = self.queue.all(|event| matches!(event, SimEvent::Wake { .. }));
             if only_timers {
                 break;
             }
-            let Reverse(Scheduled { at, seq, event }) = self.heap.pop().expect("peeked above");
+            let (at, seq, event) = self.queue.pop().expect("an event is due");
             self.now = at;
             self.step(seq, event)?;
         }
@@ -408,9 +376,7 @@ impl Sim {
     }
 
     fn schedule(&mut self, at: Instant, event: SimEvent) {
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        self.heap.push(Reverse(Scheduled { at, seq, event }));
+        self.queue.push(at, event);
     }
 
     fn start(&mut self, index: NodeIndex) -> Result<(), Violation> {
