@@ -589,10 +589,7 @@ impl Overlay {
             None
         };
         if let Some(dropped) = dropped {
-            self.active.remove(&dropped);
-            out.push(OverlayOutput::Down(dropped));
-            self.add_passive(dropped, rng);
-            out.push(OverlayOutput::Send(dropped, OverlayMessage::HandOver { to: offer }));
+            self.hand_over(dropped, offer, rng, out);
             self.add_active(from, Role::Server, rng, out);
         }
         out.push(OverlayOutput::Send(from, OverlayMessage::SwapReply { hand_over: dropped }));
@@ -611,12 +608,23 @@ impl Overlay {
             return;
         };
         let Some(hand_over) = hand_over else { return };
-        if self.active.remove(&offer) {
-            out.push(OverlayOutput::Down(offer));
-            self.add_passive(offer, rng);
-            out.push(OverlayOutput::Send(offer, OverlayMessage::HandOver { to: hand_over }));
-        }
+        self.hand_over(offer, hand_over, rng, out);
         self.add_active(from, Role::Server, rng, out);
+    }
+
+    /// Drops `neighbor` from the active view, if it is there, and tells it to link with `to`.
+    fn hand_over(
+        &mut self,
+        neighbor: NodeId,
+        to: NodeId,
+        rng: &mut Rng,
+        out: &mut Vec<OverlayOutput>,
+    ) {
+        if self.active.remove(&neighbor) {
+            out.push(OverlayOutput::Down(neighbor));
+            self.add_passive(neighbor, rng);
+            out.push(OverlayOutput::Send(neighbor, OverlayMessage::HandOver { to }));
+        }
     }
 
     /// Adds a peer that asked to connect: a client goes to the client set, a server to the
