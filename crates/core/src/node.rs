@@ -482,13 +482,14 @@ impl Node {
 
     fn on_gossip(&mut self, now: Instant, from: NodeId, round: u16, record: SignedRecord) {
         let id = record.digest();
+        let hops = round.saturating_add(1);
         if self.broadcast.has_seen(&id) {
             self.stats.records_duplicate += 1;
-        } else if self.accept(now, from, Arrival::Tree { hops: round.saturating_add(1) }, record) {
+        } else if self.accept(now, from, Arrival::Tree { hops }, record) {
             return;
         }
         let mut out = Vec::new();
-        self.broadcast.duplicate(&id, from, &mut out);
+        self.broadcast.duplicate(&id, from, hops, &mut out);
         self.apply_broadcast(out);
     }
 

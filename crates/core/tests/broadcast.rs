@@ -227,7 +227,7 @@ fn a_duplicate_over_an_eager_link_prunes_it() {
     spread(&mut broadcast, ms(0), &record, Some(1), 1);
 
     let mut out = Vec::new();
-    broadcast.duplicate(&record.digest(), id(2), &mut out);
+    broadcast.duplicate(&record.digest(), id(2), 1, &mut out);
     assert_eq!(
         out,
         vec![BroadcastOutput::Send(id(2), BroadcastMessage::Prune { origin: origin_of(9) })]
@@ -238,9 +238,34 @@ fn a_duplicate_over_an_eager_link_prunes_it() {
 
     // A further duplicate over the link, now lazy, prunes nothing more.
     let mut out = Vec::new();
-    broadcast.duplicate(&record.digest(), id(2), &mut out);
+    broadcast.duplicate(&record.digest(), id(2), 1, &mut out);
     assert!(out.is_empty());
     assert_eq!(broadcast.repairs(), (0, 1));
+}
+
+#[test]
+fn a_duplicate_over_a_shorter_path_prunes_the_link_of_the_first_copy() {
+    let mut broadcast = with_links(BroadcastConfig::default(), [1, 2, 3], []);
+    let record = record(9, 1);
+    spread(&mut broadcast, ms(0), &record, Some(1), 5);
+
+    // Node 2's copy came later but by 3 hops instead of 5: the tree keeps node 2.
+    let mut out = Vec::new();
+    broadcast.duplicate(&record.digest(), id(2), 3, &mut out);
+    assert_eq!(
+        out,
+        vec![BroadcastOutput::Send(id(1), BroadcastMessage::Prune { origin: origin_of(9) })]
+    );
+    assert_eq!(broadcast.repairs(), (0, 1));
+
+    // A third copy, no shorter than the best so far, prunes its own link.
+    let mut out = Vec::new();
+    broadcast.duplicate(&record.digest(), id(3), 3, &mut out);
+    assert_eq!(
+        out,
+        vec![BroadcastOutput::Send(id(3), BroadcastMessage::Prune { origin: origin_of(9) })]
+    );
+    assert_eq!(broadcast.repairs(), (0, 2));
 }
 
 #[test]
@@ -251,7 +276,7 @@ fn a_duplicate_of_a_record_first_repaired_by_anti_entropy_prunes_nothing() {
     assert!(broadcast.has_seen(&record.digest()));
 
     let mut out = Vec::new();
-    broadcast.duplicate(&record.digest(), id(2), &mut out);
+    broadcast.duplicate(&record.digest(), id(2), 1, &mut out);
     assert!(out.is_empty(), "{out:?}");
     assert_eq!(broadcast.eager(), &ids([1, 2]));
     assert_eq!(broadcast.repairs(), (0, 0));
@@ -332,6 +357,25 @@ fn a_graft_that_brings_nothing_is_retried_with_the_announcers_in_turn_then_given
     let out = timeout(&mut broadcast, now);
     assert!(out.is_empty(), "the record is given up: {out:?}");
     assert_eq!(broadcast.poll_timeout(), None);
+}
+
+#[test]
+fn the_first_graft_goes_to_the_announcer_closest_to_the_origin() {
+    let config = BroadcastConfig::default();
+    let mut broadcast = with_links(config.clone(), [1], [4, 5, 6]);
+    let missing = record(9, 1).digest();
+    control(&mut broadcast, ms(0), 4, ihave(missing, 7));
+    control(&mut broadcast, ms(10), 5, ihave(missing, 3));
+    control(&mut broadcast, ms(20), 6, ihave(missing, 5));
+
+    let mut now = ms(0) + config.graft_timeout;
+    let mut grafted = Vec::new();
+    for _ in 0..3 {
+        let (to, _) = controls(&timeout(&mut broadcast, now)).remove(0);
+        grafted.push(to);
+        now = now + config.graft_retry;
+    }
+    assert_eq!(grafted, vec![id(5), id(6), id(4)]);
 }
 
 #[test]
@@ -471,7 +515,7 @@ fn flood_pushes_to_every_neighbour_but_the_sender_and_announces_nothing() {
 
     // Flooding keeps its links: a duplicate prunes nothing.
     let mut out = Vec::new();
-    broadcast.duplicate(&record.digest(), id(2), &mut out);
+    broadcast.duplicate(&record.digest(), id(2), 1, &mut out);
     assert!(out.is_empty());
 }
 

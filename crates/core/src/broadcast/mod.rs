@@ -147,13 +147,16 @@ struct Seen {
     /// repaired by anti-entropy says nothing about the tree, so a later tree copy of it is no
     /// reason to prune.
     via_tree: bool,
+    /// The peer the first copy came from; `None` when published here or repaired.
+    parent: Option<NodeId>,
 }
 
 /// A message announced by IHAVE but not yet received.
 #[derive(Clone, Debug)]
 struct Missing {
     origin: NodeId,
-    announcers: VecDeque<(NodeId, u16)>,
+    /// Peers that announced the record, with their rounds; closest to the origin first.
+    announcers: Vec<(NodeId, u16)>,
     deadline: Instant,
     grafts: u32,
 }
@@ -249,7 +252,7 @@ impl Broadcast {
         let Arrived { record, from, round } = arrived;
         let id = record.digest();
         let origin = record.record.origin;
-        self.remember(id, Seen { record: record.clone(), round, via_tree: true });
+        self.remember(id, Seen { record: record.clone(), round, via_tree: true, parent: from });
         let missing = self.missing.remove(&id);
         let message = BroadcastMessage::Gossip { round, record: (*record).clone() };
         match self.config.mode {
@@ -306,20 +309,19 @@ impl Broadcast {
             return;
         }
         let missing = self.missing.remove(&id);
-        self.remember(id, Seen { record: record.clone(), round: UNKNOWN_ROUND, via_tree: false });
+        self.remember(
+            id,
+            Seen { record: record.clone(), round: UNKNOWN_ROUND, via_tree: false, parent: None },
+        );
         if self.config.mode != BroadcastMode::Plumtree {
             return;
         }
         let origin = record.record.origin;
         // An announcer that was itself repaired is off the tree too: no use grafting it.
-        let closest = missing.and_then(|missing| {
-            missing
-                .announcers
-                .iter()
-                .filter(|(_, round)| *round != UNKNOWN_ROUND)
-                .min_by_key(|(_, round)| *round)
-                .map(|(peer, _)| *peer)
-        });
+        let closest = missing
+            .and_then(|missing| missing.announcers.first().copied())
+            .filter(|(_, round)| *round != UNKNOWN_ROUND)
+            .map(|(peer, _)| peer);
         if let Some(announcer) = closest {
             self.trees.make_eager(origin, announcer);
             self.grafts_sent += 1;
@@ -337,17 +339,35 @@ impl Broadcast {
         }
     }
 
-    /// A record arrived from `from` that this node already had: in Plumtree the link that
-    /// carried it is redundant, so it becomes lazy, unless the copy held came from a repair.
-    pub fn duplicate(&mut self, id: &Digest, from: NodeId, out: &mut Vec<BroadcastOutput>) {
-        let Some(seen) = self.seen.get(id) else { return };
+    /// A record arrived from `from`, `hops` from its origin, that this node already had: in
+    /// Plumtree one of the two links that carried it is redundant and becomes lazy. Normally
+    /// that is the link of the later copy; but if the later copy came by a path shorter in hops,
+    /// the link of the first copy is pruned instead, so that the tree keeps the shorter path.
+    /// Copies held from a repair say nothing about the tree and prune nothing.
+    pub fn duplicate(
+        &mut self,
+        id: &Digest,
+        from: NodeId,
+        hops: u16,
+        out: &mut Vec<BroadcastOutput>,
+    ) {
+        let Some(seen) = self.seen.get_mut(id) else { return };
+        if self.config.mode != BroadcastMode::Plumtree || !seen.via_tree {
+            return;
+        }
         let origin = seen.record.record.origin;
-        if self.config.mode == BroadcastMode::Plumtree
-            && seen.via_tree
-            && self.trees.make_lazy(origin, from)
-        {
+        let redundant = match seen.parent {
+            Some(parent) if parent != from && hops < seen.round => {
+                seen.parent = Some(from);
+                seen.round = hops;
+                self.trees.make_eager(origin, from);
+                parent
+            }
+            _ => from,
+        };
+        if self.trees.make_lazy(origin, redundant) {
             self.prunes_sent += 1;
-            out.push(BroadcastOutput::Send(from, BroadcastMessage::Prune { origin }));
+            out.push(BroadcastOutput::Send(redundant, BroadcastMessage::Prune { origin }));
         }
     }
 
@@ -370,14 +390,15 @@ impl Broadcast {
                     let graft_timeout = self.config.graft_timeout;
                     let missing = self.missing.entry(id).or_insert_with(|| Missing {
                         origin,
-                        announcers: VecDeque::new(),
+                        announcers: Vec::new(),
                         deadline: now + graft_timeout,
                         grafts: 0,
                     });
                     if missing.announcers.len() < 8
                         && !missing.announcers.iter().any(|(peer, _)| *peer == from)
                     {
-                        missing.announcers.push_back((from, round));
+                        let at = missing.announcers.partition_point(|(_, r)| *r <= round);
+                        missing.announcers.insert(at, (from, round));
                     }
                 }
             }
@@ -423,11 +444,15 @@ impl Broadcast {
             .collect();
         for id in due {
             let Some(missing) = self.missing.get_mut(&id) else { continue };
-            let next =
-                missing.announcers.pop_front().filter(|_| missing.grafts < GRAFTS_PER_RECORD_MAX);
+            // Announcers in turn, closest to the origin first.
+            let next = (missing.grafts < GRAFTS_PER_RECORD_MAX)
+                .then(|| {
+                    let turn = missing.grafts as usize % missing.announcers.len().max(1);
+                    missing.announcers.get(turn).copied()
+                })
+                .flatten();
             match next {
-                Some((announcer, round)) => {
-                    missing.announcers.push_back((announcer, round));
+                Some((announcer, _)) => {
                     missing.grafts += 1;
                     missing.deadline = now + self.config.graft_retry;
                     let origin = missing.origin;
@@ -458,9 +483,7 @@ impl Broadcast {
         if round == UNKNOWN_ROUND {
             return;
         }
-        let Some((announcer, announced_round)) =
-            missing.announcers.iter().min_by_key(|(_, r)| *r).copied()
-        else {
+        let Some((announcer, announced_round)) = missing.announcers.first().copied() else {
             return;
         };
         if announcer != sender
