@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use herald_core::SlotKey;
 
 use crate::network::NodeIndex;
+use crate::report::millis;
 use crate::sim::Sim;
 
 /// How one published record reached the live nodes.
@@ -87,7 +88,7 @@ pub(crate) fn reach_curves(sim: &Sim, slots: &[SlotKey]) -> Vec<ReachCurve> {
             continue;
         }
         let delay = delivery.at.saturating_since(*published_at);
-        curve.delays_ms.push(delay.as_micros() as f64 / 1000.0);
+        curve.delays_ms.push(millis(delay));
     }
     curves
         .into_iter()

@@ -28,6 +28,12 @@ impl Percentiles {
     }
 }
 
+/// A duration in milliseconds, to the microsecond. Every delay in a report is converted here,
+/// so that two figures of the same delivery compare equal.
+pub(crate) fn millis(duration: std::time::Duration) -> f64 {
+    duration.as_micros() as f64 / 1000.0
+}
+
 /// The outcome of one run. Field names are fixed by interface.md; extra fields follow them.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Report {
@@ -47,6 +53,9 @@ pub struct Report {
     pub latency_ms: Percentiles,
     /// Hops of the first copy to arrive.
     pub hops: Percentiles,
+    /// Each broadcast's last delivery hop (the most hops any first copy of it took), over
+    /// broadcasts: the p50 shows the settled tree, where `hops.max` is the worst of the run.
+    pub last_delivery_hop: Percentiles,
     /// Relative message redundancy: record copies sent ÷ deliveries − 1.
     pub rmr: f64,
     /// The part of `rmr` sent by anti-entropy: repair copies ÷ deliveries.

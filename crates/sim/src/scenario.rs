@@ -5,12 +5,13 @@
 //! after every step, and a liveness phase after every fault has healed, in which the grid must
 //! converge: every live node holds every record and sees exactly the live nodes as alive.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use herald_core::broadcast::UNKNOWN_ROUND;
 use herald_core::{
-    BroadcastMode, Command, Config, Instant, MembershipConfig, RecordKind, Rng, SlotKey, Stats,
+    BroadcastMode, Command, Config, Digest, Instant, MembershipConfig, RecordKind, Rng, SlotKey,
+    Stats,
 };
 
 use crate::checkers::standard_checkers;
@@ -18,7 +19,7 @@ use crate::connectivity;
 use crate::fault::{self, Fault};
 use crate::network::{LossModel, NetworkModel, NodeIndex};
 use crate::reach::{ReachCurve, reach_curves};
-use crate::report::{Percentiles, Report};
+use crate::report::{Percentiles, Report, millis};
 use crate::sim::Sim;
 
 /// Where announcements come from.
@@ -291,14 +292,19 @@ impl Scenario {
             .iter()
             .filter_map(|delivery| {
                 let published_at = sim.published().get(&delivery.digest)?;
-                Some(delivery.at.saturating_since(*published_at).as_secs_f64() * 1000.0)
+                Some(millis(delivery.at.saturating_since(*published_at)))
             })
             .collect();
         // Copies that went through a repair have no meaningful hop count.
+        let mut last_delivery_hop: BTreeMap<Digest, u16> = BTreeMap::new();
         let hops = deliveries
             .iter()
             .filter(|d| d.hops > 0 && d.hops < UNKNOWN_ROUND)
-            .map(|delivery| f64::from(delivery.hops))
+            .map(|delivery| {
+                let last = last_delivery_hop.entry(delivery.digest).or_default();
+                *last = (*last).max(delivery.hops);
+                f64::from(delivery.hops)
+            })
             .collect();
         let stats = sim.total_stats();
         let connectivity = connectivity::measure(sim);
@@ -328,6 +334,9 @@ impl Scenario {
             delivered_by_broadcast_fraction: fraction(by_broadcast + origins_alive),
             latency_ms: Percentiles::of(latencies),
             hops: Percentiles::of(hops),
+            last_delivery_hop: Percentiles::of(
+                last_delivery_hop.into_values().map(f64::from).collect(),
+            ),
             rmr: if deliveries.is_empty() { 0.0 } else { per_delivery(stats.records_out) - 1.0 },
             rmr_repair: per_delivery(stats.records_out_repair),
             messages_per_node: stats.frames_out as f64 / nodes,

@@ -702,6 +702,7 @@ membership_converged_ms_max = 20000
             delivered_by_broadcast_fraction: 1.0,
             latency_ms: Percentiles { p50: 100.0, p99: 300.0, max: 400.0 },
             hops: Percentiles::default(),
+            last_delivery_hop: Percentiles::default(),
             rmr: 0.1,
             rmr_repair: 0.0,
             messages_per_node: 50.0,

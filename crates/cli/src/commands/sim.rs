@@ -477,6 +477,12 @@ fn print_report(out: &mut impl Write, report: &Report, newcomer: bool) -> std::i
     writeln!(out, "  latency     p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms", l.p50, l.p99, l.max)?;
     let h = report.hops;
     writeln!(out, "  hops        p50 {}, p99 {}, max {}", h.p50, h.p99, h.max)?;
+    let ldh = report.last_delivery_hop;
+    writeln!(
+        out,
+        "  LDH         p50 {}, p99 {}, max {} (per broadcast)",
+        ldh.p50, ldh.p99, ldh.max
+    )?;
     writeln!(
         out,
         "  redundancy  RMR {:.3} (record copies sent per delivery, minus one; {:.3} of it by anti-entropy); {} grafts, {} prunes",
