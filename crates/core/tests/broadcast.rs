@@ -269,6 +269,18 @@ fn a_duplicate_over_a_shorter_path_prunes_the_link_of_the_first_copy() {
 }
 
 #[test]
+fn a_shorter_duplicate_from_outside_the_overlay_keeps_the_tree_link() {
+    let mut broadcast = with_links(BroadcastConfig::default(), [1, 2], []);
+    let record = record(9, 1);
+    spread(&mut broadcast, ms(0), &record, Some(1), 5);
+
+    let mut out = Vec::new();
+    broadcast.duplicate(&record.digest(), id(7), 2, &mut out);
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(broadcast.eager(), &ids([1, 2]));
+}
+
+#[test]
 fn a_duplicate_of_a_record_first_repaired_by_anti_entropy_prunes_nothing() {
     let mut broadcast = with_links(BroadcastConfig::default(), [1, 2], []);
     let record = record(9, 1);

@@ -342,8 +342,9 @@ impl Broadcast {
     /// A record arrived from `from`, `hops` from its origin, that this node already had: in
     /// Plumtree one of the two links that carried it is redundant and becomes lazy. Normally
     /// that is the link of the later copy; but if the later copy came by a path shorter in hops,
-    /// the link of the first copy is pruned instead, so that the tree keeps the shorter path.
-    /// Copies held from a repair say nothing about the tree and prune nothing.
+    /// the link of the first copy is pruned instead, so that the tree keeps the shorter path
+    /// (only over a link of the overlay: a stale link is no path to keep). Copies held from a
+    /// repair say nothing about the tree and prune nothing.
     pub fn duplicate(
         &mut self,
         id: &Digest,
@@ -357,7 +358,9 @@ impl Broadcast {
         }
         let origin = seen.record.record.origin;
         let redundant = match seen.parent {
-            Some(parent) if parent != from && hops < seen.round => {
+            Some(parent)
+                if parent != from && hops < seen.round && self.trees.is_neighbor(&from) =>
+            {
                 seen.parent = Some(from);
                 seen.round = hops;
                 self.trees.make_eager(origin, from);
