@@ -296,16 +296,13 @@ impl Scenario {
             })
             .collect();
         // Copies that went through a repair have no meaningful hop count.
+        let mut hops = Vec::new();
         let mut last_delivery_hop: BTreeMap<Digest, u16> = BTreeMap::new();
-        let hops = deliveries
-            .iter()
-            .filter(|d| d.hops > 0 && d.hops < UNKNOWN_ROUND)
-            .map(|delivery| {
-                let last = last_delivery_hop.entry(delivery.digest).or_default();
-                *last = (*last).max(delivery.hops);
-                f64::from(delivery.hops)
-            })
-            .collect();
+        for delivery in deliveries.iter().filter(|d| d.hops > 0 && d.hops < UNKNOWN_ROUND) {
+            hops.push(f64::from(delivery.hops));
+            let last = last_delivery_hop.entry(delivery.digest).or_default();
+            *last = (*last).max(delivery.hops);
+        }
         let stats = sim.total_stats();
         let connectivity = connectivity::measure(sim);
         let after_warmup = progress.stats_at_warmup.map(|at_warmup| {
