@@ -96,6 +96,23 @@ fn control(
     out
 }
 
+/// A copy of `record` arrived again from `from`, `hops` from its origin.
+fn duplicate(
+    broadcast: &mut Broadcast,
+    record: &Arc<SignedRecord>,
+    from: u8,
+    hops: u16,
+) -> Vec<BroadcastOutput> {
+    let mut out = Vec::new();
+    broadcast.duplicate(&record.digest(), id(from), hops, &mut out);
+    out
+}
+
+/// The one message a prune of the link to `peer` in origin 9's tree sends.
+fn prune_of(peer: u8) -> Vec<BroadcastOutput> {
+    vec![BroadcastOutput::Send(id(peer), BroadcastMessage::Prune { origin: origin_of(9) })]
+}
+
 fn timeout(broadcast: &mut Broadcast, now: Instant) -> Vec<BroadcastOutput> {
     let mut out = Vec::new();
     broadcast.on_timeout(now, &mut out);
@@ -226,19 +243,14 @@ fn a_duplicate_over_an_eager_link_prunes_it() {
     let record = record(9, 1);
     spread(&mut broadcast, ms(0), &record, Some(1), 1);
 
-    let mut out = Vec::new();
-    broadcast.duplicate(&record.digest(), id(2), 1, &mut out);
-    assert_eq!(
-        out,
-        vec![BroadcastOutput::Send(id(2), BroadcastMessage::Prune { origin: origin_of(9) })]
-    );
+    let out = duplicate(&mut broadcast, &record, 2, 1);
+    assert_eq!(out, prune_of(2));
     assert_eq!(broadcast.eager(), &ids([1]));
     assert_eq!(broadcast.lazy(), &ids([2]));
     assert_eq!(broadcast.repairs(), (0, 1));
 
     // A further duplicate over the link, now lazy, prunes nothing more.
-    let mut out = Vec::new();
-    broadcast.duplicate(&record.digest(), id(2), 1, &mut out);
+    let out = duplicate(&mut broadcast, &record, 2, 1);
     assert!(out.is_empty());
     assert_eq!(broadcast.repairs(), (0, 1));
 }
@@ -250,21 +262,13 @@ fn a_duplicate_over_a_shorter_path_prunes_the_link_of_the_first_copy() {
     spread(&mut broadcast, ms(0), &record, Some(1), 5);
 
     // Node 2's copy came later but by 3 hops instead of 5: the tree keeps node 2.
-    let mut out = Vec::new();
-    broadcast.duplicate(&record.digest(), id(2), 3, &mut out);
-    assert_eq!(
-        out,
-        vec![BroadcastOutput::Send(id(1), BroadcastMessage::Prune { origin: origin_of(9) })]
-    );
+    let out = duplicate(&mut broadcast, &record, 2, 3);
+    assert_eq!(out, prune_of(1));
     assert_eq!(broadcast.repairs(), (0, 1));
 
     // A third copy, no shorter than the best so far, prunes its own link.
-    let mut out = Vec::new();
-    broadcast.duplicate(&record.digest(), id(3), 3, &mut out);
-    assert_eq!(
-        out,
-        vec![BroadcastOutput::Send(id(3), BroadcastMessage::Prune { origin: origin_of(9) })]
-    );
+    let out = duplicate(&mut broadcast, &record, 3, 3);
+    assert_eq!(out, prune_of(3));
     assert_eq!(broadcast.repairs(), (0, 2));
 }
 
@@ -274,8 +278,7 @@ fn a_shorter_duplicate_from_outside_the_overlay_keeps_the_tree_link() {
     let record = record(9, 1);
     spread(&mut broadcast, ms(0), &record, Some(1), 5);
 
-    let mut out = Vec::new();
-    broadcast.duplicate(&record.digest(), id(7), 2, &mut out);
+    let out = duplicate(&mut broadcast, &record, 7, 2);
     assert!(out.is_empty(), "{out:?}");
     assert_eq!(broadcast.eager(), &ids([1, 2]));
 }
@@ -287,8 +290,7 @@ fn a_duplicate_of_a_record_first_repaired_by_anti_entropy_prunes_nothing() {
     broadcast.repaired(ms(0), record.clone(), &mut Vec::new());
     assert!(broadcast.has_seen(&record.digest()));
 
-    let mut out = Vec::new();
-    broadcast.duplicate(&record.digest(), id(2), 1, &mut out);
+    let out = duplicate(&mut broadcast, &record, 2, 1);
     assert!(out.is_empty(), "{out:?}");
     assert_eq!(broadcast.eager(), &ids([1, 2]));
     assert_eq!(broadcast.repairs(), (0, 0));
@@ -526,8 +528,7 @@ fn flood_pushes_to_every_neighbour_but_the_sender_and_announces_nothing() {
     assert_eq!(broadcast.poll_timeout(), None);
 
     // Flooding keeps its links: a duplicate prunes nothing.
-    let mut out = Vec::new();
-    broadcast.duplicate(&record.digest(), id(2), 1, &mut out);
+    let out = duplicate(&mut broadcast, &record, 2, 1);
     assert!(out.is_empty());
 }
 

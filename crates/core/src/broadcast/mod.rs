@@ -448,12 +448,12 @@ impl Broadcast {
         for id in due {
             let Some(missing) = self.missing.get_mut(&id) else { continue };
             // Announcers in turn, closest to the origin first.
-            let next = (missing.grafts < GRAFTS_PER_RECORD_MAX)
-                .then(|| {
-                    let turn = missing.grafts as usize % missing.announcers.len().max(1);
-                    missing.announcers.get(turn).copied()
-                })
-                .flatten();
+            let turn = missing.grafts as usize % missing.announcers.len().max(1);
+            let next = missing
+                .announcers
+                .get(turn)
+                .copied()
+                .filter(|_| missing.grafts < GRAFTS_PER_RECORD_MAX);
             match next {
                 Some((announcer, _)) => {
                     missing.grafts += 1;
