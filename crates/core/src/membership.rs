@@ -16,6 +16,9 @@
 //!   a given peer about once per N periods, so independent confirmations otherwise arrive at
 //!   about one per period, and two or three of them take seconds). A failed probe is published
 //!   as a confirmation only while the suspicion has fewer than `confirmations` of them.
+//! - A member the transport could not reach is probed next ([`Membership::peer_unreachable`]):
+//!   a crashed node's overlay neighbours find out within a second or two, sooner than the
+//!   round-robin of the grid would reach it, and the probe, not the hint, decides.
 //! - The subject refutes a suspicion with a higher incarnation.
 //! - Lifeguard's local health multiplier: a node whose own probes keep failing, or that had to
 //!   refute a suspicion of itself, is probably the slow one; it stretches its probe timeouts by
@@ -517,9 +520,28 @@ impl Membership {
         let live = self.live_count().max(1) as f64;
         let wanted = 2.0 * f64::from(self.config.confirmations);
         if rng.chance((wanted / live).min(1.0)) {
-            self.order.retain(|id| *id != subject);
-            self.order.push(subject);
+            self.put_first_in_order(subject);
         }
+    }
+
+    /// The transport could not reach `peer`: a hint, not evidence, so it is not suspected, but
+    /// it is probed next, and the probe's direct and indirect pings decide. Without the hint a
+    /// crash waits for some member's round-robin to reach it, about a period across the grid
+    /// with an exponential tail; a crashed node's overlay neighbours find it unreachable within
+    /// an anti-entropy interval or two.
+    pub fn peer_unreachable(&mut self, peer: NodeId) {
+        let probing = self.probe.as_ref().is_some_and(|probe| probe.target == peer);
+        let alive =
+            self.members.get(&peer).is_some_and(|member| member.state == MemberState::Alive);
+        if alive && !probing && !self.left {
+            self.put_first_in_order(peer);
+        }
+    }
+
+    /// Makes `member` the next probe target; it leaves its later place in the current pass.
+    fn put_first_in_order(&mut self, member: NodeId) {
+        self.order.retain(|id| *id != member);
+        self.order.push(member);
     }
 
     /// Round-robin over a shuffled list of live members, reshuffled after each pass (SWIM 4.3).

@@ -624,3 +624,39 @@ fn a_failed_probe_is_not_published_once_the_suspicion_has_its_confirmations() {
     assert_eq!(with_claimants(&[2, 3]), vec![confirmation], "one confirmation so far: it counts");
     assert!(with_claimants(&[2, 3, 4]).is_empty(), "two confirmations already: no more");
 }
+
+#[test]
+fn a_member_the_transport_could_not_reach_is_probed_next_but_not_suspected() {
+    for unreachable in 2..=8u8 {
+        let mut view = View::new(1, 2..=8, MembershipConfig::default());
+        let (target, seq) = pings(&view.tick(secs(1)))[0];
+        view.ack(ms(1010), target, seq);
+        if target == id(unreachable) {
+            continue; // Just answered; the next test covers it.
+        }
+        view.membership.peer_unreachable(id(unreachable));
+        assert_eq!(view.state(unreachable), Some(MemberState::Alive), "a hint is not a suspicion");
+        let sent = pings(&view.tick(secs(2)));
+        assert_eq!(sent, vec![(id(unreachable), seq + 1)], "member {unreachable} is probed next");
+    }
+}
+
+#[test]
+fn an_unreachable_member_under_probe_or_already_suspected_keeps_its_place() {
+    // No prompted confirmations, so only the hint could move the suspect.
+    let config = MembershipConfig { confirmations: 0, ..MembershipConfig::default() };
+    let next_after = |hint: &dyn Fn(NodeId) -> Option<NodeId>| {
+        let mut view = View::new(1, 2..=8, config.clone());
+        let (target, seq) = pings(&view.tick(secs(1)))[0];
+        view.claim(ms(500), 2, claim(5, 0, MemberState::Suspect));
+        if let Some(unreachable) = hint(target) {
+            view.membership.peer_unreachable(unreachable);
+        }
+        view.ack(ms(1010), target, seq);
+        (target, pings(&view.tick(secs(2)))[0].0)
+    };
+    let (first, unhinted) = next_after(&|_| None);
+    assert_ne!(unhinted, id(5), "this seed does not reach the suspect next on its own");
+    assert_eq!(next_after(&Some), (first, unhinted), "the member under probe keeps its place");
+    assert_eq!(next_after(&|_| Some(id(5))), (first, unhinted), "the suspect keeps its place");
+}
