@@ -834,7 +834,9 @@ impl Node {
         for BroadcastOutput::Send(to, message) in out {
             match message {
                 BroadcastMessage::Gossip { .. } => self.stats.records_out += 1,
-                BroadcastMessage::Graft { .. } => self.stats.grafts += 1,
+                BroadcastMessage::Graft { .. } | BroadcastMessage::Shortcut { .. } => {
+                    self.stats.grafts += 1
+                }
                 BroadcastMessage::Prune { .. } => self.stats.prunes += 1,
                 BroadcastMessage::IHave { .. } => {}
             }
@@ -864,6 +866,7 @@ impl Node {
                         let mut out = Vec::new();
                         self.overlay.peer_failed(id, &mut self.rng, &mut out);
                         self.apply_overlay(out);
+                        self.broadcast.forget_origin(&id);
                     } else {
                         self.records.mark_returned(id);
                     }

@@ -134,6 +134,7 @@ fn any_broadcast_message() -> impl Strategy<Value = BroadcastMessage> {
         (option::of(any::<Digest>()), any_node_id())
             .prop_map(|(id, origin)| BroadcastMessage::Graft { id, origin }),
         any_node_id().prop_map(|origin| BroadcastMessage::Prune { origin }),
+        any_node_id().prop_map(|origin| BroadcastMessage::Shortcut { origin }),
     ]
 }
 
@@ -204,6 +205,7 @@ fn variant_name(message: &Message) -> &'static str {
             BroadcastMessage::IHave { .. } => "broadcast/ihave",
             BroadcastMessage::Graft { .. } => "broadcast/graft",
             BroadcastMessage::Prune { .. } => "broadcast/prune",
+            BroadcastMessage::Shortcut { .. } => "broadcast/shortcut",
         },
         Message::Sync(sync) => match sync {
             SyncMessage::Digest { .. } => "sync/digest",
@@ -221,7 +223,7 @@ fn variant_name(message: &Message) -> &'static str {
 }
 
 /// Every variant [`variant_name`] knows.
-const VARIANT_COUNT: usize = 22;
+const VARIANT_COUNT: usize = 23;
 
 /// A small pool of records that collide often: two origins, two keys, three versions, and per
 /// version two announcements with different payloads (a same-version conflict), a tombstone, and
