@@ -22,7 +22,9 @@
 //! - The subject refutes a suspicion with a higher incarnation.
 //! - Lifeguard's local health multiplier: a node whose own probes keep failing, or that had to
 //!   refute a suspicion of itself, is probably the slow one; it stretches its probe timeouts by
-//!   `1 + health` so that it does not accuse healthy members.
+//!   `1 + health` so that it does not accuse healthy members. A failed probe of a member the
+//!   transport had already found unreachable does not count: it was expected to fail, and after
+//!   a mass failure those probes stretched every survivor's suspicions by up to nine times.
 //! - Dead and left members are purged after `purge_after` (floodd's `site-purge-period`).
 //!
 //! Claims arrive as verified records through [`Membership::on_claim`]; the component asks the
@@ -180,6 +182,9 @@ struct Probe {
     acked: bool,
     /// Members asked to probe indirectly: only they, and the target, may answer.
     helpers: Vec<NodeId>,
+    /// Probed because the transport could not reach it: its failure says nothing of this
+    /// node's health.
+    hinted: bool,
 }
 
 /// A node's membership view and failure detector.
@@ -196,6 +201,8 @@ pub struct Membership {
     /// Members that are alive or suspect (this node not counted).
     live: usize,
     order: Vec<NodeId>,
+    /// Members put first in the order because the transport could not reach them.
+    hinted: BTreeSet<NodeId>,
     next_probe: Instant,
     probe: Option<Probe>,
     next_seq: u64,
@@ -215,6 +222,7 @@ impl Membership {
             watched: BTreeSet::new(),
             live: 0,
             order: Vec::new(),
+            hinted: BTreeSet::new(),
             next_probe,
             probe: None,
             next_seq: 0,
@@ -474,7 +482,9 @@ impl Membership {
         if probe.acked {
             return;
         }
-        self.health = (self.health + 1).min(self.config.health_max);
+        if !probe.hinted {
+            self.health = (self.health + 1).min(self.config.health_max);
+        }
         let Some(member) = self.members.get(&probe.target) else { return };
         // A failed probe of a member already suspected by others is an independent
         // confirmation: it is published too, so every node's suspicion shortens (Lifeguard),
@@ -510,6 +520,7 @@ impl Membership {
             indirect_sent: false,
             acked: false,
             helpers: Vec::new(),
+            hinted: self.hinted.remove(&target),
         });
         out.push(MembershipOutput::Send(target, MembershipMessage::Ping { seq, relay_for: None }));
     }
@@ -535,6 +546,7 @@ impl Membership {
             self.members.get(&peer).is_some_and(|member| member.state == MemberState::Alive);
         if alive && !probing && !self.left {
             self.put_first_in_order(peer);
+            self.hinted.insert(peer);
         }
     }
 
@@ -634,6 +646,7 @@ impl Membership {
         for id in gone {
             self.members.remove(&id);
             self.watched.remove(&id);
+            self.hinted.remove(&id);
             out.push(MembershipOutput::Purged(id));
         }
     }

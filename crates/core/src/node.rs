@@ -355,10 +355,14 @@ impl Node {
             Input::Frame { from, bytes } => self.on_frame(now, from, &bytes),
             Input::Timeout => self.on_timeout(now),
             Input::PeerDown(peer) => {
+                // Only a neighbour's failure hints at a crash: refilling a view after a mass
+                // failure tries many dead passive peers, and a neighbour's failure is enough to
+                // find a crash.
+                let neighbor = self.overlay.is_neighbor(&peer);
                 let mut out = Vec::new();
                 self.overlay.peer_failed(peer, &mut self.rng, &mut out);
                 self.apply_overlay(out);
-                if let Some(membership) = self.membership.as_mut() {
+                if let Some(membership) = self.membership.as_mut().filter(|_| neighbor) {
                     membership.peer_unreachable(peer);
                 }
             }
@@ -834,10 +838,12 @@ impl Node {
         for BroadcastOutput::Send(to, message) in out {
             match message {
                 BroadcastMessage::Gossip { .. } => self.stats.records_out += 1,
-                BroadcastMessage::Graft { .. } | BroadcastMessage::Shortcut { .. } => {
+                BroadcastMessage::Graft { .. } | BroadcastMessage::Reroute { eager: true, .. } => {
                     self.stats.grafts += 1
                 }
-                BroadcastMessage::Prune { .. } => self.stats.prunes += 1,
+                BroadcastMessage::Prune { .. } | BroadcastMessage::Reroute { eager: false, .. } => {
+                    self.stats.prunes += 1
+                }
                 BroadcastMessage::IHave { .. } => {}
             }
             self.send(to, &Message::Broadcast(message));
@@ -866,7 +872,6 @@ impl Node {
                         let mut out = Vec::new();
                         self.overlay.peer_failed(id, &mut self.rng, &mut out);
                         self.apply_overlay(out);
-                        self.broadcast.forget_origin(&id);
                     } else {
                         self.records.mark_returned(id);
                     }

@@ -263,7 +263,8 @@ fn a_duplicate_over_a_shorter_path_prunes_the_link_of_the_first_copy() {
 
     // Node 2's copy came later but by 3 hops instead of 5: the tree keeps node 2.
     let out = duplicate(&mut broadcast, &record, 2, 3);
-    assert_eq!(out, prune_of(1));
+    let off_1 = BroadcastMessage::Reroute { origin: origin_of(9), eager: false };
+    assert_eq!(out, vec![BroadcastOutput::Send(id(1), off_1)]);
     assert_eq!(broadcast.repairs(), (0, 1));
 
     // A third copy, no shorter than the best so far, prunes its own link.
@@ -481,7 +482,7 @@ fn the_seen_cache_is_bounded_and_forgets_the_oldest_first() {
 }
 
 #[test]
-fn an_ihave_showing_a_much_shorter_path_takes_the_shortcut_and_prunes_the_sender() {
+fn an_ihave_showing_a_much_shorter_path_re_routes_the_tree_onto_the_announcer() {
     let config = BroadcastConfig::default();
     let threshold = config.optimization_threshold;
     let mut broadcast = with_links(config, [1], [4]);
@@ -493,13 +494,14 @@ fn an_ihave_showing_a_much_shorter_path_takes_the_shortcut_and_prunes_the_sender
     assert_eq!(
         controls(&out),
         vec![
-            (id(4), BroadcastMessage::Shortcut { origin: origin_of(9) }),
-            (id(1), BroadcastMessage::Prune { origin: origin_of(9) })
+            (id(4), BroadcastMessage::Reroute { origin: origin_of(9), eager: true }),
+            (id(1), BroadcastMessage::Reroute { origin: origin_of(9), eager: false })
         ]
     );
-    assert_eq!(broadcast.eager(), &ids([4]));
-    assert_eq!(broadcast.lazy(), &ids([1]));
     assert_eq!(broadcast.repairs(), (1, 1));
+    let next = self::record(9, 2);
+    let out = spread(&mut broadcast, ms(20), &next, None, 0);
+    assert_eq!(pushed_to(&out), ids([4]), "origin 9's tree now goes through node 4");
 }
 
 #[test]
@@ -637,54 +639,29 @@ fn a_record_delivered_with_an_unknown_round_never_reshapes_the_tree() {
     assert_eq!(broadcast.lazy(), &ids([4]));
 }
 
-/// An origin whose id is above origin `below`'s, so that `below` stays the root.
-fn origin_above(below: u8) -> u8 {
-    (0..=u8::MAX).find(|n| origin_of(*n) > origin_of(below)).expect("some id is larger")
-}
-
 #[test]
-fn only_the_root_origins_prunes_reach_the_split_new_origins_start_from() {
-    // The root is the held origin with the smallest id.
-    let (root, other) = (9, origin_above(9));
+fn a_re_route_for_one_origin_leaves_the_split_new_origins_start_from() {
     let mut broadcast = with_links(BroadcastConfig::default(), [1, 2, 3], []);
-    let (root_record, other_record) = (record(root, 1), record(other, 1));
-    spread(&mut broadcast, ms(0), &root_record, Some(1), 2);
-    spread(&mut broadcast, ms(0), &other_record, Some(1), 2);
+    let record = record(9, 1);
+    spread(&mut broadcast, ms(0), &record, Some(1), 5);
+    duplicate(&mut broadcast, &record, 2, 3);
+    assert_eq!(broadcast.eager(), &ids([1, 2, 3]), "the shared split keeps link 1");
+    let other = self::record(7, 1);
+    let out = spread(&mut broadcast, ms(1), &other, None, 0);
+    assert_eq!(pushed_to(&out), ids([1, 2, 3]), "a new origin starts with every link");
 
-    let out = duplicate(&mut broadcast, &other_record, 2, 2);
-    assert_eq!(controls(&out), vec![(id(2), BroadcastMessage::Prune { origin: origin_of(other) })]);
-    assert_eq!(broadcast.eager(), &ids([1, 2, 3]), "another origin's prune stays in its own tree");
-
-    let out = duplicate(&mut broadcast, &root_record, 3, 2);
-    assert_eq!(controls(&out), vec![(id(3), BroadcastMessage::Prune { origin: origin_of(root) })]);
-    assert_eq!(broadcast.eager(), &ids([1, 2]), "the root's prune reaches the shared split");
-    assert_eq!(broadcast.lazy(), &ids([3]));
-
-    // A third origin starts from the shared split: it pushes to 1 and 2 only.
-    let out = spread(&mut broadcast, ms(1), &record(7, 1), None, 0);
-    assert_eq!(pushed_to(&out), ids([1, 2]));
-}
-
-#[test]
-fn a_graft_for_any_origin_reaches_the_split_new_origins_start_from() {
-    let mut broadcast = with_links(BroadcastConfig::default(), [1], [2]);
-    let other = origin_above(9);
-    let out = control(
-        &mut broadcast,
-        ms(0),
-        2,
-        BroadcastMessage::Graft { id: None, origin: origin_of(other) },
-    );
-    assert!(out.is_empty());
+    // An ordinary prune does reach it.
+    duplicate(&mut broadcast, &record, 3, 4);
     assert_eq!(broadcast.eager(), &ids([1, 2]));
 }
 
 #[test]
-fn a_shortcut_for_another_origin_stays_in_its_own_tree() {
+fn a_re_route_received_changes_only_its_origins_tree() {
     let mut broadcast = with_links(BroadcastConfig::default(), [1], [2]);
-    let other = origin_above(9);
-    control(&mut broadcast, ms(0), 2, BroadcastMessage::Shortcut { origin: origin_of(other) });
-    assert_eq!(broadcast.lazy(), &ids([2]), "the shared split is unchanged");
-    let out = spread(&mut broadcast, ms(1), &record(other, 1), None, 0);
-    assert_eq!(pushed_to(&out), ids([1, 2]), "but the origin's own tree took the shortcut");
+    let reroute = |eager| BroadcastMessage::Reroute { origin: origin_of(7), eager };
+    assert!(control(&mut broadcast, ms(0), 2, reroute(true)).is_empty());
+    assert!(control(&mut broadcast, ms(0), 1, reroute(false)).is_empty());
+    assert_eq!(broadcast.eager(), &ids([1]), "the shared split is unchanged");
+    let out = spread(&mut broadcast, ms(1), &record(7, 1), None, 0);
+    assert_eq!(pushed_to(&out), ids([2]), "origin 7's tree was re-routed from 1 onto 2");
 }

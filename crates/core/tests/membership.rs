@@ -660,3 +660,25 @@ fn an_unreachable_member_under_probe_or_already_suspected_keeps_its_place() {
     assert_eq!(next_after(&Some), (first, unhinted), "the member under probe keeps its place");
     assert_eq!(next_after(&|_| Some(id(5))), (first, unhinted), "the suspect keeps its place");
 }
+
+#[test]
+fn a_failed_probe_of_a_member_the_transport_could_not_reach_leaves_local_health_alone() {
+    // Without the hint the same failure raises health to 1 (the local health test above).
+    let mut view = View::new(1, 2..=8, MembershipConfig::default());
+    let (target, seq) = pings(&view.tick(secs(1)))[0];
+    view.ack(ms(1010), target, seq);
+    let unreachable = if target == id(2) { 3 } else { 2 };
+    view.membership.peer_unreachable(id(unreachable));
+    assert_eq!(pings(&view.tick(secs(2)))[0].0, id(unreachable));
+    view.tick(secs(2) + Duration::from_millis(500));
+    let out = view.tick(secs(3));
+    assert_eq!(published(&out), vec![claim(unreachable, 0, MemberState::Suspect)]);
+    assert_eq!(view.membership.health(), 0, "the failure was expected");
+
+    // The next probe, which is no hint's, counts again.
+    let (target, _) = pings(&out)[0];
+    assert_ne!(target, id(unreachable));
+    view.tick(secs(3) + Duration::from_millis(500));
+    view.tick(secs(4));
+    assert_eq!(view.membership.health(), 1);
+}

@@ -134,7 +134,8 @@ fn any_broadcast_message() -> impl Strategy<Value = BroadcastMessage> {
         (option::of(any::<Digest>()), any_node_id())
             .prop_map(|(id, origin)| BroadcastMessage::Graft { id, origin }),
         any_node_id().prop_map(|origin| BroadcastMessage::Prune { origin }),
-        any_node_id().prop_map(|origin| BroadcastMessage::Shortcut { origin }),
+        (any_node_id(), any::<bool>())
+            .prop_map(|(origin, eager)| BroadcastMessage::Reroute { origin, eager }),
     ]
 }
 
@@ -205,7 +206,7 @@ fn variant_name(message: &Message) -> &'static str {
             BroadcastMessage::IHave { .. } => "broadcast/ihave",
             BroadcastMessage::Graft { .. } => "broadcast/graft",
             BroadcastMessage::Prune { .. } => "broadcast/prune",
-            BroadcastMessage::Shortcut { .. } => "broadcast/shortcut",
+            BroadcastMessage::Reroute { .. } => "broadcast/reroute",
         },
         Message::Sync(sync) => match sync {
             SyncMessage::Digest { .. } => "sync/digest",

@@ -7,13 +7,11 @@
 //! announced in an IHAVE but not received within `graft_timeout` is pulled with a GRAFT, which
 //! also turns the link eager again: the tree repairs itself. When an IHAVE shows that a lazy
 //! path is shorter by at least `optimization_threshold` hops than the eager one that delivered,
-//! the lazy link takes a SHORTCUT (made eager, without asking for the record) and the eager one
-//! is pruned.
+//! the tree is re-routed (REROUTE) onto the lazy link and off the eager one.
 //!
 //! The eager/lazy split is kept per origin (the `trees` module), seeded from a shared split, so
-//! that each origin's records follow a tree shaped by its own duplicates, grafts and shortcuts.
-//! The shared split is one origin's tree plus the links repairs added; the `trees` module says
-//! why.
+//! that each origin's records follow a tree shaped by its own duplicates, grafts and re-routes.
+//! Re-routes stay in their origin's split; the `trees` module says why.
 //!
 //! Every message is a signed record; its id is the record's digest. The component decides where
 //! messages go; the node verifies and stores records and tells it what was new.
@@ -31,7 +29,7 @@ use crate::record::{Digest, SignedRecord};
 use crate::rng::Rng;
 use crate::time::Instant;
 
-use trees::{Change, Trees};
+use trees::{Scope, Trees};
 
 /// The round of a record whose distance from its origin is unknown (it was repaired by
 /// anti-entropy). It never looks shorter than a real path, so it never re-shapes the tree, and
@@ -67,9 +65,9 @@ pub struct BroadcastConfig {
     pub graft_timeout: Duration,
     /// How long to wait after a graft before grafting the next announcer. Default 150 ms.
     pub graft_retry: Duration,
-    /// Hops a lazy path must save before the tree takes a shortcut. Default 3 (measured in sim
+    /// Hops a lazy path must save before the tree is re-routed. Default 3 (measured in sim
     /// at 10,000 nodes, one origin: the median announcement's last delivery hop 10, against 12
-    /// at 6; when shortcuts also re-shaped the shared split, 3 raised RMR with random origins;
+    /// at 6; when re-routes also re-shaped the shared split, 3 raised RMR with random origins;
     /// iroh-gossip uses 7).
     pub optimization_threshold: u16,
     /// Message ids remembered (for duplicate suppression and answering grafts). Default 65,536.
@@ -123,12 +121,14 @@ pub enum BroadcastMessage {
         /// Whose tree the link leaves.
         origin: NodeId,
     },
-    /// Make the link eager in `origin`'s tree because it is a path fewer hops from the origin
-    /// (tree optimisation). Unlike a graft it is no repair, so it leaves the shared split that
-    /// new origins start from as it is, unless `origin` is the root (the `trees` module).
-    Shortcut {
-        /// Whose tree the link joins.
+    /// Re-route `origin`'s tree onto (`eager`) or off the link, because a path fewer hops from
+    /// the origin was found (tree optimisation). Unlike a graft or a prune it changes only
+    /// `origin`'s own tree, not the shared split new origins start from (the `trees` module).
+    Reroute {
+        /// Whose tree the link joins or leaves.
         origin: NodeId,
+        /// Joins (eager) or leaves (lazy).
+        eager: bool,
     },
 }
 
@@ -237,12 +237,6 @@ impl Broadcast {
         }
     }
 
-    /// `origin` died or left: its tree is dropped, so that it no longer roots the shared split
-    /// (the `trees` module).
-    pub fn forget_origin(&mut self, origin: &NodeId) {
-        self.trees.forget(origin);
-    }
-
     /// Whether the record with this id was seen recently.
     pub fn has_seen(&self, id: &Digest) -> bool {
         self.seen.contains_key(id)
@@ -289,7 +283,7 @@ impl Broadcast {
             }
             BroadcastMode::Plumtree => {
                 if let Some(sender) = from {
-                    self.trees.make_eager(origin, sender, Change::Repair);
+                    self.trees.make_eager(origin, sender, Scope::OwnAndShared);
                 }
                 let split = self.trees.of(origin);
                 for peer in split.eager.iter().filter(|peer| Some(**peer) != from) {
@@ -341,7 +335,7 @@ impl Broadcast {
             .filter(|(_, round)| *round != UNKNOWN_ROUND)
             .map(|(peer, _)| peer);
         if let Some(announcer) = closest {
-            self.trees.make_eager(origin, announcer, Change::Repair);
+            self.trees.make_eager(origin, announcer, Scope::OwnAndShared);
             self.grafts_sent += 1;
             out.push(BroadcastOutput::Send(
                 announcer,
@@ -375,20 +369,21 @@ impl Broadcast {
             return;
         }
         let origin = seen.record.record.origin;
-        let redundant = match seen.parent {
+        match seen.parent {
             Some(parent)
                 if parent != from && hops < seen.round && self.trees.is_neighbor(&from) =>
             {
                 seen.parent = Some(from);
                 seen.round = hops;
-                self.trees.make_eager(origin, from, Change::Shape);
-                parent
+                self.trees.make_eager(origin, from, Scope::Own);
+                self.reroute_off(origin, parent, out);
             }
-            _ => from,
-        };
-        if self.trees.make_lazy(origin, redundant) {
-            self.prunes_sent += 1;
-            out.push(BroadcastOutput::Send(redundant, BroadcastMessage::Prune { origin }));
+            _ => {
+                if self.trees.make_lazy(origin, from, Scope::OwnAndShared) {
+                    self.prunes_sent += 1;
+                    out.push(BroadcastOutput::Send(from, BroadcastMessage::Prune { origin }));
+                }
+            }
         }
     }
 
@@ -426,7 +421,7 @@ impl Broadcast {
             BroadcastMessage::Graft { id, origin } => {
                 // Only an overlay neighbour can be grafted onto a tree.
                 if self.trees.is_neighbor(&from) {
-                    self.trees.make_eager(origin, from, Change::Repair);
+                    self.trees.make_eager(origin, from, Scope::OwnAndShared);
                 }
                 if let Some(seen) = id.and_then(|id| self.seen.get(&id)) {
                     let message = BroadcastMessage::Gossip {
@@ -438,12 +433,16 @@ impl Broadcast {
             }
             BroadcastMessage::Prune { origin } => {
                 if self.trees.is_neighbor(&from) {
-                    self.trees.make_lazy(origin, from);
+                    self.trees.make_lazy(origin, from, Scope::OwnAndShared);
                 }
             }
-            BroadcastMessage::Shortcut { origin } => {
+            BroadcastMessage::Reroute { origin, eager } => {
                 if self.trees.is_neighbor(&from) {
-                    self.trees.make_eager(origin, from, Change::Shape);
+                    if eager {
+                        self.trees.make_eager(origin, from, Scope::Own);
+                    } else {
+                        self.trees.make_lazy(origin, from, Scope::Own);
+                    }
                 }
             }
         }
@@ -482,7 +481,7 @@ impl Broadcast {
                     missing.grafts += 1;
                     missing.deadline = now + self.config.graft_retry;
                     let origin = missing.origin;
-                    self.trees.make_eager(origin, announcer, Change::Repair);
+                    self.trees.make_eager(origin, announcer, Scope::OwnAndShared);
                     self.grafts_sent += 1;
                     out.push(BroadcastOutput::Send(
                         announcer,
@@ -516,13 +515,22 @@ impl Broadcast {
             && announced_round.saturating_add(self.config.optimization_threshold) < round
         {
             let origin = missing.origin;
-            self.trees.make_eager(origin, announcer, Change::Shape);
+            self.trees.make_eager(origin, announcer, Scope::Own);
             self.grafts_sent += 1;
-            out.push(BroadcastOutput::Send(announcer, BroadcastMessage::Shortcut { origin }));
-            self.trees.make_lazy(origin, sender);
-            self.prunes_sent += 1;
-            out.push(BroadcastOutput::Send(sender, BroadcastMessage::Prune { origin }));
+            out.push(BroadcastOutput::Send(
+                announcer,
+                BroadcastMessage::Reroute { origin, eager: true },
+            ));
+            self.reroute_off(origin, sender, out);
         }
+    }
+
+    /// Moves `origin`'s tree off the link to `longer`, since a path fewer hops from the origin
+    /// delivers too, in this origin's own split only (see the `trees` module).
+    fn reroute_off(&mut self, origin: NodeId, longer: NodeId, out: &mut Vec<BroadcastOutput>) {
+        self.trees.make_lazy(origin, longer, Scope::Own);
+        self.prunes_sent += 1;
+        out.push(BroadcastOutput::Send(longer, BroadcastMessage::Reroute { origin, eager: false }));
     }
 
     fn remember(&mut self, id: Digest, seen: Seen) {

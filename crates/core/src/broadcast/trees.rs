@@ -2,26 +2,15 @@
 //!
 //! One shared tree serves every origin in the Plumtree paper. With many origins it is deep for
 //! most of them: each origin's duplicates prune links that other origins' shortest paths need.
-//! So each origin gets its own split, made on its first record as a copy of a *shared* split.
-//! A new origin's first record therefore costs what the shared tree costs. Later records follow
-//! a tree shaped by that origin's own duplicates, grafts and shortcuts alone, close to its
-//! shortest-path tree.
+//! So each origin gets its own split, made on its first record as a copy of a *shared* split
+//! that follows every prune and graft, as the single tree of the paper does. A new origin's
+//! first record therefore costs what the shared tree costs. Later records follow a tree shaped
+//! by that origin's own duplicates, grafts and shortcuts, close to its shortest-path tree.
 //!
-//! The shared split is the tree of one origin, the *root*, plus extra links:
-//! - A graft of a missing record ([`Change::Repair`]) makes its link eager in the shared split,
-//!   whatever the origin: a link one tree lacked is likely lacked by the others copied from the
-//!   same split. A new neighbour's link starts eager everywhere.
-//! - A prune reaches the shared split for the root's records, and for any origin's records if
-//!   the link is not in the root's tree: any origin may prune an extra link, only the root its
-//!   own tree's links. When every origin's prunes reached the shared split, prunes for records
-//!   in flight at once cut one cycle of it in two places, it fell apart, and grafts mended it,
-//!   over and over (RMR 0.6 with announcements from random origins 100 ms apart at 10,000
-//!   nodes). Since extra links are only ever pruned down to the root's tree, which spans the
-//!   grid, no set of prunes can tear it.
-//! - A shortcut ([`Change::Shape`]) reaches the shared split only for the root's records.
-//! - The root is the origin with the smallest id among those held, so that nodes agree on it
-//!   without a word; a dead origin is forgotten ([`Trees::forget`]), and the next smallest takes
-//!   over.
+//! A re-route onto a path fewer hops from the origin (tree optimisation, or a duplicate that
+//! came by fewer hops) stays in its origin's split ([`Scope::Own`]): a path fewer hops from one
+//! origin is no shorter for the others, and when re-routes re-shaped the shared split too, each
+//! new origin started from a tree bent towards whichever origins had sent last.
 //!
 //! Per-origin state is bounded by `trees_max`; the least recently used origin's split is
 //! dropped and, if that origin sends again, copied afresh from the shared one.
@@ -55,14 +44,14 @@ impl Split {
     }
 }
 
-/// Why a link turns eager, which decides whether the shared split follows.
+/// Which splits a change of link reaches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Change {
-    /// A graft of a missing record: the shared split follows for every origin.
-    Repair,
-    /// A shortcut onto a path fewer hops from the origin, or a duplicate that came by fewer
-    /// hops: the shared split follows only for the root.
-    Shape,
+pub enum Scope {
+    /// Only the origin's own split: a re-route onto a path fewer hops from the origin.
+    Own,
+    /// The origin's split and the shared one: Plumtree's prunes of duplicates and its grafts
+    /// of missing records, which the single tree of the paper follows too.
+    OwnAndShared,
 }
 
 /// The shared split and the per-origin ones.
@@ -127,45 +116,25 @@ impl Trees {
         &self.origins.get(&origin).expect("touch made it").0
     }
 
-    /// Makes the link to `peer` eager for `origin`, and in the shared split as `change` says.
-    pub fn make_eager(&mut self, origin: NodeId, peer: NodeId, change: Change) {
-        self.touch(origin);
-        if self.reaches_shared(origin, change) {
+    /// Makes the link to `peer` eager for `origin`, and in the shared split if `scope` says so.
+    pub fn make_eager(&mut self, origin: NodeId, peer: NodeId, scope: Scope) {
+        if scope == Scope::OwnAndShared {
             self.shared.make_eager(peer);
         }
+        self.touch(origin);
         if let Some((split, _)) = self.origins.get_mut(&origin) {
             split.make_eager(peer);
         }
     }
 
-    /// A prune: makes the link to `peer` lazy for `origin`. It reaches the shared split unless
-    /// the link is in the root's tree and `origin` is not the root. Returns whether the link was
-    /// eager for `origin`.
-    pub fn make_lazy(&mut self, origin: NodeId, peer: NodeId) -> bool {
-        self.touch(origin);
-        let in_root_tree = self
-            .root()
-            .filter(|root| *root != origin)
-            .and_then(|root| self.origins.get(&root))
-            .is_some_and(|(split, _)| split.eager.contains(&peer));
-        if !in_root_tree {
+    /// Makes the link to `peer` lazy for `origin`, and in the shared split if `scope` says so.
+    /// Returns whether it was eager for `origin`.
+    pub fn make_lazy(&mut self, origin: NodeId, peer: NodeId, scope: Scope) -> bool {
+        if scope == Scope::OwnAndShared {
             self.shared.make_lazy(peer);
         }
+        self.touch(origin);
         self.origins.get_mut(&origin).is_some_and(|(split, _)| split.make_lazy(peer))
-    }
-
-    /// Drops `origin`'s split (it died or left), so that it is no longer the root.
-    pub fn forget(&mut self, origin: &NodeId) {
-        self.origins.remove(origin);
-    }
-
-    /// The origin whose prunes and shortcuts shape the shared split.
-    pub fn root(&self) -> Option<NodeId> {
-        self.origins.keys().next().copied()
-    }
-
-    fn reaches_shared(&self, origin: NodeId, change: Change) -> bool {
-        change == Change::Repair || self.root() == Some(origin)
     }
 
     fn touch(&mut self, origin: NodeId) {
@@ -194,70 +163,42 @@ mod tests {
     }
 
     #[test]
-    fn a_prune_for_the_root_reaches_the_shared_split_and_seeds_new_origins() {
+    fn a_prune_for_one_origin_leaves_the_others_eager_but_seeds_new_ones() {
         let mut trees = Trees::new(8);
         trees.up(id(1));
         trees.up(id(2));
         assert!(trees.of(id(10)).eager.contains(&id(1)));
-        assert_eq!(trees.root(), Some(id(10)));
-        assert!(trees.make_lazy(id(10), id(1)));
+        assert!(trees.make_lazy(id(10), id(1), Scope::OwnAndShared));
         assert!(trees.of(id(10)).lazy.contains(&id(1)));
         // Origin 11's split is made now, from the shared split, which followed the prune.
         assert!(trees.of(id(11)).lazy.contains(&id(1)));
-        trees.make_eager(id(11), id(1), Change::Repair);
+        trees.make_eager(id(11), id(1), Scope::OwnAndShared);
         assert!(trees.of(id(11)).eager.contains(&id(1)));
         assert!(trees.of(id(10)).lazy.contains(&id(1)), "origin 10 keeps its own split");
-        assert!(trees.of(id(12)).eager.contains(&id(1)), "a graft reaches the shared split");
     }
 
     #[test]
-    fn prunes_and_shortcuts_for_other_origins_leave_the_shared_split_alone() {
+    fn a_re_route_stays_in_its_origins_split() {
         let mut trees = Trees::new(8);
         trees.up(id(1));
         trees.up(id(2));
-        trees.of(id(10));
-        assert!(trees.make_lazy(id(11), id(1)));
-        assert!(trees.make_lazy(id(11), id(2)));
-        trees.make_eager(id(11), id(2), Change::Shape);
+        trees.make_lazy(id(10), id(2), Scope::OwnAndShared);
+        trees.make_eager(id(11), id(2), Scope::Own);
+        assert!(trees.make_lazy(id(11), id(1), Scope::Own));
         assert_eq!(trees.of(id(11)).eager, BTreeSet::from([id(2)]));
-        assert_eq!(trees.shared().eager, BTreeSet::from([id(1), id(2)]));
-    }
-
-    #[test]
-    fn any_origin_prunes_an_extra_link_down_to_the_roots_tree() {
-        let mut trees = Trees::new(8);
-        trees.up(id(1));
-        trees.up(id(2));
-        assert!(trees.make_lazy(id(10), id(2)));
-        assert_eq!(trees.shared().lazy, BTreeSet::from([id(2)]));
-        // A graft for origin 11 adds link 2 back as an extra; origin 12 prunes it again.
-        trees.make_eager(id(11), id(2), Change::Repair);
-        assert_eq!(trees.shared().eager, BTreeSet::from([id(1), id(2)]));
-        assert!(trees.make_lazy(id(12), id(2)));
-        assert_eq!(trees.shared().eager, BTreeSet::from([id(1)]));
-        // But link 1 is the root's: origin 12 cannot prune it for the others.
-        assert!(trees.make_lazy(id(12), id(1)));
-        assert_eq!(trees.shared().eager, BTreeSet::from([id(1)]));
-    }
-
-    #[test]
-    fn a_forgotten_root_hands_the_shared_split_to_the_next_smallest_origin() {
-        let mut trees = Trees::new(8);
-        trees.up(id(1));
-        trees.of(id(11));
-        trees.of(id(10));
-        assert_eq!(trees.root(), Some(id(10)));
-        trees.forget(&id(10));
-        assert_eq!(trees.root(), Some(id(11)));
-        assert!(trees.make_lazy(id(11), id(1)));
-        assert!(trees.shared().lazy.contains(&id(1)));
+        assert_eq!(
+            trees.shared().eager,
+            BTreeSet::from([id(1)]),
+            "the shared split did not follow"
+        );
+        assert_eq!(trees.of(id(12)).eager, BTreeSet::from([id(1)]), "nor do new origins");
     }
 
     #[test]
     fn the_least_recently_used_origin_is_dropped_when_full() {
         let mut trees = Trees::new(2);
         trees.up(id(1));
-        trees.make_lazy(id(10), id(1));
+        trees.make_lazy(id(10), id(1), Scope::OwnAndShared);
         trees.of(id(11));
         trees.of(id(10));
         trees.of(id(12));
@@ -269,7 +210,7 @@ mod tests {
     fn neighbours_come_up_eager_and_go_away_everywhere() {
         let mut trees = Trees::new(4);
         trees.up(id(1));
-        trees.make_lazy(id(10), id(1));
+        trees.make_lazy(id(10), id(1), Scope::OwnAndShared);
         trees.up(id(1));
         assert!(trees.of(id(10)).eager.contains(&id(1)), "a link that comes up again starts eager");
         trees.down(id(1));
