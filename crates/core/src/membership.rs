@@ -16,9 +16,10 @@
 //!   a given peer about once per N periods, so independent confirmations otherwise arrive at
 //!   about one per period, and two or three of them take seconds). A failed probe is published
 //!   as a confirmation only while the suspicion has fewer than `confirmations` of them.
-//! - A member the transport could not reach is probed next ([`Membership::peer_unreachable`]):
-//!   a crashed node's overlay neighbours find out within a second or two, sooner than the
-//!   round-robin of the grid would reach it, and the probe, not the hint, decides.
+//! - An overlay neighbour the transport could not reach is probed next (the node calls
+//!   [`Membership::peer_unreachable`]): a crashed node's neighbours find out within a second or
+//!   two, sooner than the round-robin of the grid would reach it, and the probe, not the hint,
+//!   decides.
 //! - The subject refutes a suspicion with a higher incarnation.
 //! - Lifeguard's local health multiplier: a node whose own probes keep failing, or that had to
 //!   refute a suspicion of itself, is probably the slow one; it stretches its probe timeouts by

@@ -5,7 +5,7 @@
 //! So each origin gets its own split, made on its first record as a copy of a *shared* split
 //! that follows every prune and graft, as the single tree of the paper does. A new origin's
 //! first record therefore costs what the shared tree costs. Later records follow a tree shaped
-//! by that origin's own duplicates, grafts and shortcuts, close to its shortest-path tree.
+//! by that origin's own duplicates, grafts and re-routes, close to its shortest-path tree.
 //!
 //! A re-route onto a path fewer hops from the origin (tree optimisation, or a duplicate that
 //! came by fewer hops) stays in its origin's split ([`Scope::Own`]): a path fewer hops from one
