@@ -60,6 +60,11 @@ pub struct Report {
     pub rmr: f64,
     /// The part of `rmr` sent by anti-entropy: repair copies ÷ deliveries.
     pub rmr_repair: f64,
+    /// `rmr` over what happened after the warm-up: copies sent after it ÷ deliveries after it
+    /// − 1, and 0 if nothing was delivered after it. With membership on, every node's profile
+    /// and liveness claim spread during the warm-up and dominate `rmr`; this is the redundancy
+    /// of the announcements and faults alone.
+    pub rmr_after_warmup: f64,
     /// Frames sent, control included, per node.
     pub messages_per_node: f64,
     /// Bytes sent, control included, per node.

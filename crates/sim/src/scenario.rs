@@ -305,6 +305,11 @@ impl Scenario {
         }
         let stats = sim.total_stats();
         let connectivity = connectivity::measure(sim);
+        let rmr_after_warmup = progress.stats_at_warmup.as_ref().map_or(0.0, |at_warmup| {
+            let delivered = sim.deliveries().iter().filter(|delivery| delivery.at >= t0).count();
+            let copies = stats.records_out - at_warmup.records_out;
+            if delivered == 0 { 0.0 } else { copies as f64 / delivered as f64 - 1.0 }
+        });
         let after_warmup = progress.stats_at_warmup.map(|at_warmup| {
             let seconds = sim.now().saturating_since(t0).as_secs_f64().max(1e-9)
                 * f64::from(self.nodes.max(1));
@@ -336,6 +341,7 @@ impl Scenario {
             ),
             rmr: if deliveries.is_empty() { 0.0 } else { per_delivery(stats.records_out) - 1.0 },
             rmr_repair: per_delivery(stats.records_out_repair),
+            rmr_after_warmup,
             messages_per_node: stats.frames_out as f64 / nodes,
             bytes_per_node: stats.bytes_out as f64 / nodes,
             messages_per_node_per_s: after_warmup.map_or(0.0, |(messages, _)| messages),

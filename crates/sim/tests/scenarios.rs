@@ -282,3 +282,25 @@ fn reach_curves_hold_every_delivery_and_match_the_report() {
         assert!(last <= report.latency_ms.max, "{last} > {}", report.latency_ms.max);
     }
 }
+
+#[test]
+fn redundancy_after_the_warm_up_leaves_out_the_warm_up_records() {
+    with_seed("redundancy_after_the_warm_up_leaves_out_the_warm_up_records", |seed| {
+        // With membership on, every node's profile and liveness claim spread during the warm-up.
+        let scenario = Scenario {
+            nodes: 100,
+            seed,
+            broadcasts: 0,
+            origins: Origins::Single,
+            settle: Duration::from_secs(5),
+            ..Scenario::default()
+        };
+        let idle = scenario.clone().run(|_, _| {});
+        assert!(idle.rmr_repair > 0.0, "the warm-up's records were sent again: {idle:?}");
+        assert_eq!(idle.rmr_after_warmup, 0.0, "nothing was published after it: {idle:?}");
+        let busy = Scenario { broadcasts: 20, ..scenario }.run(|_, _| {});
+        assert_eq!(busy.delivered_fraction, 1.0, "{busy:?}");
+        assert!(busy.rmr_after_warmup > 0.0, "{busy:?}");
+        assert_ne!(busy.rmr_after_warmup, busy.rmr, "{busy:?}");
+    });
+}

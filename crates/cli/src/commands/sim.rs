@@ -485,8 +485,8 @@ fn print_report(out: &mut impl Write, report: &Report, newcomer: bool) -> std::i
     )?;
     writeln!(
         out,
-        "  redundancy  RMR {:.3} (record copies sent per delivery, minus one; {:.3} of it by anti-entropy); {} grafts, {} prunes",
-        report.rmr, report.rmr_repair, report.grafts, report.prunes
+        "  redundancy  RMR {:.3} (record copies sent per delivery, minus one; {:.3} of it by anti-entropy; {:.3} after the warm-up); {} grafts, {} prunes",
+        report.rmr, report.rmr_repair, report.rmr_after_warmup, report.grafts, report.prunes
     )?;
     writeln!(
         out,
