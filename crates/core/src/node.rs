@@ -362,7 +362,7 @@ impl Node {
                 let mut out = Vec::new();
                 self.overlay.peer_failed(peer, &mut self.rng, &mut out);
                 self.apply_overlay(out);
-                if let Some(membership) = self.membership.as_mut().filter(|_| neighbor) {
+                if neighbor && let Some(membership) = self.membership.as_mut() {
                     membership.peer_unreachable(peer);
                 }
             }

@@ -67,6 +67,13 @@ impl View {
         self.handle(now, from, MembershipMessage::Ack { seq, relay_for: None })
     }
 
+    /// Runs the first period (at 1 s) and answers its probe 10 ms later: (target, seq).
+    fn answer_first_probe(&mut self) -> (NodeId, u64) {
+        let (target, seq) = pings(&self.tick(secs(1)))[0];
+        self.ack(ms(1010), target, seq);
+        (target, seq)
+    }
+
     fn state(&self, member: u8) -> Option<MemberState> {
         self.membership.members().get(&id(member)).map(|member| member.state)
     }
@@ -588,8 +595,7 @@ fn a_suspicion_heard_from_another_member_is_probed_next_in_a_small_grid() {
     // hears the suspicion probes the suspect at its next period.
     for subject in 2..=6u8 {
         let mut view = View::new(1, 2..=6, MembershipConfig::default());
-        let (target, seq) = pings(&view.tick(secs(1)))[0];
-        view.ack(ms(1010), target, seq);
+        view.answer_first_probe();
         let claimant = if subject == 2 { 3 } else { 2 };
         view.claim(ms(1500), claimant, claim(subject, 0, MemberState::Suspect));
         let sent = pings(&view.tick(secs(2)));
@@ -629,8 +635,7 @@ fn a_failed_probe_is_not_published_once_the_suspicion_has_its_confirmations() {
 fn a_member_the_transport_could_not_reach_is_probed_next_but_not_suspected() {
     for unreachable in 2..=8u8 {
         let mut view = View::new(1, 2..=8, MembershipConfig::default());
-        let (target, seq) = pings(&view.tick(secs(1)))[0];
-        view.ack(ms(1010), target, seq);
+        let (target, seq) = view.answer_first_probe();
         if target == id(unreachable) {
             continue; // Just answered; the next test covers it.
         }
@@ -665,8 +670,7 @@ fn an_unreachable_member_under_probe_or_already_suspected_keeps_its_place() {
 fn a_failed_probe_of_a_member_the_transport_could_not_reach_leaves_local_health_alone() {
     // Without the hint the same failure raises health to 1 (the local health test above).
     let mut view = View::new(1, 2..=8, MembershipConfig::default());
-    let (target, seq) = pings(&view.tick(secs(1)))[0];
-    view.ack(ms(1010), target, seq);
+    let (target, _) = view.answer_first_probe();
     let unreachable = if target == id(2) { 3 } else { 2 };
     view.membership.peer_unreachable(id(unreachable));
     assert_eq!(pings(&view.tick(secs(2)))[0].0, id(unreachable));
