@@ -25,7 +25,7 @@
 //!   refute a suspicion of itself, is probably the slow one; it stretches its probe timeouts by
 //!   `1 + health` so that it does not accuse healthy members. A failed probe of a member the
 //!   transport had already found unreachable does not count: it was expected to fail, and after
-//!   a mass failure those probes stretched every survivor's suspicions by up to nine times.
+//!   a mass failure such probes stretched survivors' suspicion timeouts up to ninefold.
 //! - Dead and left members are purged after `purge_after` (floodd's `site-purge-period`).
 //!
 //! Claims arrive as verified records through [`Membership::on_claim`]; the component asks the
