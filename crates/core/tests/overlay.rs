@@ -397,7 +397,10 @@ fn a_shuffle_sends_the_origin_some_active_peers_and_some_passive_peers() {
 
     let mut out = Vec::new();
     let due = node.poll_timeout();
-    let (earliest, latest) = (config.shuffle_interval / 2, config.shuffle_interval * 3 / 2);
+    // A new node's passive view is filling: it shuffles at the faster rate.
+    let interval = config.filling_shuffle_interval();
+    assert!(interval < config.shuffle_interval);
+    let (earliest, latest) = (interval / 2, interval * 3 / 2);
     assert!(due >= Instant::ZERO + earliest && due < Instant::ZERO + latest, "{due:?}");
     node.on_timeout(due - Duration::from_micros(1), &mut rng, &mut out);
     assert!(out.is_empty(), "no shuffle before it is due: {out:?}");
@@ -417,8 +420,116 @@ fn a_shuffle_sends_the_origin_some_active_peers_and_some_passive_peers() {
     assert!(active_part.iter().all(|peer| node.active().contains(peer) && *peer != target));
     assert!(passive_part.iter().all(|peer| node.passive().contains(peer)));
     assert_eq!(sample.iter().collect::<BTreeSet<_>>().len(), sample.len(), "no repeats");
-    let next = node.poll_timeout();
+    let next = next_shuffle(&mut node, &mut rng);
     assert!(next >= now + earliest && next < now + latest, "{next:?}");
+}
+
+/// Runs `node`'s timers until it sends a shuffle, and returns when it did.
+fn next_shuffle(node: &mut Overlay, rng: &mut Rng) -> Instant {
+    for _ in 0..100 {
+        let due = node.poll_timeout();
+        let mut out = Vec::new();
+        node.on_timeout(due, rng, &mut out);
+        if !shuffles(&out).is_empty() {
+            return due;
+        }
+    }
+    panic!("no shuffle in 100 timeouts");
+}
+
+fn shuffle_reply(node: &mut Overlay, from: u8, peers: impl IntoIterator<Item = u8>, rng: &mut Rng) {
+    let sample = peers.into_iter().map(id).collect();
+    node.handle(id(from), OverlayMessage::ShuffleReply { sample }, rng, &mut Vec::new());
+}
+
+#[test]
+fn a_passive_view_shuffles_faster_only_while_shuffles_fill_it() {
+    let config = OverlayConfig::default();
+    let (fast, normal) = (config.filling_shuffle_interval(), config.shuffle_interval);
+    let mut rng = Rng::from_seed(41);
+    let mut node = server(1);
+    connect(&mut node, [2, 3, 4, 5, 6], &mut rng);
+    node.learn(ids(10..20), &mut rng);
+
+    // New, and short of its size: the next shuffle follows at the fast rate.
+    let first = next_shuffle(&mut node, &mut rng);
+    let second = next_shuffle(&mut node, &mut rng);
+    assert!(second < first + fast * 3 / 2, "{first:?} then {second:?}");
+
+    // A reply that brings nobody new: the shuffle already due goes out, and the one after
+    // it waits a normal period.
+    shuffle_reply(&mut node, 2, [10, 11, 12], &mut rng);
+    let third = next_shuffle(&mut node, &mut rng);
+    let fourth = next_shuffle(&mut node, &mut rng);
+    assert!(fourth >= third + normal / 2, "{third:?} then {fourth:?}");
+
+    // A reply that brings someone new: fast again after the shuffle already due.
+    shuffle_reply(&mut node, 3, [10, 40], &mut rng);
+    let fifth = next_shuffle(&mut node, &mut rng);
+    let sixth = next_shuffle(&mut node, &mut rng);
+    assert!(sixth < fifth + fast * 3 / 2, "{fifth:?} then {sixth:?}");
+}
+
+#[test]
+fn a_full_passive_view_shuffles_at_the_normal_rate() {
+    let config = OverlayConfig::default();
+    let mut rng = Rng::from_seed(42);
+    let mut node = server(1);
+    connect(&mut node, [2, 3, 4, 5, 6], &mut rng);
+    node.learn(ids(10..10 + config.passive_max as u8), &mut rng);
+    assert_eq!(node.passive().len(), config.passive_max);
+
+    let first = next_shuffle(&mut node, &mut rng);
+    let second = next_shuffle(&mut node, &mut rng);
+    assert!(second >= first + config.shuffle_interval / 2, "{first:?} then {second:?}");
+}
+
+#[test]
+fn peers_dropped_from_a_full_passive_view_are_kept_in_a_bounded_reserve() {
+    let config = OverlayConfig { passive_max: 3, reserve_max: 2, ..OverlayConfig::default() };
+    let mut rng = Rng::from_seed(43);
+    let mut node = overlay(1, Role::Server, config);
+    node.learn(ids(10..20), &mut rng);
+    assert_eq!(node.passive().len(), 3);
+    assert_eq!(node.reserve().len(), 2);
+    assert!(node.reserve().is_disjoint(node.passive()));
+    assert!(node.reserve().is_subset(&ids(10..20)));
+
+    // A peer in reserve that fails is forgotten; one that joins the active view leaves it.
+    let failed = *node.reserve().first().expect("two in reserve");
+    node.peer_failed(failed, &mut rng, &mut Vec::new());
+    assert!(!node.reserve().contains(&failed));
+    let linked = *node.reserve().first().expect("one left");
+    let request = OverlayMessage::Neighbor { high_priority: true, role: Role::Server };
+    node.handle(linked, request, &mut rng, &mut Vec::new());
+    assert!(node.active().contains(&linked));
+    assert!(node.reserve().is_empty());
+}
+
+#[test]
+fn a_view_that_ran_dry_asks_its_reserve() {
+    let config = OverlayConfig { active_max: 3, passive_max: 2, ..OverlayConfig::default() };
+    let mut rng = Rng::from_seed(44);
+    let mut node = overlay(1, Role::Server, config);
+    connect(&mut node, [2], &mut rng);
+    node.learn(ids(10..15), &mut rng);
+    let reserve = node.reserve().clone();
+    assert_eq!(reserve.len(), 3);
+
+    for peer in node.passive().clone() {
+        node.peer_failed(peer, &mut rng, &mut Vec::new());
+    }
+    assert!(node.has_run_dry());
+    let mut out = Vec::new();
+    node.rescue(&[], &mut rng, &mut out);
+    assert!(
+        node.passive().is_subset(&reserve) && node.passive().len() == 2,
+        "{:?}",
+        node.passive()
+    );
+    let requests = neighbor_requests(&out);
+    assert_eq!(requests.len(), 1, "{out:?}");
+    assert!(reserve.contains(&requests[0].0));
 }
 
 #[test]
@@ -603,7 +714,8 @@ fn a_client_asks_for_servers_as_a_client_and_shuffles_only_with_its_server() {
     client.learn(ids([3, 4, 5]), &mut rng);
 
     let mut out = Vec::new();
-    client.on_timeout(client.poll_timeout(), &mut rng, &mut out);
+    // Both the shuffle and the period's refill are due.
+    client.on_timeout(Instant::ZERO + config.shuffle_interval * 3 / 2, &mut rng, &mut out);
     let requests = neighbor_requests(&out);
     assert!(!requests.is_empty());
     assert!(requests.iter().all(|(_, _, role)| *role == Role::Client));
@@ -746,8 +858,8 @@ fn a_view_whose_passive_peers_all_failed_is_refilled_from_other_knowledge() {
 
 #[test]
 fn nodes_started_together_do_not_shuffle_together() {
-    let config = OverlayConfig::default();
-    let (earliest, latest) = (config.shuffle_interval / 2, config.shuffle_interval * 3 / 2);
+    let interval = OverlayConfig::default().filling_shuffle_interval();
+    let (earliest, latest) = (interval / 2, interval * 3 / 2);
     let first_shuffles: BTreeSet<Instant> = (1..=20).map(|me| server(me).poll_timeout()).collect();
     assert!(first_shuffles.len() >= 15, "shuffles bunch together: {first_shuffles:?}");
     assert!(
