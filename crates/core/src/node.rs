@@ -357,13 +357,20 @@ impl Node {
             Input::PeerDown(peer) => {
                 // Only a neighbour's failure hints at a crash: refilling a view after a mass
                 // failure tries many dead passive peers, and a neighbour's failure is enough to
-                // find a crash.
+                // find a crash. It also starts anti-entropy with every other neighbour, which
+                // finds out any other dead one as fast (see `Sync::sweep`).
                 let neighbor = self.overlay.is_neighbor(&peer);
                 let mut out = Vec::new();
                 self.overlay.peer_failed(peer, &mut self.rng, &mut out);
                 self.apply_overlay(out);
-                if neighbor && let Some(membership) = self.membership.as_mut() {
-                    membership.peer_unreachable(peer);
+                if neighbor {
+                    if let Some(membership) = self.membership.as_mut() {
+                        membership.peer_unreachable(peer);
+                    }
+                    let peers: Vec<NodeId> = self.overlay.active().iter().copied().collect();
+                    let mut sync_out = Vec::new();
+                    self.sync.sweep(now, &peers, &self.records, &mut sync_out);
+                    self.apply_sync(sync_out);
                 }
             }
             Input::Command(command) => self.on_command(now, command),

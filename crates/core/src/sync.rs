@@ -18,6 +18,11 @@
 //! has not reached yet. Anti-entropy repairs what broadcast *missed*, so it waits until
 //! broadcast has had its chance.
 //!
+//! When a neighbour fails, the node starts a round with every other neighbour at once (at most
+//! once per `interval`): the failure may be one of many, and a node learns that a neighbour is
+//! dead only when it sends to it. After a mass crash, a node that lost all its neighbours
+//! would otherwise find them out one round, a second, at a time.
+//!
 //! (Demers et al., "Epidemic algorithms for replicated database maintenance", PODC 1987, call
 //! this push-pull anti-entropy; the per-origin summary is the one Scuttlebutt uses, van Renesse
 //! et al., "Efficient reconciliation and flow control for anti-entropy protocols", 2008.)
@@ -127,6 +132,8 @@ pub struct Sync {
     config: SyncConfig,
     cursor: Option<NodeId>,
     next_round: Instant,
+    /// When the last round with every neighbour at once started.
+    last_sweep: Option<Instant>,
     rounds: u64,
     /// Records stored within `fresh_hold`, oldest first, and the same as a set.
     fresh_queue: VecDeque<(Instant, (NodeId, Version))>,
@@ -141,6 +148,7 @@ impl Sync {
             config,
             cursor: None,
             next_round,
+            last_sweep: None,
             rounds: 0,
             fresh_queue: VecDeque::new(),
             fresh: BTreeSet::new(),
@@ -195,6 +203,24 @@ impl Sync {
         }
         let peer = peers[rng.index(peers.len())];
         self.start_round(peer, records, out);
+    }
+
+    /// Starts a round with each of `peers` at once (a neighbour failed), unless it did so
+    /// within the last interval.
+    pub fn sweep(
+        &mut self,
+        now: Instant,
+        peers: &[NodeId],
+        records: &RecordSet,
+        out: &mut Vec<SyncOutput>,
+    ) {
+        if self.last_sweep.is_some_and(|at| now.saturating_since(at) < self.config.interval) {
+            return;
+        }
+        self.last_sweep = Some(now);
+        for peer in peers {
+            self.start_round(*peer, records, out);
+        }
     }
 
     fn start_round(&mut self, peer: NodeId, records: &RecordSet, out: &mut Vec<SyncOutput>) {

@@ -1,9 +1,12 @@
 //! Behaviour of the sans-IO node, driven by hand through its public API.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use herald_core::broadcast::BroadcastMessage;
 use herald_core::membership::MembershipMessage;
+use herald_core::sync::SyncMessage;
 use herald_core::wire::{self, Message};
 use herald_core::{
     Command, CommandError, Config, Event, Input, Instant, Keypair, Node, NodeId, Output, PersistOp,
@@ -327,4 +330,44 @@ fn a_forwarded_join_carries_the_joiners_profile_which_is_stored_ahead_of_any_ans
     let carried = forwarded.1.expect("the joiner's profile travels with the forwarded join");
     assert_eq!(carried.record.origin, alice.id());
     assert_eq!(Profile::decode(&carried.record.payload), Some(profile));
+}
+
+/// The peers `outputs` send an anti-entropy root to.
+fn roots_sent(outputs: &[Output]) -> Vec<NodeId> {
+    transmits(outputs)
+        .into_iter()
+        .filter(|(_, frame)| {
+            matches!(wire::decode(frame), Ok(Message::Sync(SyncMessage::Root { .. })))
+        })
+        .map(|(to, _)| to)
+        .collect()
+}
+
+#[test]
+fn a_failed_neighbour_starts_anti_entropy_with_every_other_neighbour_once_a_round() {
+    let mut alice = node(1);
+    let peers: Vec<NodeId> = (2..=5).map(|secret| node(secret).id()).collect();
+    for peer in &peers {
+        connect(&mut alice, *peer);
+    }
+    assert_eq!(alice.overlay().active().len(), 4);
+    let interval = Config::default().sync.interval;
+
+    let at = Instant::ZERO + Duration::from_millis(300);
+    alice.handle(at, Input::PeerDown(peers[0]));
+    let swept: BTreeSet<NodeId> = roots_sent(&drain(&mut alice)).into_iter().collect();
+    assert_eq!(swept, peers[1..].iter().copied().collect(), "a root to each other neighbour");
+
+    // A second failure within the interval sweeps nobody again.
+    alice.handle(at + interval / 2, Input::PeerDown(peers[1]));
+    assert!(roots_sent(&drain(&mut alice)).is_empty());
+
+    // After it, the next failure sweeps the neighbours left.
+    alice.handle(at + interval, Input::PeerDown(peers[2]));
+    assert_eq!(roots_sent(&drain(&mut alice)), vec![peers[3]]);
+
+    // A node that was never a neighbour sweeps nobody.
+    let stranger = node(9).id();
+    alice.handle(at + interval * 3, Input::PeerDown(stranger));
+    assert!(roots_sent(&drain(&mut alice)).is_empty());
 }
