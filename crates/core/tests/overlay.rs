@@ -47,6 +47,13 @@ fn connect(node: &mut Overlay, peers: impl IntoIterator<Item = u8>, rng: &mut Rn
     }
 }
 
+/// Server 1 with a full active view of 2 to 6.
+fn full_server(rng: &mut Rng) -> Overlay {
+    let mut node = server(1);
+    connect(&mut node, [2, 3, 4, 5, 6], rng);
+    node
+}
+
 fn sends(out: &[OverlayOutput]) -> Vec<(NodeId, OverlayMessage)> {
     out.iter()
         .filter_map(|output| match output {
@@ -391,8 +398,7 @@ fn refused_neighbor_requests_are_retried_at_most_three_times_per_shuffle_period(
 fn a_shuffle_sends_the_origin_some_active_peers_and_some_passive_peers() {
     let config = OverlayConfig::default();
     let mut rng = Rng::from_seed(13);
-    let mut node = server(1);
-    connect(&mut node, [2, 3, 4, 5, 6], &mut rng);
+    let mut node = full_server(&mut rng);
     node.learn(ids(10..20), &mut rng);
 
     let mut out = Vec::new();
@@ -447,8 +453,7 @@ fn a_passive_view_shuffles_faster_only_while_shuffles_fill_it() {
     let config = OverlayConfig::default();
     let (fast, normal) = (config.filling_shuffle_interval(), config.shuffle_interval);
     let mut rng = Rng::from_seed(41);
-    let mut node = server(1);
-    connect(&mut node, [2, 3, 4, 5, 6], &mut rng);
+    let mut node = full_server(&mut rng);
     node.learn(ids(10..20), &mut rng);
 
     // New, and short of its size: the next shuffle follows at the fast rate.
@@ -474,8 +479,7 @@ fn a_passive_view_shuffles_faster_only_while_shuffles_fill_it() {
 fn a_full_passive_view_shuffles_at_the_normal_rate() {
     let config = OverlayConfig::default();
     let mut rng = Rng::from_seed(42);
-    let mut node = server(1);
-    connect(&mut node, [2, 3, 4, 5, 6], &mut rng);
+    let mut node = full_server(&mut rng);
     node.learn(ids(10..10 + config.passive_max as u8), &mut rng);
     assert_eq!(node.passive().len(), config.passive_max);
 
@@ -635,8 +639,7 @@ fn a_server_keeps_a_joining_client_apart_from_its_active_view() {
 #[test]
 fn a_server_never_hands_out_its_clients_in_shuffles() {
     let mut rng = Rng::from_seed(19);
-    let mut node = server(1);
-    connect(&mut node, [2, 3, 4, 5, 6], &mut rng);
+    let mut node = full_server(&mut rng);
     node.learn(ids(10..20), &mut rng);
     let mut out = Vec::new();
     node.handle(id(90), OverlayMessage::Join { role: Role::Client }, &mut rng, &mut out);
