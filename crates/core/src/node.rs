@@ -367,9 +367,8 @@ impl Node {
                     if let Some(membership) = self.membership.as_mut() {
                         membership.peer_unreachable(peer);
                     }
-                    let peers: Vec<NodeId> = self.overlay.active().iter().copied().collect();
                     let mut sync_out = Vec::new();
-                    self.sync.sweep(now, &peers, &self.records, &mut sync_out);
+                    self.sync.sweep(now, self.overlay.active(), &self.records, &mut sync_out);
                     self.apply_sync(sync_out);
                 }
             }

@@ -762,14 +762,15 @@ impl Overlay {
     }
 
     fn keep_in_reserve(&mut self, peer: NodeId, rng: &mut Rng) {
+        if self.config.reserve_max == 0 {
+            return;
+        }
         if self.reserve.len() >= self.config.reserve_max
             && let Some(dropped) = pick(&self.reserve, rng, &[])
         {
             self.reserve.remove(&dropped);
         }
-        if self.config.reserve_max > 0 {
-            self.reserve.insert(peer);
-        }
+        self.reserve.insert(peer);
     }
 
     /// Asks a random passive peer to become a neighbour, unless the active view and the

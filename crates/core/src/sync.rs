@@ -207,10 +207,10 @@ impl Sync {
 
     /// Starts a round with each of `peers` at once (a neighbour failed), unless it did so
     /// within the last interval.
-    pub fn sweep(
+    pub fn sweep<'a>(
         &mut self,
         now: Instant,
-        peers: &[NodeId],
+        peers: impl IntoIterator<Item = &'a NodeId>,
         records: &RecordSet,
         out: &mut Vec<SyncOutput>,
     ) {

@@ -376,7 +376,7 @@ impl Broadcast {
                 seen.parent = Some(from);
                 seen.round = hops;
                 self.trees.make_eager(origin, from, Scope::Own);
-                self.reroute_off(origin, parent, out);
+                self.reroute(origin, parent, false, out);
             }
             _ => {
                 if self.trees.make_lazy(origin, from, Scope::OwnAndShared) {
@@ -514,23 +514,29 @@ impl Broadcast {
         if announcer != sender
             && announced_round.saturating_add(self.config.optimization_threshold) < round
         {
-            let origin = missing.origin;
-            self.trees.make_eager(origin, announcer, Scope::Own);
-            self.grafts_sent += 1;
-            out.push(BroadcastOutput::Send(
-                announcer,
-                BroadcastMessage::Reroute { origin, eager: true },
-            ));
-            self.reroute_off(origin, sender, out);
+            self.reroute(missing.origin, announcer, true, out);
+            self.reroute(missing.origin, sender, false, out);
         }
     }
 
-    /// Moves `origin`'s tree off the link to `longer`, since a path fewer hops from the origin
-    /// delivers too, in this origin's own split only (see the `trees` module).
-    fn reroute_off(&mut self, origin: NodeId, longer: NodeId, out: &mut Vec<BroadcastOutput>) {
-        self.trees.make_lazy(origin, longer, Scope::Own);
-        self.prunes_sent += 1;
-        out.push(BroadcastOutput::Send(longer, BroadcastMessage::Reroute { origin, eager: false }));
+    /// Moves `origin`'s tree onto (`eager`) or off the link to `peer`, because a path fewer
+    /// hops from the origin was found, in this origin's own split only (see the `trees`
+    /// module), and tells `peer`. Counted as a graft or a prune.
+    fn reroute(
+        &mut self,
+        origin: NodeId,
+        peer: NodeId,
+        eager: bool,
+        out: &mut Vec<BroadcastOutput>,
+    ) {
+        if eager {
+            self.trees.make_eager(origin, peer, Scope::Own);
+            self.grafts_sent += 1;
+        } else {
+            self.trees.make_lazy(origin, peer, Scope::Own);
+            self.prunes_sent += 1;
+        }
+        out.push(BroadcastOutput::Send(peer, BroadcastMessage::Reroute { origin, eager }));
     }
 
     fn remember(&mut self, id: Digest, seen: Seen) {
