@@ -10,7 +10,7 @@
 use std::cell::RefCell;
 
 use herald_core::broadcast::BroadcastMessage;
-use herald_core::sync::SyncMessage;
+use herald_core::anti_entropy::AntiEntropyMessage;
 use herald_core::wire::{self, Message};
 use herald_core::{DirectVerifier, Verifier};
 use libfuzzer_sys::fuzz_target;
@@ -26,7 +26,7 @@ fuzz_target!(|frame: &[u8]| {
     assert_eq!(wire::decode(&again).as_ref(), Ok(&message), "re-encoded frame decodes differently");
     let records = match &message {
         Message::Broadcast(BroadcastMessage::Gossip { record, .. }) => std::slice::from_ref(record),
-        Message::Sync(SyncMessage::Records { records, .. }) => records.as_slice(),
+        Message::AntiEntropy(AntiEntropyMessage::Records { records, .. }) => records.as_slice(),
         _ => &[],
     };
     VERIFIER.with_borrow_mut(|verifier| {

@@ -11,9 +11,12 @@
 //! - [`SignedRecord`]: the one signed envelope for every kind of replicated state.
 //! - [`RecordSet`]: the store rules (newest version per slot wins; merge is a join).
 //! - [`wire`]: frames and the [`Message`]s nodes exchange; [`wire::decode`] never panics.
-//! - [`overlay`] (HyParView), [`broadcast`] (Plumtree), [`sync`] (anti-entropy) and
-//!   [`membership`] (SWIM with Lifeguard): the protocol components, each a state machine.
-//! - [`Node`]: the sans-IO node (`handle`, `poll_output`, `poll_timeout`) that wires them.
+//! - [`overlay`] (HyParView), [`broadcast`] (Plumtree), [`anti_entropy`] and [`membership`]
+//!   (SWIM with Lifeguard): the protocol components, each a module folder holding its state
+//!   machine, its messages and its config.
+//! - [`Node`]: the sans-IO node (`handle`, `poll_output`, `poll_timeout`, and command methods
+//!   such as [`Node::announce`] that answer directly) that wires them.
+//! - [`Role`]: server or client, read by every component.
 //! - [`admission`]: membership certificate chains ([`CertChain`]), invitation codes
 //!   ([`Invitation`]) and the pure join decision ([`admission::decide`]); [`Profile`] is how a
 //!   node describes itself.
@@ -21,6 +24,7 @@
 //! Not here: transport, persistence (herald-store applies the [`PersistOp`]s), the simulator.
 
 pub mod admission;
+pub mod anti_entropy;
 pub mod broadcast;
 mod id;
 mod liveness;
@@ -32,8 +36,8 @@ mod profile;
 mod record;
 mod record_set;
 mod rng;
+mod role;
 mod stats;
-pub mod sync;
 mod time;
 mod verify;
 pub mod wire;
@@ -42,12 +46,13 @@ pub use admission::{
     AdmissionPolicy, AdmissionUse, Admitted, CertChain, CertError, Invitation, InvitationError,
     JoinAnswer, JoinRequest, MembershipCert, Refusal,
 };
+pub use anti_entropy::AntiEntropyConfig;
 pub use broadcast::{BroadcastConfig, BroadcastMode};
 pub use id::{Keypair, NODE_ID_SHORT_LEN, NODE_ID_TEXT_LEN, NodeId, NodeIdParseError};
 pub use liveness::{LivenessClaim, MemberState};
 pub use membership::MembershipConfig;
-pub use node::{Command, CommandError, Config, Event, Input, Node, Output, RecordsConfig};
-pub use overlay::{OverlayConfig, Role};
+pub use node::{Announcement, CommandError, Config, Event, Input, Node, Output, RecordsConfig};
+pub use overlay::OverlayConfig;
 pub use persist::{PersistOp, Snapshot};
 pub use profile::{PROFILE_ADDRESSES_MAX, PROFILE_NAME_LEN_MAX, Profile};
 pub use record::{
@@ -57,8 +62,8 @@ pub use record_set::{
     MergeOutcome, OriginSummary, RecordSet, SlotKey, digest_head, merge_decision, precedence,
 };
 pub use rng::Rng;
+pub use role::Role;
 pub use stats::Stats;
-pub use sync::SyncConfig;
 pub use time::Instant;
 pub use verify::{DirectVerifier, Verifier};
 pub use wire::{DecodeError, EncodeError, FRAME_SIZE_MAX, Message, PROTOCOL_VERSION};

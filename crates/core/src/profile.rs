@@ -10,8 +10,8 @@ use std::net::SocketAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::id::NodeId;
-use crate::overlay::Role;
 use crate::record::{Record, RecordKind, Version};
+use crate::role::Role;
 
 /// Longest profile name, in bytes.
 pub const PROFILE_NAME_LEN_MAX: usize = 64;

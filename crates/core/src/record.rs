@@ -229,6 +229,14 @@ pub struct SignedRecord {
 pub type Digest = [u8; 32];
 
 impl SignedRecord {
+    /// An upper bound on the record's encoded size, used to pack records into frames.
+    pub fn encoded_len_max(&self) -> usize {
+        // Fixed fields: origin 32, kind 1, version 2x10, issue time 10, signature 64, and three
+        // length prefixes of at most 5 bytes each.
+        const FIXED_FIELDS_MAX: usize = 32 + 1 + 20 + 10 + 64 + 15;
+        FIXED_FIELDS_MAX + self.record.key.len() + self.record.payload.len()
+    }
+
     /// Checks the bounds and the signature.
     pub fn verify(&self) -> Result<(), RecordError> {
         self.record.check_bounds()?;

@@ -9,11 +9,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::anti_entropy::AntiEntropyMessage;
 use crate::broadcast::BroadcastMessage;
 use crate::membership::MembershipMessage;
 use crate::overlay::OverlayMessage;
 use crate::record::SignedRecord;
-use crate::sync::SyncMessage;
 
 /// The protocol version this build speaks.
 pub const PROTOCOL_VERSION: u8 = 1;
@@ -37,7 +37,7 @@ pub enum Message {
     /// Plumtree (and the flood and gossip baselines).
     Broadcast(BroadcastMessage),
     /// Anti-entropy.
-    Sync(SyncMessage),
+    AntiEntropy(AntiEntropyMessage),
     /// SWIM probes.
     Membership(MembershipMessage),
 }
@@ -48,18 +48,10 @@ impl Message {
         match self {
             Message::Overlay { .. } => "overlay",
             Message::Broadcast(_) => "broadcast",
-            Message::Sync(_) => "sync",
+            Message::AntiEntropy(_) => "anti-entropy",
             Message::Membership(_) => "membership",
         }
     }
-}
-
-/// An upper bound on the encoded size of `record`, used to pack records into frames.
-pub fn record_size_bound(record: &SignedRecord) -> usize {
-    // Fixed fields: origin 32, kind 1, version 2x10, issue time 10, signature 64, and three
-    // length prefixes of at most 5 bytes each.
-    const FIXED_FIELDS_MAX: usize = 32 + 1 + 20 + 10 + 64 + 15;
-    FIXED_FIELDS_MAX + record.record.key.len() + record.record.payload.len()
 }
 
 /// Why bytes from a peer could not be read as a frame.

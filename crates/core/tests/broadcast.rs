@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use herald_core::broadcast::{
-    Arrived, Broadcast, BroadcastMessage, BroadcastOutput, UNKNOWN_ROUND,
+    Arrived, Broadcast, BroadcastMessage, BroadcastOutput, Link, UNKNOWN_ROUND,
 };
 use herald_core::{
     BroadcastConfig, BroadcastMode, Digest, Instant, Keypair, NodeId, Record, RecordKind, Rng,
@@ -263,7 +263,7 @@ fn a_duplicate_over_a_shorter_path_prunes_the_link_of_the_first_copy() {
 
     // Node 2's copy came later but by 3 hops instead of 5: the tree keeps node 2.
     let out = duplicate(&mut broadcast, &record, 2, 3);
-    let off_1 = BroadcastMessage::Reroute { origin: origin_of(9), eager: false };
+    let off_1 = BroadcastMessage::Reroute { origin: origin_of(9), link: Link::Lazy };
     assert_eq!(out, vec![BroadcastOutput::Send(id(1), off_1)]);
     assert_eq!(broadcast.repairs(), (0, 1));
 
@@ -494,8 +494,8 @@ fn an_ihave_showing_a_much_shorter_path_re_routes_the_tree_onto_the_announcer() 
     assert_eq!(
         controls(&out),
         vec![
-            (id(4), BroadcastMessage::Reroute { origin: origin_of(9), eager: true }),
-            (id(1), BroadcastMessage::Reroute { origin: origin_of(9), eager: false })
+            (id(4), BroadcastMessage::Reroute { origin: origin_of(9), link: Link::Eager }),
+            (id(1), BroadcastMessage::Reroute { origin: origin_of(9), link: Link::Lazy })
         ]
     );
     assert_eq!(broadcast.repairs(), (1, 1));
@@ -658,9 +658,9 @@ fn a_re_route_for_one_origin_leaves_the_split_new_origins_start_from() {
 #[test]
 fn a_re_route_received_changes_only_its_origins_tree() {
     let mut broadcast = with_links(BroadcastConfig::default(), [1], [2]);
-    let reroute = |eager| BroadcastMessage::Reroute { origin: origin_of(7), eager };
-    assert!(control(&mut broadcast, ms(0), 2, reroute(true)).is_empty());
-    assert!(control(&mut broadcast, ms(0), 1, reroute(false)).is_empty());
+    let reroute = |link| BroadcastMessage::Reroute { origin: origin_of(7), link };
+    assert!(control(&mut broadcast, ms(0), 2, reroute(Link::Eager)).is_empty());
+    assert!(control(&mut broadcast, ms(0), 1, reroute(Link::Lazy)).is_empty());
     assert_eq!(broadcast.eager(), &ids([1]), "the shared split is unchanged");
     let out = spread(&mut broadcast, ms(1), &record(7, 1), None, 0);
     assert_eq!(pushed_to(&out), ids([2]), "origin 7's tree was re-routed from 1 onto 2");

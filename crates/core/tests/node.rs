@@ -4,13 +4,13 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use herald_core::anti_entropy::AntiEntropyMessage;
 use herald_core::broadcast::BroadcastMessage;
 use herald_core::membership::MembershipMessage;
-use herald_core::sync::SyncMessage;
 use herald_core::wire::{self, Message};
 use herald_core::{
-    Command, CommandError, Config, Event, Input, Instant, Keypair, Node, NodeId, Output, PersistOp,
-    RecordKind, Snapshot, Version,
+    Announcement, CommandError, Config, Event, Input, Instant, Keypair, Node, NodeId, Output,
+    PersistOp, RecordKind, Snapshot, Version,
 };
 
 fn node(secret: u8) -> Node {
@@ -26,18 +26,19 @@ fn drain(node: &mut Node) -> Vec<Output> {
     std::iter::from_fn(|| node.poll_output()).collect()
 }
 
-fn announce(service: &str, seq: Option<u64>) -> Input {
-    Input::Command(Command::Announce {
+fn announce(node: &mut Node, service: &str, seq: Option<u64>) -> Result<Version, CommandError> {
+    let announcement = Announcement {
         service: service.to_owned(),
         payload: br#"{"port":80}"#.to_vec(),
         issued_at_ms: 1,
         seq,
-    })
+    };
+    node.announce(Instant::ZERO, announcement)
 }
 
 /// Makes `peer` an overlay neighbour of `node` and drops the join traffic.
 fn connect(node: &mut Node, peer: NodeId) {
-    node.handle(Instant::ZERO, Input::Command(Command::Join { contacts: vec![peer] }));
+    node.join(&[peer]);
     drain(node);
 }
 
@@ -56,7 +57,7 @@ fn announcement_is_persisted_before_it_is_transmitted() {
     let mut alice = node(1);
     let bob = node(2).id();
     connect(&mut alice, bob);
-    alice.handle(Instant::ZERO, announce("storage", None));
+    assert_eq!(announce(&mut alice, "storage", None), Ok(Version::new(0, 1)));
     let outputs = drain(&mut alice);
     let put =
         outputs.iter().position(|o| matches!(o, Output::Persist(PersistOp::PutRecord(_)))).unwrap();
@@ -66,7 +67,6 @@ fn announcement_is_persisted_before_it_is_transmitted() {
         .unwrap();
     let sent = outputs.iter().position(|o| matches!(o, Output::Transmit { .. })).unwrap();
     assert!(put < sent && high < sent, "persists must precede the transmit: {outputs:?}");
-    assert!(outputs.contains(&Output::Event(Event::CommandDone { version: Version::new(0, 1) })));
 }
 
 #[test]
@@ -77,7 +77,7 @@ fn a_new_record_reaches_the_peer_and_is_passed_on_but_not_back() {
     connect(&mut alice, bob.id());
     connect(&mut bob, alice.id());
     connect(&mut bob, carol);
-    alice.handle(Instant::ZERO, announce("storage", None));
+    announce(&mut alice, "storage", None).unwrap();
     let (to, frame) = transmits(&drain(&mut alice)).remove(0);
     assert_eq!(to, bob.id());
     bob.handle(Instant::ZERO, Input::Frame { from: alice.id(), bytes: frame.clone() });
@@ -101,7 +101,7 @@ fn flipped_bit_in_a_received_record_is_rejected_and_counted() {
     let mut alice = node(1);
     let bob_id = node(2).id();
     connect(&mut alice, bob_id);
-    alice.handle(Instant::ZERO, announce("storage", None));
+    announce(&mut alice, "storage", None).unwrap();
     let (_, frame) = transmits(&drain(&mut alice)).remove(0);
     // Version byte, Broadcast, Gossip, round 0: the signed record starts at byte 4.
     // (The round before it is frame metadata, unsigned by design.)
@@ -131,33 +131,21 @@ fn flipped_bit_in_a_received_record_is_rejected_and_counted() {
 #[test]
 fn explicit_sequence_number_must_be_newer_than_the_current_one() {
     let mut alice = node(1);
-    alice.handle(Instant::ZERO, announce("grid-control", Some(123)));
-    assert!(
-        drain(&mut alice)
-            .contains(&Output::Event(Event::CommandDone { version: Version::new(0, 123) }))
-    );
-    alice.handle(Instant::ZERO, announce("grid-control", Some(123)));
-    let refused = Output::Event(Event::CommandRefused(CommandError::Stale {
-        requested: 123,
-        current: Version::new(0, 123),
-    }));
-    assert!(drain(&mut alice).contains(&refused));
+    assert_eq!(announce(&mut alice, "grid-control", Some(123)), Ok(Version::new(0, 123)));
+    drain(&mut alice);
+    let refused = CommandError::Stale { requested: 123, current: Version::new(0, 123) };
+    assert_eq!(announce(&mut alice, "grid-control", Some(123)), Err(refused));
+    assert!(drain(&mut alice).is_empty(), "a refused command persists and sends nothing");
+    assert_eq!(alice.stats().commands_refused, 1);
     // A plain announcement afterwards continues above the highest number issued.
-    alice.handle(Instant::ZERO, announce("grid-control", None));
-    assert!(
-        drain(&mut alice)
-            .contains(&Output::Event(Event::CommandDone { version: Version::new(0, 124) }))
-    );
+    assert_eq!(announce(&mut alice, "grid-control", None), Ok(Version::new(0, 124)));
 }
 
 #[test]
 fn withdraw_replaces_the_announcement_with_a_tombstone() {
     let mut alice = node(1);
-    alice.handle(Instant::ZERO, announce("storage", None));
-    alice.handle(
-        Instant::ZERO,
-        Input::Command(Command::Withdraw { service: "storage".into(), issued_at_ms: 2 }),
-    );
+    announce(&mut alice, "storage", None).unwrap();
+    alice.withdraw(Instant::ZERO, "storage", 2).unwrap();
     drain(&mut alice);
     let held: Vec<_> = alice.records().iter().collect();
     assert_eq!(held.len(), 1);
@@ -169,7 +157,7 @@ fn withdraw_replaces_the_announcement_with_a_tombstone() {
 fn restored_node_continues_its_sequence_numbers() {
     let keypair = Keypair::from_secret([7; 32]);
     let mut first = Node::new(keypair.clone(), Config::default(), 1, Instant::ZERO);
-    first.handle(Instant::ZERO, announce("storage", None));
+    announce(&mut first, "storage", None).unwrap();
     let mut snapshot = Snapshot::default();
     for output in drain(&mut first) {
         match output {
@@ -181,11 +169,7 @@ fn restored_node_continues_its_sequence_numbers() {
         }
     }
     let mut second = Node::restore(keypair, Config::default(), 2, Instant::ZERO, snapshot);
-    second.handle(Instant::ZERO, announce("storage", None));
-    assert!(
-        drain(&mut second)
-            .contains(&Output::Event(Event::CommandDone { version: Version::new(0, 2) }))
-    );
+    assert_eq!(announce(&mut second, "storage", None), Ok(Version::new(0, 2)));
 }
 
 #[test]
@@ -195,7 +179,7 @@ fn node_that_lost_its_store_jumps_past_its_own_version_seen_from_a_peer() {
     let peer = node(9).id();
     connect(&mut old, peer);
     for _ in 0..5 {
-        old.handle(Instant::ZERO, announce("routes", None));
+        announce(&mut old, "routes", None).unwrap();
     }
     let (_, frame) = transmits(&drain(&mut old)).pop().unwrap();
     // Same key, same epoch, empty store: it must not reissue seq 1.
@@ -203,11 +187,7 @@ fn node_that_lost_its_store_jumps_past_its_own_version_seen_from_a_peer() {
     reborn.handle(Instant::ZERO, Input::Frame { from: peer, bytes: frame });
     assert_eq!(reborn.issued_high(), Some(Version::new(0, 5)));
     drain(&mut reborn);
-    reborn.handle(Instant::ZERO, announce("routes", None));
-    assert!(
-        drain(&mut reborn)
-            .contains(&Output::Event(Event::CommandDone { version: Version::new(0, 6) }))
-    );
+    assert_eq!(announce(&mut reborn, "routes", None), Ok(Version::new(0, 6)));
 }
 
 #[test]
@@ -243,7 +223,7 @@ fn a_duplicate_over_a_tree_link_prunes_it() {
     let mut bob = node(2);
     connect(&mut alice, bob.id());
     connect(&mut bob, alice.id());
-    alice.handle(Instant::ZERO, announce("storage", None));
+    announce(&mut alice, "storage", None).unwrap();
     let (_, frame) = transmits(&drain(&mut alice)).remove(0);
     bob.handle(Instant::ZERO, Input::Frame { from: alice.id(), bytes: frame.clone() });
     drain(&mut bob);
@@ -259,13 +239,10 @@ fn a_duplicate_over_a_tree_link_prunes_it() {
 #[test]
 fn services_lists_live_announcements_and_filters_by_name() {
     let mut alice = node(1);
-    alice.handle(Instant::ZERO, announce("storage", None));
-    alice.handle(Instant::ZERO, announce("web", None));
-    alice.handle(Instant::ZERO, announce("old", None));
-    alice.handle(
-        Instant::ZERO,
-        Input::Command(Command::Withdraw { service: "old".into(), issued_at_ms: 2 }),
-    );
+    announce(&mut alice, "storage", None).unwrap();
+    announce(&mut alice, "web", None).unwrap();
+    announce(&mut alice, "old", None).unwrap();
+    alice.withdraw(Instant::ZERO, "old", 2).unwrap();
     drain(&mut alice);
     let names = |service: Option<&str>| -> Vec<String> {
         alice.services(service).map(|record| record.record.key.clone()).collect()
@@ -281,7 +258,8 @@ fn services_lists_live_announcements_and_filters_by_name() {
 
 #[test]
 fn a_forwarded_join_carries_the_joiners_profile_which_is_stored_ahead_of_any_answer() {
-    use herald_core::overlay::{OverlayMessage, Role};
+    use herald_core::Role;
+    use herald_core::overlay::OverlayMessage;
     use herald_core::{Event, Profile};
     let mut alice = node(1);
     let mut bob = node(2);
@@ -292,15 +270,9 @@ fn a_forwarded_join_carries_the_joiners_profile_which_is_stored_ahead_of_any_ans
         role: Role::Server,
         addresses: vec!["127.0.0.1:7000".parse().unwrap()],
     };
-    let publish = Command::Publish {
-        kind: RecordKind::Profile,
-        key: String::new(),
-        payload: profile.encode(),
-        issued_at_ms: 1,
-    };
-    alice.handle(Instant::ZERO, Input::Command(publish));
+    alice.publish_profile(Instant::ZERO, &profile, 1).unwrap();
     drain(&mut alice);
-    alice.handle(Instant::ZERO, Input::Command(Command::Join { contacts: vec![bob.id()] }));
+    alice.join(&[bob.id()]);
     let (to, join) = transmits(&drain(&mut alice)).remove(0);
     assert_eq!(to, bob.id());
 
@@ -337,7 +309,7 @@ fn roots_sent(outputs: &[Output]) -> Vec<NodeId> {
     transmits(outputs)
         .into_iter()
         .filter(|(_, frame)| {
-            matches!(wire::decode(frame), Ok(Message::Sync(SyncMessage::Root { .. })))
+            matches!(wire::decode(frame), Ok(Message::AntiEntropy(AntiEntropyMessage::Root { .. })))
         })
         .map(|(to, _)| to)
         .collect()
@@ -351,7 +323,7 @@ fn a_failed_neighbour_starts_anti_entropy_with_every_other_neighbour_once_a_roun
         connect(&mut alice, *peer);
     }
     assert_eq!(alice.overlay().active().len(), 4);
-    let interval = Config::default().sync.interval;
+    let interval = Config::default().anti_entropy.interval;
 
     let at = Instant::ZERO + Duration::from_millis(300);
     alice.handle(at, Input::PeerDown(peers[0]));

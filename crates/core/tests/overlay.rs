@@ -3,7 +3,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use herald_core::overlay::{Overlay, OverlayConfig, OverlayMessage, OverlayOutput, Role};
+use herald_core::Role;
+use herald_core::overlay::{Overlay, OverlayConfig, OverlayMessage, OverlayOutput, Priority};
 use herald_core::{Instant, NodeId, Rng};
 
 /// Largest shuffle sample a node accepts (the overlay's private `SAMPLE_LEN_MAX`).
@@ -40,7 +41,7 @@ fn connect(node: &mut Overlay, peers: impl IntoIterator<Item = u8>, rng: &mut Rn
         let mut out = Vec::new();
         node.handle(
             id(peer),
-            OverlayMessage::Neighbor { high_priority: true, role: Role::Server },
+            OverlayMessage::Neighbor { priority: Priority::High, role: Role::Server },
             rng,
             &mut out,
         );
@@ -67,7 +68,9 @@ fn neighbor_requests(out: &[OverlayOutput]) -> Vec<(NodeId, bool, Role)> {
     sends(out)
         .into_iter()
         .filter_map(|(to, message)| match message {
-            OverlayMessage::Neighbor { high_priority, role } => Some((to, high_priority, role)),
+            OverlayMessage::Neighbor { priority, role } => {
+                Some((to, priority == Priority::High, role))
+            }
             _ => None,
         })
         .collect()
@@ -162,7 +165,7 @@ fn a_forward_join_with_ttl_zero_ends_in_the_active_view_and_asks_the_joiner_with
     joiner_out.clear();
     joiner.handle(
         id(1),
-        OverlayMessage::Neighbor { high_priority: true, role: Role::Server },
+        OverlayMessage::Neighbor { priority: Priority::High, role: Role::Server },
         &mut rng,
         &mut joiner_out,
     );
@@ -335,7 +338,7 @@ fn a_high_priority_neighbor_request_fills_one_slot_beyond_a_full_view_then_drops
     connect(&mut node, [2, 3], &mut rng);
     let forced = |node: &mut Overlay, peer: u8, rng: &mut Rng| {
         let mut out = Vec::new();
-        let request = OverlayMessage::Neighbor { high_priority: true, role: Role::Server };
+        let request = OverlayMessage::Neighbor { priority: Priority::High, role: Role::Server };
         node.handle(id(peer), request, rng, &mut out);
         out
     };
@@ -359,7 +362,7 @@ fn a_low_priority_neighbor_request_is_refused_by_a_full_view_and_accepted_with_r
     let mut node = overlay(1, Role::Server, config);
     connect(&mut node, [2], &mut rng);
 
-    let low = OverlayMessage::Neighbor { high_priority: false, role: Role::Server };
+    let low = OverlayMessage::Neighbor { priority: Priority::Normal, role: Role::Server };
     let mut out = Vec::new();
     node.handle(id(3), low.clone(), &mut rng, &mut out);
     assert_eq!(node.active(), &ids([2, 3]));
@@ -504,7 +507,7 @@ fn peers_dropped_from_a_full_passive_view_are_kept_in_a_bounded_reserve() {
     node.peer_failed(failed, &mut rng, &mut Vec::new());
     assert!(!node.reserve().contains(&failed));
     let linked = *node.reserve().first().expect("one left");
-    let request = OverlayMessage::Neighbor { high_priority: true, role: Role::Server };
+    let request = OverlayMessage::Neighbor { priority: Priority::High, role: Role::Server };
     node.handle(linked, request, &mut rng, &mut Vec::new());
     assert!(node.active().contains(&linked));
     assert!(node.reserve().is_empty());
@@ -645,7 +648,7 @@ fn a_server_never_hands_out_its_clients_in_shuffles() {
     node.handle(id(90), OverlayMessage::Join { role: Role::Client }, &mut rng, &mut out);
     node.handle(
         id(91),
-        OverlayMessage::Neighbor { high_priority: false, role: Role::Client },
+        OverlayMessage::Neighbor { priority: Priority::Normal, role: Role::Client },
         &mut rng,
         &mut out,
     );
@@ -700,7 +703,7 @@ fn a_clients_active_view_is_capped_at_client_servers() {
     let mut out = Vec::new();
     client.handle(
         id(6),
-        OverlayMessage::Neighbor { high_priority: true, role: Role::Server },
+        OverlayMessage::Neighbor { priority: Priority::High, role: Role::Server },
         &mut rng,
         &mut out,
     );
@@ -750,7 +753,7 @@ fn a_server_refuses_a_client_beyond_clients_max() {
     let config = OverlayConfig { clients_max: 1, ..OverlayConfig::default() };
     let mut rng = Rng::from_seed(23);
     let mut node = overlay(1, Role::Server, config);
-    let client_request = OverlayMessage::Neighbor { high_priority: true, role: Role::Client };
+    let client_request = OverlayMessage::Neighbor { priority: Priority::High, role: Role::Client };
     let mut out = Vec::new();
     node.handle(id(8), client_request.clone(), &mut rng, &mut out);
     let mut out = Vec::new();
@@ -818,7 +821,6 @@ fn an_unanswered_neighbor_request_does_not_block_refills_forever() {
 
 #[test]
 fn role_names_round_trip_and_unknown_names_are_refused() {
-    use herald_core::overlay::Role;
     for role in [Role::Server, Role::Client] {
         assert_eq!(Role::from_name(role.name()), Some(role));
     }

@@ -13,10 +13,10 @@ use std::collections::BTreeMap;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, LazyLock};
 
-use herald_core::broadcast::BroadcastMessage;
+use herald_core::anti_entropy::AntiEntropyMessage;
+use herald_core::broadcast::{BroadcastMessage, Link};
 use herald_core::membership::MembershipMessage;
-use herald_core::overlay::OverlayMessage;
-use herald_core::sync::SyncMessage;
+use herald_core::overlay::{OverlayMessage, Priority};
 use herald_core::wire::{self, Message, PROTOCOL_VERSION};
 use herald_core::{
     Digest, DirectVerifier, Keypair, MergeOutcome, NodeId, Record, RecordKind, RecordSet, Role,
@@ -112,8 +112,10 @@ fn any_overlay_message() -> impl Strategy<Value = OverlayMessage> {
         any_role().prop_map(|role| OverlayMessage::Join { role }),
         (any_node_id(), any::<u8>())
             .prop_map(|(joiner, ttl)| OverlayMessage::ForwardJoin { joiner, ttl }),
-        (any::<bool>(), any_role())
-            .prop_map(|(high_priority, role)| OverlayMessage::Neighbor { high_priority, role }),
+        (any::<bool>(), any_role()).prop_map(|(high, role)| OverlayMessage::Neighbor {
+            priority: if high { Priority::High } else { Priority::Normal },
+            role,
+        }),
         any::<bool>().prop_map(|accepted| OverlayMessage::NeighborReply { accepted }),
         Just(OverlayMessage::Disconnect),
         (any_node_id(), any::<u8>(), any_node_ids())
@@ -134,8 +136,10 @@ fn any_broadcast_message() -> impl Strategy<Value = BroadcastMessage> {
         (option::of(any::<Digest>()), any_node_id())
             .prop_map(|(id, origin)| BroadcastMessage::Graft { id, origin }),
         any_node_id().prop_map(|origin| BroadcastMessage::Prune { origin }),
-        (any_node_id(), any::<bool>())
-            .prop_map(|(origin, eager)| BroadcastMessage::Reroute { origin, eager }),
+        (any_node_id(), any::<bool>()).prop_map(|(origin, eager)| BroadcastMessage::Reroute {
+            origin,
+            link: if eager { Link::Eager } else { Link::Lazy },
+        }),
     ]
 }
 
@@ -144,21 +148,25 @@ fn any_version() -> impl Strategy<Value = Version> {
     (any::<u64>(), any::<u64>()).prop_map(|(epoch, seq)| Version::new(epoch, seq))
 }
 
-fn any_sync_message() -> impl Strategy<Value = SyncMessage> {
+fn any_anti_entropy_message() -> impl Strategy<Value = AntiEntropyMessage> {
     prop_oneof![
         (
             option::of(any_node_id()),
             option::of(any_node_id()),
             vec((any_node_id(), any::<u64>(), any_version()), 0..=8)
         )
-            .prop_map(|(start, end, entries)| SyncMessage::Digest { start, end, entries }),
+            .prop_map(|(start, end, entries)| AntiEntropyMessage::Digest {
+                start,
+                end,
+                entries
+            }),
         vec((any_node_id(), option::of(any_version())), 0..=8)
-            .prop_map(|origins| SyncMessage::Want { origins }),
-        any::<u64>().prop_map(|fingerprint| SyncMessage::Root { fingerprint }),
+            .prop_map(|origins| AntiEntropyMessage::Want { origins }),
+        any::<u64>().prop_map(|fingerprint| AntiEntropyMessage::Root { fingerprint }),
         (vec(any_record(), 0..=4), any::<bool>())
-            .prop_map(|(records, more)| SyncMessage::Records { records, more }),
+            .prop_map(|(records, more)| AntiEntropyMessage::Records { records, more }),
         (vec((any_node_id(), vec(any::<u64>(), 0..=8)), 0..=4), any::<bool>())
-            .prop_map(|(origins, reply)| SyncMessage::Held { origins, reply }),
+            .prop_map(|(origins, reply)| AntiEntropyMessage::Held { origins, reply }),
     ]
 }
 
@@ -180,7 +188,7 @@ fn any_message() -> impl Strategy<Value = Message> {
         (any_overlay_message(), option::of(any_record()))
             .prop_map(|(message, profile)| Message::Overlay { message, profile }),
         any_broadcast_message().prop_map(Message::Broadcast),
-        any_sync_message().prop_map(Message::Sync),
+        any_anti_entropy_message().prop_map(Message::AntiEntropy),
         any_membership_message().prop_map(Message::Membership),
     ]
 }
@@ -208,12 +216,12 @@ fn variant_name(message: &Message) -> &'static str {
             BroadcastMessage::Prune { .. } => "broadcast/prune",
             BroadcastMessage::Reroute { .. } => "broadcast/reroute",
         },
-        Message::Sync(sync) => match sync {
-            SyncMessage::Digest { .. } => "sync/digest",
-            SyncMessage::Want { .. } => "sync/want",
-            SyncMessage::Root { .. } => "sync/root",
-            SyncMessage::Records { .. } => "sync/records",
-            SyncMessage::Held { .. } => "sync/held",
+        Message::AntiEntropy(sync) => match sync {
+            AntiEntropyMessage::Digest { .. } => "sync/digest",
+            AntiEntropyMessage::Want { .. } => "sync/want",
+            AntiEntropyMessage::Root { .. } => "sync/root",
+            AntiEntropyMessage::Records { .. } => "sync/records",
+            AntiEntropyMessage::Held { .. } => "sync/held",
         },
         Message::Membership(membership) => match membership {
             MembershipMessage::Ping { .. } => "membership/ping",
@@ -318,7 +326,7 @@ proptest! {
         let mut verifier = DirectVerifier::default();
         let records = match wire::decode(&frame) {
             Ok(Message::Broadcast(BroadcastMessage::Gossip { record, .. })) => vec![record],
-            Ok(Message::Sync(SyncMessage::Records { records, .. })) => records,
+            Ok(Message::AntiEntropy(AntiEntropyMessage::Records { records, .. })) => records,
             _ => Vec::new(),
         };
         for record in &records {

@@ -14,7 +14,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use herald_core::admission::CertChain;
 use herald_core::{
-    Command, CommandError, Event, Input, Node, NodeId, Output, PersistOp, Profile, RecordKind,
+    CommandError, Event, Input, Instant, Node, NodeId, Output, PersistOp, Profile, RecordKind,
     SignedRecord, Version,
 };
 use herald_store::Store;
@@ -147,16 +147,19 @@ impl Actor {
 
     /// Announces departure and stops the loop after the current turn.
     pub(crate) fn leave(&mut self) {
-        let command = Command::Leave { issued_at_ms: unix_ms() };
-        self.node.handle(self.clock.now(), Input::Command(command));
+        self.node.leave(self.clock.now(), unix_ms());
         self.stopping = true;
     }
 
-    /// Feeds a local command to the core and returns its outcome once whatever it changed is
+    /// Runs a local command on the core and returns its outcome once whatever it changed is
     /// durable.
-    pub(crate) fn command(&mut self, command: Command) -> Result<Result<Version, CommandError>> {
-        self.node.handle(self.clock.now(), Input::Command(command));
-        self.drain()?.context("the protocol core gave no outcome for a local command")
+    pub(crate) fn command(
+        &mut self,
+        command: impl FnOnce(&mut Node, Instant) -> Result<Version, CommandError>,
+    ) -> Result<Result<Version, CommandError>> {
+        let outcome = command(&mut self.node, self.clock.now());
+        self.drain()?;
+        Ok(outcome)
     }
 
     fn on_transport_event(&mut self, event: TransportEvent) {
@@ -177,11 +180,9 @@ impl Actor {
         }
     }
 
-    /// Drains the core's outputs in order; returns the outcome of a local command if one
-    /// finished. Persists are committed before the transmit that follows them and before
-    /// returning.
-    fn drain(&mut self) -> Result<Option<Result<Version, CommandError>>> {
-        let mut outcome = None;
+    /// Drains the core's outputs in order. Persists are committed before the transmit that
+    /// follows them and before returning.
+    fn drain(&mut self) -> Result<()> {
         while let Some(output) = self.node.poll_output() {
             match output {
                 Output::Persist(op) => self.pending.push(op),
@@ -190,8 +191,6 @@ impl Actor {
                     let addresses = self.addresses.of(&to);
                     self.transport.send(to, &addresses, frame);
                 }
-                Output::Event(Event::CommandDone { version }) => outcome = Some(Ok(version)),
-                Output::Event(Event::CommandRefused(error)) => outcome = Some(Err(error)),
                 Output::Event(Event::RecordStored { record, .. }) => self.on_record_stored(&record),
                 Output::Event(Event::MemberChanged { id, .. }) => {
                     if let Some(member) = views::member(self, id) {
@@ -203,8 +202,7 @@ impl Actor {
         if !self.ready && !self.node.overlay().active().is_empty() {
             self.ready = true;
         }
-        self.flush()?;
-        Ok(outcome)
+        self.flush()
     }
 
     /// Commits the pending persist operations. A failure is fatal: the node stops at once, and
@@ -246,20 +244,11 @@ impl Actor {
             role: self.profile.role,
             addresses: self.advertised.clone(),
         };
-        let command = Command::Publish {
-            kind: RecordKind::Profile,
-            key: String::new(),
-            payload: profile.encode(),
-            issued_at_ms: unix_ms(),
-        };
-        self.command(command)?.context("publishing this node's profile")?;
-        let command = Command::Publish {
-            kind: RecordKind::MembershipCert,
-            key: String::new(),
-            payload: self.chain.encode(),
-            issued_at_ms: unix_ms(),
-        };
-        self.command(command)?.context("publishing this node's membership certificate")?;
+        self.command(|node, now| node.publish_profile(now, &profile, unix_ms()))?
+            .context("publishing this node's profile")?;
+        let chain = self.chain.clone();
+        self.command(|node, now| node.publish_membership_cert(now, &chain, unix_ms()))?
+            .context("publishing this node's membership certificate")?;
         Ok(())
     }
 
@@ -280,7 +269,7 @@ impl Actor {
         if contacts.is_empty() {
             return;
         }
-        self.node.handle(self.clock.now(), Input::Command(Command::Join { contacts }));
+        self.node.join(&contacts);
     }
 
     /// Forgets the addresses of purged members, and stores the live servers this node knows,

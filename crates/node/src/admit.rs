@@ -10,7 +10,7 @@ use std::time::Duration;
 use herald_core::admission::{
     AdmissionPolicy, Invitation, JoinAnswer, JoinRequest, Refusal, decide,
 };
-use herald_core::{Command, NodeId, RecordKind, Role};
+use herald_core::{NodeId, Role};
 use tracing::{info, warn};
 
 use crate::actor::Actor;
@@ -70,14 +70,8 @@ fn join(
         }
     };
     if let Some(spent) = admitted.use_record {
-        let command = Command::Publish {
-            kind: RecordKind::Admission,
-            key: spent.record_key(),
-            payload: spent.encode(),
-            issued_at_ms: unix_ms(),
-        };
         // The use must be durable (and on its way to the grid) before the joiner hears yes.
-        match actor.command(command) {
+        match actor.command(|node, now| node.publish_admission(now, &spent, unix_ms())) {
             Ok(Ok(_)) => {}
             Ok(Err(error)) => {
                 warn!(%error, "could not record an invitation use");

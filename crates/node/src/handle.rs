@@ -4,7 +4,7 @@
 //! Every request is a closure run on the actor's own task, so it sees one consistent state and
 //! never races the protocol. The answer comes back on a one-shot channel.
 
-use herald_core::{Command, CommandError};
+use herald_core::{Announcement, CommandError, Instant, Node, Version};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::actor::{Actor, Call};
@@ -52,7 +52,10 @@ impl NodeHandle {
 }
 
 /// Runs a publishing command and maps its outcome to the API's.
-fn run_command(actor: &mut Actor, command: Command) -> Result<SeqView, ApiError> {
+fn run_command(
+    actor: &mut Actor,
+    command: impl FnOnce(&mut Node, Instant) -> Result<Version, CommandError>,
+) -> Result<SeqView, ApiError> {
     match actor.command(command) {
         Ok(Ok(version)) => Ok(SeqView { seq: version.seq }),
         Ok(Err(error @ CommandError::Stale { .. })) => {
@@ -87,8 +90,9 @@ impl NodeApi for NodeHandle {
     ) -> Result<SeqView, ApiError> {
         let payload = serde_json::to_vec(&payload)
             .map_err(|error| ApiError::BadRequest(format!("encoding the payload: {error}")))?;
-        let command = Command::Announce { service, payload, issued_at_ms: unix_ms(), seq };
-        self.call(move |actor| run_command(actor, command)).await?
+        let announcement = Announcement { service, payload, issued_at_ms: unix_ms(), seq };
+        self.call(move |actor| run_command(actor, |node, now| node.announce(now, announcement)))
+            .await?
     }
 
     async fn withdraw(&self, service: String) -> Result<SeqView, ApiError> {
@@ -97,7 +101,7 @@ impl NodeApi for NodeHandle {
             if !actor.node.services(Some(&service)).any(|record| record.record.origin == me) {
                 return Err(ApiError::NotFound(format!("this node does not announce {service:?}")));
             }
-            run_command(actor, Command::Withdraw { service, issued_at_ms: unix_ms() })
+            run_command(actor, |node, now| node.withdraw(now, &service, unix_ms()))
         })
         .await?
     }

@@ -110,7 +110,7 @@ mod tests {
         let taught_at = Instant::ZERO + Duration::from_secs(5);
         for node in ISLAND..2 * ISLAND {
             let contacts = vec![sim.id(node), sim.id(node - ISLAND)];
-            sim.schedule_command(taught_at, node, herald_core::Command::Join { contacts });
+            sim.schedule_command(taught_at, node, crate::SimCommand::Join { contacts });
         }
         sim.run_until(taught_at).expect("no violation");
         for node in 0..2 * ISLAND {

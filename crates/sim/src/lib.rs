@@ -37,4 +37,4 @@ pub use reach::ReachCurve;
 pub use report::{Percentiles, Report};
 pub use scenario::{Origins, Scenario, gossip_fanout};
 pub use scenario_file::{Expect, FILE_NODES_MAX, ScenarioFile, ScenarioFileError};
-pub use sim::{Delivery, NetworkChange, Sim, Violation};
+pub use sim::{Delivery, NetworkChange, Sim, SimCommand, Violation};

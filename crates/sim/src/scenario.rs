@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use herald_core::broadcast::UNKNOWN_ROUND;
 use herald_core::{
-    BroadcastMode, Command, Config, Digest, Instant, MembershipConfig, RecordKind, Rng, SlotKey,
-    Stats,
+    Announcement, BroadcastMode, Config, Digest, Instant, MembershipConfig, RecordKind, Rng,
+    SlotKey, Stats,
 };
 
 use crate::checkers::standard_checkers;
@@ -20,7 +20,7 @@ use crate::fault::{self, Fault};
 use crate::network::{LossModel, NetworkModel, NodeIndex};
 use crate::reach::{ReachCurve, reach_curves};
 use crate::report::{Percentiles, Report, millis};
-use crate::sim::Sim;
+use crate::sim::{Sim, SimCommand};
 
 /// Where announcements come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,7 +96,7 @@ impl Default for Scenario {
 /// which push gossip reaches everyone with high probability (Eugster et al., "Epidemic
 /// information dissemination in distributed systems").
 pub fn gossip_fanout(nodes: u32) -> u16 {
-    (f64::from(nodes.max(1)).ln().ceil() as u16).max(1)
+    (libm::ceil(libm::log(f64::from(nodes.max(1)))) as u16).max(1)
 }
 
 /// How often convergence is checked.
@@ -242,7 +242,7 @@ impl Scenario {
             sim.schedule_command(
                 at,
                 origin,
-                Command::Announce { service, payload, issued_at_ms, seq: None },
+                SimCommand::Announce(Announcement { service, payload, issued_at_ms, seq: None }),
             );
         }
         slots

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use herald_core::{
-    Command, Config, Digest, Event, Input, Instant, Keypair, MemberState, Node, NodeId, Output,
-    Rng, Stats,
+    Announcement, Config, Digest, Event, Input, Instant, Keypair, MemberState, Node, NodeId,
+    Output, Rng, Stats,
 };
 use herald_store::{MemStore, Store};
 
@@ -34,13 +34,25 @@ enum SimEvent {
     Wake { node: NodeIndex, at: Instant },
     /// A local command at a node. Boxed, as is a network change: every pending event takes a
     /// slot of the queue, and the rare large ones would otherwise set every slot's size.
-    Command { node: NodeIndex, command: Box<Command> },
+    Command { node: NodeIndex, command: Box<SimCommand> },
     /// A node crashes, losing everything but its store.
     Crash { node: NodeIndex },
     /// A crashed node restarts from its store.
     Restart { node: NodeIndex },
     /// The network changes.
     Network(Box<NetworkChange>),
+}
+
+/// A local command the simulator carries out at a node at a scheduled time.
+#[derive(Clone, Debug)]
+pub enum SimCommand {
+    /// [`Node::join`] through these contacts.
+    Join {
+        /// Servers to contact, in order of preference.
+        contacts: Vec<NodeId>,
+    },
+    /// [`Node::announce`].
+    Announce(Announcement),
 }
 
 // The queue's slots stay small; a boxed variant must not grow them back.
@@ -239,14 +251,14 @@ impl Sim {
     }
 
     /// Schedules a local command.
-    pub fn schedule_command(&mut self, at: Instant, node: NodeIndex, command: Command) {
+    pub fn schedule_command(&mut self, at: Instant, node: NodeIndex, command: SimCommand) {
         self.schedule(at, SimEvent::Command { node, command: Box::new(command) });
     }
 
     /// Schedules a join of `node` through `contact`.
     pub fn schedule_join(&mut self, at: Instant, node: NodeIndex, contact: NodeIndex) {
         let contacts = vec![self.id(contact)];
-        let command = Box::new(Command::Join { contacts });
+        let command = Box::new(SimCommand::Join { contacts });
         self.schedule(at, SimEvent::Command { node, command });
     }
 
@@ -447,7 +459,17 @@ impl Sim {
                 if !self.is_up(node) {
                     return Ok(());
                 }
-                self.handle_at(node, Input::Command(*command));
+                let now = self.now;
+                if let Some(state) = self.nodes[node as usize].node.as_mut() {
+                    match *command {
+                        SimCommand::Join { contacts } => state.join(&contacts),
+                        // A refused announcement publishes nothing, which the report shows as
+                        // a record nobody received.
+                        SimCommand::Announce(announcement) => {
+                            let _ = state.announce(now, announcement);
+                        }
+                    }
+                }
                 Some(node)
             }
             SimEvent::Crash { node } => {

@@ -7,13 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use herald_core::{
-    BroadcastMode, Command, Config, Event, Instant, Keypair, MemberState, Record, RecordKind,
+    Announcement, BroadcastMode, Config, Event, Instant, Keypair, MemberState, Record, RecordKind,
     SignedRecord, Version,
 };
 use herald_sim::seed::{replay_line, seed_from_env_or_draw};
 use herald_sim::{
     Checker, Fault, IncarnationsNeverGoBack, NetworkModel, NoDuplicateDelivery, NoForgedDelivery,
-    Origins, Scenario, Sim, standard_checkers,
+    Origins, Scenario, Sim, SimCommand, standard_checkers,
 };
 
 /// Runs `body` with a seed, printing the replay command if it panics.
@@ -24,13 +24,13 @@ fn with_seed(test_name: &str, body: impl FnOnce(u64) + std::panic::UnwindSafe) {
     }
 }
 
-fn announce(service: &str) -> Command {
-    Command::Announce {
+fn announce(service: &str) -> SimCommand {
+    SimCommand::Announce(Announcement {
         service: service.to_owned(),
         payload: b"{}".to_vec(),
         issued_at_ms: 0,
         seq: None,
-    }
+    })
 }
 
 fn at_ms(ms: u64) -> Instant {

@@ -11,8 +11,8 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::id::{Keypair, NodeId};
-use crate::overlay::Role;
 use crate::record::{Record, RecordKind, Version};
+use crate::role::Role;
 use ed25519_dalek::Signature;
 
 /// Most certificates in a chain: the root and up to seven servers above the leaf.

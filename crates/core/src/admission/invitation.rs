@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::check::{base32_lower, check_character, has_valid_check};
 use crate::id::{Keypair, NodeId};
-use crate::overlay::Role;
+use crate::role::Role;
 
 /// Most server addresses an invitation carries.
 pub const INVITATION_SERVERS_MAX: usize = 16;

@@ -24,10 +24,10 @@ use serde::{Deserialize, Serialize};
 use super::cert::{CertChain, CertError};
 use super::invitation::{Invitation, InvitationError};
 use crate::id::{Keypair, NodeId};
-use crate::overlay::Role;
 use crate::profile::PROFILE_ADDRESSES_MAX;
 use crate::record::{Record, RecordKind, Version};
 use crate::record_set::{RecordSet, SlotKey};
+use crate::role::Role;
 
 /// The version byte that starts every join message.
 pub const JOIN_VERSION: u8 = 1;

@@ -16,13 +16,16 @@
 //! Every message is a signed record; its id is the record's digest. The component decides where
 //! messages go; the node verifies and stores records and tells it what was new.
 
+mod config;
+mod lazy;
+mod message;
 mod trees;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
-use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+pub use config::{BroadcastConfig, BroadcastMode};
+pub use message::{Arrived, BroadcastMessage, BroadcastOutput, Link};
 
 use crate::id::NodeId;
 use crate::record::{Digest, SignedRecord};
@@ -35,120 +38,6 @@ use trees::{Scope, Trees};
 /// anti-entropy). It never looks shorter than a real path, so it never re-shapes the tree, and
 /// stays unknown as it travels on.
 pub const UNKNOWN_ROUND: u16 = u16::MAX;
-
-/// Which algorithm spreads a new record.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum BroadcastMode {
-    /// Plumtree: eager push on a tree, lazy IHAVE on the other links.
-    #[default]
-    Plumtree,
-    /// Push to every overlay neighbour but the sender (Receptor's route broadcast).
-    Flood,
-    /// Push to `fanout` random known peers (active and passive views).
-    Gossip {
-        /// Peers each node pushes a new record to.
-        fanout: u16,
-    },
-}
-
-/// Plumtree parameters.
-#[derive(Clone, Debug)]
-pub struct BroadcastConfig {
-    /// The algorithm.
-    pub mode: BroadcastMode,
-    /// How long IHAVE announcements are batched before they are sent. Default 50 ms (guess:
-    /// well under the graft timeout, so batching never triggers a graft).
-    pub ihave_interval: Duration,
-    /// How long to wait for a message announced by IHAVE before grafting. Default 200 ms
-    /// (measured in sim at 1,000 nodes and 10–50 ms links: 100 ms pushes random-origin RMR
-    /// above 0.5, 250 ms lets p99 latency grow past 0.5 s).
-    pub graft_timeout: Duration,
-    /// How long to wait after a graft before grafting the next announcer. Default 150 ms.
-    pub graft_retry: Duration,
-    /// Hops a lazy path must save before the tree is re-routed. Default 3 (measured in sim
-    /// at 10,000 nodes, one origin: the median announcement's last delivery hop 10, against 12
-    /// at 6; when re-routes also re-shaped the shared split, 3 raised RMR with random origins;
-    /// iroh-gossip uses 7).
-    pub optimization_threshold: u16,
-    /// Message ids remembered (for duplicate suppression and answering grafts). Default 65,536.
-    pub seen_cache_len_max: usize,
-    /// IHAVE entries per frame. Default 512.
-    pub ihave_batch_max: usize,
-    /// Origins whose own eager/lazy split is kept; beyond it the least recently used is
-    /// dropped. Default 4,096 (about 1 MB at five neighbours).
-    pub trees_max: usize,
-}
-
-impl Default for BroadcastConfig {
-    fn default() -> BroadcastConfig {
-        BroadcastConfig {
-            mode: BroadcastMode::Plumtree,
-            ihave_interval: Duration::from_millis(50),
-            graft_timeout: Duration::from_millis(200),
-            graft_retry: Duration::from_millis(150),
-            optimization_threshold: 3,
-            seen_cache_len_max: 65_536,
-            ihave_batch_max: 512,
-            trees_max: 4096,
-        }
-    }
-}
-
-/// Broadcast messages between two nodes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum BroadcastMessage {
-    /// A whole record, pushed.
-    Gossip {
-        /// Hops from the origin before the sender (0 when the origin sends it).
-        round: u16,
-        /// The record.
-        record: SignedRecord,
-    },
-    /// Ids of records the sender holds.
-    IHave {
-        /// (message id, the record's origin, round at the sender).
-        entries: Vec<(Digest, NodeId, u16)>,
-    },
-    /// Pull a record and make the link eager in `origin`'s tree.
-    Graft {
-        /// The wanted record, if any.
-        id: Option<Digest>,
-        /// Whose tree the link joins.
-        origin: NodeId,
-    },
-    /// Make the link lazy in `origin`'s tree.
-    Prune {
-        /// Whose tree the link leaves.
-        origin: NodeId,
-    },
-    /// Re-route `origin`'s tree onto (`eager`) or off the link, because a path fewer hops from
-    /// the origin was found (tree optimisation). Unlike a graft or a prune it changes only
-    /// `origin`'s own tree, not the shared split new origins start from (the `trees` module).
-    Reroute {
-        /// Whose tree the link joins or leaves.
-        origin: NodeId,
-        /// Joins (eager) or leaves (lazy).
-        eager: bool,
-    },
-}
-
-/// A record to spread: published here, or new from a peer.
-#[derive(Clone, Debug)]
-pub struct Arrived {
-    /// The record.
-    pub record: Arc<SignedRecord>,
-    /// The peer it came from; `None` when published here.
-    pub from: Option<NodeId>,
-    /// Hops from its origin to this node (0 when published here).
-    pub round: u16,
-}
-
-/// What the broadcast component asks of the node.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum BroadcastOutput {
-    /// Send a message.
-    Send(NodeId, BroadcastMessage),
-}
 
 /// A record this node has, as the broadcast remembers it.
 #[derive(Clone, Debug)]
@@ -376,7 +265,7 @@ impl Broadcast {
                 seen.parent = Some(from);
                 seen.round = hops;
                 self.trees.make_eager(origin, from, Scope::Own);
-                self.reroute(origin, parent, false, out);
+                self.reroute(origin, parent, Link::Lazy, out);
             }
             _ => {
                 if self.trees.make_lazy(origin, from, Scope::OwnAndShared) {
@@ -436,107 +325,17 @@ impl Broadcast {
                     self.trees.make_lazy(origin, from, Scope::OwnAndShared);
                 }
             }
-            BroadcastMessage::Reroute { origin, eager } => {
+            BroadcastMessage::Reroute { origin, link } => {
                 if self.trees.is_neighbor(&from) {
-                    if eager {
-                        self.trees.make_eager(origin, from, Scope::Own);
-                    } else {
-                        self.trees.make_lazy(origin, from, Scope::Own);
+                    match link {
+                        Link::Eager => self.trees.make_eager(origin, from, Scope::Own),
+                        Link::Lazy => {
+                            self.trees.make_lazy(origin, from, Scope::Own);
+                        }
                     }
                 }
             }
         }
-    }
-
-    /// Flushes IHAVE batches and grafts missing messages whose time has come.
-    pub fn on_timeout(&mut self, now: Instant, out: &mut Vec<BroadcastOutput>) {
-        if self.next_flush.is_some_and(|at| at <= now) {
-            self.next_flush = None;
-            for (peer, entries) in std::mem::take(&mut self.lazy_queue) {
-                for chunk in entries.chunks(self.config.ihave_batch_max) {
-                    out.push(BroadcastOutput::Send(
-                        peer,
-                        BroadcastMessage::IHave { entries: chunk.to_vec() },
-                    ));
-                }
-            }
-        }
-        let due: Vec<Digest> = self
-            .missing
-            .iter()
-            .filter(|(_, missing)| missing.deadline <= now)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in due {
-            let Some(missing) = self.missing.get_mut(&id) else { continue };
-            // Announcers in turn, closest to the origin first.
-            let turn = missing.grafts as usize % missing.announcers.len().max(1);
-            let next = missing
-                .announcers
-                .get(turn)
-                .copied()
-                .filter(|_| missing.grafts < GRAFTS_PER_RECORD_MAX);
-            match next {
-                Some((announcer, _)) => {
-                    missing.grafts += 1;
-                    missing.deadline = now + self.config.graft_retry;
-                    let origin = missing.origin;
-                    self.trees.make_eager(origin, announcer, Scope::OwnAndShared);
-                    self.grafts_sent += 1;
-                    out.push(BroadcastOutput::Send(
-                        announcer,
-                        BroadcastMessage::Graft { id: Some(id), origin },
-                    ));
-                }
-                None => {
-                    self.missing.remove(&id);
-                }
-            }
-        }
-    }
-
-    /// Plumtree's tree optimisation: if a lazy announcer was closer to the origin by at least
-    /// the threshold, graft it and prune the eager link that delivered.
-    fn optimize(
-        &mut self,
-        sender: NodeId,
-        round: u16,
-        missing: Missing,
-        out: &mut Vec<BroadcastOutput>,
-    ) {
-        // A record that came through a repair has no known distance, so no path is shorter.
-        if round == UNKNOWN_ROUND {
-            return;
-        }
-        let Some((announcer, announced_round)) = missing.announcers.first().copied() else {
-            return;
-        };
-        if announcer != sender
-            && announced_round.saturating_add(self.config.optimization_threshold) < round
-        {
-            self.reroute(missing.origin, announcer, true, out);
-            self.reroute(missing.origin, sender, false, out);
-        }
-    }
-
-    /// Moves `origin`'s tree onto (`eager`) or off the link to `peer`, because a path fewer
-    /// hops from the origin was found, in this origin's own split only (see the `trees`
-    /// module), and tells `peer`. Counted as a graft or a prune.
-    fn reroute(
-        &mut self,
-        origin: NodeId,
-        peer: NodeId,
-        eager: bool,
-        out: &mut Vec<BroadcastOutput>,
-    ) {
-        if eager {
-            self.trees.make_eager(origin, peer, Scope::Own);
-            self.grafts_sent += 1;
-        } else {
-            self.trees.make_lazy(origin, peer, Scope::Own);
-            self.prunes_sent += 1;
-        }
-        out.push(BroadcastOutput::Send(peer, BroadcastMessage::Reroute { origin, eager }));
     }
 
     fn remember(&mut self, id: Digest, seen: Seen) {

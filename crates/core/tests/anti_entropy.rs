@@ -1,15 +1,14 @@
-//! Anti-entropy, driven by hand through the `Sync` state machine's public API, with messages
+//! Anti-entropy, driven by hand through the `AntiEntropy` state machine's public API, with messages
 //! shuttled between replicas that each own a `RecordSet`.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use herald_core::sync::{Sync, SyncMessage, SyncOutput};
-use herald_core::wire::record_size_bound;
+use herald_core::anti_entropy::{AntiEntropy, AntiEntropyMessage, AntiEntropyOutput};
 use herald_core::{
-    Digest, Instant, Keypair, NodeId, Record, RecordKind, RecordSet, Rng, SignedRecord, SyncConfig,
-    Version, digest_head,
+    AntiEntropyConfig, Digest, Instant, Keypair, NodeId, Record, RecordKind, RecordSet, Rng,
+    SignedRecord, Version, digest_head,
 };
 
 fn keypair(origin: u8) -> Keypair {
@@ -41,7 +40,7 @@ fn secs(seconds: u64) -> Instant {
 /// One node's anti-entropy with the records it holds.
 struct Replica {
     id: NodeId,
-    sync: Sync,
+    sync: AntiEntropy,
     records: RecordSet,
     rng: Rng,
     /// Records received that were new to the set.
@@ -49,10 +48,10 @@ struct Replica {
 }
 
 impl Replica {
-    fn new(n: u8, config: SyncConfig) -> Replica {
+    fn new(n: u8, config: AntiEntropyConfig) -> Replica {
         Replica {
             id: NodeId::from_bytes([n; 32]),
-            sync: Sync::new(config, Instant::ZERO),
+            sync: AntiEntropy::new(config, Instant::ZERO),
             records: RecordSet::new(),
             rng: Rng::from_seed(u64::from(n)),
             repaired: 0,
@@ -66,14 +65,19 @@ impl Replica {
     }
 
     /// Starts a round if one is due, towards `peer`.
-    fn round(&mut self, now: Instant, peer: NodeId) -> Vec<SyncOutput> {
+    fn round(&mut self, now: Instant, peer: NodeId) -> Vec<AntiEntropyOutput> {
         let mut out = Vec::new();
         self.sync.on_timeout(now, &[peer], &self.records, &mut self.rng, &mut out);
         out
     }
 
     /// Handles a message as the node does: records carried are verified and merged.
-    fn deliver(&mut self, now: Instant, from: NodeId, message: SyncMessage) -> Vec<SyncOutput> {
+    fn deliver(
+        &mut self,
+        now: Instant,
+        from: NodeId,
+        message: AntiEntropyMessage,
+    ) -> Vec<AntiEntropyOutput> {
         let mut out = Vec::new();
         let received = self.sync.handle(now, from, message, &self.records, &mut self.rng, &mut out);
         for record in received {
@@ -96,10 +100,10 @@ fn shuttle(
     a: &mut Replica,
     b: &mut Replica,
     now: Instant,
-    first: Vec<SyncOutput>,
-) -> Vec<(NodeId, SyncMessage)> {
-    let mut queue: VecDeque<(NodeId, NodeId, SyncMessage)> =
-        first.into_iter().map(|SyncOutput::Send(to, message)| (a.id, to, message)).collect();
+    first: Vec<AntiEntropyOutput>,
+) -> Vec<(NodeId, AntiEntropyMessage)> {
+    let mut queue: VecDeque<(NodeId, NodeId, AntiEntropyMessage)> =
+        first.into_iter().map(|AntiEntropyOutput::Send(to, message)| (a.id, to, message)).collect();
     let mut delivered = Vec::new();
     while let Some((from, to, message)) = queue.pop_front() {
         assert!(delivered.len() < 1000, "the exchange never quiets down");
@@ -107,26 +111,26 @@ fn shuttle(
         let replica = if to == a.id { &mut *a } else { &mut *b };
         assert_eq!(replica.id, to, "a message to a node outside the pair");
         let sender = replica.id;
-        for SyncOutput::Send(next, message) in replica.deliver(now, from, message) {
+        for AntiEntropyOutput::Send(next, message) in replica.deliver(now, from, message) {
             queue.push_back((sender, next, message));
         }
     }
     delivered
 }
 
-fn records_pushed(out: &[SyncOutput]) -> Vec<(Vec<SignedRecord>, bool)> {
+fn records_pushed(out: &[AntiEntropyOutput]) -> Vec<(Vec<SignedRecord>, bool)> {
     out.iter()
-        .filter_map(|SyncOutput::Send(_, message)| match message {
-            SyncMessage::Records { records, more } => Some((records.clone(), *more)),
+        .filter_map(|AntiEntropyOutput::Send(_, message)| match message {
+            AntiEntropyMessage::Records { records, more } => Some((records.clone(), *more)),
             _ => None,
         })
         .collect()
 }
 
 /// A digest page as (start, end, origins listed).
-fn page(message: &SyncMessage) -> (Option<NodeId>, Option<NodeId>, Vec<NodeId>) {
+fn page(message: &AntiEntropyMessage) -> (Option<NodeId>, Option<NodeId>, Vec<NodeId>) {
     match message {
-        SyncMessage::Digest { start, end, entries } => {
+        AntiEntropyMessage::Digest { start, end, entries } => {
             (*start, *end, entries.iter().map(|(origin, _, _)| *origin).collect())
         }
         other => panic!("not a digest page: {other:?}"),
@@ -135,8 +139,8 @@ fn page(message: &SyncMessage) -> (Option<NodeId>, Option<NodeId>, Vec<NodeId>) 
 
 #[test]
 fn a_round_sends_the_root_fingerprint_to_a_listed_peer_once_per_interval() {
-    let config = SyncConfig::default();
-    let mut sync = Sync::new(config.clone(), Instant::ZERO);
+    let config = AntiEntropyConfig::default();
+    let mut sync = AntiEntropy::new(config.clone(), Instant::ZERO);
     let mut records = RecordSet::new();
     records.merge(Arc::new(record(1, "a", 1, 10)));
     let peers = [NodeId::from_bytes([7; 32]), NodeId::from_bytes([8; 32])];
@@ -153,9 +157,9 @@ fn a_round_sends_the_root_fingerprint_to_a_listed_peer_once_per_interval() {
         let mut out = Vec::new();
         sync.on_timeout(now, &peers, &records, &mut rng, &mut out);
         assert_eq!(out.len(), 1);
-        let SyncOutput::Send(to, message) = &out[0];
+        let AntiEntropyOutput::Send(to, message) = &out[0];
         assert!(peers.contains(to));
-        assert_eq!(message, &SyncMessage::Root { fingerprint: records.fingerprint() });
+        assert_eq!(message, &AntiEntropyMessage::Root { fingerprint: records.fingerprint() });
         assert_eq!(sync.poll_timeout(), now + config.interval);
         chosen.insert(*to);
     }
@@ -165,8 +169,8 @@ fn a_round_sends_the_root_fingerprint_to_a_listed_peer_once_per_interval() {
 
 #[test]
 fn a_round_without_peers_sends_nothing_and_waits_a_full_interval() {
-    let config = SyncConfig::default();
-    let mut sync = Sync::new(config.clone(), Instant::ZERO);
+    let config = AntiEntropyConfig::default();
+    let mut sync = AntiEntropy::new(config.clone(), Instant::ZERO);
     let mut out = Vec::new();
     let now = Instant::ZERO + config.interval;
     sync.on_timeout(now, &[], &RecordSet::new(), &mut Rng::from_seed(1), &mut out);
@@ -177,8 +181,8 @@ fn a_round_without_peers_sends_nothing_and_waits_a_full_interval() {
 
 #[test]
 fn a_peer_holding_the_same_records_answers_a_root_with_nothing() {
-    let mut a = Replica::new(1, SyncConfig::default());
-    let mut b = Replica::new(2, SyncConfig::default());
+    let mut a = Replica::new(1, AntiEntropyConfig::default());
+    let mut b = Replica::new(2, AntiEntropyConfig::default());
     let shared = [record(10, "a", 1, 10), record(11, "b", 3, 10)];
     a.hold(shared.clone());
     b.hold(shared);
@@ -189,11 +193,15 @@ fn a_peer_holding_the_same_records_answers_a_root_with_nothing() {
 
 #[test]
 fn a_peer_that_differs_answers_a_root_with_a_digest_page_of_its_origins() {
-    let mut b = Replica::new(2, SyncConfig::default());
+    let mut b = Replica::new(2, AntiEntropyConfig::default());
     b.hold([record(10, "a", 1, 10), record(11, "b", 1, 10)]);
-    let out = b.deliver(secs(1), NodeId::from_bytes([1; 32]), SyncMessage::Root { fingerprint: 0 });
+    let out = b.deliver(
+        secs(1),
+        NodeId::from_bytes([1; 32]),
+        AntiEntropyMessage::Root { fingerprint: 0 },
+    );
     assert_eq!(out.len(), 1);
-    let SyncOutput::Send(to, message) = &out[0];
+    let AntiEntropyOutput::Send(to, message) = &out[0];
     assert_eq!(*to, NodeId::from_bytes([1; 32]));
     let expected: Vec<(NodeId, u64, Version)> = b
         .records
@@ -201,13 +209,13 @@ fn a_peer_that_differs_answers_a_root_with_a_digest_page_of_its_origins() {
         .iter()
         .map(|(origin, summary)| (*origin, summary.fingerprint, summary.high))
         .collect();
-    assert_eq!(message, &SyncMessage::Digest { start: None, end: None, entries: expected });
+    assert_eq!(message, &AntiEntropyMessage::Digest { start: None, end: None, entries: expected });
 }
 
 #[test]
 fn two_replicas_that_differ_converge_within_two_exchanges() {
-    let mut a = Replica::new(1, SyncConfig::default());
-    let mut b = Replica::new(2, SyncConfig::default());
+    let mut a = Replica::new(1, AntiEntropyConfig::default());
+    let mut b = Replica::new(2, AntiEntropyConfig::default());
     // Origin 10 only at a; origin 11 newer at b, with a slot a lacks; origin 12 the same at
     // both; origin 13 only at b.
     a.hold([record(10, "a", 1, 10), record(11, "x", 1, 10), record(12, "z", 1, 10)]);
@@ -227,7 +235,10 @@ fn two_replicas_that_differ_converge_within_two_exchanges() {
 
     let first = a.round(secs(1), b.id);
     let delivered = shuttle(&mut a, &mut b, secs(1), first);
-    assert!(delivered.iter().any(|(_, m)| matches!(m, SyncMessage::Want { .. })), "{delivered:?}");
+    assert!(
+        delivered.iter().any(|(_, m)| matches!(m, AntiEntropyMessage::Want { .. })),
+        "{delivered:?}"
+    );
     // y@1 lies below a's high for origin 11, so the first exchange sends only what is above
     // it; the highs are then equal with contents still different, and the second exchange
     // falls back to the whole origin.
@@ -247,33 +258,35 @@ fn two_replicas_that_differ_converge_within_two_exchanges() {
 
 #[test]
 fn a_push_is_bounded_by_push_bytes_max_and_says_there_is_more() {
-    let config = SyncConfig { push_bytes_max: 3500, ..SyncConfig::default() };
+    let config = AntiEntropyConfig { push_bytes_max: 3500, ..AntiEntropyConfig::default() };
     let mut b = Replica::new(2, config.clone());
     b.hold((0..10).map(|n| record(10, &format!("k{n}"), 1, 1000)));
-    let size = record_size_bound(b.records.iter().next().unwrap());
+    let size = b.records.iter().next().unwrap().encoded_len_max();
     assert_eq!(config.push_bytes_max / size, 3, "the test needs three records per push");
 
     let out = b.deliver(
         secs(1),
         NodeId::from_bytes([1; 32]),
-        SyncMessage::Want { origins: vec![(origin(10), None)] },
+        AntiEntropyMessage::Want { origins: vec![(origin(10), None)] },
     );
     let pushes = records_pushed(&out);
     assert_eq!(pushes.len(), 1);
     let (records, more) = &pushes[0];
     assert_eq!(records.len(), 3);
-    assert!(records.iter().map(record_size_bound).sum::<usize>() <= config.push_bytes_max);
+    assert!(
+        records.iter().map(SignedRecord::encoded_len_max).sum::<usize>() <= config.push_bytes_max
+    );
     assert!(*more);
 }
 
 #[test]
 fn a_push_that_fits_says_there_is_no_more() {
-    let mut b = Replica::new(2, SyncConfig::default());
+    let mut b = Replica::new(2, AntiEntropyConfig::default());
     b.hold((0..10).map(|n| record(10, &format!("k{n}"), 1, 1000)));
     let out = b.deliver(
         secs(1),
         NodeId::from_bytes([1; 32]),
-        SyncMessage::Want { origins: vec![(origin(10), None)] },
+        AntiEntropyMessage::Want { origins: vec![(origin(10), None)] },
     );
     let pushes = records_pushed(&out);
     assert_eq!(pushes.len(), 1);
@@ -283,13 +296,13 @@ fn a_push_that_fits_says_there_is_no_more() {
 
 #[test]
 fn a_single_record_larger_than_the_bound_is_still_pushed_alone() {
-    let config = SyncConfig { push_bytes_max: 100, ..SyncConfig::default() };
+    let config = AntiEntropyConfig { push_bytes_max: 100, ..AntiEntropyConfig::default() };
     let mut b = Replica::new(2, config);
     b.hold([record(10, "a", 1, 1000), record(10, "b", 1, 1000)]);
     let out = b.deliver(
         secs(1),
         NodeId::from_bytes([1; 32]),
-        SyncMessage::Want { origins: vec![(origin(10), None)] },
+        AntiEntropyMessage::Want { origins: vec![(origin(10), None)] },
     );
     let pushes = records_pushed(&out);
     assert_eq!(pushes.len(), 1);
@@ -299,27 +312,30 @@ fn a_single_record_larger_than_the_bound_is_still_pushed_alone() {
 
 #[test]
 fn more_to_come_starts_the_next_round_at_once_and_its_absence_does_not() {
-    let config = SyncConfig::default();
+    let config = AntiEntropyConfig::default();
     let mut a = Replica::new(1, config.clone());
     let peer = NodeId::from_bytes([2; 32]);
     let now = secs(1) + Duration::from_millis(300);
-    a.deliver(now, peer, SyncMessage::Records { records: Vec::new(), more: false });
+    a.deliver(now, peer, AntiEntropyMessage::Records { records: Vec::new(), more: false });
     assert_eq!(a.sync.poll_timeout(), Instant::ZERO + config.interval);
 
     a.deliver(
         now,
         peer,
-        SyncMessage::Records { records: vec![record(10, "a", 1, 10)], more: true },
+        AntiEntropyMessage::Records { records: vec![record(10, "a", 1, 10)], more: true },
     );
     assert_eq!(a.sync.poll_timeout(), now);
     let out = a.round(now, peer);
-    assert!(matches!(out.as_slice(), [SyncOutput::Send(_, SyncMessage::Root { .. })]), "{out:?}");
+    assert!(
+        matches!(out.as_slice(), [AntiEntropyOutput::Send(_, AntiEntropyMessage::Root { .. })]),
+        "{out:?}"
+    );
     assert_eq!(a.sync.poll_timeout(), now + config.interval);
 }
 
 #[test]
 fn a_newcomer_catches_up_in_back_to_back_rounds_when_pushes_are_bounded() {
-    let config = SyncConfig { push_bytes_max: 3500, ..SyncConfig::default() };
+    let config = AntiEntropyConfig { push_bytes_max: 3500, ..AntiEntropyConfig::default() };
     let mut newcomer = Replica::new(1, config.clone());
     let mut veteran = Replica::new(2, config.clone());
     veteran.hold((0..10).map(|n| record(10, &format!("k{n}"), 1, 1000)));
@@ -340,7 +356,11 @@ fn a_newcomer_catches_up_in_back_to_back_rounds_when_pushes_are_bounded() {
 
 #[test]
 fn a_newcomer_catches_up_across_several_digest_pages_and_bounded_pushes() {
-    let config = SyncConfig { digest_page_max: 1, push_bytes_max: 3500, ..SyncConfig::default() };
+    let config = AntiEntropyConfig {
+        digest_page_max: 1,
+        push_bytes_max: 3500,
+        ..AntiEntropyConfig::default()
+    };
     let mut newcomer = Replica::new(1, config.clone());
     let mut veteran = Replica::new(2, config.clone());
     for origin in 10..13 {
@@ -362,7 +382,7 @@ fn a_newcomer_catches_up_across_several_digest_pages_and_bounded_pushes() {
 
 #[test]
 fn digest_pages_are_bounded_and_the_cursor_advances_and_wraps() {
-    let config = SyncConfig { digest_page_max: 2, ..SyncConfig::default() };
+    let config = AntiEntropyConfig { digest_page_max: 2, ..AntiEntropyConfig::default() };
     let mut b = Replica::new(2, config);
     b.hold((10..15).map(|n| record(n, "a", 1, 10)));
     let origins: Vec<NodeId> = b.records.origins().keys().copied().collect();
@@ -371,9 +391,9 @@ fn digest_pages_are_bounded_and_the_cursor_advances_and_wraps() {
     let asker = NodeId::from_bytes([1; 32]);
     let mut pages = Vec::new();
     for _ in 0..4 {
-        let out = b.deliver(secs(1), asker, SyncMessage::Root { fingerprint: 0 });
+        let out = b.deliver(secs(1), asker, AntiEntropyMessage::Root { fingerprint: 0 });
         assert_eq!(out.len(), 1);
-        let SyncOutput::Send(_, message) = &out[0];
+        let AntiEntropyOutput::Send(_, message) = &out[0];
         pages.push(page(message));
     }
     assert_eq!(
@@ -389,11 +409,11 @@ fn digest_pages_are_bounded_and_the_cursor_advances_and_wraps() {
 
 #[test]
 fn a_digest_is_answered_only_for_the_origins_in_its_range() {
-    let mut a = Replica::new(1, SyncConfig::default());
+    let mut a = Replica::new(1, AntiEntropyConfig::default());
     a.hold((10..14).map(|n| record(n, "a", 1, 10)));
     let origins: Vec<NodeId> = a.records.origins().keys().copied().collect();
     let outsider = NodeId::from_bytes([0xff; 32]);
-    let digest = SyncMessage::Digest {
+    let digest = AntiEntropyMessage::Digest {
         start: Some(origins[1]),
         end: Some(origins[3]),
         // Same high as ours, other contents: settled by listing what we hold of it.
@@ -407,23 +427,23 @@ fn a_digest_is_answered_only_for_the_origins_in_its_range() {
     assert_eq!(pushes.len(), 1);
     let pushed: Vec<NodeId> = pushes[0].0.iter().map(|record| record.record.origin).collect();
     assert_eq!(pushed, vec![origins[1]], "only the origin the peer lacks is pushed whole");
-    let others: Vec<&SyncMessage> = out
+    let others: Vec<&AntiEntropyMessage> = out
         .iter()
-        .map(|SyncOutput::Send(_, message)| message)
-        .filter(|message| !matches!(message, SyncMessage::Records { .. }))
+        .map(|AntiEntropyOutput::Send(_, message)| message)
+        .filter(|message| !matches!(message, AntiEntropyMessage::Records { .. }))
         .collect();
     let held = a.records.of_origin(origins[2]).map(|record| digest_head(record)).collect();
     assert_eq!(
         others,
-        vec![&SyncMessage::Held { origins: vec![(origins[2], held)], reply: false }],
+        vec![&AntiEntropyMessage::Held { origins: vec![(origins[2], held)], reply: false }],
         "an origin outside the range is never asked for"
     );
 }
 
 #[test]
 fn equal_highs_with_different_contents_send_only_the_missing_records_both_ways() {
-    let mut a = Replica::new(1, SyncConfig::default());
-    let mut b = Replica::new(2, SyncConfig::default());
+    let mut a = Replica::new(1, AntiEntropyConfig::default());
+    let mut b = Replica::new(2, AntiEntropyConfig::default());
     let shared: Vec<SignedRecord> =
         (1..=20).map(|n| record(10, &format!("k{n}"), n, 100)).collect();
     let only_a = record(10, "only-a", 5, 100);
@@ -439,7 +459,7 @@ fn equal_highs_with_different_contents_send_only_the_missing_records_both_ways()
     let mut copies: Vec<&SignedRecord> = delivered
         .iter()
         .flat_map(|(_, message)| match message {
-            SyncMessage::Records { records, .. } => records.iter().collect(),
+            AntiEntropyMessage::Records { records, .. } => records.iter().collect(),
             _ => Vec::new(),
         })
         .collect();
@@ -449,7 +469,7 @@ fn equal_highs_with_different_contents_send_only_the_missing_records_both_ways()
 
 #[test]
 fn an_origin_too_large_to_list_is_sent_whole_both_ways() {
-    let config = SyncConfig { held_list_max: 4, ..SyncConfig::default() };
+    let config = AntiEntropyConfig { held_list_max: 4, ..AntiEntropyConfig::default() };
     let mut a = Replica::new(1, config.clone());
     let mut b = Replica::new(2, config);
     let shared: Vec<SignedRecord> = (1..=5).map(|n| record(10, &format!("k{n}"), n, 100)).collect();
@@ -460,11 +480,13 @@ fn an_origin_too_large_to_list_is_sent_whole_both_ways() {
     let delivered = shuttle(&mut a, &mut b, secs(1), first);
 
     assert_eq!(a.digests(), b.digests(), "the two converged");
-    assert!(!delivered.iter().any(|(_, message)| matches!(message, SyncMessage::Held { .. })));
+    assert!(
+        !delivered.iter().any(|(_, message)| matches!(message, AntiEntropyMessage::Held { .. }))
+    );
     let copies: usize = delivered
         .iter()
         .map(|(_, message)| match message {
-            SyncMessage::Records { records, .. } => records.len(),
+            AntiEntropyMessage::Records { records, .. } => records.len(),
             _ => 0,
         })
         .sum();
@@ -474,13 +496,16 @@ fn an_origin_too_large_to_list_is_sent_whole_both_ways() {
 
 #[test]
 fn a_fresh_record_is_left_to_broadcast_until_the_hold_has_passed() {
-    let config = SyncConfig { fresh_hold: Duration::from_millis(800), ..SyncConfig::default() };
+    let config = AntiEntropyConfig {
+        fresh_hold: Duration::from_millis(800),
+        ..AntiEntropyConfig::default()
+    };
     let mut a = Replica::new(1, config);
     let fresh = record(10, "new", 1, 100);
     a.hold([fresh.clone()]);
     a.sync.note_stored(secs(1), &fresh);
     let asker = NodeId::from_bytes([2; 32]);
-    let want = || SyncMessage::Want { origins: vec![(origin(10), None)] };
+    let want = || AntiEntropyMessage::Want { origins: vec![(origin(10), None)] };
 
     let early = a.deliver(secs(1) + Duration::from_millis(799), asker, want());
     assert!(records_pushed(&early).is_empty(), "pushed while still fresh: {early:?}");
@@ -490,7 +515,7 @@ fn a_fresh_record_is_left_to_broadcast_until_the_hold_has_passed() {
 
 #[test]
 fn a_digest_that_matches_is_answered_with_nothing() {
-    let mut a = Replica::new(1, SyncConfig::default());
+    let mut a = Replica::new(1, AntiEntropyConfig::default());
     a.hold((10..13).map(|n| record(n, "a", 1, 10)));
     let entries: Vec<(NodeId, u64, Version)> = a
         .records
@@ -498,18 +523,18 @@ fn a_digest_that_matches_is_answered_with_nothing() {
         .iter()
         .map(|(origin, summary)| (*origin, summary.fingerprint, summary.high))
         .collect();
-    let digest = SyncMessage::Digest { start: None, end: None, entries };
+    let digest = AntiEntropyMessage::Digest { start: None, end: None, entries };
     assert!(a.deliver(secs(1), NodeId::from_bytes([2; 32]), digest).is_empty());
 }
 
 #[test]
 fn a_want_is_answered_with_the_records_of_the_wanted_origins_only() {
-    let mut b = Replica::new(2, SyncConfig::default());
+    let mut b = Replica::new(2, AntiEntropyConfig::default());
     b.hold([record(10, "a", 1, 10), record(10, "b", 1, 10), record(11, "a", 1, 10)]);
     let out = b.deliver(
         secs(1),
         NodeId::from_bytes([1; 32]),
-        SyncMessage::Want { origins: vec![(origin(10), None), (origin(12), None)] },
+        AntiEntropyMessage::Want { origins: vec![(origin(10), None), (origin(12), None)] },
     );
     let pushes = records_pushed(&out);
     assert_eq!(pushes.len(), 1);

@@ -31,162 +31,24 @@
 //! Claims arrive as verified records through [`Membership::on_claim`]; the component asks the
 //! node to publish its own claims with [`MembershipOutput::Publish`].
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
+mod config;
+mod member;
+mod message;
+mod probe;
+mod suspicion;
 
-use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+pub use config::MembershipConfig;
+pub use member::Member;
+pub use message::{MembershipMessage, MembershipOutput};
+use probe::Probe;
+use suspicion::Suspicion;
 
 use crate::id::NodeId;
 use crate::liveness::{LivenessClaim, MemberState};
 use crate::rng::Rng;
 use crate::time::Instant;
-
-/// Failure-detector parameters.
-#[derive(Clone, Debug)]
-pub struct MembershipConfig {
-    /// Time between two probes. Default 1 s (SWIM's protocol period; memberlist's LAN default).
-    pub probe_interval: Duration,
-    /// Smallest direct-probe timeout. Default 100 ms (guess: above a LAN round trip).
-    pub probe_timeout_floor: Duration,
-    /// Direct-probe timeout before any round trip was measured. Default 500 ms (memberlist's
-    /// LAN ProbeTimeout).
-    pub probe_timeout_initial: Duration,
-    /// Members asked to probe indirectly. Default 3 (SWIM's k; memberlist IndirectChecks).
-    pub indirect_probes: usize,
-    /// Lifeguard's α: the suspicion minimum is α · log10(N) probe periods. Default 1 (measured
-    /// in sim: memberlist's 4 gives 12 s at 1,000 nodes, above the 8 s goal).
-    pub suspicion_alpha: f64,
-    /// Lifeguard's β: the suspicion maximum is β times the minimum. Default 6 (Lifeguard).
-    pub suspicion_beta: f64,
-    /// Independent confirmations that bring a suspicion to its minimum. Default 3 (Lifeguard).
-    pub confirmations: u32,
-    /// Largest local health multiplier. Default 8 (Lifeguard's awareness maximum).
-    pub health_max: u32,
-    /// How long dead and left members are remembered. Default 600 s (floodd's sample
-    /// `site-purge-period`).
-    pub purge_after: Duration,
-    /// Round-trip samples kept per member for the adaptive timeout. Default 16 (guess).
-    pub rtt_samples_max: usize,
-}
-
-impl Default for MembershipConfig {
-    fn default() -> MembershipConfig {
-        MembershipConfig {
-            probe_interval: Duration::from_secs(1),
-            probe_timeout_floor: Duration::from_millis(100),
-            probe_timeout_initial: Duration::from_millis(500),
-            indirect_probes: 3,
-            suspicion_alpha: 1.0,
-            suspicion_beta: 6.0,
-            confirmations: 3,
-            health_max: 8,
-            purge_after: Duration::from_secs(600),
-            rtt_samples_max: 16,
-        }
-    }
-}
-
-/// Probe messages, sent directly between two nodes (not broadcast).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum MembershipMessage {
-    /// Are you alive? `relay_for` is set when the sender probes on another node's behalf.
-    Ping {
-        /// Matches the answer to the probe.
-        seq: u64,
-        /// (requester, requester's seq) for an indirect probe.
-        relay_for: Option<(NodeId, u64)>,
-    },
-    /// I am.
-    Ack {
-        /// The probe's seq.
-        seq: u64,
-        /// Copied from the ping.
-        relay_for: Option<(NodeId, u64)>,
-    },
-    /// Please probe `target` for me.
-    PingReq {
-        /// The requester's seq, to be echoed in the relayed ack.
-        seq: u64,
-        /// The member to probe.
-        target: NodeId,
-    },
-}
-
-/// What membership asks of the node.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum MembershipOutput {
-    /// Send a probe message.
-    Send(NodeId, MembershipMessage),
-    /// Sign and broadcast this claim.
-    Publish(LivenessClaim),
-    /// A member changed state in this node's view.
-    Changed {
-        /// The member.
-        id: NodeId,
-        /// Its new state.
-        state: MemberState,
-        /// The incarnation the state refers to.
-        incarnation: u64,
-    },
-    /// A dead or left member was forgotten after the purge period.
-    Purged(NodeId),
-}
-
-/// What this node knows about one member.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Member {
-    /// Current state in this node's view.
-    pub state: MemberState,
-    /// The incarnation the state refers to.
-    pub incarnation: u64,
-    /// When the state last changed.
-    pub since: Instant,
-    /// When this node last heard from the member directly (an ack).
-    pub last_heard: Option<Instant>,
-    rtts: Vec<Duration>,
-    suspicion: Option<Suspicion>,
-}
-
-impl Member {
-    fn new(state: MemberState, incarnation: u64, now: Instant) -> Member {
-        Member {
-            state,
-            incarnation,
-            since: now,
-            last_heard: None,
-            rtts: Vec::new(),
-            suspicion: None,
-        }
-    }
-
-    /// Mean round trip measured by this node's probes.
-    pub fn rtt(&self) -> Option<Duration> {
-        let count = self.rtts.len() as u32;
-        (count > 0).then(|| self.rtts.iter().sum::<Duration>() / count)
-    }
-}
-
-#[derive(Clone, Debug, PartialEq)]
-struct Suspicion {
-    started: Instant,
-    claimants: BTreeSet<NodeId>,
-    suspected_here: bool,
-}
-
-#[derive(Clone, Debug)]
-struct Probe {
-    target: NodeId,
-    seq: u64,
-    sent_at: Instant,
-    direct_deadline: Instant,
-    indirect_sent: bool,
-    acked: bool,
-    /// Members asked to probe indirectly: only they, and the target, may answer.
-    helpers: Vec<NodeId>,
-    /// Probed because the transport could not reach it: its failure says nothing of this
-    /// node's health.
-    hinted: bool,
-}
 
 /// A node's membership view and failure detector.
 #[derive(Clone, Debug)]
@@ -416,28 +278,6 @@ impl Membership {
         }
     }
 
-    fn on_ack(&mut self, now: Instant, from: NodeId, seq: u64) {
-        let Some(probe) = self.probe.as_mut() else { return };
-        let answerable = from == probe.target || probe.helpers.contains(&from);
-        if probe.seq != seq || probe.acked || !answerable {
-            return;
-        }
-        probe.acked = true;
-        let target = probe.target;
-        let direct = from == target;
-        let rtt = now.saturating_since(probe.sent_at);
-        self.health = self.health.saturating_sub(1);
-        if let Some(member) = self.members.get_mut(&target) {
-            member.last_heard = Some(now);
-            if direct {
-                member.rtts.push(rtt);
-                if member.rtts.len() > self.config.rtt_samples_max {
-                    member.rtts.remove(0);
-                }
-            }
-        }
-    }
-
     /// Runs the probe schedule, suspicion timeouts and purges due at `now`.
     pub fn on_timeout(&mut self, now: Instant, rng: &mut Rng, out: &mut Vec<MembershipOutput>) {
         self.expire_suspicions(now, rng, out);
@@ -474,162 +314,6 @@ impl Membership {
             // Lifeguard stretches the period with local health, as the timeouts inside it.
             self.next_probe = now + self.config.probe_interval * (1 + self.health);
             self.start_probe(now, rng, out);
-        }
-    }
-
-    /// The period ended: a probe nobody answered makes its target suspect.
-    fn finish_probe(&mut self, now: Instant, rng: &mut Rng, out: &mut Vec<MembershipOutput>) {
-        let Some(probe) = self.probe.take() else { return };
-        if probe.acked {
-            return;
-        }
-        if !probe.hinted {
-            self.health = (self.health + 1).min(self.config.health_max);
-        }
-        let Some(member) = self.members.get(&probe.target) else { return };
-        // A failed probe of a member already suspected by others is an independent
-        // confirmation: it is published too, so every node's suspicion shortens (Lifeguard),
-        // unless the suspicion already has all the confirmations that shorten it.
-        let confirmations_max = self.config.confirmations as usize;
-        let confirms = member.state == MemberState::Suspect
-            && member.suspicion.as_ref().is_some_and(|held| {
-                !held.claimants.contains(&self.me) && held.claimants.len() <= confirmations_max
-            });
-        if member.state != MemberState::Alive && !confirms {
-            return;
-        }
-        let claim = LivenessClaim {
-            subject: probe.target,
-            incarnation: member.incarnation,
-            state: MemberState::Suspect,
-        };
-        self.on_claim(now, self.me, claim, rng, out);
-        out.push(MembershipOutput::Publish(claim));
-    }
-
-    fn start_probe(&mut self, now: Instant, rng: &mut Rng, out: &mut Vec<MembershipOutput>) {
-        let Some(target) = self.next_target(rng) else { return };
-        let seq = self.take_seq();
-        // The direct probe gets at most half the period, so the indirect probes have time.
-        let period = self.next_probe.saturating_since(now);
-        let timeout = (self.probe_timeout(target) * (1 + self.health)).min(period / 2);
-        self.probe = Some(Probe {
-            target,
-            seq,
-            sent_at: now,
-            direct_deadline: now + timeout,
-            indirect_sent: false,
-            acked: false,
-            helpers: Vec::new(),
-            hinted: self.hinted.remove(&target),
-        });
-        out.push(MembershipOutput::Send(target, MembershipMessage::Ping { seq, relay_for: None }));
-    }
-
-    /// Puts a member just suspected by another at the head of the probe order, with the
-    /// probability that makes about `2 · confirmations` members across the grid do so.
-    fn maybe_probe_next(&mut self, subject: NodeId, rng: &mut Rng) {
-        let live = self.live_count().max(1) as f64;
-        let wanted = 2.0 * f64::from(self.config.confirmations);
-        if rng.chance((wanted / live).min(1.0)) {
-            self.put_first_in_order(subject);
-        }
-    }
-
-    /// The transport could not reach `peer`: a hint, not evidence, so it is not suspected, but
-    /// it is probed next, and the probe's direct and indirect pings decide. Without the hint a
-    /// crash waits for some member's round-robin to reach it, about a period across the grid
-    /// with an exponential tail; a crashed node's overlay neighbours find it unreachable within
-    /// an anti-entropy interval or two.
-    pub fn peer_unreachable(&mut self, peer: NodeId) {
-        let probing = self.probe.as_ref().is_some_and(|probe| probe.target == peer);
-        let alive =
-            self.members.get(&peer).is_some_and(|member| member.state == MemberState::Alive);
-        if alive && !probing && !self.left {
-            self.put_first_in_order(peer);
-            self.hinted.insert(peer);
-        }
-    }
-
-    /// Makes `member` the next probe target; it leaves its later place in the current pass.
-    fn put_first_in_order(&mut self, member: NodeId) {
-        self.order.retain(|id| *id != member);
-        self.order.push(member);
-    }
-
-    /// Round-robin over a shuffled list of live members, reshuffled after each pass (SWIM 4.3).
-    fn next_target(&mut self, rng: &mut Rng) -> Option<NodeId> {
-        for _ in 0..2 {
-            while let Some(candidate) = self.order.pop() {
-                if self.members.get(&candidate).is_some_and(|member| !member.state.is_gone()) {
-                    return Some(candidate);
-                }
-            }
-            self.order = self
-                .members
-                .iter()
-                .filter(|(_, m)| !m.state.is_gone())
-                .map(|(id, _)| *id)
-                .collect();
-            rng.shuffle(&mut self.order);
-        }
-        None
-    }
-
-    /// The adaptive direct-probe timeout: mean + 2 standard deviations of the member's round
-    /// trips, at least the floor.
-    pub fn probe_timeout(&self, target: NodeId) -> Duration {
-        let Some(member) = self.members.get(&target) else {
-            return self.config.probe_timeout_initial;
-        };
-        if member.rtts.len() < 2 {
-            return self.config.probe_timeout_initial;
-        }
-        let samples: Vec<f64> = member.rtts.iter().map(Duration::as_secs_f64).collect();
-        let mean = samples.iter().sum::<f64>() / samples.len() as f64;
-        let variance =
-            samples.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (samples.len() - 1) as f64;
-        Duration::from_secs_f64(mean + 2.0 * variance.sqrt()).max(self.config.probe_timeout_floor)
-    }
-
-    /// When a member's suspicion turns into death, per Lifeguard's shrinking timeout.
-    fn suspicion_deadline(&self, member: &Member) -> Option<Instant> {
-        let suspicion = member.suspicion.as_ref()?;
-        let n = self.live_count().max(1) as f64;
-        let interval = self.config.probe_interval.as_secs_f64();
-        let min = self.config.suspicion_alpha * n.log10().max(1.0) * interval;
-        let max = self.config.suspicion_beta * min;
-        let confirmations = suspicion.claimants.len().saturating_sub(1) as f64;
-        let k = f64::from(self.config.confirmations.max(1));
-        let fraction = ((confirmations + 1.0).ln() / (k + 1.0).ln()).min(1.0);
-        let timeout = (max - (max - min) * fraction).max(min) * f64::from(1 + self.health);
-        Some(suspicion.started + Duration::from_secs_f64(timeout))
-    }
-
-    fn expire_suspicions(&mut self, now: Instant, rng: &mut Rng, out: &mut Vec<MembershipOutput>) {
-        let due: Vec<(NodeId, u64, bool)> = self
-            .watched
-            .iter()
-            .filter_map(|id| Some((id, self.members.get(id)?)))
-            .filter(|(_, member)| {
-                self.suspicion_deadline(member).is_some_and(|deadline| deadline <= now)
-            })
-            .map(|(id, member)| {
-                (
-                    *id,
-                    member.incarnation,
-                    member.suspicion.as_ref().is_some_and(|s| s.suspected_here),
-                )
-            })
-            .collect();
-        for (id, incarnation, suspected_here) in due {
-            let claim = LivenessClaim { subject: id, incarnation, state: MemberState::Dead };
-            self.on_claim(now, self.me, claim, rng, out);
-            // Only the members that suspected it say so to everyone; the rest reach the same
-            // verdict on their own timers, which keeps a death to a few records.
-            if suspected_here {
-                out.push(MembershipOutput::Publish(claim));
-            }
         }
     }
 

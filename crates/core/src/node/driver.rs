@@ -1,0 +1,153 @@
+//! The node's driver interface: how it is configured, what a driver feeds it, and what it asks
+//! the driver to do.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::anti_entropy::AntiEntropyConfig;
+use crate::broadcast::BroadcastConfig;
+use crate::id::NodeId;
+use crate::liveness::MemberState;
+use crate::membership::MembershipConfig;
+use crate::overlay::OverlayConfig;
+use crate::persist::PersistOp;
+use crate::record::{KEY_LEN_MAX, PAYLOAD_LEN_MAX, SignedRecord, Version};
+use crate::role::Role;
+
+/// Tunables of one node.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    /// Server or client.
+    pub role: Role,
+    /// The epoch of this node's sequence space when it has no stored high-water mark. Drivers
+    /// pass something that grows across store losses (the real node: Unix seconds when its store
+    /// was created), so a node that lost its store still issues versions that win.
+    pub epoch: u64,
+    /// Record-store tunables.
+    pub records: RecordsConfig,
+    /// HyParView.
+    pub overlay: OverlayConfig,
+    /// Plumtree (or a baseline).
+    pub broadcast: BroadcastConfig,
+    /// Anti-entropy.
+    pub anti_entropy: AntiEntropyConfig,
+    /// Failure detection; `None` switches membership off (the simulator's 10,000-node
+    /// broadcast runs, where full membership would not fit in memory).
+    pub membership: Option<MembershipConfig>,
+}
+
+/// Record-store tunables.
+#[derive(Clone, Debug)]
+pub struct RecordsConfig {
+    /// How long records of a departed origin are kept. Default 600 s, floodd's sample
+    /// `site-purge-period`.
+    pub departed_grace: Duration,
+    /// How often expired records are swept. Default 10 s (guess: a tenth of a minute-scale
+    /// grace period is precise enough).
+    pub expiry_interval: Duration,
+}
+
+impl Default for RecordsConfig {
+    fn default() -> RecordsConfig {
+        RecordsConfig {
+            departed_grace: Duration::from_secs(600),
+            expiry_interval: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Config {
+    /// The defaults with membership switched on.
+    pub fn with_membership() -> Config {
+        Config { membership: Some(MembershipConfig::default()), ..Config::default() }
+    }
+}
+
+/// Something that happened to the node.
+#[derive(Clone, Debug)]
+pub enum Input {
+    /// A frame arrived from an authenticated peer.
+    Frame {
+        /// The peer the transport authenticated.
+        from: NodeId,
+        /// The frame's bytes, undecoded.
+        bytes: Arc<[u8]>,
+    },
+    /// The deadline given by [`Node::poll_timeout`] passed.
+    Timeout,
+    /// The transport could not reach this peer, or lost its connection.
+    PeerDown(NodeId),
+}
+
+/// Why a local command was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    /// The requested sequence number is not newer than the one held.
+    #[error("sequence number {requested} is not newer than the current {current}")]
+    Stale {
+        /// What the caller asked for.
+        requested: u64,
+        /// What the slot holds.
+        current: Version,
+    },
+    /// The service name is empty or too long.
+    #[error("a service name has 1 to {KEY_LEN_MAX} bytes")]
+    BadServiceName,
+    /// The payload is too large.
+    #[error("the payload has {0} bytes, more than the {PAYLOAD_LEN_MAX} allowed")]
+    PayloadTooLarge(usize),
+}
+
+/// What the node tells the application.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A record was stored because it was new: from a peer, or published locally.
+    RecordStored {
+        /// The record now held.
+        record: Arc<SignedRecord>,
+        /// The peer it came from; `None` when this node published it.
+        from: Option<NodeId>,
+        /// Hops it travelled over the broadcast tree from its origin; 0 when it did not come
+        /// over the tree: published here (`from` is `None`), or repaired by anti-entropy.
+        hops: u16,
+    },
+    /// A member changed state in this node's view.
+    MemberChanged {
+        /// The member.
+        id: NodeId,
+        /// Its new state.
+        state: MemberState,
+        /// The incarnation the state refers to.
+        incarnation: u64,
+    },
+}
+
+/// What the driver must do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Send `frame` to peer `to`.
+    Transmit {
+        /// The destination peer.
+        to: NodeId,
+        /// The encoded frame, shared between the copies of one broadcast.
+        frame: Arc<[u8]>,
+    },
+    /// Tell the application.
+    Event(Event),
+    /// Make this durable before any later transmit goes out.
+    Persist(PersistOp),
+}
+
+/// An announcement to publish with [`crate::Node::announce`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Announcement {
+    /// The service name (the record key).
+    pub service: String,
+    /// The payload: a JSON object's bytes.
+    pub payload: Vec<u8>,
+    /// The issue time to sign, in Unix milliseconds (the driver reads the wall clock).
+    pub issued_at_ms: u64,
+    /// A sequence number the caller insists on (grid-control `sequence-number`); it must be
+    /// newer than what the slot holds.
+    pub seq: Option<u64>,
+}

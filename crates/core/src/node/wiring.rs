@@ -1,0 +1,109 @@
+//! What each protocol component's outputs become: messages encoded and queued for the driver,
+//! claims published, and calls on the other components (a neighbour that comes up joins the
+//! broadcast tree; a member declared dead leaves the overlay).
+
+use crate::anti_entropy::{AntiEntropyMessage, AntiEntropyOutput};
+use crate::broadcast::{BroadcastMessage, BroadcastOutput, Link};
+use crate::id::NodeId;
+use crate::membership::MembershipOutput;
+use crate::overlay::{OverlayMessage, OverlayOutput};
+use crate::persist::PersistOp;
+use crate::record::{RecordKind, SignedRecord};
+use crate::record_set::SlotKey;
+use crate::time::Instant;
+use crate::wire::{self, Message};
+
+use super::{Event, Node, Output};
+
+impl Node {
+    pub(super) fn apply_overlay(&mut self, out: Vec<OverlayOutput>) {
+        for output in out {
+            match output {
+                OverlayOutput::Send(to, message) => {
+                    let profile = self.profile_introduced(to, &message);
+                    self.send(to, &Message::Overlay { message, profile });
+                }
+                OverlayOutput::Up(peer, _) => self.broadcast.neighbor_up(peer),
+                OverlayOutput::Down(peer) => self.broadcast.neighbor_down(peer),
+            }
+        }
+    }
+
+    /// The profile this node holds of the node `message` introduces, unless it is the receiver.
+    pub(super) fn profile_introduced(
+        &self,
+        to: NodeId,
+        message: &OverlayMessage,
+    ) -> Option<SignedRecord> {
+        let origin = message.introduces(self.id()).filter(|id| *id != to)?;
+        let slot = SlotKey { origin, family: RecordKind::Profile, key: String::new() };
+        self.records.get(&slot).map(|record| (**record).clone())
+    }
+
+    pub(super) fn apply_broadcast(&mut self, out: Vec<BroadcastOutput>) {
+        for BroadcastOutput::Send(to, message) in out {
+            match message {
+                BroadcastMessage::Gossip { .. } => self.stats.records_out += 1,
+                BroadcastMessage::Graft { .. }
+                | BroadcastMessage::Reroute { link: Link::Eager, .. } => self.stats.grafts += 1,
+                BroadcastMessage::Prune { .. }
+                | BroadcastMessage::Reroute { link: Link::Lazy, .. } => self.stats.prunes += 1,
+                BroadcastMessage::IHave { .. } => {}
+            }
+            self.send(to, &Message::Broadcast(message));
+        }
+    }
+
+    pub(super) fn apply_anti_entropy(&mut self, out: Vec<AntiEntropyOutput>) {
+        for AntiEntropyOutput::Send(to, message) in out {
+            if let AntiEntropyMessage::Records { records, .. } = &message {
+                // Repairs carry payloads too; redundancy counts every copy sent.
+                self.stats.records_out += records.len() as u64;
+                self.stats.records_out_repair += records.len() as u64;
+            }
+            self.send(to, &Message::AntiEntropy(message));
+        }
+    }
+
+    pub(super) fn apply_membership(&mut self, now: Instant, out: Vec<MembershipOutput>) {
+        for output in out {
+            match output {
+                MembershipOutput::Send(to, message) => self.send(to, &Message::Membership(message)),
+                MembershipOutput::Publish(claim) => self.publish_claim(now, claim, 0),
+                MembershipOutput::Changed { id, state, incarnation } => {
+                    if state.is_gone() {
+                        self.records.mark_departed(id, now);
+                        let mut out = Vec::new();
+                        self.overlay.peer_failed(id, &mut self.rng, &mut out);
+                        self.apply_overlay(out);
+                    } else {
+                        self.records.mark_returned(id);
+                    }
+                    let event = Event::MemberChanged { id, state, incarnation };
+                    self.outputs.push_back(Output::Event(event));
+                }
+                MembershipOutput::Purged(id) => {
+                    // Claims others made about a forgotten member go with it.
+                    let key = id.to_string();
+                    for slot in self
+                        .records
+                        .remove_where(|slot| slot.family == RecordKind::Liveness && slot.key == key)
+                    {
+                        self.outputs.push_back(Output::Persist(PersistOp::DeleteRecord(slot)));
+                    }
+                }
+            }
+        }
+    }
+
+    pub(super) fn send(&mut self, to: NodeId, message: &Message) {
+        match wire::encode(message) {
+            Ok(frame) => {
+                self.stats.frames_out += 1;
+                self.stats.bytes_out += frame.len() as u64;
+                self.outputs.push_back(Output::Transmit { to, frame: frame.into() });
+            }
+            Err(_) => self.stats.frames_dropped += 1,
+        }
+    }
+}
