@@ -78,7 +78,8 @@ fn frames() -> Vec<Arc<[u8]>> {
                         .to_vec(),
             };
             let record = record.sign(&origin).expect("the bench record is within bounds");
-            let message = Message::Broadcast(BroadcastMessage::Gossip { round: 0, record });
+            let message =
+                Message::Broadcast(BroadcastMessage::Gossip { round: 0, record: record.into() });
             Arc::from(wire::encode(&message).expect("the frame fits"))
         })
         .collect()

@@ -118,7 +118,7 @@ fn verify(c: &mut Criterion) {
 
 /// One record as a node pushes it: a gossip message, two hops from its origin.
 fn gossip(record: SignedRecord) -> Message {
-    Message::Broadcast(BroadcastMessage::Gossip { round: 2, record })
+    Message::Broadcast(BroadcastMessage::Gossip { round: 2, record: record.into() })
 }
 
 fn encode(c: &mut Criterion) {

@@ -212,17 +212,49 @@ impl Record {
         debug_assert_eq!(self.origin, keypair.id(), "a record is signed by its origin");
         self.check_bounds()?;
         let signature = keypair.sign(&self.signing_bytes());
-        Ok(SignedRecord { record: self, signature })
+        Ok(SignedRecord { record: self, signature, digest: DigestCell::default() })
     }
 }
 
 /// A record with its origin's signature.
+///
+/// Its digest is computed once, on first use, and kept: a relayed record is named by its digest
+/// in the broadcast's duplicate check, in the store's fingerprints and in IHAVE announcements.
+/// The fields stay public for reading; a record is never changed once made (a changed copy is a
+/// clone, and a clone computes its own digest).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedRecord {
     /// The signed content.
     pub record: Record,
     /// Ed25519 signature by `record.origin` over [`Record::signing_bytes`].
     pub signature: Signature,
+    /// The digest, once computed; not part of the encoding.
+    #[serde(skip)]
+    digest: DigestCell,
+}
+
+/// A lazily computed digest that every comparison ignores and no clone copies.
+#[derive(Default)]
+struct DigestCell(std::sync::OnceLock<Digest>);
+
+impl Clone for DigestCell {
+    fn clone(&self) -> DigestCell {
+        DigestCell::default()
+    }
+}
+
+impl PartialEq for DigestCell {
+    fn eq(&self, _other: &DigestCell) -> bool {
+        true
+    }
+}
+
+impl Eq for DigestCell {}
+
+impl fmt::Debug for DigestCell {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("..")
+    }
 }
 
 /// A 32-byte content digest that names a signed record: its message id.
@@ -260,10 +292,12 @@ impl SignedRecord {
     /// The record's content digest, over the signed bytes and the signature. Two records with
     /// the same digest are the same record; it serves as the broadcast message id.
     pub fn digest(&self) -> Digest {
-        let mut hasher = blake3::Hasher::new();
-        hasher.update(&self.record.signing_bytes());
-        hasher.update(&self.signature.to_bytes());
-        *hasher.finalize().as_bytes()
+        *self.digest.0.get_or_init(|| {
+            let mut hasher = blake3::Hasher::new();
+            hasher.update(&self.record.signing_bytes());
+            hasher.update(&self.signature.to_bytes());
+            *hasher.finalize().as_bytes()
+        })
     }
 }
 

@@ -7,6 +7,8 @@
 //!
 //! Message variants are part of the wire format: new ones are added at the end.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::anti_entropy::AntiEntropyMessage;
@@ -32,7 +34,7 @@ pub enum Message {
         message: OverlayMessage,
         /// The profile record (addresses) of the node the message asks the receiver to
         /// contact, if the sender holds it.
-        profile: Option<SignedRecord>,
+        profile: Option<Arc<SignedRecord>>,
     },
     /// Plumtree (and the flood and gossip baselines).
     Broadcast(BroadcastMessage),

@@ -82,7 +82,7 @@ impl Replica {
         let received = self.sync.handle(now, from, message, &self.records, &mut self.rng, &mut out);
         for record in received {
             record.verify().expect("anti-entropy carries only signed records");
-            if self.records.merge(Arc::new(record)).stored() {
+            if self.records.merge(record).stored() {
                 self.repaired += 1;
             }
         }
@@ -118,7 +118,7 @@ fn shuttle(
     delivered
 }
 
-fn records_pushed(out: &[AntiEntropyOutput]) -> Vec<(Vec<SignedRecord>, bool)> {
+fn records_pushed(out: &[AntiEntropyOutput]) -> Vec<(Vec<Arc<SignedRecord>>, bool)> {
     out.iter()
         .filter_map(|AntiEntropyOutput::Send(_, message)| match message {
             AntiEntropyMessage::Records { records, more } => Some((records.clone(), *more)),
@@ -274,7 +274,7 @@ fn a_push_is_bounded_by_push_bytes_max_and_says_there_is_more() {
     let (records, more) = &pushes[0];
     assert_eq!(records.len(), 3);
     assert!(
-        records.iter().map(SignedRecord::encoded_len_max).sum::<usize>() <= config.push_bytes_max
+        records.iter().map(|record| record.encoded_len_max()).sum::<usize>() <= config.push_bytes_max
     );
     assert!(*more);
 }
@@ -322,7 +322,7 @@ fn more_to_come_starts_the_next_round_at_once_and_its_absence_does_not() {
     a.deliver(
         now,
         peer,
-        AntiEntropyMessage::Records { records: vec![record(10, "a", 1, 10)], more: true },
+        AntiEntropyMessage::Records { records: vec![Arc::new(record(10, "a", 1, 10))], more: true },
     );
     assert_eq!(a.sync.poll_timeout(), now);
     let out = a.round(now, peer);
@@ -459,7 +459,7 @@ fn equal_highs_with_different_contents_send_only_the_missing_records_both_ways()
     let mut copies: Vec<&SignedRecord> = delivered
         .iter()
         .flat_map(|(_, message)| match message {
-            AntiEntropyMessage::Records { records, .. } => records.iter().collect(),
+            AntiEntropyMessage::Records { records, .. } => records.iter().map(|r| &**r).collect(),
             _ => Vec::new(),
         })
         .collect();
@@ -510,7 +510,7 @@ fn a_fresh_record_is_left_to_broadcast_until_the_hold_has_passed() {
     let early = a.deliver(secs(1) + Duration::from_millis(799), asker, want());
     assert!(records_pushed(&early).is_empty(), "pushed while still fresh: {early:?}");
     let late = a.deliver(secs(1) + Duration::from_millis(800), asker, want());
-    assert_eq!(records_pushed(&late), vec![(vec![fresh], false)]);
+    assert_eq!(records_pushed(&late), vec![(vec![Arc::new(fresh)], false)]);
 }
 
 #[test]

@@ -180,7 +180,7 @@ fn spread_pushes_to_eager_peers_but_the_sender_and_announces_to_lazy_peers_after
     assert_eq!(pushed_to(&out), ids([2, 3]));
     assert!(out.contains(&BroadcastOutput::Send(
         id(2),
-        BroadcastMessage::Gossip { round: 2, record: (*record).clone() }
+        BroadcastMessage::Gossip { round: 2, record: record.clone() }
     )));
     assert!(controls(&out).is_empty(), "IHAVE waits for the batch: {out:?}");
     assert!(broadcast.has_seen(&record.digest()));
@@ -420,7 +420,7 @@ fn a_graft_is_answered_with_the_record_and_makes_the_link_eager() {
         out,
         vec![BroadcastOutput::Send(
             id(4),
-            BroadcastMessage::Gossip { round: 3, record: (*record).clone() }
+            BroadcastMessage::Gossip { round: 3, record: record.clone() }
         )]
     );
     assert_eq!(broadcast.eager(), &ids([1, 4]));
@@ -586,7 +586,7 @@ fn repaired_records_are_announced_to_every_neighbour_with_an_unknown_round_and_p
         out,
         vec![BroadcastOutput::Send(
             id(2),
-            BroadcastMessage::Gossip { round: UNKNOWN_ROUND, record: (*record).clone() }
+            BroadcastMessage::Gossip { round: UNKNOWN_ROUND, record: record.clone() }
         )]
     );
 }

@@ -129,8 +129,10 @@ fn any_overlay_message() -> impl Strategy<Value = OverlayMessage> {
 
 fn any_broadcast_message() -> impl Strategy<Value = BroadcastMessage> {
     prop_oneof![
-        (any::<u16>(), any_record())
-            .prop_map(|(round, record)| BroadcastMessage::Gossip { round, record }),
+        (any::<u16>(), any_record()).prop_map(|(round, record)| BroadcastMessage::Gossip {
+            round,
+            record: Arc::new(record)
+        }),
         vec((any::<Digest>(), any_node_id(), any::<u16>()), 0..=8)
             .prop_map(|entries| BroadcastMessage::IHave { entries }),
         (option::of(any::<Digest>()), any_node_id())
@@ -163,8 +165,12 @@ fn any_anti_entropy_message() -> impl Strategy<Value = AntiEntropyMessage> {
         vec((any_node_id(), option::of(any_version())), 0..=8)
             .prop_map(|origins| AntiEntropyMessage::Want { origins }),
         any::<u64>().prop_map(|fingerprint| AntiEntropyMessage::Root { fingerprint }),
-        (vec(any_record(), 0..=4), any::<bool>())
-            .prop_map(|(records, more)| AntiEntropyMessage::Records { records, more }),
+        (vec(any_record(), 0..=4), any::<bool>()).prop_map(|(records, more)| {
+            AntiEntropyMessage::Records {
+                records: records.into_iter().map(Arc::new).collect(),
+                more,
+            }
+        }),
         (vec((any_node_id(), vec(any::<u64>(), 0..=8)), 0..=4), any::<bool>())
             .prop_map(|(origins, reply)| AntiEntropyMessage::Held { origins, reply }),
     ]
@@ -185,8 +191,9 @@ fn any_membership_message() -> impl Strategy<Value = MembershipMessage> {
 /// Any message, of every variant of every component.
 fn any_message() -> impl Strategy<Value = Message> {
     prop_oneof![
-        (any_overlay_message(), option::of(any_record()))
-            .prop_map(|(message, profile)| Message::Overlay { message, profile }),
+        (any_overlay_message(), option::of(any_record())).prop_map(|(message, profile)| {
+            Message::Overlay { message, profile: profile.map(Arc::new) }
+        }),
         any_broadcast_message().prop_map(Message::Broadcast),
         any_anti_entropy_message().prop_map(Message::AntiEntropy),
         any_membership_message().prop_map(Message::Membership),

@@ -1,5 +1,7 @@
 //! What anti-entropy peers say to each other, and what anti-entropy asks of the node.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::id::NodeId;
@@ -27,7 +29,7 @@ pub enum AntiEntropyMessage {
     /// Records the receiver lacked.
     Records {
         /// The records, verified by the receiver.
-        records: Vec<SignedRecord>,
+        records: Vec<Arc<SignedRecord>>,
         /// Whether the push was cut short by the size bound.
         more: bool,
     },

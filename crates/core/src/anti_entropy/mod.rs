@@ -34,6 +34,7 @@ mod reconcile;
 use reconcile::above_version;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 
 pub use config::AntiEntropyConfig;
 pub use message::{AntiEntropyMessage, AntiEntropyOutput};
@@ -176,7 +177,7 @@ impl AntiEntropy {
         records: &RecordSet,
         rng: &mut Rng,
         out: &mut Vec<AntiEntropyOutput>,
-    ) -> Vec<SignedRecord> {
+    ) -> Vec<Arc<SignedRecord>> {
         self.age(now);
         match message {
             AntiEntropyMessage::Root { fingerprint } => {

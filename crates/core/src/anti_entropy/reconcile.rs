@@ -129,7 +129,7 @@ impl AntiEntropy {
         }
         let first = rng.index(groups.len());
         groups.rotate_left(first);
-        let mut batch: Vec<SignedRecord> = Vec::new();
+        let mut batch: Vec<Arc<SignedRecord>> = Vec::new();
         let mut bytes = 0;
         let mut more = false;
         'origins: for group in groups {
@@ -151,7 +151,7 @@ impl AntiEntropy {
                     break 'origins;
                 }
                 bytes += size;
-                batch.push((**record).clone());
+                batch.push(Arc::clone(record));
             }
         }
         if !batch.is_empty() {

@@ -7,7 +7,6 @@ use super::{
     UNKNOWN_ROUND,
 };
 use crate::id::NodeId;
-use crate::record::Digest;
 use crate::time::Instant;
 
 impl Broadcast {
@@ -24,13 +23,7 @@ impl Broadcast {
                 }
             }
         }
-        let due: Vec<Digest> = self
-            .missing
-            .iter()
-            .filter(|(_, missing)| missing.deadline <= now)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in due {
+        for id in self.missing.due(now) {
             let Some(missing) = self.missing.get_mut(&id) else { continue };
             // Announcers in turn, closest to the origin first.
             let turn = missing.grafts as usize % missing.announcers.len().max(1);
@@ -42,8 +35,8 @@ impl Broadcast {
             match next {
                 Some((announcer, _)) => {
                     missing.grafts += 1;
-                    missing.deadline = now + self.config.graft_retry;
                     let origin = missing.origin;
+                    self.missing.reschedule(&id, now + self.config.graft_retry);
                     self.trees.make_eager(origin, announcer, Scope::OwnAndShared);
                     self.grafts_sent += 1;
                     out.push(BroadcastOutput::Send(

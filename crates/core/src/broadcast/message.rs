@@ -14,8 +14,8 @@ pub enum BroadcastMessage {
     Gossip {
         /// Hops from the origin before the sender (0 when the origin sends it).
         round: u16,
-        /// The record.
-        record: SignedRecord,
+        /// The record, shared by every copy of one spread.
+        record: Arc<SignedRecord>,
     },
     /// Ids of records the sender holds.
     IHave {

@@ -19,6 +19,7 @@
 mod config;
 mod lazy;
 mod message;
+mod missing;
 mod trees;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -32,6 +33,7 @@ use crate::record::{Digest, SignedRecord};
 use crate::rng::Rng;
 use crate::time::Instant;
 
+use missing::{Missing, MissingRecords};
 use trees::{Scope, Trees};
 
 /// The round of a record whose distance from its origin is unknown (it was repaired by
@@ -52,16 +54,6 @@ struct Seen {
     parent: Option<NodeId>,
 }
 
-/// A message announced by IHAVE but not yet received.
-#[derive(Clone, Debug)]
-struct Missing {
-    origin: NodeId,
-    /// Peers that announced the record, with their rounds; closest to the origin first.
-    announcers: Vec<(NodeId, u16)>,
-    deadline: Instant,
-    grafts: u32,
-}
-
 /// Grafts sent for one missing record before it is left to anti-entropy. Announcers are asked
 /// in turn, so on a lossy network a lost graft or a lost answer is retried.
 const GRAFTS_PER_RECORD_MAX: u32 = 6;
@@ -74,7 +66,7 @@ pub struct Broadcast {
     /// Recently seen records by id; bounded, oldest evicted.
     seen: BTreeMap<Digest, Seen>,
     seen_order: VecDeque<Digest>,
-    missing: BTreeMap<Digest, Missing>,
+    missing: MissingRecords,
     lazy_queue: BTreeMap<NodeId, Vec<(Digest, NodeId, u16)>>,
     next_flush: Option<Instant>,
     grafts_sent: u64,
@@ -89,7 +81,7 @@ impl Broadcast {
             config,
             seen: BTreeMap::new(),
             seen_order: VecDeque::new(),
-            missing: BTreeMap::new(),
+            missing: MissingRecords::default(),
             lazy_queue: BTreeMap::new(),
             next_flush: None,
             grafts_sent: 0,
@@ -121,9 +113,7 @@ impl Broadcast {
     pub fn neighbor_down(&mut self, peer: NodeId) {
         self.trees.down(peer);
         self.lazy_queue.remove(&peer);
-        for missing in self.missing.values_mut() {
-            missing.announcers.retain(|(announcer, _)| *announcer != peer);
-        }
+        self.missing.forget_announcer(peer);
     }
 
     /// Whether the record with this id was seen recently.
@@ -133,7 +123,7 @@ impl Broadcast {
 
     /// When the component next needs [`Broadcast::on_timeout`].
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let graft = self.missing.values().map(|missing| missing.deadline).min();
+        let graft = self.missing.next_deadline();
         match (graft, self.next_flush) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -155,7 +145,7 @@ impl Broadcast {
         let origin = record.record.origin;
         self.remember(id, Seen { record: record.clone(), round, via_tree: true, parent: from });
         let missing = self.missing.remove(&id);
-        let message = BroadcastMessage::Gossip { round, record: (*record).clone() };
+        let message = BroadcastMessage::Gossip { round, record: record.clone() };
         match self.config.mode {
             BroadcastMode::Flood => {
                 for peer in self.trees.neighbors().filter(|peer| Some(**peer) != from) {
@@ -292,13 +282,8 @@ impl Broadcast {
                     if self.seen.contains_key(&id) {
                         continue;
                     }
-                    let graft_timeout = self.config.graft_timeout;
-                    let missing = self.missing.entry(id).or_insert_with(|| Missing {
-                        origin,
-                        announcers: Vec::new(),
-                        deadline: now + graft_timeout,
-                        grafts: 0,
-                    });
+                    let deadline = now + self.config.graft_timeout;
+                    let missing = self.missing.announced(id, origin, deadline);
                     if missing.announcers.len() < 8
                         && !missing.announcers.iter().any(|(peer, _)| *peer == from)
                     {
@@ -313,10 +298,8 @@ impl Broadcast {
                     self.trees.make_eager(origin, from, Scope::OwnAndShared);
                 }
                 if let Some(seen) = id.and_then(|id| self.seen.get(&id)) {
-                    let message = BroadcastMessage::Gossip {
-                        round: seen.round,
-                        record: (*seen.record).clone(),
-                    };
+                    let message =
+                        BroadcastMessage::Gossip { round: seen.round, record: seen.record.clone() };
                     out.push(BroadcastOutput::Send(from, message));
                 }
             }

@@ -102,7 +102,7 @@ impl Node {
         now: Instant,
         from: NodeId,
         round: u16,
-        record: SignedRecord,
+        record: Arc<SignedRecord>,
     ) {
         let id = record.digest();
         let hops = round.saturating_add(1);
@@ -123,7 +123,7 @@ impl Node {
         now: Instant,
         from: NodeId,
         arrival: Arrival,
-        record: SignedRecord,
+        record: Arc<SignedRecord>,
     ) -> bool {
         if self.verifier.verify(&record).is_err() {
             self.stats.records_rejected += 1;
@@ -132,7 +132,6 @@ impl Node {
         if record.record.origin == self.id() {
             self.resync_own_version(record.record.version);
         }
-        let record = Arc::new(record);
         let hops = match arrival {
             Arrival::Tree { hops } => hops,
             Arrival::Repair => 0,

@@ -168,7 +168,7 @@ impl Node {
         // can refute before the suspicion times out (SWIM sends it on the probe path too).
         if claim.state == MemberState::Suspect {
             let message =
-                AntiEntropyMessage::Records { records: vec![(*record).clone()], more: false };
+                AntiEntropyMessage::Records { records: vec![record.clone()], more: false };
             self.send(claim.subject, &Message::AntiEntropy(message));
         }
     }

@@ -2,6 +2,8 @@
 //! claims published, and calls on the other components (a neighbour that comes up joins the
 //! broadcast tree; a member declared dead leaves the overlay).
 
+use std::sync::Arc;
+
 use crate::anti_entropy::{AntiEntropyMessage, AntiEntropyOutput};
 use crate::broadcast::{BroadcastMessage, BroadcastOutput, Link};
 use crate::id::NodeId;
@@ -34,15 +36,28 @@ impl Node {
         &self,
         to: NodeId,
         message: &OverlayMessage,
-    ) -> Option<SignedRecord> {
+    ) -> Option<Arc<SignedRecord>> {
         let origin = message.introduces(self.id()).filter(|id| *id != to)?;
         let slot = SlotKey { origin, family: RecordKind::Profile, key: String::new() };
-        self.records.get(&slot).map(|record| (**record).clone())
+        self.records.get(&slot).cloned()
     }
 
+    /// Sends what broadcast asks. The copies of one spread (a run of pushes of the same record
+    /// at the same round) are encoded once and share one frame.
     pub(super) fn apply_broadcast(&mut self, out: Vec<BroadcastOutput>) {
+        let mut pushed: Option<(Arc<SignedRecord>, u16, Arc<[u8]>)> = None;
         for BroadcastOutput::Send(to, message) in out {
-            match message {
+            if let BroadcastMessage::Gossip { round, record } = &message
+                && let Some((last, last_round, frame)) = &pushed
+                && Arc::ptr_eq(last, record)
+                && last_round == round
+            {
+                self.stats.records_out += 1;
+                let frame = frame.clone();
+                self.transmit(to, frame);
+                continue;
+            }
+            match &message {
                 BroadcastMessage::Gossip { .. } => self.stats.records_out += 1,
                 BroadcastMessage::Graft { .. }
                 | BroadcastMessage::Reroute { link: Link::Eager, .. } => self.stats.grafts += 1,
@@ -50,7 +65,12 @@ impl Node {
                 | BroadcastMessage::Reroute { link: Link::Lazy, .. } => self.stats.prunes += 1,
                 BroadcastMessage::IHave { .. } => {}
             }
-            self.send(to, &Message::Broadcast(message));
+            let gossip = match &message {
+                BroadcastMessage::Gossip { round, record } => Some((record.clone(), *round)),
+                _ => None,
+            };
+            let frame = self.send_frame(to, &Message::Broadcast(message));
+            pushed = gossip.zip(frame).map(|((record, round), frame)| (record, round, frame));
         }
     }
 
@@ -96,14 +116,31 @@ impl Node {
         }
     }
 
+    /// Encodes `message` and queues it for `to`.
     pub(super) fn send(&mut self, to: NodeId, message: &Message) {
+        self.send_frame(to, message);
+    }
+
+    /// Encodes `message` and queues it for `to`; returns the frame, so that the same bytes can
+    /// go to other peers without a second encoding.
+    fn send_frame(&mut self, to: NodeId, message: &Message) -> Option<Arc<[u8]>> {
         match wire::encode(message) {
             Ok(frame) => {
-                self.stats.frames_out += 1;
-                self.stats.bytes_out += frame.len() as u64;
-                self.outputs.push_back(Output::Transmit { to, frame: frame.into() });
+                let frame: Arc<[u8]> = frame.into();
+                self.transmit(to, frame.clone());
+                Some(frame)
             }
-            Err(_) => self.stats.frames_dropped += 1,
+            Err(_) => {
+                self.stats.frames_dropped += 1;
+                None
+            }
         }
+    }
+
+    /// Queues an encoded frame for `to`.
+    fn transmit(&mut self, to: NodeId, frame: Arc<[u8]>) {
+        self.stats.frames_out += 1;
+        self.stats.bytes_out += frame.len() as u64;
+        self.outputs.push_back(Output::Transmit { to, frame });
     }
 }
