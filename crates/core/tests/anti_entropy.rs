@@ -274,7 +274,8 @@ fn a_push_is_bounded_by_push_bytes_max_and_says_there_is_more() {
     let (records, more) = &pushes[0];
     assert_eq!(records.len(), 3);
     assert!(
-        records.iter().map(|record| record.encoded_len_max()).sum::<usize>() <= config.push_bytes_max
+        records.iter().map(|record| record.encoded_len_max()).sum::<usize>()
+            <= config.push_bytes_max
     );
     assert!(*more);
 }

@@ -8,13 +8,11 @@ use herald_core::{Announcement, CommandError, Instant, Node, Version};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::actor::{Actor, Call};
-use crate::admit;
 use crate::api::model::{
     ApiError, ApiEvent, InvitationRequest, InvitationView, MemberView, NodeApi, SeqView,
     ServiceView, StatusView,
 };
 use crate::datadir::unix_ms;
-use crate::views;
 
 /// A handle on a running node.
 #[derive(Clone)]
@@ -71,15 +69,15 @@ fn run_command(
 
 impl NodeApi for NodeHandle {
     async fn status(&self) -> Result<StatusView, ApiError> {
-        self.call(|actor| views::status(actor)).await
+        self.call(|actor| actor.status_view()).await
     }
 
     async fn members(&self) -> Result<Vec<MemberView>, ApiError> {
-        self.call(|actor| views::members(actor)).await
+        self.call(|actor| actor.members_view()).await
     }
 
     async fn services(&self, name: Option<String>) -> Result<Vec<ServiceView>, ApiError> {
-        self.call(move |actor| views::services(actor, name.as_deref())).await
+        self.call(move |actor| actor.services_view(name.as_deref())).await
     }
 
     async fn announce(
@@ -97,8 +95,7 @@ impl NodeApi for NodeHandle {
 
     async fn withdraw(&self, service: String) -> Result<SeqView, ApiError> {
         self.call(move |actor| {
-            let me = actor.id();
-            if !actor.node.services(Some(&service)).any(|record| record.record.origin == me) {
+            if !actor.announces(&service) {
                 return Err(ApiError::NotFound(format!("this node does not announce {service:?}")));
             }
             run_command(actor, |node, now| node.withdraw(now, &service, unix_ms()))
@@ -107,19 +104,19 @@ impl NodeApi for NodeHandle {
     }
 
     async fn invite(&self, request: InvitationRequest) -> Result<InvitationView, ApiError> {
-        self.call(move |actor| admit::invite(actor, &request)).await?
+        self.call(move |actor| actor.invite(&request)).await?
     }
 
     async fn overlay(&self) -> Result<serde_json::Value, ApiError> {
-        self.call(|actor| views::overlay(actor)).await
+        self.call(|actor| actor.overlay_view()).await
     }
 
     async fn stats(&self) -> Result<serde_json::Value, ApiError> {
-        self.call(|actor| views::stats(actor)).await
+        self.call(|actor| actor.stats_view()).await
     }
 
     async fn metrics(&self) -> Result<String, ApiError> {
-        self.call(|actor| views::metrics(actor)).await
+        self.call(|actor| actor.metrics_text()).await
     }
 
     fn subscribe(&self) -> broadcast::Receiver<ApiEvent> {

@@ -6,8 +6,9 @@
 //! - [`tls`] and [`transport`]: QUIC connections authenticated by node key and membership
 //!   certificate; [`framing`] puts frames on streams with the size cap checked first;
 //! - [`policy`]: the grid's admission rule, applied in the handshake;
-//! - `actor`, `views`, [`handle`]: the loop that drives the core, and what the API reads;
-//! - [`join`] and `admit`: both sides of admission by invitation;
+//! - `actor` and [`handle`]: the loop that drives the core and owns its state, with what the
+//!   API reads of it (`actor::views`) and the server side of admission (`actor::admit`);
+//! - [`join`]: the joining side of admission by invitation;
 //! - [`api`]: the axum routes.
 //!
 //! Not here: protocol decisions. Those live in herald-core; this crate only moves bytes, time
@@ -15,7 +16,6 @@
 
 mod actor;
 mod address_book;
-mod admit;
 pub mod api;
 mod clock;
 pub mod config;
@@ -28,7 +28,6 @@ pub mod policy;
 mod start;
 pub mod tls;
 pub mod transport;
-mod views;
 
 pub use handle::NodeHandle;
 pub use start::{HTTP_DEFAULT, LISTEN_DEFAULT, NodeOptions, RunningNode};

@@ -281,11 +281,10 @@ async fn greet_peer(transport: Transport, handle: NodeHandle, peer: SocketAddr) 
     let id = identity.id;
     let joined = handle
         .call(move |actor| {
-            if !actor.policy.is_member(&identity) {
+            if !actor.learn_member_address(&identity, peer) {
                 warn!(%peer, "the --peer address is not a member of this grid; ignoring it");
                 return anyhow::Ok(());
             }
-            actor.addresses.learn(id, peer);
             if let Some(observed) = observed {
                 actor.add_advertised(observed)?;
             }

@@ -127,7 +127,7 @@ impl From<BytesRejection> for Failure {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             Failure::too_large(format!(
                 "the body is larger than the limit of {} KiB",
-                super::routes::BODY_LIMIT / 1024
+                super::model::BODY_LIMIT / 1024
             ))
         } else {
             Failure::bad_request(format!("could not read the body: {}", rejection.body_text()))

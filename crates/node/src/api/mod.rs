@@ -17,4 +17,5 @@ mod routes;
 mod sse;
 
 pub use auth::Auth;
-pub use routes::{BODY_LIMIT, SHUTDOWN_GRACE, router, serve};
+pub use model::BODY_LIMIT;
+pub use routes::{SHUTDOWN_GRACE, router, serve};

@@ -9,6 +9,11 @@ use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
 
+/// The largest request body the API reads: 64 KiB. An announcement's payload travels in every
+/// gossip round, so it is meant to be small; this bound keeps a client from making the node
+/// buffer more than that.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
 /// `GET /v1/status`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusView {

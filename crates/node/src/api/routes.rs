@@ -25,13 +25,8 @@ use tokio::sync::watch;
 
 use super::auth::{self, Auth};
 use super::error::Failure;
-use super::model::{InvitationRequest, NodeApi};
+use super::model::{BODY_LIMIT, InvitationRequest, NodeApi};
 use super::sse::{self, Shutdown};
-
-/// The largest request body the API reads: 64 KiB. An announcement's payload travels in every
-/// gossip round, so it is meant to be small; this bound keeps a client from making the node
-/// buffer more than that.
-pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// How long [`serve`] waits for open requests after the shutdown signal before it returns
 /// anyway, so that a stalled client cannot hold up a node's exit.

@@ -6,6 +6,13 @@
 //! it drains the core's output queue in order. Persist operations are gathered into one batch
 //! and committed before the first transmit that follows them, and before any call is answered,
 //! so nothing is sent or acknowledged that a `kill -9` could take back.
+//!
+//! The actor's state is private to this module. Its parts: `views` builds what the API shows
+//! from it, and `admit` answers peers' hellos and join requests and signs invitations; the
+//! handle and the start-up code call the methods these define.
+
+mod admit;
+mod views;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,8 +32,8 @@ use crate::api::model::ApiEvent;
 use crate::clock::Clock;
 use crate::datadir::{Contact, DataDir, StoredProfile, unix_ms};
 use crate::policy::GridPolicy;
+use crate::tls::PeerIdentity;
 use crate::transport::{Transport, TransportEvent};
-use crate::views;
 
 /// A unit of work the actor runs on its own state: how handles talk to it.
 pub(crate) type Call = Box<dyn FnOnce(&mut Actor) + Send>;
@@ -38,20 +45,20 @@ pub(crate) const CONTACTS_MAX: usize = 16;
 
 /// Everything the actor owns.
 pub(crate) struct Actor {
-    pub(crate) node: Node,
-    pub(crate) data: DataDir,
-    pub(crate) transport: Transport,
-    pub(crate) addresses: AddressBook,
-    pub(crate) clock: Clock,
-    pub(crate) policy: GridPolicy,
-    pub(crate) chain: CertChain,
-    pub(crate) profile: StoredProfile,
+    node: Node,
+    data: DataDir,
+    transport: Transport,
+    addresses: AddressBook,
+    clock: Clock,
+    policy: GridPolicy,
+    chain: CertChain,
+    profile: StoredProfile,
     /// Addresses this node announces in its profile.
-    pub(crate) advertised: Vec<SocketAddr>,
-    pub(crate) events: broadcast::Sender<ApiEvent>,
-    pub(crate) started: std::time::Instant,
+    advertised: Vec<SocketAddr>,
+    events: broadcast::Sender<ApiEvent>,
+    started: std::time::Instant,
     /// True once the node had a neighbour, or when it has nobody to join.
-    pub(crate) ready: bool,
+    ready: bool,
     pending: Vec<PersistOp>,
     stopping: bool,
     /// Set when a commit failed: nothing more is committed, sent or acknowledged.
@@ -111,6 +118,26 @@ impl Actor {
     /// This node's id.
     pub(crate) fn id(&self) -> NodeId {
         self.node.id()
+    }
+
+    /// Whether this node holds a live announcement of its own of `service`.
+    pub(crate) fn announces(&self, service: &str) -> bool {
+        let me = self.id();
+        self.node.services(Some(service)).any(|record| record.record.origin == me)
+    }
+
+    /// Learns that the peer that proved `identity` is reached at `address`, if it is a member
+    /// of this grid; returns whether it is.
+    pub(crate) fn learn_member_address(
+        &mut self,
+        identity: &PeerIdentity,
+        address: SocketAddr,
+    ) -> bool {
+        let member = self.policy.is_member(identity);
+        if member {
+            self.addresses.learn(identity.id, address);
+        }
+        member
     }
 
     /// Runs until a shutdown call, or until every handle is gone.
@@ -173,7 +200,7 @@ impl Actor {
                 self.node.handle(self.clock.now(), Input::PeerDown(peer));
             }
             TransportEvent::Request { from, remote, admitted, bytes, reply } => {
-                let answer = crate::admit::answer_request(self, from, remote, admitted, &bytes);
+                let answer = self.answer_request(from, remote, admitted, &bytes);
                 // A joiner that went away before the answer is not an error.
                 let _ = reply.send(answer);
             }
@@ -193,7 +220,7 @@ impl Actor {
                 }
                 Output::Event(Event::RecordStored { record, .. }) => self.on_record_stored(&record),
                 Output::Event(Event::MemberChanged { id, .. }) => {
-                    if let Some(member) = views::member(self, id) {
+                    if let Some(member) = self.member_view(id) {
                         let _ = self.events.send(ApiEvent::Member(member));
                     }
                 }
@@ -280,7 +307,8 @@ impl Actor {
             let members = membership.members();
             self.addresses.retain(|id| *id == me || members.contains_key(id));
         }
-        let contacts = views::live_servers(self, CONTACTS_MAX)
+        let contacts = self
+            .live_servers(CONTACTS_MAX)
             .into_iter()
             .filter(|contact| contact.id != self.id())
             .collect::<Vec<_>>();

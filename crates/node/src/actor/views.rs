@@ -1,0 +1,210 @@
+//! What the API shows, built from the actor's state: status, members, services, overlay,
+//! counters and Prometheus metrics, as methods of the actor.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use herald_core::{MemberState, NodeId, Profile, RecordKind, Role, SignedRecord, SlotKey};
+
+use super::Actor;
+use crate::api::model::{MemberView, ServiceView, StatusCounts, StatusView};
+use crate::datadir::Contact;
+
+impl Actor {
+    /// The profile `id` announced, if it arrived.
+    fn profile_of(&self, id: NodeId) -> Option<Profile> {
+        let slot = SlotKey { origin: id, family: RecordKind::Profile, key: String::new() };
+        self.node.records().get(&slot).and_then(|record| Profile::decode(&record.record.payload))
+    }
+
+    /// `GET /v1/status`.
+    pub(crate) fn status_view(&self) -> StatusView {
+        StatusView {
+            node_id: self.id().to_string(),
+            name: self.profile.name.clone(),
+            role: self.profile.role.name().to_owned(),
+            grid_id: self.policy.grid.to_string(),
+            addresses: self.advertised.clone(),
+            uptime_s: self.started.elapsed().as_secs(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            ready: self.ready,
+            counts: StatusCounts {
+                members: 1 + self.node.membership().map_or(0, |m| m.members().len() as u64),
+                alive: self.members_in(MemberState::Alive),
+                records: self.node.records().len() as u64,
+                services: self.node.services(None).count() as u64,
+                neighbours: self.node.overlay().active().len() as u64,
+            },
+        }
+    }
+
+    /// How many members, this node included (it is alive to itself), are in `state`.
+    fn members_in(&self, state: MemberState) -> u64 {
+        let others = self.node.membership().map_or(0, |membership| {
+            membership.members().values().filter(|member| member.state == state).count()
+        });
+        others as u64 + u64::from(state == MemberState::Alive)
+    }
+
+    /// One member as this node sees it; `None` if it is not known.
+    pub(crate) fn member_view(&self, id: NodeId) -> Option<MemberView> {
+        let profile = self.profile_of(id);
+        let (name, role, addresses) = match profile {
+            Some(profile) => (profile.name, profile.role.name().to_owned(), profile.addresses),
+            None => (String::new(), String::new(), self.addresses.of(&id)),
+        };
+        if id == self.id() {
+            let membership = self.node.membership();
+            return Some(MemberView {
+                node_id: id.to_string(),
+                name,
+                role,
+                state: MemberState::Alive.name().to_owned(),
+                addresses,
+                rtt_ms: Some(0),
+                last_heard_ms_ago: Some(0),
+                seq: membership.map_or(0, |membership| membership.incarnation()),
+            });
+        }
+        let known = self.node.membership()?.members().get(&id)?;
+        Some(MemberView {
+            node_id: id.to_string(),
+            name,
+            role,
+            state: known.state.name().to_owned(),
+            addresses,
+            rtt_ms: known.rtt().map(|rtt| rtt.as_millis() as u64),
+            last_heard_ms_ago: known.last_heard.map(|at| self.clock.since(at).as_millis() as u64),
+            seq: known.incarnation,
+        })
+    }
+
+    /// `GET /v1/members`: this node first, then every member it knows, in id order.
+    pub(crate) fn members_view(&self) -> Vec<MemberView> {
+        let others = self.node.membership().map(|membership| membership.members().keys().copied());
+        std::iter::once(self.id())
+            .chain(others.into_iter().flatten())
+            .filter_map(|id| self.member_view(id))
+            .collect()
+    }
+
+    /// `GET /v1/services`.
+    pub(crate) fn services_view(&self, name: Option<&str>) -> Vec<ServiceView> {
+        self.node.services(name).map(service).collect()
+    }
+
+    /// Servers this node considers alive, with their addresses, this node first if it is one.
+    pub(crate) fn live_servers(&self, limit: usize) -> Vec<Contact> {
+        let me = self.id();
+        let alive_others = self.node.membership().into_iter().flat_map(|membership| {
+            membership
+                .members()
+                .iter()
+                .filter(|(_, member)| member.state == MemberState::Alive)
+                .map(|(id, _)| *id)
+        });
+        std::iter::once(me)
+            .chain(alive_others)
+            .filter(|id| {
+                let role = if *id == me {
+                    Some(self.profile.role)
+                } else {
+                    self.profile_of(*id).map(|p| p.role)
+                };
+                role == Some(Role::Server)
+            })
+            .map(|id| Contact {
+                id,
+                addresses: if id == me { self.advertised.clone() } else { self.addresses.of(&id) },
+            })
+            .filter(|contact| !contact.addresses.is_empty())
+            .take(limit)
+            .collect()
+    }
+
+    /// `GET /v1/overlay`.
+    pub(crate) fn overlay_view(&self) -> serde_json::Value {
+        let ids = |set: &std::collections::BTreeSet<NodeId>| -> Vec<String> {
+            set.iter().map(NodeId::to_string).collect()
+        };
+        let overlay = self.node.overlay();
+        let broadcast = self.node.broadcast();
+        serde_json::json!({
+            "active": ids(overlay.active()),
+            "passive": ids(overlay.passive()),
+            "clients": ids(overlay.clients()),
+            "eager": ids(broadcast.eager()),
+            "lazy": ids(broadcast.lazy()),
+        })
+    }
+
+    /// `GET /v1/stats`: the core's counters and the transport's.
+    pub(crate) fn stats_view(&self) -> serde_json::Value {
+        serde_json::json!({
+            "core": self.node.stats(),
+            "transport": self.transport.stats(),
+        })
+    }
+
+    /// `GET /metrics`: every counter of [`stats`], flattened, plus member counts by state.
+    pub(crate) fn metrics_text(&self) -> String {
+        let mut text = String::new();
+        flatten_metrics(&mut text, "herald", &self.stats_view());
+        let _ = writeln!(text, "# TYPE herald_members gauge");
+        for state in
+            [MemberState::Alive, MemberState::Suspect, MemberState::Dead, MemberState::Left]
+        {
+            let (name, count) = (state.name(), self.members_in(state));
+            let _ = writeln!(text, "herald_members{{state=\"{name}\"}} {count}");
+        }
+        let _ = writeln!(text, "# TYPE herald_records gauge");
+        let _ = writeln!(text, "herald_records {}", self.node.records().len());
+        text
+    }
+}
+
+/// One announcement (or withdrawal, with a null payload) as the API shows it.
+pub(crate) fn service(record: &Arc<SignedRecord>) -> ServiceView {
+    let payload = if record.record.kind == RecordKind::Announcement {
+        serde_json::from_slice(&record.record.payload).unwrap_or(serde_json::Value::Null)
+    } else {
+        serde_json::Value::Null
+    };
+    ServiceView {
+        origin: record.record.origin.to_string(),
+        service: record.record.key.clone(),
+        seq: record.record.version.seq,
+        issued_at: record.record.issued_at_ms,
+        payload,
+    }
+}
+
+fn flatten_metrics(text: &mut String, prefix: &str, value: &serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, inner) in map {
+                flatten_metrics(text, &format!("{prefix}_{key}"), inner);
+            }
+        }
+        serde_json::Value::Number(number) => {
+            let _ = writeln!(text, "# TYPE {prefix} counter");
+            let _ = writeln!(text, "{prefix} {number}");
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_counters_flatten_into_prometheus_lines() {
+        let mut text = String::new();
+        let value = serde_json::json!({"core": {"frames_in": 3}, "dropped": 1, "name": "x"});
+        flatten_metrics(&mut text, "herald", &value);
+        assert!(text.contains("herald_core_frames_in 3\n"), "{text}");
+        assert!(text.contains("herald_dropped 1\n"), "{text}");
+        assert!(!text.contains("name"), "{text}");
+    }
+}
