@@ -58,9 +58,7 @@ pub use profile::{PROFILE_ADDRESSES_MAX, PROFILE_NAME_LEN_MAX, Profile};
 pub use record::{
     Digest, KEY_LEN_MAX, PAYLOAD_LEN_MAX, Record, RecordError, RecordKind, SignedRecord, Version,
 };
-pub use record_set::{
-    MergeOutcome, OriginSummary, RecordSet, SlotKey, digest_head, merge_decision, precedence,
-};
+pub use record_set::{MergeOutcome, OriginSummary, RecordSet, SlotKey};
 pub use rng::Rng;
 pub use role::Role;
 pub use stats::Stats;

@@ -44,7 +44,7 @@ impl SlotKey {
 }
 
 /// The total order used inside a slot; the greatest record is kept.
-pub fn precedence(record: &SignedRecord) -> (Version, bool, Digest) {
+pub(crate) fn precedence(record: &SignedRecord) -> (Version, bool, Digest) {
     (record.record.version, record.record.kind.is_tombstone(), record.digest())
 }
 
@@ -80,7 +80,7 @@ impl MergeOutcome {
 }
 
 /// Decides what a slot holding `held` does with `incoming`. Pure: no state is changed.
-pub fn merge_decision(held: Option<&SignedRecord>, incoming: &SignedRecord) -> MergeOutcome {
+pub(crate) fn merge_decision(held: Option<&SignedRecord>, incoming: &SignedRecord) -> MergeOutcome {
     let Some(held) = held else { return MergeOutcome::Inserted };
     // Versions decide almost always; digests are computed only to break a tie.
     match incoming.record.version.cmp(&held.record.version) {
@@ -116,7 +116,7 @@ pub struct OriginSummary {
 
 /// The first 8 bytes of a record's digest, the unit fingerprints are made of; anti-entropy
 /// also lists records by it.
-pub fn digest_head(record: &SignedRecord) -> u64 {
+pub(crate) fn digest_head(record: &SignedRecord) -> u64 {
     let digest = record.digest();
     let mut head = [0u8; 8];
     head.copy_from_slice(&digest[..8]);

@@ -16,12 +16,6 @@ impl Rng {
         Rng(ChaCha8Rng::seed_from_u64(seed))
     }
 
-    /// A generator for a sub-component, derived from this one's stream, so that adding draws in
-    /// one component does not shift the draws of another.
-    pub fn fork(&mut self) -> Rng {
-        Rng::from_seed(self.next_u64())
-    }
-
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.0.next_u64()

@@ -44,18 +44,6 @@ pub enum Message {
     Membership(MembershipMessage),
 }
 
-impl Message {
-    /// A short lowercase name for counters and logs.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Message::Overlay { .. } => "overlay",
-            Message::Broadcast(_) => "broadcast",
-            Message::AntiEntropy(_) => "anti-entropy",
-            Message::Membership(_) => "membership",
-        }
-    }
-}
-
 /// Why bytes from a peer could not be read as a frame.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use herald_core::anti_entropy::{AntiEntropy, AntiEntropyMessage, AntiEntropyOutput};
 use herald_core::{
     AntiEntropyConfig, Digest, Instant, Keypair, NodeId, Record, RecordKind, RecordSet, Rng,
-    SignedRecord, Version, digest_head,
+    SignedRecord, Version,
 };
 
 fn keypair(origin: u8) -> Keypair {
@@ -433,7 +433,9 @@ fn a_digest_is_answered_only_for_the_origins_in_its_range() {
         .map(|AntiEntropyOutput::Send(_, message)| message)
         .filter(|message| !matches!(message, AntiEntropyMessage::Records { .. }))
         .collect();
-    let held = a.records.of_origin(origins[2]).map(|record| digest_head(record)).collect();
+    // Records are named by the first 8 bytes of their digest, read as little-endian.
+    let head = |record: &SignedRecord| u64::from_le_bytes(record.digest()[..8].try_into().unwrap());
+    let held = a.records.of_origin(origins[2]).map(|record| head(record)).collect();
     assert_eq!(
         others,
         vec![&AntiEntropyMessage::Held { origins: vec![(origins[2], held)], reply: false }],

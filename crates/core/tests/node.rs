@@ -237,26 +237,6 @@ fn a_duplicate_over_a_tree_link_prunes_it() {
 }
 
 #[test]
-fn services_lists_live_announcements_and_filters_by_name() {
-    let mut alice = node(1);
-    announce(&mut alice, "storage", None).unwrap();
-    announce(&mut alice, "web", None).unwrap();
-    announce(&mut alice, "old", None).unwrap();
-    alice.withdraw(Instant::ZERO, "old", 2).unwrap();
-    drain(&mut alice);
-    let names = |service: Option<&str>| -> Vec<String> {
-        alice.services(service).map(|record| record.record.key.clone()).collect()
-    };
-    assert_eq!(
-        names(None),
-        vec!["storage".to_owned(), "web".to_owned()],
-        "withdrawn ones are left out"
-    );
-    assert_eq!(names(Some("web")), vec!["web".to_owned()]);
-    assert!(names(Some("old")).is_empty());
-}
-
-#[test]
 fn a_forwarded_join_carries_the_joiners_profile_which_is_stored_ahead_of_any_answer() {
     use herald_core::Role;
     use herald_core::overlay::OverlayMessage;

@@ -20,7 +20,7 @@ use herald_core::overlay::{OverlayMessage, Priority};
 use herald_core::wire::{self, Message, PROTOCOL_VERSION};
 use herald_core::{
     Digest, DirectVerifier, Keypair, MergeOutcome, NodeId, Record, RecordKind, RecordSet, Role,
-    SignedRecord, SlotKey, Verifier, Version, precedence,
+    SignedRecord, SlotKey, Verifier, Version,
 };
 use proptest::collection::vec;
 use proptest::option;
@@ -372,7 +372,11 @@ proptest! {
 
     #[test]
     fn merge_keeps_the_greatest_record_of_every_slot(records in pool_records()) {
-        // The documented rule, computed the obvious way: per slot, the maximum by precedence.
+        // The documented rule, computed the obvious way: per slot, the maximum by version, then
+        // a tombstone over an announcement, then the greater digest.
+        let precedence = |record: &SignedRecord| {
+            (record.record.version, record.record.kind.is_tombstone(), record.digest())
+        };
         let mut greatest: BTreeMap<SlotKey, &SignedRecord> = BTreeMap::new();
         for record in &records {
             let held = greatest.entry(SlotKey::of(record)).or_insert(record);

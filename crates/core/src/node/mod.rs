@@ -42,7 +42,7 @@ use crate::liveness::{LivenessClaim, MemberState};
 use crate::membership::{Membership, MembershipOutput};
 use crate::overlay::Overlay;
 use crate::persist::{PersistOp, Snapshot};
-use crate::record::{RecordKind, SignedRecord, Version};
+use crate::record::{RecordKind, Version};
 use crate::record_set::{RecordSet, SlotKey};
 use crate::rng::Rng;
 use crate::stats::Stats;
@@ -164,18 +164,6 @@ impl Node {
     /// This node's counters.
     pub fn stats(&self) -> &Stats {
         &self.stats
-    }
-
-    /// The live announcements held, newest per origin and service, optionally of one service
-    /// only (withdrawn ones are tombstones and are left out).
-    pub fn services<'a>(
-        &'a self,
-        service: Option<&'a str>,
-    ) -> impl Iterator<Item = &'a Arc<SignedRecord>> {
-        self.records.iter().filter(move |record| {
-            record.record.kind == RecordKind::Announcement
-                && service.is_none_or(|name| record.record.key == name)
-        })
     }
 
     /// The highest version this node has issued.

@@ -12,6 +12,7 @@
 //! handle and the start-up code call the methods these define.
 
 mod admit;
+mod services;
 mod views;
 
 use std::net::SocketAddr;
@@ -34,6 +35,7 @@ use crate::datadir::{Contact, DataDir, StoredProfile, unix_ms};
 use crate::policy::GridPolicy;
 use crate::tls::PeerIdentity;
 use crate::transport::{Transport, TransportEvent};
+use services::ServiceIndex;
 
 /// A unit of work the actor runs on its own state: how handles talk to it.
 pub(crate) type Call = Box<dyn FnOnce(&mut Actor) + Send>;
@@ -59,6 +61,8 @@ pub(crate) struct Actor {
     started: std::time::Instant,
     /// True once the node had a neighbour, or when it has nobody to join.
     ready: bool,
+    /// The live announcements, as the API shows them.
+    services: ServiceIndex,
     pending: Vec<PersistOp>,
     stopping: bool,
     /// Set when a commit failed: nothing more is committed, sent or acknowledged.
@@ -96,6 +100,7 @@ impl Actor {
             }
         }
         let ready = parts.contacts.is_empty();
+        let services = ServiceIndex::of(parts.node.records().iter().map(|record| &**record));
         Actor {
             node: parts.node,
             data: parts.data,
@@ -109,6 +114,7 @@ impl Actor {
             events: parts.events,
             started: std::time::Instant::now(),
             ready,
+            services,
             pending: Vec::new(),
             stopping: false,
             broken: false,
@@ -122,8 +128,7 @@ impl Actor {
 
     /// Whether this node holds a live announcement of its own of `service`.
     pub(crate) fn announces(&self, service: &str) -> bool {
-        let me = self.id();
-        self.node.services(Some(service)).any(|record| record.record.origin == me)
+        self.services.announces(self.id(), service)
     }
 
     /// Learns that the peer that proved `identity` is reached at `address`, if it is a member
@@ -212,7 +217,10 @@ impl Actor {
     fn drain(&mut self) -> Result<()> {
         while let Some(output) = self.node.poll_output() {
             match output {
-                Output::Persist(op) => self.pending.push(op),
+                Output::Persist(op) => {
+                    self.services.persisted(&op);
+                    self.pending.push(op);
+                }
                 Output::Transmit { to, frame } => {
                     self.flush()?;
                     let addresses = self.addresses.of(&to);
@@ -258,7 +266,8 @@ impl Actor {
                 }
             }
             RecordKind::Announcement | RecordKind::Tombstone => {
-                let _ = self.events.send(ApiEvent::Announcement(views::service(record)));
+                self.services.stored(record);
+                let _ = self.events.send(ApiEvent::Announcement(services::view(record)));
             }
             _ => {}
         }

@@ -2,9 +2,8 @@
 //! counters and Prometheus metrics, as methods of the actor.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 
-use herald_core::{MemberState, NodeId, Profile, RecordKind, Role, SignedRecord, SlotKey};
+use herald_core::{MemberState, NodeId, Profile, RecordKind, Role, SlotKey};
 
 use super::Actor;
 use crate::api::model::{MemberView, ServiceView, StatusCounts, StatusView};
@@ -32,7 +31,7 @@ impl Actor {
                 members: 1 + self.node.membership().map_or(0, |m| m.members().len() as u64),
                 alive: self.members_in(MemberState::Alive),
                 records: self.node.records().len() as u64,
-                services: self.node.services(None).count() as u64,
+                services: self.services.len() as u64,
                 neighbours: self.node.overlay().active().len() as u64,
             },
         }
@@ -90,7 +89,7 @@ impl Actor {
 
     /// `GET /v1/services`.
     pub(crate) fn services_view(&self, name: Option<&str>) -> Vec<ServiceView> {
-        self.node.services(name).map(service).collect()
+        self.services.list(name).cloned().collect()
     }
 
     /// Servers this node considers alive, with their addresses, this node first if it is one.
@@ -160,22 +159,6 @@ impl Actor {
         let _ = writeln!(text, "# TYPE herald_records gauge");
         let _ = writeln!(text, "herald_records {}", self.node.records().len());
         text
-    }
-}
-
-/// One announcement (or withdrawal, with a null payload) as the API shows it.
-pub(crate) fn service(record: &Arc<SignedRecord>) -> ServiceView {
-    let payload = if record.record.kind == RecordKind::Announcement {
-        serde_json::from_slice(&record.record.payload).unwrap_or(serde_json::Value::Null)
-    } else {
-        serde_json::Value::Null
-    };
-    ServiceView {
-        origin: record.record.origin.to_string(),
-        service: record.record.key.clone(),
-        seq: record.record.version.seq,
-        issued_at: record.record.issued_at_ms,
-        payload,
     }
 }
 
