@@ -54,11 +54,24 @@ pub enum Scope {
     OwnAndShared,
 }
 
+/// An origin's own split, kept as its lazy links alone: every neighbour is in exactly one of the
+/// two halves of a split, so the eager half is the neighbours that are not lazy. With
+/// membership on every member is an origin, and this keeps a split to a few ids.
+#[derive(Clone, Debug)]
+struct OriginSplit {
+    /// The lazy neighbours, sorted.
+    lazy: Vec<NodeId>,
+    /// When the split was last used, on the `Trees` clock.
+    used: u64,
+}
+
 /// The shared split and the per-origin ones.
 #[derive(Clone, Debug)]
 pub struct Trees {
     shared: Split,
-    origins: BTreeMap<NodeId, (Split, u64)>,
+    origins: BTreeMap<NodeId, OriginSplit>,
+    /// The origins by last use, so the least recently used is found without a scan.
+    by_use: BTreeMap<u64, NodeId>,
     trees_max: usize,
     clock: u64,
 }
@@ -66,7 +79,13 @@ pub struct Trees {
 impl Trees {
     /// No neighbours, room for `trees_max` per-origin splits.
     pub fn new(trees_max: usize) -> Trees {
-        Trees { shared: Split::default(), origins: BTreeMap::new(), trees_max, clock: 0 }
+        Trees {
+            shared: Split::default(),
+            origins: BTreeMap::new(),
+            by_use: BTreeMap::new(),
+            trees_max,
+            clock: 0,
+        }
     }
 
     /// The shared split (what a new origin starts from).
@@ -92,28 +111,28 @@ impl Trees {
 
     /// A new neighbour: eager everywhere (Plumtree starts every link eager).
     pub fn up(&mut self, peer: NodeId) {
-        for split in std::iter::once(&mut self.shared)
-            .chain(self.origins.values_mut().map(|(split, _)| split))
-        {
-            split.lazy.remove(&peer);
-            split.eager.insert(peer);
+        self.shared.lazy.remove(&peer);
+        self.shared.eager.insert(peer);
+        for split in self.origins.values_mut() {
+            split.lazy.retain(|lazy| *lazy != peer);
         }
     }
 
     /// A neighbour went away.
     pub fn down(&mut self, peer: NodeId) {
-        for split in std::iter::once(&mut self.shared)
-            .chain(self.origins.values_mut().map(|(split, _)| split))
-        {
-            split.eager.remove(&peer);
-            split.lazy.remove(&peer);
+        self.shared.eager.remove(&peer);
+        self.shared.lazy.remove(&peer);
+        for split in self.origins.values_mut() {
+            split.lazy.retain(|lazy| *lazy != peer);
         }
     }
 
     /// The split records of `origin` travel on, made from the shared one if it has none.
-    pub fn of(&mut self, origin: NodeId) -> &Split {
-        self.touch(origin);
-        &self.origins.get(&origin).expect("touch made it").0
+    pub fn of(&mut self, origin: NodeId) -> Split {
+        let lazy = &self.touch(origin).lazy;
+        let lazy: BTreeSet<NodeId> = lazy.iter().copied().collect();
+        let eager = self.neighbors().filter(|peer| !lazy.contains(peer)).copied().collect();
+        Split { eager, lazy }
     }
 
     /// Makes the link to `peer` eager for `origin`, and in the shared split if `scope` says so.
@@ -121,9 +140,9 @@ impl Trees {
         if scope == Scope::OwnAndShared {
             self.shared.make_eager(peer);
         }
-        self.touch(origin);
-        if let Some((split, _)) = self.origins.get_mut(&origin) {
-            split.make_eager(peer);
+        let split = self.touch(origin);
+        if let Ok(at) = split.lazy.binary_search(&peer) {
+            split.lazy.remove(at);
         }
     }
 
@@ -133,24 +152,37 @@ impl Trees {
         if scope == Scope::OwnAndShared {
             self.shared.make_lazy(peer);
         }
-        self.touch(origin);
-        self.origins.get_mut(&origin).is_some_and(|(split, _)| split.make_lazy(peer))
+        let neighbor = self.is_neighbor(&peer);
+        let split = self.touch(origin);
+        match split.lazy.binary_search(&peer) {
+            Err(at) if neighbor => {
+                split.lazy.insert(at, peer);
+                true
+            }
+            _ => false,
+        }
     }
 
-    fn touch(&mut self, origin: NodeId) {
+    /// Marks `origin`'s split used now, making it from the shared split if it has none, and
+    /// dropping the least recently used split if that makes one too many.
+    fn touch(&mut self, origin: NodeId) -> &mut OriginSplit {
         self.clock += 1;
         let clock = self.clock;
-        if let Some((_, used)) = self.origins.get_mut(&origin) {
-            *used = clock;
-            return;
+        if let Some(split) = self.origins.get_mut(&origin) {
+            self.by_use.remove(&split.used);
+            self.by_use.insert(clock, origin);
+            split.used = clock;
+        } else {
+            if self.origins.len() >= self.trees_max.max(1)
+                && let Some((_, oldest)) = self.by_use.pop_first()
+            {
+                self.origins.remove(&oldest);
+            }
+            let lazy = self.shared.lazy.iter().copied().collect();
+            self.origins.insert(origin, OriginSplit { lazy, used: clock });
+            self.by_use.insert(clock, origin);
         }
-        if self.origins.len() >= self.trees_max.max(1)
-            && let Some(oldest) =
-                self.origins.iter().min_by_key(|(_, (_, used))| *used).map(|(id, _)| *id)
-        {
-            self.origins.remove(&oldest);
-        }
-        self.origins.insert(origin, (self.shared.clone(), clock));
+        self.origins.get_mut(&origin).expect("made above")
     }
 }
 
