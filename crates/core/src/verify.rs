@@ -5,6 +5,7 @@
 //! identical answer, and a forged or altered record has other bytes, so it is still checked.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use ed25519_dalek::VerifyingKey;
 
@@ -15,6 +16,13 @@ use crate::record::{RecordError, SignedRecord};
 pub trait Verifier: Send {
     /// `Ok` if the record may be stored and forwarded.
     fn verify(&mut self, record: &SignedRecord) -> Result<(), RecordError>;
+
+    /// The copy of a verified record the node keeps. A driver that runs many nodes in one
+    /// process (the simulator) returns one allocation shared by every node that holds the
+    /// record; a real node keeps the copy it decoded.
+    fn share(&mut self, record: Arc<SignedRecord>) -> Arc<SignedRecord> {
+        record
+    }
 }
 
 /// Origins whose decompressed public keys are kept. Decompressing a key costs about a tenth of

@@ -4,6 +4,10 @@
 //! scale"). The memo is keyed by the record's digest, which covers its exact signed bytes and
 //! signature: identical bytes give the identical answer, and a forged or altered record has a
 //! different digest and is verified afresh. Hits are counted and reported.
+//!
+//! The memo also keeps the first copy of every valid record and hands it to every node that
+//! stores the record, so that a record held by N simulated nodes is one allocation, not N
+//! (each node's decoded copy is dropped). It keeps every valid record seen in the run.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -13,6 +17,7 @@ use herald_core::{Digest, RecordError, SignedRecord, Verifier};
 #[derive(Debug, Default)]
 struct Memo {
     results: BTreeMap<Digest, Result<(), RecordError>>,
+    shared: BTreeMap<Digest, Arc<SignedRecord>>,
     hits: u64,
     misses: u64,
 }
@@ -43,5 +48,11 @@ impl Verifier for MemoVerifier {
         let result = record.verify();
         memo.results.insert(digest, result);
         result
+    }
+
+    fn share(&mut self, record: Arc<SignedRecord>) -> Arc<SignedRecord> {
+        let mut memo =
+            self.0.lock().expect("the memo lock is never poisoned: nothing panics inside");
+        memo.shared.entry(record.digest()).or_insert(record).clone()
     }
 }

@@ -129,6 +129,7 @@ impl Node {
             self.stats.records_rejected += 1;
             return false;
         }
+        let record = self.verifier.share(record);
         if record.record.origin == self.id() {
             self.resync_own_version(record.record.version);
         }
