@@ -597,7 +597,7 @@ impl Sim {
 
     fn rearm(&mut self, index: NodeIndex) {
         let sim_node = &self.nodes[index as usize];
-        let Some(deadline) = sim_node.node.as_ref().and_then(Node::poll_timeout) else { return };
+        let Some(deadline) = sim_node.node.as_ref().map(Node::poll_timeout) else { return };
         if sim_node.wake_at.is_some_and(|at| at <= deadline) {
             return;
         }

@@ -207,8 +207,9 @@ impl Node {
         self.outputs.pop_front()
     }
 
-    /// When the node next needs an [`Input::Timeout`].
-    pub fn poll_timeout(&self) -> Option<Instant> {
+    /// When the node next needs an [`Input::Timeout`]. There is always a next deadline: the
+    /// expiry sweep, the overlay's shuffle and anti-entropy's round recur for ever.
+    pub fn poll_timeout(&self) -> Instant {
         let mut next =
             self.next_sweep.min(self.overlay.poll_timeout()).min(self.anti_entropy.poll_timeout());
         if let Some(at) = self.broadcast.poll_timeout() {
@@ -217,7 +218,7 @@ impl Node {
         if let Some(membership) = &self.membership {
             next = next.min(membership.poll_timeout());
         }
-        Some(next)
+        next
     }
 
     fn on_timeout(&mut self, now: Instant) {

@@ -155,13 +155,7 @@ impl Actor {
         contacts_tick.tick().await;
         self.drain()?;
         while !self.stopping {
-            let deadline = self.node.poll_timeout().map(|at| self.clock.tokio_instant(at));
-            let sleep = async {
-                match deadline {
-                    Some(at) => tokio::time::sleep_until(at).await,
-                    None => std::future::pending().await,
-                }
-            };
+            let sleep = tokio::time::sleep_until(self.clock.tokio_instant(self.node.poll_timeout()));
             tokio::select! {
                 call = calls.recv() => match call {
                     Some(call) => call(&mut self),
