@@ -58,9 +58,12 @@ pub struct Membership {
     left: bool,
     config: MembershipConfig,
     members: BTreeMap<NodeId, Member>,
-    /// Members that are suspect, dead or left: the only ones with deadlines, so timers never
-    /// scan the whole view.
-    watched: BTreeSet<NodeId>,
+    /// Members that are suspect: the only ones with suspicion deadlines, so timers never scan
+    /// the whole view.
+    suspects: BTreeSet<NodeId>,
+    /// Members that are dead or left, by the time they became so: their purges fall due in
+    /// this order.
+    purges: BTreeSet<(Instant, NodeId)>,
     /// Members that are alive or suspect (this node not counted).
     live: usize,
     order: Vec<NodeId>,
@@ -82,7 +85,8 @@ impl Membership {
             left: false,
             config,
             members: BTreeMap::new(),
-            watched: BTreeSet::new(),
+            suspects: BTreeSet::new(),
+            purges: BTreeSet::new(),
             live: 0,
             order: Vec::new(),
             hinted: BTreeSet::new(),
@@ -134,13 +138,13 @@ impl Membership {
         {
             next = next.min(probe.direct_deadline);
         }
-        for member in self.watched.iter().filter_map(|id| self.members.get(id)) {
+        for member in self.suspects.iter().filter_map(|id| self.members.get(id)) {
             if let Some(deadline) = self.suspicion_deadline(member) {
                 next = next.min(deadline);
             }
-            if member.state.is_gone() {
-                next = next.min(member.since + self.config.purge_after);
-            }
+        }
+        if let Some((since, _)) = self.purges.first() {
+            next = next.min(*since + self.config.purge_after);
         }
         next
     }
@@ -174,7 +178,7 @@ impl Membership {
                     member.suspicion = Some(suspicion(claimant, self.me));
                 }
                 self.members.insert(claim.subject, member);
-                self.note_state(claim.subject, None, claim.state);
+                self.note_state(claim.subject, None, claim.state, now);
                 if !claim.state.is_gone() {
                     // At a random place in the current pass, so that members who learn of a
                     // newcomer at the same moment do not all probe it at the same moment.
@@ -197,13 +201,13 @@ impl Membership {
                 if !claim.overrides(member.incarnation, member.state) {
                     return;
                 }
-                let before = member.state;
+                let before = (member.state, member.since);
                 member.state = claim.state;
                 member.incarnation = claim.incarnation;
                 member.since = now;
                 member.suspicion =
                     (claim.state == MemberState::Suspect).then(|| suspicion(claimant, self.me));
-                self.note_state(claim.subject, Some(before), claim.state);
+                self.note_state(claim.subject, Some(before), claim.state, now);
             }
         }
         if newly_suspected {
@@ -216,18 +220,33 @@ impl Membership {
         });
     }
 
-    /// Keeps the live count and the watched set in step with a member's change of state.
-    fn note_state(&mut self, id: NodeId, before: Option<MemberState>, after: MemberState) {
-        let was_live = before.is_some_and(|state| !state.is_gone());
+    /// Keeps the live count, the suspects and the purge order in step with a member's change
+    /// of state, from `before` (its state and since when) to `after`, since `now`.
+    fn note_state(
+        &mut self,
+        id: NodeId,
+        before: Option<(MemberState, Instant)>,
+        after: MemberState,
+        now: Instant,
+    ) {
+        let was_live = before.is_some_and(|(state, _)| !state.is_gone());
         match (was_live, !after.is_gone()) {
             (false, true) => self.live += 1,
             (true, false) => self.live -= 1,
             _ => {}
         }
-        if after == MemberState::Alive {
-            self.watched.remove(&id);
+        if after == MemberState::Suspect {
+            self.suspects.insert(id);
         } else {
-            self.watched.insert(id);
+            self.suspects.remove(&id);
+        }
+        if let Some((state, since)) = before
+            && state.is_gone()
+        {
+            self.purges.remove(&(since, id));
+        }
+        if after.is_gone() {
+            self.purges.insert((now, id));
         }
     }
 
@@ -319,18 +338,16 @@ impl Membership {
 
     fn purge(&mut self, now: Instant, out: &mut Vec<MembershipOutput>) {
         let purge_after = self.config.purge_after;
-        let gone: Vec<NodeId> = self
-            .watched
+        let mut gone: Vec<(NodeId, Instant)> = self
+            .purges
             .iter()
-            .filter_map(|id| Some((id, self.members.get(id)?)))
-            .filter(|(_, member)| {
-                member.state.is_gone() && now.saturating_since(member.since) >= purge_after
-            })
-            .map(|(id, _)| *id)
+            .take_while(|(since, _)| now.saturating_since(*since) >= purge_after)
+            .map(|(since, id)| (*id, *since))
             .collect();
-        for id in gone {
+        gone.sort_unstable();
+        for (id, since) in gone {
             self.members.remove(&id);
-            self.watched.remove(&id);
+            self.purges.remove(&(since, id));
             self.hinted.remove(&id);
             out.push(MembershipOutput::Purged(id));
         }

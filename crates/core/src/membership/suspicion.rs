@@ -43,7 +43,7 @@ impl Membership {
         out: &mut Vec<MembershipOutput>,
     ) {
         let due: Vec<(NodeId, u64, bool)> = self
-            .watched
+            .suspects
             .iter()
             .filter_map(|id| Some((id, self.members.get(id)?)))
             .filter(|(_, member)| {
