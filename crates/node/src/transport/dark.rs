@@ -4,7 +4,7 @@
 //! [`RunningNode::crash`](crate::RunningNode::crash) stands in for `kill -9` in the demo and in
 //! tests. A killed process sends nothing: its peers must find out by probing. Closing the quinn
 //! endpoint instead sends CONNECTION_CLOSE to every peer, which then learns of the crash at once
-//! and makes crash detection look faster than it is. Once [`DarkSocket::go_dark`] has been
+//! and makes crash detection look faster than it is. Once [`DarkSwitch::go_dark`] has been
 //! called, every datagram quinn sends is dropped (and reported as sent) and every datagram that
 //! arrives is read and dropped, so the endpoint can be closed and its tasks end without a word
 //! reaching a peer. There is no way back: a node that went dark is restarted as a new endpoint.
@@ -33,20 +33,26 @@ pub(super) struct DarkSocket {
     dark: Arc<AtomicBool>,
 }
 
-impl DarkSocket {
-    /// Wraps `inner`; the returned flag, once set, makes the socket dark.
-    pub(super) fn new(inner: Arc<dyn AsyncUdpSocket>) -> (DarkSocket, Arc<AtomicBool>) {
-        let dark = Arc::new(AtomicBool::new(false));
-        (DarkSocket { inner, dark: dark.clone() }, dark)
-    }
+/// The switch of one [`DarkSocket`].
+#[derive(Debug)]
+pub(super) struct DarkSwitch(Arc<AtomicBool>);
 
-    /// Makes the socket behind `dark` (from [`DarkSocket::new`]) drop everything from now on.
-    pub(super) fn go_dark(dark: &AtomicBool) {
-        dark.store(true, Ordering::Release);
+impl DarkSocket {
+    /// Wraps `inner`, and returns the switch that makes it go dark.
+    pub(super) fn new(inner: Arc<dyn AsyncUdpSocket>) -> (DarkSocket, DarkSwitch) {
+        let dark = Arc::new(AtomicBool::new(false));
+        (DarkSocket { inner, dark: dark.clone() }, DarkSwitch(dark))
     }
 
     fn is_dark(&self) -> bool {
         self.dark.load(Ordering::Acquire)
+    }
+}
+
+impl DarkSwitch {
+    /// Makes the socket drop everything from now on, for good.
+    pub(super) fn go_dark(&self) {
+        self.0.store(true, Ordering::Release);
     }
 }
 

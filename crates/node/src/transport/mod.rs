@@ -40,7 +40,7 @@ use std::time::Duration;
 use herald_core::{FRAME_SIZE_MAX, Keypair, NodeId};
 use tokio::sync::{mpsc, oneshot};
 
-use self::dark::DarkSocket;
+use self::dark::{DarkSocket, DarkSwitch};
 use crate::framing::{self, FramingError};
 use crate::tls::{self, PeerIdentity, PeerPolicy, TlsError};
 
@@ -269,8 +269,8 @@ struct Shared {
     send_queue_len: usize,
     runtime: tokio::runtime::Handle,
     closed: AtomicBool,
-    /// Set once by [`Transport::go_dark`]: the socket drops everything.
-    dark: Arc<AtomicBool>,
+    /// Thrown once by [`Transport::go_dark`]: the socket drops everything.
+    dark: DarkSwitch,
     next_token: AtomicU64,
 }
 
@@ -438,7 +438,7 @@ impl Transport {
     /// when their probes and QUIC's idle timeout do. Queued frames are dropped.
     pub fn go_dark(&self) {
         let shared = &self.shared;
-        DarkSocket::go_dark(&shared.dark);
+        shared.dark.go_dark();
         shared.closed.store(true, Ordering::Release);
         shared.endpoint.close(CLOSE_BYE.into(), b"shutdown");
         shared.peers().clear();
