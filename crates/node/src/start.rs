@@ -1,7 +1,7 @@
 //! Starting and stopping a node: [`RunningNode::start`] opens the data directory, restores the
 //! core from the store, binds QUIC and the HTTP API, and spawns the actor;
-//! [`RunningNode::shutdown`] announces departure and flushes; [`RunningNode::crash`] stops it
-//! without a word, as `kill -9` would (for the demo).
+//! [`RunningNode::shutdown`] announces departure, flushes and closes its connections;
+//! [`RunningNode::crash`] stops it without a word, as `kill -9` would (for the demo and tests).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
@@ -215,14 +215,17 @@ impl RunningNode {
         outcome
     }
 
-    /// Stops at once, without announcing departure: what peers see of a `kill -9`.
+    /// Stops at once and without a word, as `kill -9` would: no departure, no QUIC close; the
+    /// socket goes dark before anything else stops, so the peers learn of it only by probing.
+    /// The HTTP API stops listening before this returns, and the store is closed.
     pub async fn crash(self) {
+        self.transport.go_dark();
         self.actor.abort();
         let _ = self.actor.await;
-        self.transport.close().await;
         let _ = self.http_stop.send(true);
         if let Some(http) = self.http {
             http.abort();
+            let _ = http.await;
         }
     }
 

@@ -355,6 +355,27 @@ async fn a_lost_link_is_reported_down_on_the_far_side_only() {
 }
 
 #[tokio::test]
+async fn a_transport_that_goes_dark_tells_no_peer() {
+    let mut a = node(1, None, Arc::new(AcceptAll)).await;
+    let mut b = node(2, None, Arc::new(AcceptAll)).await;
+    a.transport.send(b.id, &[b.addr], numbered_frame(1));
+    b.transport.send(a.id, &[a.addr], numbered_frame(1));
+    frames(&mut b, 1).await;
+    frames(&mut a, 1).await;
+    let open = b.transport.stats().connections_open;
+    assert!(open >= 1, "{open} connections open");
+    // Where `close` is heard within milliseconds (above), going dark is not heard at all: b
+    // keeps its connections and writes into them until QUIC's idle timeout, 10 s later.
+    a.transport.go_dark();
+    b.transport.send(a.id, &[a.addr], numbered_frame(2));
+    assert_no_event(&mut b.events, Duration::from_secs(1)).await;
+    assert_no_event(&mut a.events, Duration::from_millis(100)).await;
+    let stats = b.transport.stats();
+    assert_eq!(stats.connections_open, open, "{stats:?}");
+    assert_eq!(stats.frames_dropped_unreachable, 0, "{stats:?}");
+}
+
+#[tokio::test]
 async fn a_full_send_queue_drops_and_counts() {
     let keypair = Keypair::from_secret([1; 32]);
     let mut config =

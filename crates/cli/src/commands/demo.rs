@@ -1,6 +1,11 @@
 //! `herald demo`: N real nodes on loopback in one process, each with its own QUIC endpoint and
 //! store, joined by invitation; then it floods an announcement, kills K nodes and restarts one,
-//! and prints how long each took to reach every node.
+//! stops one cleanly, and prints how long each took to reach every node.
+//!
+//! A kill is [`RunningNode::crash`]: the node's socket goes dark and the survivors must find
+//! out by probing, as after `kill -9`. A clean stop is [`RunningNode::shutdown`], which announces
+//! the departure and closes its connections, so it is normally known at once; its figure is
+//! reported on its own line and never mixed with the kill's.
 //!
 //! Every figure is measured on the real nodes through their handles, the same state the HTTP
 //! API shows. The announcement's arrivals come from each node's event stream; the other phases
@@ -68,6 +73,8 @@ struct Figures {
     dead_everywhere_ms: Option<u64>,
     restart_rejoined_ms: Option<u64>,
     restart_kept_announcement: Option<bool>,
+    clean_stop_known_ms: u64,
+    clean_stop_all_left: bool,
 }
 
 /// Runs the demo.
@@ -125,7 +132,7 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
     let ids: Vec<String> = nodes.iter().flatten().map(|node| node.id.to_string()).collect();
     bar.set_message("waiting until every node sees every other alive");
     let all: Vec<usize> = (0..nodes.len()).collect();
-    let converged = wait_until(&bar, || all_see(&nodes, &all, &ids, "alive")).await?;
+    let converged = wait_until(&bar, || all_see(&nodes, &all, &ids, &["alive"])).await?;
     bar.finish_and_clear();
 
     let publisher = 1 % nodes.len();
@@ -144,15 +151,15 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
     let mut restart = None;
     if !killed.is_empty() {
         let bar = progress(0, "killing nodes and waiting until every survivor knows");
+        let killed_at = Instant::now();
         for &index in &killed {
             if let Some(node) = nodes[index].take() {
                 node.crash().await;
             }
         }
-        let killed_at = Instant::now();
         let survivors: Vec<usize> = (0..nodes.len()).filter(|i| !killed.contains(i)).collect();
         let killed_ids: Vec<String> = killed.iter().map(|index| ids[*index].clone()).collect();
-        wait_until(&bar, || all_see(&nodes, &survivors, &killed_ids, "dead")).await?;
+        wait_until(&bar, || all_see(&nodes, &survivors, &killed_ids, &["dead"])).await?;
         dead_everywhere = Some(killed_at.elapsed());
         bar.set_message("restarting one killed node");
         let index = killed[0];
@@ -166,11 +173,31 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
         nodes[index] = Some(start(&root, index, None).await?);
         let everyone: Vec<usize> = survivors.iter().copied().chain([index]).collect();
         let restarted = [ids[index].clone()];
-        wait_until(&bar, || all_see(&nodes, &everyone, &restarted, "alive")).await?;
+        wait_until(&bar, || all_see(&nodes, &everyone, &restarted, &["alive"])).await?;
         let rejoined = restarted_at.elapsed();
         restart = Some((rejoined, kept));
         bar.finish_and_clear();
     }
+
+    // A clean stop, preferably of a node that was never killed; never node 0, which serves.
+    let running = |index: &usize| nodes[*index].is_some();
+    let leaving = (1..nodes.len())
+        .rev()
+        .filter(running)
+        .find(|index| !killed.contains(index))
+        .or_else(|| (1..nodes.len()).rev().find(running))
+        .context("no node but node 0 is running")?;
+    let bar = progress(0, "stopping one node cleanly and waiting until every other knows");
+    let others: Vec<usize> = (0..nodes.len()).filter(|i| *i != leaving && running(i)).collect();
+    let left_id = [ids[leaving].clone()];
+    let node = nodes[leaving].take().context("the leaving node is not running")?;
+    let stopping = tokio::spawn(node.shutdown());
+    // Left, or dead where its departure record did not arrive and probing found it.
+    let gone = ["left", "dead"];
+    let clean_stop_known = wait_until(&bar, || all_see(&nodes, &others, &left_id, &gone)).await?;
+    let clean_stop_all_left = all_see(&nodes, &others, &left_id, &["left"]).await?;
+    stopping.await.context("stopping a node")??;
+    bar.finish_and_clear();
 
     let figures = Figures {
         nodes: args.nodes,
@@ -183,6 +210,8 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
         dead_everywhere_ms: dead_everywhere.map(|elapsed| elapsed.as_millis() as u64),
         restart_rejoined_ms: restart.map(|(elapsed, _)| elapsed.as_millis() as u64),
         restart_kept_announcement: restart.map(|(_, kept)| kept),
+        clean_stop_known_ms: clean_stop_known.as_millis() as u64,
+        clean_stop_all_left,
     };
     print_figures(&figures, args.json)?;
 
@@ -220,19 +249,21 @@ fn handle(nodes: &[Option<RunningNode>], index: usize) -> Result<herald_node::No
         .ok_or_else(|| anyhow!("node {index} is not running"))
 }
 
-/// Whether every node in `observers` sees every node in `ids` in `state`.
+/// Whether every node in `observers` sees every node in `ids` in one of `states`.
 async fn all_see(
     nodes: &[Option<RunningNode>],
     observers: &[usize],
     ids: &[String],
-    state: &str,
+    states: &[&str],
 ) -> Result<bool> {
     for &observer in observers {
         let members =
             handle(nodes, observer)?.members().await.map_err(|error| anyhow!("{error}"))?;
-        let seen = ids
-            .iter()
-            .all(|id| members.iter().any(|member| member.node_id == *id && member.state == state));
+        let seen = ids.iter().all(|id| {
+            members
+                .iter()
+                .any(|member| member.node_id == *id && states.contains(&member.state.as_str()))
+        });
         if !seen {
             return Ok(false);
         }
@@ -332,6 +363,19 @@ fn print_figures(figures: &Figures, json: bool) -> Result<()> {
             "a restarted node was alive again everywhere {:.1} s after its restart{}",
             rejoined as f64 / 1000.0,
             if kept { ", with the announcement still in its store" } else { "" }
+        );
+    }
+    if figures.clean_stop_all_left {
+        println!(
+            "a node that stopped cleanly (departure announced, connections closed) was known to \
+             have left by every other node {} ms after it began to stop",
+            figures.clean_stop_known_ms
+        );
+    } else {
+        println!(
+            "a node that stopped cleanly was known gone by every other node {:.1} s after it \
+             began to stop, but as dead by some: its departure record did not reach them",
+            figures.clean_stop_known_ms as f64 / 1000.0
         );
     }
     Ok(())

@@ -20,9 +20,13 @@
 //! [`SIMULTANEOUS_DIAL_WINDOW`] later (the peer restarted and dialled again while the old link
 //! was not yet known to be dead). Frames sent on a link that dies are lost, never resent.
 //!
+//! [`Transport::close`] closes every connection, so peers learn of a clean exit at once;
+//! [`Transport::go_dark`] stops it without a word, as `kill -9` would (see `dark`).
+//!
 //! Not here: deciding who may connect (the caller's [`PeerPolicy`]), peer liveness (the core's
 //! failure detector; QUIC's idle timeout only reclaims dead connections), decoding frames.
 
+mod dark;
 mod link;
 mod writer;
 
@@ -36,6 +40,7 @@ use std::time::Duration;
 use herald_core::{FRAME_SIZE_MAX, Keypair, NodeId};
 use tokio::sync::{mpsc, oneshot};
 
+use self::dark::{DarkSocket, DarkSwitch};
 use crate::framing::{self, FramingError};
 use crate::tls::{self, PeerIdentity, PeerPolicy, TlsError};
 
@@ -264,6 +269,8 @@ struct Shared {
     send_queue_len: usize,
     runtime: tokio::runtime::Handle,
     closed: AtomicBool,
+    /// Thrown once by [`Transport::go_dark`]: the socket drops everything.
+    dark: DarkSwitch,
     next_token: AtomicU64,
 }
 
@@ -286,12 +293,19 @@ impl Transport {
     ) -> Result<(Transport, mpsc::Receiver<TransportEvent>), TransportError> {
         let membership = config.membership.as_deref();
         let (server, client) = tls::configs(&config.keypair, membership, config.policy.clone())?;
-        let mut endpoint = quinn::Endpoint::server(server, config.listen)
-            .map_err(|source| TransportError::Bind { addr: config.listen, source })?;
+        let bind_error = |source| TransportError::Bind { addr: config.listen, source };
+        let socket = std::net::UdpSocket::bind(config.listen).map_err(bind_error)?;
+        let runtime: Arc<dyn quinn::Runtime> = Arc::new(quinn::TokioRuntime);
+        let (socket, dark) = DarkSocket::new(runtime.wrap_udp_socket(socket).map_err(bind_error)?);
+        let mut endpoint = quinn::Endpoint::new_with_abstract_socket(
+            quinn::EndpointConfig::default(),
+            Some(server),
+            Arc::new(socket),
+            runtime,
+        )
+        .map_err(bind_error)?;
         endpoint.set_default_client_config(client);
-        let local_addr = endpoint
-            .local_addr()
-            .map_err(|source| TransportError::Bind { addr: config.listen, source })?;
+        let local_addr = endpoint.local_addr().map_err(bind_error)?;
         let (events, receiver) = mpsc::channel(EVENT_QUEUE_LEN);
         let shared = Arc::new(Shared {
             endpoint,
@@ -304,6 +318,7 @@ impl Transport {
             send_queue_len: config.send_queue_len.max(1),
             runtime: tokio::runtime::Handle::current(),
             closed: AtomicBool::new(false),
+            dark,
             next_token: AtomicU64::new(0),
         });
         tracing::debug!(id = %shared.id, %local_addr, "transport bound");
@@ -415,6 +430,18 @@ impl Transport {
         shared.endpoint.close(CLOSE_BYE.into(), b"shutdown");
         shared.peers().clear();
         let _ = tokio::time::timeout(Duration::from_secs(1), shared.endpoint.wait_idle()).await;
+    }
+
+    /// Stops the transport without a word to any peer, as `kill -9` would: from now on its
+    /// socket sends and delivers nothing. The endpoint is then closed so that its connections
+    /// and tasks end here; the close frames that makes go nowhere, and the peers find out only
+    /// when their probes and QUIC's idle timeout do. Queued frames are dropped.
+    pub fn go_dark(&self) {
+        let shared = &self.shared;
+        shared.dark.go_dark();
+        shared.closed.store(true, Ordering::Release);
+        shared.endpoint.close(CLOSE_BYE.into(), b"shutdown");
+        shared.peers().clear();
     }
 }
 
