@@ -323,3 +323,35 @@ fn a_failed_neighbour_starts_anti_entropy_with_every_other_neighbour_once_a_roun
     alice.handle(at + interval * 3, Input::PeerDown(stranger));
     assert!(roots_sent(&drain(&mut alice)).is_empty());
 }
+
+#[test]
+fn a_departure_is_pushed_whole_to_every_neighbour_even_over_lazy_links() {
+    let mut alice =
+        Node::new(Keypair::from_secret([1; 32]), Config::with_membership(), 1, Instant::ZERO);
+    let (bob, carol) = (node(2).id(), node(3).id());
+    connect(&mut alice, bob);
+    connect(&mut alice, carol);
+    // Both neighbours pruned alice's own tree: her records reach them only by IHAVE.
+    let prune = Message::Broadcast(BroadcastMessage::Prune { origin: alice.id() });
+    for peer in [bob, carol] {
+        let bytes = wire::encode(&prune).unwrap().into();
+        alice.handle(Instant::ZERO, Input::Frame { from: peer, bytes });
+    }
+    drain(&mut alice);
+
+    alice.leave(Instant::ZERO, 5);
+    let departures: Vec<(NodeId, u64)> = transmits(&drain(&mut alice))
+        .into_iter()
+        .filter_map(|(to, frame)| match wire::decode(&frame) {
+            Ok(Message::Broadcast(BroadcastMessage::Gossip { record, .. })) => {
+                Some((to, record.record.issued_at_ms))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        departures,
+        vec![(bob.min(carol), 5), (bob.max(carol), 5)],
+        "the departure goes whole to both, signed at the driver's time"
+    );
+}

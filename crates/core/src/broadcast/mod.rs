@@ -183,6 +183,19 @@ impl Broadcast {
         }
     }
 
+    /// Pushes a record this node published to the neighbours its origin's tree holds lazy,
+    /// which were only to be told of it by IHAVE: for a record its origin will not be there to
+    /// answer grafts for (a departure). Plumtree only; the baselines pushed it already.
+    pub fn push_to_lazy(&mut self, record: &Arc<SignedRecord>, out: &mut Vec<BroadcastOutput>) {
+        if self.config.mode != BroadcastMode::Plumtree {
+            return;
+        }
+        let message = BroadcastMessage::Gossip { round: 0, record: record.clone() };
+        for peer in self.trees.of(record.record.origin).lazy {
+            out.push(BroadcastOutput::Send(peer, message.clone()));
+        }
+    }
+
     /// A record anti-entropy repaired: it is announced to every neighbour by IHAVE, so that
     /// neighbours that lack it pull it, but pushed to nobody, so that the tree's own copies,
     /// still on their way, do not arrive as duplicates and prune healthy links. If a neighbour

@@ -93,10 +93,14 @@ impl Node {
     }
 
     /// Announces departure, signed at `issued_at_ms`; the node stops probing and answering
-    /// probes.
+    /// probes. The departure is this node's last word: it will not be there to answer a graft,
+    /// so it is pushed whole to every neighbour, not announced by IHAVE to the lazy ones.
     pub fn leave(&mut self, now: Instant, issued_at_ms: u64) {
         if let Some(claim) = self.membership.as_mut().map(Membership::leave) {
-            self.publish_claim(now, claim, issued_at_ms);
+            let record = self.publish_claim(now, claim, issued_at_ms);
+            let mut out = Vec::new();
+            self.broadcast.push_to_lazy(&record, &mut out);
+            self.apply_broadcast(out);
         }
     }
 
@@ -159,7 +163,12 @@ impl Node {
     /// Publishes a liveness claim of this node's membership component. The core has no wall
     /// clock: claims membership makes on its own are signed with issue time 0; a departure
     /// carries the driver's time.
-    pub(super) fn publish_claim(&mut self, now: Instant, claim: LivenessClaim, issued_at_ms: u64) {
+    pub(super) fn publish_claim(
+        &mut self,
+        now: Instant,
+        claim: LivenessClaim,
+        issued_at_ms: u64,
+    ) -> Arc<SignedRecord> {
         let version = self.next_unrequested_version();
         let key = claim.subject.to_string();
         let record =
@@ -171,6 +180,7 @@ impl Node {
                 AntiEntropyMessage::Records { records: vec![record.clone()], more: false };
             self.send(claim.subject, &Message::AntiEntropy(message));
         }
+        record
     }
 
     /// The next version in this node's sequence space.

@@ -89,7 +89,9 @@ impl Node {
         for output in out {
             match output {
                 MembershipOutput::Send(to, message) => self.send(to, &Message::Membership(message)),
-                MembershipOutput::Publish(claim) => self.publish_claim(now, claim, 0),
+                MembershipOutput::Publish(claim) => {
+                    self.publish_claim(now, claim, 0);
+                }
                 MembershipOutput::Changed { id, state, incarnation } => {
                     if state.is_gone() {
                         self.records.mark_departed(id, now);

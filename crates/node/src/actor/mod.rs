@@ -155,7 +155,8 @@ impl Actor {
         contacts_tick.tick().await;
         self.drain()?;
         while !self.stopping {
-            let sleep = tokio::time::sleep_until(self.clock.tokio_instant(self.node.poll_timeout()));
+            let sleep =
+                tokio::time::sleep_until(self.clock.tokio_instant(self.node.poll_timeout()));
             tokio::select! {
                 call = calls.recv() => match call {
                     Some(call) => call(&mut self),
