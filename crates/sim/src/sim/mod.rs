@@ -4,17 +4,18 @@
 //! Everything that happens is an event on the heap, so a run is a pure function of its seed:
 //! the same seed processes the same events in the same order and yields the same trace hash.
 //! Crashed nodes lose their in-memory state and keep their [`MemStore`]; a restart rebuilds the
-//! node from it, exactly as the real node restarts from redb.
+//! node from it, exactly as the real node restarts from redb. What a run records of itself
+//! and the questions a report asks of it are in `observe`.
+
+mod observe;
 
 #[allow(clippy::disallowed_types)]
 use std::collections::HashMap;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::Duration;
 
 use herald_core::{
-    Announcement, Config, Digest, Event, Input, Instant, Keypair, MemberState, Node, NodeId,
-    Output, Rng, Stats,
+    Announcement, Config, Digest, Input, Instant, Keypair, Node, NodeId, Output, Rng, Stats,
 };
 use herald_store::{MemStore, Store};
 
@@ -312,79 +313,9 @@ impl Sim {
         self.steps
     }
 
-    /// Every record a node published, with when.
-    pub fn published(&self) -> &BTreeMap<Digest, Instant> {
-        &self.published
-    }
-
-    /// Every delivery to a node other than the origin.
-    pub fn deliveries(&self) -> &[Delivery] {
-        &self.deliveries
-    }
-
-    /// For a node that crashed and stayed down: how long after its crash the given fraction of
-    /// the running nodes had seen it dead. `None` if that many never did.
-    pub fn crash_known_after(&self, subject: NodeIndex, fraction: f64) -> Option<Duration> {
-        let crashed_at = *self.crashed_at.get(&subject)?;
-        let observers: Vec<NodeIndex> = (0..self.len()).filter(|node| self.is_up(*node)).collect();
-        let notices = self.death_notices.get(&subject);
-        let mut delays: Vec<Duration> = observers
-            .iter()
-            .filter_map(|observer| notices?.get(observer))
-            .filter(|at| **at >= crashed_at)
-            .map(|at| at.saturating_since(crashed_at))
-            .collect();
-        delays.sort();
-        let needed = ((fraction * observers.len() as f64).ceil() as usize).max(1);
-        delays.get(needed - 1).copied()
-    }
-
-    /// Times a node declared a running node dead at the incarnation it is at, while the network
-    /// was whole.
-    pub fn false_suspicions(&self) -> u64 {
-        self.false_suspicions
-    }
-
-    /// Whether every running node sees exactly the running nodes as alive (and every other
-    /// node as dead, left or forgotten). Always false when membership is off.
-    pub fn membership_converged(&self) -> bool {
-        let up: Vec<bool> = (0..self.len()).map(|node| self.is_up(node)).collect();
-        for observer in (0..self.len()).filter(|node| up[*node as usize]) {
-            let Some(membership) = self.node(observer).and_then(Node::membership) else {
-                return false;
-            };
-            let mut alive_seen = 0;
-            for (id, member) in membership.members() {
-                let Some(subject) = self.index(id) else { continue };
-                let is_up = up[subject as usize];
-                match (is_up, member.state) {
-                    (true, MemberState::Alive) => alive_seen += 1,
-                    (false, state) if state.is_gone() => {}
-                    _ => return false,
-                }
-            }
-            if alive_seen + 1 != up.iter().filter(|u| **u).count() {
-                return false;
-            }
-        }
-        true
-    }
-
     /// Verification memo (hits, misses).
     pub fn memo_counts(&self) -> (u64, u64) {
         self.memo.counts()
-    }
-
-    /// The sum of every node's counters, crashed incarnations included.
-    pub fn total_stats(&self) -> Stats {
-        let mut total = Stats::default();
-        for sim_node in &self.nodes {
-            total += &sim_node.past_stats;
-            if let Some(node) = &sim_node.node {
-                total += node.stats();
-            }
-        }
-        total
     }
 
     fn schedule(&mut self, at: Instant, event: SimEvent) {
@@ -543,56 +474,6 @@ impl Sim {
         }
         self.rearm(index);
         result
-    }
-
-    fn observe(&mut self, index: NodeIndex, event: &Event) {
-        if let Event::MemberChanged { id, state: MemberState::Dead, .. } = event
-            && let Some(subject) = self.index(id)
-        {
-            self.death_notices.entry(subject).or_default().entry(index).or_insert(self.now);
-        }
-        // A false death is one declared about the incarnation a running node is at now; the
-        // death of an incarnation that crashed, heard after its restart, was true.
-        if let Event::MemberChanged { id, state: MemberState::Dead, incarnation } = event
-            && let Some(subject) = self.index(id)
-            && !self.network.is_partitioned()
-            && self
-                .node(subject)
-                .and_then(Node::membership)
-                .is_some_and(|membership| membership.incarnation() <= *incarnation)
-        {
-            self.false_suspicions += 1;
-        }
-        if let Event::RecordStored { record, from, hops } = event {
-            let digest = record.digest();
-            self.trace.update(&index.to_le_bytes());
-            self.trace.update(&digest);
-            match from {
-                None => {
-                    self.published.insert(digest, self.now);
-                    self.published_set.insert(digest);
-                }
-                Some(_) => self.deliveries.push(Delivery {
-                    node: index,
-                    digest,
-                    at: self.now,
-                    hops: *hops,
-                }),
-            }
-        }
-    }
-
-    fn run_checkers(&mut self, index: NodeIndex, event: &Event) -> Result<(), Violation> {
-        for checker in &mut self.checkers {
-            if let Err(message) = checker.check(index, event, &self.published_set) {
-                return Err(Violation {
-                    checker: checker.name(),
-                    at_ms: self.now.as_micros() / 1000,
-                    message,
-                });
-            }
-        }
-        Ok(())
     }
 
     fn rearm(&mut self, index: NodeIndex) {
