@@ -73,7 +73,7 @@ pub enum Input {
         /// The frame's bytes, undecoded.
         bytes: Arc<[u8]>,
     },
-    /// The deadline given by [`Node::poll_timeout`] passed.
+    /// The deadline given by [`crate::Node::poll_timeout`] passed.
     Timeout,
     /// The transport could not reach this peer, or lost its connection.
     PeerDown(NodeId),

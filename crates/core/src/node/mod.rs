@@ -180,7 +180,7 @@ impl Node {
                 // Only a neighbour's failure hints at a crash: refilling a view after a mass
                 // failure tries many dead passive peers, and a neighbour's failure is enough to
                 // find a crash. It also starts anti-entropy with every other neighbour, which
-                // finds out any other dead one as fast (see `Sync::sweep`).
+                // finds out any other dead one as fast (see `AntiEntropy::sweep`).
                 let neighbor = self.overlay.is_neighbor(&peer);
                 let mut out = Vec::new();
                 self.overlay.peer_failed(peer, &mut self.rng, &mut out);
