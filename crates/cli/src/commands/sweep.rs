@@ -120,12 +120,15 @@ impl Item {
     fn replay(&self, seed: u64) -> Vec<String> {
         match self {
             Item::File(file) => {
-                // tests/scenario_files.rs names each file's test after the file.
-                let test = file.name().replace('-', "_");
-                vec![
-                    format!("herald sim --scenario {} --seed {seed}", file.path.display()),
-                    replay_command(seed, "herald-sim", "scenario_files", &test),
-                ]
+                let mut commands =
+                    vec![format!("herald sim --scenario {} --seed {seed}", file.path.display())];
+                // tests/scenario_files.rs has a test for each file of scenarios/, named after it.
+                let dir = file.path.parent().and_then(Path::file_name);
+                if dir.is_some_and(|dir| dir == SCENARIOS_DIR) {
+                    let test = file.name().replace('-', "_");
+                    commands.push(replay_command(seed, "herald-sim", "scenario_files", &test));
+                }
+                commands
             }
             Item::Check(check) => {
                 let (package, target) = CHECKS_TEST_TARGET;
@@ -348,6 +351,13 @@ mod tests {
         assert_eq!(
             replay[1],
             "HERALD_SEED=9 cargo test -p herald-sim --test scenario_files -- --exact steady_state"
+        );
+        let elsewhere = ScenarioFile::parse("seeds = [1]\n", "/tmp/mine.toml").unwrap();
+        let replay = Item::File(Box::new(elsewhere)).replay(9);
+        assert_eq!(
+            replay,
+            vec!["herald sim --scenario /tmp/mine.toml --seed 9"],
+            "no test to name"
         );
     }
 
