@@ -19,7 +19,7 @@ pub struct SeededCheck {
     pub name: &'static str,
     /// Runs the check on a seed: `Err` says which expectation the run missed.
     pub run: fn(u64) -> Result<(), String>,
-    /// Seeds that once found a bug, which the check's test runs besides the default seeds.
+    /// Seeds that once found a bug, which the check's test runs whatever `HERALD_SEED` says.
     pub pinned: &'static [u64],
 }
 
