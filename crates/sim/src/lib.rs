@@ -9,11 +9,13 @@
 //! Main types: [`Sim`] (the event loop), [`Scenario`] (a standard workload that yields a
 //! [`Report`], the `herald sim --json` object, and [`ReachCurve`]s for plots),
 //! [`ScenarioFile`] (a scenario, its seeds and its expected bounds in TOML), [`NetworkModel`],
-//! [`Checker`].
+//! [`Checker`], and [`checks::SEEDED_CHECKS`] (the randomized checks that the tests run on fixed
+//! seeds and `herald sim --sweep` on any).
 //!
 //! Not here: tokio, sockets or wall-clock reads (clippy.toml bans them), or real disks.
 
 mod checkers;
+pub mod checks;
 mod connectivity;
 mod fault;
 mod memo;

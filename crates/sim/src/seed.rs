@@ -1,7 +1,10 @@
 //! The seed protocol for every randomized run (style.md).
 //!
-//! A run takes its seed from `HERALD_SEED` when it is set, and otherwise draws one. When a run
-//! fails it prints one line with the seed and the exact command that replays it.
+//! A randomized simulation test runs on fixed seeds: `HERALD_SEED` when it is set, and
+//! otherwise the test's defaults ([`DEFAULT_SEEDS`], or a scenario file's `seeds`), so that
+//! `cargo test` gives the same verdict on every machine. Fresh seeds are explored by
+//! `herald sim --sweep`, which draws them with [`draw_seed`]. When a run fails it prints one
+//! line with the seed and the exact command that replays it.
 
 use std::io::Read;
 
@@ -13,11 +16,19 @@ pub const SEED_VAR: &str = "HERALD_SEED";
 #[error("{SEED_VAR} must be an unsigned 64-bit integer, not {0:?}")]
 pub struct SeedError(pub String);
 
-/// The seed from `HERALD_SEED`, or a freshly drawn one.
-pub fn seed_from_env_or_draw() -> Result<u64, SeedError> {
-    match std::env::var(SEED_VAR) {
-        Ok(text) => text.trim().parse().map_err(|_| SeedError(text)),
-        Err(_) => Ok(draw_seed()),
+/// The seeds a randomized simulation test runs when `HERALD_SEED` is unset. Fixed, so that a
+/// test's verdict does not depend on the run; `herald sim --sweep` explores other seeds.
+pub const DEFAULT_SEEDS: &[u64] = &[1];
+
+/// The seeds to run: the one in `HERALD_SEED` when it is set, else `defaults`.
+pub fn seeds_from_env_or(defaults: &[u64]) -> Result<Vec<u64>, SeedError> {
+    seeds_from(std::env::var(SEED_VAR).ok(), defaults)
+}
+
+fn seeds_from(value: Option<String>, defaults: &[u64]) -> Result<Vec<u64>, SeedError> {
+    match value {
+        Some(text) => text.trim().parse().map(|seed| vec![seed]).map_err(|_| SeedError(text)),
+        None => Ok(defaults.to_vec()),
     }
 }
 
@@ -32,10 +43,16 @@ pub fn draw_seed() -> u64 {
     }
 }
 
+/// The command that replays one test on `seed`.
+pub fn replay_command(seed: u64, package: &str, test_target: &str, test_name: &str) -> String {
+    format!("{SEED_VAR}={seed} cargo test -p {package} --test {test_target} -- --exact {test_name}")
+}
+
 /// The one line a failing randomized test prints: its seed and how to replay it.
 pub fn replay_line(seed: u64, package: &str, test_target: &str, test_name: &str) -> String {
     format!(
-        "seed {seed} failed; replay with: {SEED_VAR}={seed} cargo test -p {package} --test {test_target} -- --exact {test_name}"
+        "seed {seed} failed; replay with: {}",
+        replay_command(seed, package, test_target, test_name)
     )
 }
 
@@ -48,5 +65,12 @@ mod tests {
         let line = replay_line(42, "herald-sim", "scenarios", "flood_reaches_everyone");
         assert!(line.contains("HERALD_SEED=42 cargo test -p herald-sim --test scenarios"));
         assert!(line.ends_with("flood_reaches_everyone"));
+    }
+
+    #[test]
+    fn a_set_seed_replaces_the_defaults_and_a_bad_one_is_an_error() {
+        assert_eq!(seeds_from(None, &[1, 2]), Ok(vec![1, 2]));
+        assert_eq!(seeds_from(Some(" 7 ".into()), &[1, 2]), Ok(vec![7]));
+        assert_eq!(seeds_from(Some("x".into()), &[1]), Err(SeedError("x".into())));
     }
 }

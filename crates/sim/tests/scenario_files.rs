@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use herald_sim::seed::{SEED_VAR, replay_line};
+use herald_sim::seed::{replay_line, seeds_from_env_or};
 use herald_sim::{Report, ScenarioFile};
 
 /// The workspace's `scenarios/` directory.
@@ -17,14 +17,7 @@ fn scenarios_dir() -> PathBuf {
 
 /// The seeds to run: `HERALD_SEED` if set, else the file's own.
 fn seeds(file: &ScenarioFile) -> Vec<u64> {
-    match std::env::var(SEED_VAR) {
-        Ok(text) => vec![
-            text.trim()
-                .parse()
-                .unwrap_or_else(|_| panic!("{SEED_VAR} must be an unsigned 64-bit integer")),
-        ],
-        Err(_) => file.seeds.clone(),
-    }
+    seeds_from_env_or(&file.seeds).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// One line of figures, printed for every run (visible with `--nocapture`).
@@ -79,6 +72,13 @@ macro_rules! scenario_file_tests {
 
         /// Every file that has a test above.
         const TESTED: &[&str] = &[$($file),*];
+
+        /// Each file's test is named after it (`herald sim --sweep` prints replay commands
+        /// by this rule).
+        #[test]
+        fn each_test_is_named_after_its_file() {
+            $(assert_eq!(stringify!($test), $file.trim_end_matches(".toml").replace('-', "_"));)*
+        }
     };
 }
 

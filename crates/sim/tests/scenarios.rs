@@ -1,27 +1,63 @@
 //! Simulation tests: the simulator's own guarantees (determinism, faults, checkers) and the
-//! protocol end to end. Randomised tests take `HERALD_SEED` or draw a seed, and print a replay
-//! line when they fail.
+//! protocol end to end. The randomized checks (herald_sim::checks) run on `HERALD_SEED`, or on
+//! fixed default seeds, and print a replay line for each seed that fails.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use herald_core::{
-    Announcement, BroadcastMode, Config, Event, Instant, Keypair, MemberState, Record, RecordKind,
-    SignedRecord, Version,
+    Announcement, Config, Event, Instant, Keypair, MemberState, Record, RecordKind, SignedRecord,
+    Version,
 };
-use herald_sim::seed::{replay_line, seed_from_env_or_draw};
+use herald_sim::checks::SEEDED_CHECKS;
+use herald_sim::seed::{DEFAULT_SEEDS, replay_line, seeds_from_env_or};
 use herald_sim::{
     Checker, Fault, IncarnationsNeverGoBack, NetworkModel, NoDuplicateDelivery, NoForgedDelivery,
-    Origins, Scenario, Sim, SimCommand, standard_checkers,
+    Scenario, Sim, SimCommand, standard_checkers,
 };
 
-/// Runs `body` with a seed, printing the replay command if it panics.
-fn with_seed(test_name: &str, body: impl FnOnce(u64) + std::panic::UnwindSafe) {
-    let seed = seed_from_env_or_draw().expect("HERALD_SEED is a number");
-    if std::panic::catch_unwind(move || body(seed)).is_err() {
-        panic!("{}", replay_line(seed, "herald-sim", "scenarios", test_name));
-    }
+/// Runs the randomized check named `test_name` on `HERALD_SEED` (else the default seeds) and on
+/// the check's pinned seeds, then fails listing each seed that missed, with its replay command.
+fn run_check(test_name: &str) {
+    let check = SEEDED_CHECKS.iter().find(|check| check.name == test_name).expect("a check");
+    let mut seeds = seeds_from_env_or(DEFAULT_SEEDS).unwrap_or_else(|e| panic!("{e}"));
+    seeds.extend(check.pinned.iter().filter(|pinned| !seeds.contains(pinned)).collect::<Vec<_>>());
+    let failures: Vec<String> = seeds
+        .into_iter()
+        .filter_map(|seed| {
+            let missed = (check.run)(seed).err()?;
+            Some(format!("{missed}\n{}", replay_line(seed, "herald-sim", "scenarios", test_name)))
+        })
+        .collect();
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+macro_rules! seeded_check_tests {
+    ($($test:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                run_check(stringify!($test));
+            }
+        )*
+
+        #[test]
+        fn every_seeded_check_has_a_test() {
+            let mut tested = vec![$(stringify!($test)),*];
+            tested.sort_unstable();
+            let mut checks: Vec<&str> = SEEDED_CHECKS.iter().map(|check| check.name).collect();
+            checks.sort_unstable();
+            assert_eq!(tested, checks);
+        }
+    };
+}
+
+seeded_check_tests! {
+    plumtree_reaches_every_node_with_little_redundancy,
+    anti_entropy_repairs_what_a_crash_wave_cut_off,
+    a_crashed_member_is_declared_dead_everywhere_and_nobody_else_is,
+    redundancy_after_the_warm_up_leaves_out_the_warm_up_records,
 }
 
 fn announce(service: &str) -> SimCommand {
@@ -71,86 +107,6 @@ fn same_seed_gives_the_same_trace_and_report() {
     assert_eq!(first, second);
     let other = Scenario { seed: 100, ..scenario }.run(|_, _| {});
     assert_ne!(first.trace_hash, other.trace_hash, "a different seed must give a different run");
-}
-
-#[test]
-fn plumtree_reaches_every_node_with_little_redundancy() {
-    with_seed("plumtree_reaches_every_node_with_little_redundancy", |seed| {
-        let scenario = Scenario {
-            nodes: 300,
-            seed,
-            broadcasts: 60,
-            origins: Origins::Single,
-            membership: false,
-            settle: Duration::from_secs(5),
-            ..Scenario::default()
-        };
-        let plumtree = scenario.run(|_, _| {});
-        assert_eq!(plumtree.violation, None);
-        assert_eq!(plumtree.delivered_fraction, 1.0, "{plumtree:?}");
-        let flood = Scenario { broadcast: BroadcastMode::Flood, ..scenario }.run(|_, _| {});
-        assert_eq!(flood.delivered_fraction, 1.0, "{flood:?}");
-        // A tree sends each record about once per node; flooding over the same overlay sends it
-        // over every link.
-        assert!(plumtree.rmr < 0.2, "plumtree rmr {}", plumtree.rmr);
-        assert!(flood.rmr > 1.5, "flood rmr {}", flood.rmr);
-        // The worst broadcast's last delivery hop is the run's longest first copy.
-        let ldh = plumtree.last_delivery_hop;
-        assert_eq!(ldh.max, plumtree.hops.max, "{plumtree:?}");
-        assert!(plumtree.hops.p50 <= ldh.p50 && ldh.p50 <= ldh.max, "{plumtree:?}");
-    });
-}
-
-#[test]
-fn anti_entropy_repairs_what_a_crash_wave_cut_off() {
-    with_seed("anti_entropy_repairs_what_a_crash_wave_cut_off", |seed| {
-        let report = Scenario {
-            nodes: 300,
-            seed,
-            faults: vec![Fault::Crash { at: Duration::ZERO, fraction: 0.5 }],
-            membership: false,
-            ..Scenario::default()
-        }
-        .run(|_, _| {});
-        assert_eq!(report.alive_at_end, 150);
-        assert_eq!(report.violation, None);
-        assert_eq!(report.delivered_fraction, 1.0, "{report:?}");
-    });
-}
-
-fn crashed_member_is_declared_dead_everywhere_and_nobody_else_is(seed: u64) {
-    let report = Scenario {
-        nodes: 100,
-        seed,
-        faults: vec![Fault::Crash { at: Duration::ZERO, fraction: 0.03 }],
-        broadcasts: 5,
-        ..Scenario::default()
-    }
-    .run(|_, _| {});
-    assert_eq!(report.violation, None);
-    assert_eq!(report.false_suspicions, 0, "{report:?}");
-    let converged = report.membership_converged_ms.expect("membership converged");
-    assert!(converged < 20_000, "{report:?}");
-    assert_eq!(report.delivered_fraction, 1.0);
-}
-
-#[test]
-fn a_crashed_member_is_declared_dead_everywhere_and_nobody_else_is() {
-    with_seed(
-        "a_crashed_member_is_declared_dead_everywhere_and_nobody_else_is",
-        crashed_member_is_declared_dead_everywhere_and_nobody_else_is,
-    );
-}
-
-/// Seeds that found bugs: every node probing new members in the same order (so a crash went
-/// unprobed for a whole pass), and overlay islands that low-priority neighbour requests never
-/// reconnected.
-#[test]
-fn membership_regression_seeds_converge() {
-    for seed in [2_716_740_333_550_388_646, 17_674_366_296_225_394_229, 13_095_683_679_327_272_837]
-    {
-        crashed_member_is_declared_dead_everywhere_and_nobody_else_is(seed);
-    }
 }
 
 #[test]
@@ -281,26 +237,4 @@ fn reach_curves_hold_every_delivery_and_match_the_report() {
         let last = curve.delays_ms[curve.delays_ms.len() - 1];
         assert!(last <= report.latency_ms.max, "{last} > {}", report.latency_ms.max);
     }
-}
-
-#[test]
-fn redundancy_after_the_warm_up_leaves_out_the_warm_up_records() {
-    with_seed("redundancy_after_the_warm_up_leaves_out_the_warm_up_records", |seed| {
-        // With membership on, every node's profile and liveness claim spread during the warm-up.
-        let scenario = Scenario {
-            nodes: 100,
-            seed,
-            broadcasts: 0,
-            origins: Origins::Single,
-            settle: Duration::from_secs(5),
-            ..Scenario::default()
-        };
-        let idle = scenario.clone().run(|_, _| {});
-        assert!(idle.rmr_repair > 0.0, "the warm-up's records were sent again: {idle:?}");
-        assert_eq!(idle.rmr_after_warmup, 0.0, "nothing was published after it: {idle:?}");
-        let busy = Scenario { broadcasts: 20, ..scenario }.run(|_, _| {});
-        assert_eq!(busy.delivered_fraction, 1.0, "{busy:?}");
-        assert!(busy.rmr_after_warmup > 0.0, "{busy:?}");
-        assert_ne!(busy.rmr_after_warmup, busy.rmr, "{busy:?}");
-    });
 }

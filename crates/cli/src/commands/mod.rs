@@ -9,3 +9,4 @@ pub mod logging;
 pub mod output;
 pub mod run;
 pub mod sim;
+pub mod sweep;

@@ -3,6 +3,7 @@
 //! The scenario comes from the flags, or from a scenario file (`--scenario`) whose values the
 //! flags given explicitly override. `--compare` runs the same scenario with every broadcast
 //! algorithm, so each figure comes with its baselines; `--plot` draws how fast records spread.
+//! `--sweep` runs scenario files and the randomized checks on many seeds (the `sweep` module).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -17,6 +18,7 @@ use herald_sim::{
     gossip_fanout,
 };
 
+use crate::commands::sweep::{self, SeedList};
 use crate::plot;
 use crate::progress::LazyProgress;
 
@@ -31,14 +33,24 @@ must meet. With --scenario, the flags above override the file; --seed defaults t
 first seed, and the file's bounds are checked (exit status 1 if one is missed) unless a flag \
 changed the scenario.
 
+A sweep (--sweep --seeds SEEDS) runs scenario files and the simulator's randomized checks (the \
+tests of crates/sim/tests/scenarios.rs) on each seed, one line per seed, then a summary; each \
+failure is printed with the commands that replay it, and the exit status is 1 if any run \
+failed. With neither --scenario nor --check it runs every file in ./scenarios and every check. \
+`cargo test` runs them on fixed seeds only; the sweep is how other seeds are tried.
+
 Examples:
   herald sim --nodes 500 --loss 0.05
   herald sim --scenario scenarios/partition-heal.toml --seed 2
-  herald sim --scenario scenarios/loss-20.toml --compare --plot reach.svg")]
+  herald sim --scenario scenarios/loss-20.toml --compare --plot reach.svg
+  herald sim --sweep --seeds random:200 --jobs 2
+  herald sim --sweep --seeds 1..=50 --scenario scenarios/steady-state.toml \
+    --check plumtree_reaches_every_node_with_little_redundancy")]
 pub struct SimArgs {
     /// Run the scenario in FILE (TOML); the flags below, when given, override its values.
+    /// With --sweep, sweep FILE (repeat the flag for more files).
     #[arg(long, value_name = "FILE")]
-    scenario: Option<PathBuf>,
+    scenario: Vec<PathBuf>,
     /// Simulated nodes [default: 100].
     #[arg(long)]
     nodes: Option<u32>,
@@ -106,7 +118,46 @@ pub struct SimArgs {
     /// Print the report as one JSON object (with --compare, an object keyed by algorithm).
     #[arg(long)]
     json: bool,
+    /// Sweep: run scenario files and randomized checks on every seed of --seeds, and print
+    /// the replay commands of each failure (see below).
+    #[arg(long, requires = "seeds", conflicts_with_all = SWEEP_CONFLICTS)]
+    sweep: bool,
+    /// The seeds of --sweep, comma-separated: a seed (42), a range (1..200 leaves out 200;
+    /// 1..=200 does not) or random:N (N seeds drawn afresh).
+    #[arg(long, value_name = "SEEDS", requires = "sweep")]
+    seeds: Option<SeedList>,
+    /// With --sweep, run the randomized check NAME (repeat for more), e.g.
+    /// plumtree_reaches_every_node_with_little_redundancy; a misspelt name lists them all.
+    #[arg(long, value_name = "NAME", requires = "sweep")]
+    check: Vec<String>,
+    /// With --sweep, how many runs go at once, one thread each [default: 1].
+    #[arg(long, value_name = "N", requires = "sweep")]
+    jobs: Option<usize>,
 }
+
+/// The flags that shape one run, which a sweep does not take (it runs files and checks as
+/// they are).
+const SWEEP_CONFLICTS: [&str; 19] = [
+    "nodes",
+    "seed",
+    "latency",
+    "jitter",
+    "loss",
+    "loss_model",
+    "kill",
+    "partition",
+    "newcomer",
+    "payload_bytes",
+    "broadcasts",
+    "broadcast",
+    "compare",
+    "origins",
+    "no_membership",
+    "warmup",
+    "settle",
+    "plot",
+    "json",
+];
 
 /// What a lost packet does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -160,7 +211,11 @@ struct Plan {
 
 impl SimArgs {
     fn plan(&self) -> anyhow::Result<Plan> {
-        let file = self.scenario.as_ref().map(ScenarioFile::load).transpose()?;
+        let file = match self.scenario.as_slice() {
+            [] => None,
+            [path] => Some(ScenarioFile::load(path)?),
+            _ => bail!("--scenario names one file, except with --sweep"),
+        };
         let mut scenario =
             file.as_ref().map_or_else(Scenario::default, |file| file.scenario.clone());
         scenario.seed = self.seed.or(file.as_ref().map(|file| file.seeds[0])).unwrap_or(1);
@@ -302,6 +357,14 @@ fn run_one(scenario: &Scenario, label: &'static str) -> Run {
 
 /// Runs `herald sim`.
 pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
+    if args.sweep {
+        return sweep::run(sweep::Plan {
+            seeds: args.seeds.map(|seeds| seeds.0).unwrap_or_default(),
+            files: args.scenario,
+            checks: args.check,
+            jobs: args.jobs.unwrap_or(1),
+        });
+    }
     let plan = args.plan()?;
     let runs: Vec<Run> = if args.compare {
         BroadcastArg::ALL
@@ -586,6 +649,26 @@ mod tests {
         assert_eq!(plan.scenario.broadcast, BroadcastMode::Gossip { fanout: 7 });
         assert_eq!(plan.scenario.faults, Vec::new(), "--kill replaces the file's faults");
         assert_eq!(plan.scenario.settle, Duration::from_secs(30), "the rest comes from the file");
+    }
+
+    #[test]
+    fn a_sweep_takes_seeds_files_and_checks_but_no_flags_that_shape_a_run() {
+        let parse = |args: &[&str]| {
+            Wrapper::try_parse_from(std::iter::once("sim").chain(args.iter().copied()))
+                .map(|wrapper| wrapper.args)
+        };
+        let args =
+            parse(&["--sweep", "--seeds", "1..3", "--scenario", "a.toml", "--scenario", "b.toml"])
+                .expect("a sweep over two files parses");
+        assert_eq!(args.seeds, Some(SeedList(vec![1, 2])));
+        assert_eq!(args.scenario.len(), 2);
+        assert!(parse(&["--sweep"]).is_err(), "a sweep needs --seeds");
+        assert!(parse(&["--seeds", "1..3"]).is_err(), "--seeds needs --sweep");
+        assert!(parse(&["--check", "x"]).is_err(), "--check needs --sweep");
+        assert!(parse(&["--sweep", "--seeds", "1", "--nodes", "5"]).is_err());
+        assert!(parse(&["--sweep", "--seeds", "1", "--json"]).is_err());
+        let two = plan(&["--scenario", "a.toml", "--scenario", "b.toml"]).err().expect("an error");
+        assert_eq!(two.to_string(), "--scenario names one file, except with --sweep");
     }
 
     #[test]
