@@ -9,4 +9,5 @@ pub mod logging;
 pub mod output;
 pub mod run;
 pub mod sim;
+mod sim_text;
 pub mod sweep;
