@@ -55,7 +55,7 @@ fn receiver(verified: bool) -> (Node, Vec<NodeId>) {
     let neighbours: Vec<NodeId> =
         (0..NEIGHBOURS).map(|n| Keypair::from_secret([10 + n; 32]).id()).collect();
     for neighbour in &neighbours {
-        node.join(&[*neighbour]);
+        node.join(Instant::ZERO, &[*neighbour]);
     }
     while node.poll_output().is_some() {}
     assert_eq!(node.overlay().active().len(), usize::from(NEIGHBOURS), "five neighbours");

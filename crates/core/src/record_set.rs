@@ -12,13 +12,12 @@
 //! except the kinds that outlive their origin ([`RecordKind::outlives_origin`]): certificates,
 //! revocations and admission records still matter after the node that made them is gone.
 
-use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::id::NodeId;
-use crate::record::{Digest, RecordKind, SignedRecord, Version};
+use crate::record::{Digest, Record, RecordKind, SignedRecord, Version};
 use crate::time::Instant;
 
 /// The name of the place a record occupies: at most one record per slot is kept.
@@ -123,11 +122,31 @@ pub(crate) fn digest_head(record: &SignedRecord) -> u64 {
     u64::from_le_bytes(head)
 }
 
+/// The records held from one origin, and their summary.
+#[derive(Clone, Debug, Default)]
+struct OriginRecords {
+    summary: OriginSummary,
+    /// One record per slot, in slot order (family, then key). The slot's name is read from the
+    /// record itself, so a slot costs one shared pointer: at 10,000 members a node holds two or
+    /// three slots per member, and a key per slot was most of the set's memory.
+    records: Vec<Arc<SignedRecord>>,
+}
+
+impl OriginRecords {
+    /// Where the slot (family, key) is, or would be inserted.
+    fn find(&self, family: RecordKind, key: &str) -> Result<usize, usize> {
+        self.records.binary_search_by(|held| {
+            (held.record.kind.family(), held.record.key.as_str()).cmp(&(family, key))
+        })
+    }
+}
+
 /// A set of verified records, one per slot, with the departure times of their origins.
 #[derive(Clone, Debug, Default)]
 pub struct RecordSet {
-    slots: BTreeMap<SlotKey, Arc<SignedRecord>>,
-    origins: BTreeMap<NodeId, OriginSummary>,
+    origins: BTreeMap<NodeId, OriginRecords>,
+    /// Slots held, over every origin.
+    len: usize,
     /// XOR of every origin's fingerprint: equal sets have equal fingerprints.
     fingerprint: u64,
     departed: BTreeMap<NodeId, Instant>,
@@ -142,33 +161,32 @@ impl RecordSet {
 
     /// Merges a record that has already been verified. Returns what happened.
     pub fn merge(&mut self, record: Arc<SignedRecord>) -> MergeOutcome {
-        let origin = record.record.origin;
         let version = record.record.version;
-        // One search of the slot map, for the decision and the store alike.
-        let (outcome, change, new_slot) = match self.slots.entry(SlotKey::of(&record)) {
-            Entry::Vacant(vacant) => {
+        let held = self.origins.entry(record.record.origin).or_default();
+        let (outcome, change) = match held.find(record.record.kind.family(), &record.record.key) {
+            Err(at) => {
                 let change = digest_head(&record);
-                vacant.insert(record);
-                (MergeOutcome::Inserted, change, true)
+                held.records.insert(at, record);
+                held.summary.slots += 1;
+                self.len += 1;
+                (MergeOutcome::Inserted, change)
             }
-            Entry::Occupied(mut occupied) => {
-                let outcome = merge_decision(Some(&**occupied.get()), &record);
+            Ok(at) => {
+                let outcome = merge_decision(Some(&held.records[at]), &record);
                 let mut change = 0;
                 if outcome.stored() {
-                    change = digest_head(&record);
-                    change ^= digest_head(&occupied.insert(record));
+                    change = digest_head(&record) ^ digest_head(&held.records[at]);
+                    held.records[at] = record;
                 }
-                (outcome, change, false)
+                (outcome, change)
             }
         };
         if matches!(outcome, MergeOutcome::Conflict { .. }) {
             self.conflicts += 1;
         }
         if outcome.stored() {
-            let summary = self.origins.entry(origin).or_default();
-            summary.slots += u32::from(new_slot);
-            summary.fingerprint ^= change;
-            summary.high = summary.high.max(version);
+            held.summary.fingerprint ^= change;
+            held.summary.high = held.summary.high.max(version);
             self.fingerprint ^= change;
         }
         outcome
@@ -176,22 +194,23 @@ impl RecordSet {
 
     /// The record held in `slot`.
     pub fn get(&self, slot: &SlotKey) -> Option<&Arc<SignedRecord>> {
-        self.slots.get(slot)
+        let held = self.origins.get(&slot.origin)?;
+        held.find(slot.family, &slot.key).ok().map(|at| &held.records[at])
     }
 
     /// Every held record, in slot order.
     pub fn iter(&self) -> impl Iterator<Item = &Arc<SignedRecord>> {
-        self.slots.values()
+        self.origins.values().flat_map(|held| held.records.iter())
     }
 
     /// Number of slots held.
     pub fn len(&self) -> usize {
-        self.slots.len()
+        self.len
     }
 
     /// Whether no record is held.
     pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+        self.len == 0
     }
 
     /// The fingerprint of the whole set: two sets holding the same records have the same one.
@@ -200,17 +219,30 @@ impl RecordSet {
     }
 
     /// Per-origin summaries, in origin order.
-    pub fn origins(&self) -> &BTreeMap<NodeId, OriginSummary> {
-        &self.origins
+    pub fn origins(&self) -> impl Iterator<Item = (&NodeId, &OriginSummary)> {
+        self.origins.iter().map(|(origin, held)| (origin, &held.summary))
+    }
+
+    /// Per-origin summaries from `start` on (from the first when `None`), in origin order.
+    pub fn origins_from(
+        &self,
+        start: Option<NodeId>,
+    ) -> impl Iterator<Item = (&NodeId, &OriginSummary)> {
+        let range = match start {
+            Some(start) => self.origins.range(start..),
+            None => self.origins.range(..),
+        };
+        range.map(|(origin, held)| (origin, &held.summary))
+    }
+
+    /// The summary of what is held from `origin`, if anything is.
+    pub fn origin(&self, origin: &NodeId) -> Option<&OriginSummary> {
+        self.origins.get(origin).map(|held| &held.summary)
     }
 
     /// Every record held from `origin`, in slot order.
     pub fn of_origin(&self, origin: NodeId) -> impl Iterator<Item = &Arc<SignedRecord>> {
-        let first = SlotKey { origin, family: RecordKind::ALL[0], key: String::new() };
-        self.slots
-            .range(first..)
-            .take_while(move |(slot, _)| slot.origin == origin)
-            .map(|(_, record)| record)
+        self.origins.get(&origin).into_iter().flat_map(|held| held.records.iter())
     }
 
     /// Same-version conflicts seen so far.
@@ -220,34 +252,39 @@ impl RecordSet {
 
     /// The highest version `origin` has issued in the slot (family, key), if any is held.
     pub fn version_of(&self, origin: NodeId, family: RecordKind, key: &str) -> Option<Version> {
-        let slot = SlotKey { origin, family, key: key.to_owned() };
-        self.slots.get(&slot).map(|record| record.record.version)
+        let held = self.origins.get(&origin)?;
+        held.find(family, key).ok().map(|at| held.records[at].record.version)
     }
 
-    /// Removes every slot `predicate` selects and returns them, so the driver can delete them
-    /// from disk.
-    pub fn remove_where(&mut self, predicate: impl Fn(&SlotKey) -> bool) -> Vec<SlotKey> {
-        let doomed: Vec<SlotKey> =
-            self.slots.keys().filter(|slot| predicate(slot)).cloned().collect();
-        for slot in &doomed {
-            if let Some(record) = self.slots.remove(slot)
-                && let Some(summary) = self.origins.get_mut(&slot.origin)
-            {
-                let change = digest_head(&record);
-                summary.fingerprint ^= change;
-                self.fingerprint ^= change;
-                summary.slots -= 1;
-                if summary.slots == 0 {
-                    self.origins.remove(&slot.origin);
+    /// Removes every record `predicate` selects and returns their slots, so the driver can
+    /// delete them from disk.
+    pub fn remove_where(&mut self, predicate: impl Fn(&Record) -> bool) -> Vec<SlotKey> {
+        let mut doomed = Vec::new();
+        let mut emptied = Vec::new();
+        for (origin, held) in &mut self.origins {
+            let before = held.records.len();
+            held.records.retain(|record| {
+                if !predicate(&record.record) {
+                    return true;
                 }
+                let change = digest_head(record);
+                held.summary.fingerprint ^= change;
+                self.fingerprint ^= change;
+                doomed.push(SlotKey::of(record));
+                false
+            });
+            if held.records.len() == before {
+                continue;
+            }
+            self.len -= before - held.records.len();
+            held.summary.slots = held.records.len() as u32;
+            match held.records.iter().map(|record| record.record.version).max() {
+                Some(high) => held.summary.high = high,
+                None => emptied.push(*origin),
             }
         }
-        let touched: BTreeSet<NodeId> = doomed.iter().map(|slot| slot.origin).collect();
-        for origin in touched {
-            let high = self.of_origin(origin).map(|record| record.record.version).max();
-            if let (Some(summary), Some(high)) = (self.origins.get_mut(&origin), high) {
-                summary.high = high;
-            }
+        for origin in emptied {
+            self.origins.remove(&origin);
         }
         doomed
     }
@@ -275,7 +312,9 @@ impl RecordSet {
         for origin in &expired {
             self.departed.remove(origin);
         }
-        self.remove_where(|slot| !slot.family.outlives_origin() && expired.contains(&slot.origin))
+        self.remove_where(|record| {
+            !record.kind.family().outlives_origin() && expired.contains(&record.origin)
+        })
     }
 }
 
@@ -436,7 +475,7 @@ mod tests {
             kept,
             [RecordKind::MembershipCert, RecordKind::Revocation, RecordKind::Admission]
         );
-        assert_eq!(set.origins()[&gone.id()].slots, 3);
+        assert_eq!(set.origin(&gone.id()).unwrap().slots, 3);
     }
 
     #[test]
@@ -448,14 +487,14 @@ mod tests {
         old.merge(v1.clone());
         let mut new = RecordSet::new();
         new.merge(v2.clone());
-        assert_ne!(old.origins()[&keypair.id()], new.origins()[&keypair.id()]);
+        assert_ne!(old.origin(&keypair.id()).unwrap(), new.origin(&keypair.id()).unwrap());
         old.merge(v2);
-        assert_eq!(old.origins()[&keypair.id()], new.origins()[&keypair.id()]);
-        assert_eq!(old.origins()[&keypair.id()].slots, 1);
+        assert_eq!(old.origin(&keypair.id()).unwrap(), new.origin(&keypair.id()).unwrap());
+        assert_eq!(old.origin(&keypair.id()).unwrap().slots, 1);
         assert_eq!(old.fingerprint(), new.fingerprint());
         assert_eq!(old.of_origin(keypair.id()).count(), 1);
         old.remove_where(|_| true);
-        assert_eq!((old.fingerprint(), old.origins().len()), (0, 0));
+        assert_eq!((old.fingerprint(), old.origins().count(), old.len()), (0, 0, 0));
     }
 
     #[test]

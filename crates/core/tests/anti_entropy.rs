@@ -206,7 +206,6 @@ fn a_peer_that_differs_answers_a_root_with_a_digest_page_of_its_origins() {
     let expected: Vec<(NodeId, u64, Version)> = b
         .records
         .origins()
-        .iter()
         .map(|(origin, summary)| (*origin, summary.fingerprint, summary.high))
         .collect();
     assert_eq!(message, &AntiEntropyMessage::Digest { start: None, end: None, entries: expected });
@@ -386,7 +385,7 @@ fn digest_pages_are_bounded_and_the_cursor_advances_and_wraps() {
     let config = AntiEntropyConfig { digest_page_max: 2, ..AntiEntropyConfig::default() };
     let mut b = Replica::new(2, config);
     b.hold((10..15).map(|n| record(n, "a", 1, 10)));
-    let origins: Vec<NodeId> = b.records.origins().keys().copied().collect();
+    let origins: Vec<NodeId> = b.records.origins().map(|(origin, _)| *origin).collect();
     assert_eq!(origins.len(), 5);
 
     let asker = NodeId::from_bytes([1; 32]);
@@ -412,14 +411,14 @@ fn digest_pages_are_bounded_and_the_cursor_advances_and_wraps() {
 fn a_digest_is_answered_only_for_the_origins_in_its_range() {
     let mut a = Replica::new(1, AntiEntropyConfig::default());
     a.hold((10..14).map(|n| record(n, "a", 1, 10)));
-    let origins: Vec<NodeId> = a.records.origins().keys().copied().collect();
+    let origins: Vec<NodeId> = a.records.origins().map(|(origin, _)| *origin).collect();
     let outsider = NodeId::from_bytes([0xff; 32]);
     let digest = AntiEntropyMessage::Digest {
         start: Some(origins[1]),
         end: Some(origins[3]),
         // Same high as ours, other contents: settled by listing what we hold of it.
         entries: vec![
-            (origins[2], 12345, a.records.origins()[&origins[2]].high),
+            (origins[2], 12345, a.records.origin(&origins[2]).unwrap().high),
             (outsider, 1, Version::default()),
         ],
     };
@@ -453,7 +452,10 @@ fn equal_highs_with_different_contents_send_only_the_missing_records_both_ways()
     let only_b = record(10, "only-b", 6, 100);
     a.hold(shared.iter().cloned().chain([only_a.clone()]));
     b.hold(shared.iter().cloned().chain([only_b.clone()]));
-    assert_eq!(a.records.origins()[&origin(10)].high, b.records.origins()[&origin(10)].high);
+    assert_eq!(
+        a.records.origin(&origin(10)).unwrap().high,
+        b.records.origin(&origin(10)).unwrap().high
+    );
 
     let first = a.round(secs(1), b.id);
     let delivered = shuttle(&mut a, &mut b, secs(1), first);
@@ -523,7 +525,6 @@ fn a_digest_that_matches_is_answered_with_nothing() {
     let entries: Vec<(NodeId, u64, Version)> = a
         .records
         .origins()
-        .iter()
         .map(|(origin, summary)| (*origin, summary.fingerprint, summary.high))
         .collect();
     let digest = AntiEntropyMessage::Digest { start: None, end: None, entries };

@@ -56,10 +56,10 @@ fn with_links(
 ) -> Broadcast {
     let mut broadcast = Broadcast::new(config);
     for peer in eager {
-        broadcast.neighbor_up(id(peer));
+        broadcast.neighbor_up(Instant::ZERO, id(peer));
     }
     for peer in lazy {
-        broadcast.neighbor_up(id(peer));
+        broadcast.neighbor_up(Instant::ZERO, id(peer));
         let mut out = Vec::new();
         broadcast.handle_control(
             Instant::ZERO,
@@ -153,8 +153,8 @@ fn controls(out: &[BroadcastOutput]) -> Vec<(NodeId, BroadcastMessage)> {
 #[test]
 fn new_neighbours_start_eager_and_leave_both_sets_when_they_go() {
     let mut broadcast = plumtree();
-    broadcast.neighbor_up(id(1));
-    broadcast.neighbor_up(id(2));
+    broadcast.neighbor_up(Instant::ZERO, id(1));
+    broadcast.neighbor_up(Instant::ZERO, id(2));
     assert_eq!(broadcast.eager(), &ids([1, 2]));
     assert!(broadcast.lazy().is_empty());
 
@@ -165,7 +165,7 @@ fn new_neighbours_start_eager_and_leave_both_sets_when_they_go() {
     assert!(broadcast.lazy().is_empty());
 
     // A neighbour that comes back starts eager again, whatever it was before.
-    broadcast.neighbor_up(id(2));
+    broadcast.neighbor_up(Instant::ZERO, id(2));
     assert_eq!(broadcast.eager(), &ids([2]));
 }
 

@@ -38,7 +38,7 @@ fn announce(node: &mut Node, service: &str, seq: Option<u64>) -> Result<Version,
 
 /// Makes `peer` an overlay neighbour of `node` and drops the join traffic.
 fn connect(node: &mut Node, peer: NodeId) {
-    node.join(&[peer]);
+    node.join(Instant::ZERO, &[peer]);
     drain(node);
 }
 
@@ -252,7 +252,7 @@ fn a_forwarded_join_carries_the_joiners_profile_which_is_stored_ahead_of_any_ans
     };
     alice.publish_profile(Instant::ZERO, &profile, 1).unwrap();
     drain(&mut alice);
-    alice.join(&[bob.id()]);
+    alice.join(Instant::ZERO, &[bob.id()]);
     let (to, join) = transmits(&drain(&mut alice)).remove(0);
     assert_eq!(to, bob.id());
 

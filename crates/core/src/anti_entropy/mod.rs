@@ -153,10 +153,7 @@ impl AntiEntropy {
     /// A digest page of the origins from the cursor on, which moves past them.
     fn next_page(&mut self, records: &RecordSet) -> AntiEntropyMessage {
         let start = self.cursor;
-        let mut page = match start {
-            Some(start) => records.origins().range(start..),
-            None => records.origins().range(..),
-        };
+        let mut page = records.origins_from(start);
         let entries: Vec<(NodeId, u64, Version)> = page
             .by_ref()
             .take(self.config.digest_page_max)

@@ -32,7 +32,7 @@ impl AntiEntropy {
         let mut wanted = Vec::new();
         let mut listed = Vec::new();
         let mut listed_len = 0;
-        for (origin, mine) in records.origins().iter().filter(|(origin, _)| in_range(origin)) {
+        for (origin, mine) in records.origins().filter(|(origin, _)| in_range(origin)) {
             match theirs.get(origin) {
                 None => to_push.push((*origin, None)),
                 Some((fingerprint, _)) if *fingerprint == mine.fingerprint => {}
@@ -55,7 +55,7 @@ impl AntiEntropy {
         wanted.extend(
             theirs
                 .keys()
-                .filter(|origin| in_range(origin) && !records.origins().contains_key(origin))
+                .filter(|origin| in_range(origin) && records.origin(origin).is_none())
                 .map(|origin| (*origin, None)),
         );
         let groups = to_push

@@ -20,9 +20,10 @@ mod config;
 mod lazy;
 mod message;
 mod missing;
+mod seen;
 mod trees;
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 pub use config::{BroadcastConfig, BroadcastMode};
@@ -34,25 +35,13 @@ use crate::rng::Rng;
 use crate::time::Instant;
 
 use missing::{Missing, MissingRecords};
+use seen::{Seen, SeenCache};
 use trees::{Scope, Trees};
 
 /// The round of a record whose distance from its origin is unknown (it was repaired by
 /// anti-entropy). It never looks shorter than a real path, so it never re-shapes the tree, and
 /// stays unknown as it travels on.
 pub const UNKNOWN_ROUND: u16 = u16::MAX;
-
-/// A record this node has, as the broadcast remembers it.
-#[derive(Clone, Debug)]
-struct Seen {
-    record: Arc<SignedRecord>,
-    round: u16,
-    /// Whether the first copy came over the tree (or was published here). A record first
-    /// repaired by anti-entropy says nothing about the tree, so a later tree copy of it is no
-    /// reason to prune.
-    via_tree: bool,
-    /// The peer the first copy came from; `None` when published here or repaired.
-    parent: Option<NodeId>,
-}
 
 /// Grafts sent for one missing record before it is left to anti-entropy. Announcers are asked
 /// in turn, so on a lossy network a lost graft or a lost answer is retried.
@@ -63,9 +52,8 @@ const GRAFTS_PER_RECORD_MAX: u32 = 6;
 pub struct Broadcast {
     config: BroadcastConfig,
     trees: Trees,
-    /// Recently seen records by id; bounded, oldest evicted.
-    seen: BTreeMap<Digest, Seen>,
-    seen_order: VecDeque<Digest>,
+    /// Recently seen records; bounded, oldest forgotten first.
+    seen: SeenCache,
     missing: MissingRecords,
     lazy_queue: BTreeMap<NodeId, Vec<(Digest, NodeId, u16)>>,
     next_flush: Option<Instant>,
@@ -78,9 +66,8 @@ impl Broadcast {
     pub fn new(config: BroadcastConfig) -> Broadcast {
         Broadcast {
             trees: Trees::new(config.trees_max),
+            seen: SeenCache::new(config.seen_cache_len_max),
             config,
-            seen: BTreeMap::new(),
-            seen_order: VecDeque::new(),
             missing: MissingRecords::default(),
             lazy_queue: BTreeMap::new(),
             next_flush: None,
@@ -105,7 +92,7 @@ impl Broadcast {
     }
 
     /// A neighbour came up: new links start eager (Plumtree).
-    pub fn neighbor_up(&mut self, peer: NodeId) {
+    pub fn neighbor_up(&mut self, _now: Instant, peer: NodeId) {
         self.trees.up(peer);
     }
 
@@ -118,7 +105,7 @@ impl Broadcast {
 
     /// Whether the record with this id was seen recently.
     pub fn has_seen(&self, id: &Digest) -> bool {
-        self.seen.contains_key(id)
+        self.seen.contains(id)
     }
 
     /// When the component next needs [`Broadcast::on_timeout`].
@@ -143,7 +130,7 @@ impl Broadcast {
         let Arrived { record, from, round } = arrived;
         let id = record.digest();
         let origin = record.record.origin;
-        self.remember(id, Seen { record: record.clone(), round, via_tree: true, parent: from });
+        self.seen.insert(Seen { record: record.clone(), round, via_tree: true, parent: from });
         let missing = self.missing.remove(&id);
         let message = BroadcastMessage::Gossip { round, record: record.clone() };
         match self.config.mode {
@@ -209,14 +196,16 @@ impl Broadcast {
         out: &mut Vec<BroadcastOutput>,
     ) {
         let id = record.digest();
-        if self.seen.contains_key(&id) {
+        if self.seen.contains(&id) {
             return;
         }
         let missing = self.missing.remove(&id);
-        self.remember(
-            id,
-            Seen { record: record.clone(), round: UNKNOWN_ROUND, via_tree: false, parent: None },
-        );
+        self.seen.insert(Seen {
+            record: record.clone(),
+            round: UNKNOWN_ROUND,
+            via_tree: false,
+            parent: None,
+        });
         if self.config.mode != BroadcastMode::Plumtree {
             return;
         }
@@ -292,7 +281,7 @@ impl Broadcast {
             BroadcastMessage::Gossip { .. } => {}
             BroadcastMessage::IHave { entries } => {
                 for (id, origin, round) in entries.into_iter().take(self.config.ihave_batch_max) {
-                    if self.seen.contains_key(&id) {
+                    if self.seen.contains(&id) {
                         continue;
                     }
                     let deadline = now + self.config.graft_timeout;
@@ -330,17 +319,6 @@ impl Broadcast {
                         }
                     }
                 }
-            }
-        }
-    }
-
-    fn remember(&mut self, id: Digest, seen: Seen) {
-        if self.seen.insert(id, seen).is_none() {
-            self.seen_order.push_back(id);
-        }
-        while self.seen_order.len() > self.config.seen_cache_len_max {
-            if let Some(oldest) = self.seen_order.pop_front() {
-                self.seen.remove(&oldest);
             }
         }
     }

@@ -39,7 +39,7 @@ impl Node {
                 }
                 let mut out = Vec::new();
                 self.overlay.handle(from, message, &mut self.rng, &mut out);
-                self.apply_overlay(out);
+                self.apply_overlay(now, out);
             }
             Message::Broadcast(message) if !self.overlay.is_neighbor(&from) => {
                 self.on_stranger_broadcast(now, from, message);

@@ -184,7 +184,7 @@ impl Node {
                 let neighbor = self.overlay.is_neighbor(&peer);
                 let mut out = Vec::new();
                 self.overlay.peer_failed(peer, &mut self.rng, &mut out);
-                self.apply_overlay(out);
+                self.apply_overlay(now, out);
                 if neighbor {
                     if let Some(membership) = self.membership.as_mut() {
                         membership.peer_unreachable(peer);
@@ -235,7 +235,7 @@ impl Node {
             let known = self.rescue_candidates();
             self.overlay.rescue(&known, &mut self.rng, &mut overlay_out);
         }
-        self.apply_overlay(overlay_out);
+        self.apply_overlay(now, overlay_out);
         let mut broadcast_out = Vec::new();
         self.broadcast.on_timeout(now, &mut broadcast_out);
         self.apply_broadcast(broadcast_out);
@@ -264,7 +264,7 @@ impl Node {
                 membership.members().get(origin).is_some_and(|member| member.state.is_gone())
             })
         };
-        self.records.origins().keys().filter(|origin| !gone(origin)).copied().collect()
+        self.records.origins().map(|(origin, _)| *origin).filter(|origin| !gone(origin)).collect()
     }
 
     /// After a restart: members known from stored claims become passive peers, and the
@@ -297,7 +297,7 @@ impl Node {
             self.overlay.learn(alive, &mut self.rng);
             let mut out = Vec::new();
             self.overlay.refill(&mut self.rng, &mut out);
-            self.apply_overlay(out);
+            self.apply_overlay(now, out);
         }
     }
 }

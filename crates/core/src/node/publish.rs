@@ -23,13 +23,13 @@ use super::{Announcement, Arrival, CommandError, Node, Output};
 impl Node {
     /// Joins the grid through the first reachable of `contacts`, in order of preference; the
     /// others are kept as spares.
-    pub fn join(&mut self, contacts: &[NodeId]) {
+    pub fn join(&mut self, now: Instant, contacts: &[NodeId]) {
         let mut out = Vec::new();
         if let Some((first, spares)) = contacts.split_first() {
             self.overlay.learn(spares.iter().copied(), &mut self.rng);
             self.overlay.join(*first, &mut self.rng, &mut out);
         }
-        self.apply_overlay(out);
+        self.apply_overlay(now, out);
     }
 
     /// Publishes or replaces this node's announcement of a service.

@@ -18,14 +18,14 @@ use crate::wire::{self, Message};
 use super::{Event, Node, Output};
 
 impl Node {
-    pub(super) fn apply_overlay(&mut self, out: Vec<OverlayOutput>) {
+    pub(super) fn apply_overlay(&mut self, now: Instant, out: Vec<OverlayOutput>) {
         for output in out {
             match output {
                 OverlayOutput::Send(to, message) => {
                     let profile = self.profile_introduced(to, &message);
                     self.send(to, &Message::Overlay { message, profile });
                 }
-                OverlayOutput::Up(peer, _) => self.broadcast.neighbor_up(peer),
+                OverlayOutput::Up(peer, _) => self.broadcast.neighbor_up(now, peer),
                 OverlayOutput::Down(peer) => self.broadcast.neighbor_down(peer),
             }
         }
@@ -97,7 +97,7 @@ impl Node {
                         self.records.mark_departed(id, now);
                         let mut out = Vec::new();
                         self.overlay.peer_failed(id, &mut self.rng, &mut out);
-                        self.apply_overlay(out);
+                        self.apply_overlay(now, out);
                     } else {
                         self.records.mark_returned(id);
                     }
@@ -107,10 +107,9 @@ impl Node {
                 MembershipOutput::Purged(id) => {
                     // Claims others made about a forgotten member go with it.
                     let key = id.to_string();
-                    for slot in self
-                        .records
-                        .remove_where(|slot| slot.family == RecordKind::Liveness && slot.key == key)
-                    {
+                    for slot in self.records.remove_where(|record| {
+                        record.kind == RecordKind::Liveness && record.key == key
+                    }) {
                         self.outputs.push_back(Output::Persist(PersistOp::DeleteRecord(slot)));
                     }
                 }

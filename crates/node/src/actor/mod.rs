@@ -300,7 +300,7 @@ impl Actor {
         if contacts.is_empty() {
             return;
         }
-        self.node.join(&contacts);
+        self.node.join(self.clock.now(), &contacts);
     }
 
     /// Forgets the addresses of purged members, and stores the live servers this node knows,

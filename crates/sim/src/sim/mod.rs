@@ -325,7 +325,7 @@ impl Sim {
                 let now = self.now;
                 if let Some(state) = self.nodes[node as usize].node.as_mut() {
                     match *command {
-                        SimCommand::Join { contacts } => state.join(&contacts),
+                        SimCommand::Join { contacts } => state.join(now, &contacts),
                         // A refused announcement publishes nothing, which the report shows as
                         // a record nobody received.
                         SimCommand::Announce(announcement) => {
