@@ -196,6 +196,39 @@ fn spread_pushes_to_eager_peers_but_the_sender_and_announces_to_lazy_peers_after
 }
 
 #[test]
+fn after_a_neighbour_failed_a_new_one_is_told_of_the_records_spread_within_the_window() {
+    let config = BroadcastConfig::default();
+    let mut broadcast = with_links(config.clone(), [1, 4], []);
+    let old = record(9, 1);
+    let recent = record(9, 2);
+    let relayed = record(8, 1);
+    spread(&mut broadcast, ms(0), &old, None, 0);
+    spread(&mut broadcast, ms(600), &recent, None, 0);
+    spread(&mut broadcast, ms(700), &relayed, Some(1), 3);
+    timeout(&mut broadcast, ms(800));
+
+    // Without a failure, a new neighbour is told of nothing.
+    broadcast.neighbor_up(ms(900), id(5));
+    assert_eq!(broadcast.poll_timeout(), None);
+
+    broadcast.neighbor_failed(ms(1000));
+    broadcast.neighbor_down(id(4));
+
+    // At 1.2 s the first record is older than the window; the others are announced with the
+    // round they came at.
+    let now = ms(1200);
+    broadcast.neighbor_up(now, id(2));
+    assert_eq!(broadcast.poll_timeout(), Some(now + config.ihave_interval));
+    let out = timeout(&mut broadcast, now + config.ihave_interval);
+    let entries = vec![(recent.digest(), origin_of(9), 0), (relayed.digest(), origin_of(8), 3)];
+    assert_eq!(controls(&out), vec![(id(2), BroadcastMessage::IHave { entries })]);
+
+    // Past the window nothing is announced to a new neighbour.
+    broadcast.neighbor_up(ms(2000), id(3));
+    assert_eq!(broadcast.poll_timeout(), None);
+}
+
+#[test]
 fn records_spread_within_one_interval_share_one_ihave() {
     let config = BroadcastConfig::default();
     let mut broadcast = with_links(config.clone(), [1], [4]);

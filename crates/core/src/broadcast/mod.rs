@@ -23,7 +23,7 @@ mod missing;
 mod seen;
 mod trees;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 pub use config::{BroadcastConfig, BroadcastMode};
@@ -57,6 +57,10 @@ pub struct Broadcast {
     missing: MissingRecords,
     lazy_queue: BTreeMap<NodeId, Vec<(Digest, NodeId, u16)>>,
     next_flush: Option<Instant>,
+    /// Records spread within `recent_window`, oldest first: when, id, origin and round.
+    recent: VecDeque<(Instant, Digest, NodeId, u16)>,
+    /// When a neighbour last failed (crashed, or was declared dead).
+    neighbor_failed_at: Option<Instant>,
     grafts_sent: u64,
     prunes_sent: u64,
 }
@@ -71,6 +75,8 @@ impl Broadcast {
             missing: MissingRecords::default(),
             lazy_queue: BTreeMap::new(),
             next_flush: None,
+            recent: VecDeque::new(),
+            neighbor_failed_at: None,
             grafts_sent: 0,
             prunes_sent: 0,
         }
@@ -91,9 +97,42 @@ impl Broadcast {
         (self.grafts_sent, self.prunes_sent)
     }
 
-    /// A neighbour came up: new links start eager (Plumtree).
-    pub fn neighbor_up(&mut self, _now: Instant, peer: NodeId) {
+    /// A neighbour came up: new links start eager (Plumtree). If a neighbour failed within
+    /// `recent_window`, the new one is told by IHAVE of the records this node spread within
+    /// that window. Plumtree pushes a record once: when a crash takes neighbours down during
+    /// a burst, pushes go into dead links, and the nodes behind them, reconnected to new
+    /// neighbours, would otherwise wait for anti-entropy. Without a failure nothing is lost,
+    /// and announcing to every new link would cost a fifth more messages in steady state.
+    pub fn neighbor_up(&mut self, now: Instant, peer: NodeId) {
         self.trees.up(peer);
+        if self.config.mode != BroadcastMode::Plumtree {
+            return;
+        }
+        self.forget_old_recent(now);
+        let failure_is_recent =
+            self.neighbor_failed_at.is_some_and(|at| now < at + self.config.recent_window);
+        if self.recent.is_empty() || !failure_is_recent {
+            return;
+        }
+        let queue = self.lazy_queue.entry(peer).or_default();
+        queue.extend(self.recent.iter().map(|(_, id, origin, round)| (*id, *origin, *round)));
+        self.next_flush.get_or_insert(now + self.config.ihave_interval);
+    }
+
+    fn forget_old_recent(&mut self, now: Instant) {
+        while self
+            .recent
+            .front()
+            .is_some_and(|(at, _, _, _)| *at + self.config.recent_window <= now)
+        {
+            self.recent.pop_front();
+        }
+    }
+
+    /// A neighbour failed: the records pushed to it lately may have gone nowhere. It goes
+    /// down as well, through [`Broadcast::neighbor_down`].
+    pub fn neighbor_failed(&mut self, now: Instant) {
+        self.neighbor_failed_at = Some(now);
     }
 
     /// A neighbour went away.
@@ -132,6 +171,10 @@ impl Broadcast {
         let origin = record.record.origin;
         self.seen.insert(Seen { record: record.clone(), round, via_tree: true, parent: from });
         let missing = self.missing.remove(&id);
+        if self.config.mode == BroadcastMode::Plumtree {
+            self.forget_old_recent(now);
+            self.recent.push_back((now, id, origin, round));
+        }
         let message = BroadcastMessage::Gossip { round, record: record.clone() };
         match self.config.mode {
             BroadcastMode::Flood => {

@@ -182,6 +182,9 @@ impl Node {
                 // find a crash. It also starts anti-entropy with every other neighbour, which
                 // finds out any other dead one as fast (see `AntiEntropy::sweep`).
                 let neighbor = self.overlay.is_neighbor(&peer);
+                if neighbor {
+                    self.broadcast.neighbor_failed(now);
+                }
                 let mut out = Vec::new();
                 self.overlay.peer_failed(peer, &mut self.rng, &mut out);
                 self.apply_overlay(now, out);

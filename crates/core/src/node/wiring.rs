@@ -95,6 +95,9 @@ impl Node {
                 MembershipOutput::Changed { id, state, incarnation } => {
                     if state.is_gone() {
                         self.records.mark_departed(id, now);
+                        if self.overlay.is_neighbor(&id) {
+                            self.broadcast.neighbor_failed(now);
+                        }
                         let mut out = Vec::new();
                         self.overlay.peer_failed(id, &mut self.rng, &mut out);
                         self.apply_overlay(now, out);
