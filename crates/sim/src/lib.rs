@@ -26,6 +26,7 @@ mod report;
 mod scenario;
 mod scenario_file;
 pub mod seed;
+mod service;
 mod sim;
 
 pub use checkers::{
@@ -39,4 +40,5 @@ pub use reach::ReachCurve;
 pub use report::{Percentiles, Report};
 pub use scenario::{Origins, Scenario, gossip_fanout};
 pub use scenario_file::{Expect, FILE_NODES_MAX, ScenarioFile, ScenarioFileError};
+pub use service::ServiceModel;
 pub use sim::{Delivery, NetworkChange, Sim, SimCommand, Violation};

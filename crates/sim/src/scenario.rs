@@ -20,6 +20,7 @@ use crate::fault::{self, Fault};
 use crate::network::{LossModel, NetworkModel, NodeIndex};
 use crate::reach::{ReachCurve, reach_curves};
 use crate::report::{Percentiles, Report, millis};
+use crate::service::ServiceModel;
 use crate::sim::{Sim, SimCommand};
 
 /// Where announcements come from.
@@ -67,6 +68,8 @@ pub struct Scenario {
     pub warmup: Duration,
     /// Time the run goes on after the last announcement and the last fault.
     pub settle: Duration,
+    /// How long a node takes over each input (instant by default).
+    pub service: ServiceModel,
 }
 
 impl Default for Scenario {
@@ -88,6 +91,7 @@ impl Default for Scenario {
             newcomer: false,
             warmup: Duration::from_secs(20),
             settle: Duration::from_secs(30),
+            service: ServiceModel::INSTANT,
         }
     }
 }
@@ -139,6 +143,7 @@ impl Scenario {
         let mut network = NetworkModel::new(self.latency, self.jitter, self.loss);
         network.loss_model = self.loss_model;
         let mut sim = Sim::new(self.nodes, self.seed, network, self.node_config());
+        sim.set_service(self.service);
         for checker in standard_checkers() {
             sim.add_checker(checker);
         }

@@ -34,6 +34,7 @@ use crate::fault::Fault;
 use crate::network::LossModel;
 use crate::report::Report;
 use crate::scenario::{Origins, Scenario, gossip_fanout};
+use crate::service::ServiceModel;
 
 /// Largest grid a scenario file may ask for (the same bound as `herald sim --nodes`).
 pub const FILE_NODES_MAX: u32 = 1_000_000;
@@ -283,6 +284,19 @@ struct ScenarioRepr {
     newcomer: Option<bool>,
     warmup: Option<HumanDuration>,
     settle: Option<HumanDuration>,
+    service: Option<ServiceKind>,
+    /// Cores the nodes share, as when they run in one process; each node gets its share.
+    cores: Option<CoreCount>,
+}
+
+/// How long a node takes over its inputs, by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum ServiceKind {
+    /// Every input at once.
+    Instant,
+    /// [`ServiceModel::MEASURED`].
+    Measured,
 }
 
 impl ScenarioRepr {
@@ -307,6 +321,18 @@ impl ScenarioRepr {
             newcomer: self.newcomer.unwrap_or(base.newcomer),
             warmup: duration(self.warmup, base.warmup),
             settle: duration(self.settle, base.settle),
+            service: self.service_model(nodes),
+        }
+    }
+
+    fn service_model(&self, nodes: u32) -> ServiceModel {
+        let model = match self.service {
+            Some(ServiceKind::Measured) => ServiceModel::MEASURED,
+            Some(ServiceKind::Instant) | None => ServiceModel::INSTANT,
+        };
+        match self.cores {
+            Some(cores) => model.shared(nodes.div_ceil(cores.0)),
+            None => model,
         }
     }
 }
@@ -490,6 +516,22 @@ impl<'de> Deserialize<'de> for NodeCount {
     }
 }
 
+/// Cores shared by the nodes of a run, at least 1.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct CoreCount(u32);
+
+impl<'de> Deserialize<'de> for CoreCount {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = u64::deserialize(deserializer)?;
+        match u32::try_from(value) {
+            Ok(count @ 1..) => Ok(CoreCount(count)),
+            _ => {
+                Err(de::Error::custom(format!("cores must be from 1 to {}, not {value}", u32::MAX)))
+            }
+        }
+    }
+}
+
 /// `value` with at most six decimals and no trailing zeros, for messages.
 fn short(value: f64) -> String {
     let text = format!("{value:.6}");
@@ -545,6 +587,8 @@ origins = "single"
 newcomer = true
 warmup = "15s"
 settle = "1m 30s"
+service = "measured"
+cores = 2
 
 [[fault]]
 kind = "crash"
@@ -615,6 +659,8 @@ membership_converged_ms_max = 20000
             newcomer: true,
             warmup: Duration::from_secs(15),
             settle: Duration::from_secs(90),
+            // 250 nodes on 2 cores: 125 nodes share each.
+            service: ServiceModel::MEASURED.shared(125),
         };
         assert_eq!(file.scenario, expected);
         assert_eq!(file.with_seed(8).seed, 8);
@@ -666,6 +712,8 @@ membership_converged_ms_max = 20000
         assert!(number.contains("a duration in a string"), "{number}");
         assert!(error("seeds = [1]\n[scenario]\nloss = 1.0\n").contains("below 1"));
         assert!(error("seeds = [1]\n[scenario]\nnodes = 0\n").contains("from 1 to"));
+        assert!(error("seeds = [1]\n[scenario]\ncores = 0\n").contains("cores must be from 1"));
+        assert!(error("seeds = [1]\n[scenario]\nservice = \"busy\"\n").contains("unknown variant"));
         let fraction = error("seeds = [1]\n[[fault]]\nkind = \"crash\"\nfraction = 1.5\n");
         assert!(fraction.contains("from 0 to 1, not 1.5"), "{fraction}");
     }

@@ -92,6 +92,7 @@ scenario_file_tests! {
     churn => "churn.toml",
     swizzle_clog => "swizzle-clog.toml",
     newcomer => "newcomer.toml",
+    burst => "burst.toml",
 }
 
 #[test]

@@ -14,7 +14,7 @@ use herald_sim::checks::SEEDED_CHECKS;
 use herald_sim::seed::{DEFAULT_SEEDS, replay_line, seeds_from_env_or};
 use herald_sim::{
     Checker, Fault, IncarnationsNeverGoBack, NetworkModel, NoDuplicateDelivery, NoForgedDelivery,
-    Scenario, Sim, SimCommand, standard_checkers,
+    Scenario, ServiceModel, Sim, SimCommand, standard_checkers,
 };
 
 /// Runs the randomized check named `test_name` on `HERALD_SEED` (else the default seeds) and on
@@ -237,4 +237,27 @@ fn reach_curves_hold_every_delivery_and_match_the_report() {
         let last = curve.delays_ms[curve.delays_ms.len() - 1];
         assert!(last <= report.latency_ms.max, "{last} > {}", report.latency_ms.max);
     }
+}
+
+/// When node 0 first held the announcement node 1 published at 600 ms.
+fn arrival_at_node_0(service: ServiceModel) -> Instant {
+    let mut sim = star_grid(3, 7);
+    sim.set_service(service);
+    sim.schedule_command(at_ms(600), 1, announce("busy"));
+    sim.run_until(at_ms(2000)).unwrap();
+    let delivery = sim.deliveries().iter().find(|delivery| delivery.node == 0);
+    delivery.expect("node 0 got the announcement").at
+}
+
+#[test]
+fn a_busy_node_sends_after_its_work_and_its_commit() {
+    // One hop of 10 ms when every input takes no time.
+    assert_eq!(arrival_at_node_0(ServiceModel::INSTANT), at_ms(610));
+    // Node 1 works 50 ms on the command and commits for 5 ms before it sends.
+    let slow = ServiceModel {
+        per_input: Duration::from_millis(50),
+        per_signature: Duration::ZERO,
+        commit: Duration::from_millis(5),
+    };
+    assert_eq!(arrival_at_node_0(slow), at_ms(665));
 }

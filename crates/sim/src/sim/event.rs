@@ -43,6 +43,18 @@ pub enum SimCommand {
 const _: () = assert!(std::mem::size_of::<SimEvent>() <= 32);
 
 impl SimEvent {
+    /// The node that works on this event, if it is an input to one: a busy node takes it
+    /// when it is free.
+    pub(super) fn worker(&self) -> Option<NodeIndex> {
+        match self {
+            SimEvent::Deliver { to, .. } => Some(*to),
+            SimEvent::PeerDown { node, .. }
+            | SimEvent::Wake { node, .. }
+            | SimEvent::Command { node, .. } => Some(*node),
+            SimEvent::Crash { .. } | SimEvent::Restart { .. } | SimEvent::Network(_) => None,
+        }
+    }
+
     pub(super) fn tag(&self) -> u8 {
         match self {
             SimEvent::Deliver { .. } => 0,

@@ -16,6 +16,7 @@ pub use event::{NetworkChange, SimCommand};
 #[allow(clippy::disallowed_types)]
 use std::collections::HashMap;
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use herald_core::{Config, Digest, Input, Instant, Keypair, Node, NodeId, Output, Rng, Stats};
 use herald_store::{MemStore, Store};
@@ -24,6 +25,7 @@ use crate::checkers::Checker;
 use crate::memo::MemoVerifier;
 use crate::network::{NetworkModel, NodeIndex};
 use crate::queue::EventQueue;
+use crate::service::ServiceModel;
 
 /// One simulated node: its identity, its store, and its protocol state while it is up.
 struct SimNode {
@@ -34,6 +36,8 @@ struct SimNode {
     /// Counters of earlier incarnations, so crashes do not lose them.
     past_stats: Stats,
     restarts: u64,
+    /// Until when the node is busy with inputs it took (see [`ServiceModel`]).
+    busy_until: Instant,
 }
 
 /// Bytes of each delivered frame that go into the trace hash.
@@ -76,6 +80,7 @@ pub struct Sim {
     #[allow(clippy::disallowed_types)]
     index_of: HashMap<NodeId, NodeIndex>,
     config: Config,
+    service: ServiceModel,
     memo: MemoVerifier,
     checkers: Vec<Box<dyn Checker>>,
     published: BTreeMap<Digest, Instant>,
@@ -107,6 +112,7 @@ impl Sim {
                 wake_at: None,
                 past_stats: Stats::default(),
                 restarts: 0,
+                busy_until: Instant::ZERO,
             });
         }
         Sim {
@@ -117,6 +123,7 @@ impl Sim {
             nodes,
             index_of,
             config,
+            service: ServiceModel::INSTANT,
             memo: MemoVerifier::default(),
             checkers: Vec::new(),
             published: BTreeMap::new(),
@@ -240,6 +247,11 @@ impl Sim {
         self.trace.finalize().to_hex().to_string()
     }
 
+    /// Makes every node take time over its inputs (instant by default).
+    pub fn set_service(&mut self, service: ServiceModel) {
+        self.service = service;
+    }
+
     /// Steps run so far.
     pub fn steps(&self) -> u64 {
         self.steps
@@ -263,7 +275,7 @@ impl Sim {
             Node::restore(sim_node.keypair.clone(), self.config.clone(), seed, now, snapshot)
                 .with_verifier(Box::new(self.memo.clone()));
         sim_node.node = Some(node);
-        self.drain(index)
+        self.drain(index, Duration::ZERO)
     }
 
     fn step(&mut self, seq: u64, event: SimEvent) -> Result<(), Violation> {
@@ -271,6 +283,13 @@ impl Sim {
         self.trace.update(&self.now.as_micros().to_le_bytes());
         self.trace.update(&seq.to_le_bytes());
         self.trace.update(&[event.tag()]);
+        if let Some(worker) = event.worker() {
+            let free_at = self.nodes[worker as usize].busy_until;
+            if free_at > self.now {
+                self.schedule(free_at, event);
+                return Ok(());
+            }
+        }
         let touched = match event {
             SimEvent::Deliver { from, to, frame } => {
                 self.trace.update(&from.to_le_bytes());
@@ -284,8 +303,7 @@ impl Sim {
                     return Ok(());
                 }
                 let from_id = self.id(from);
-                self.handle_at(to, Input::Frame { from: from_id, bytes: frame });
-                Some(to)
+                Some((to, self.handle_at(to, Input::Frame { from: from_id, bytes: frame })))
             }
             SimEvent::Network(change) => {
                 match *change {
@@ -306,8 +324,7 @@ impl Sim {
                     return Ok(());
                 }
                 let peer_id = self.id(peer);
-                self.handle_at(node, Input::PeerDown(peer_id));
-                Some(node)
+                Some((node, self.handle_at(node, Input::PeerDown(peer_id))))
             }
             SimEvent::Wake { node, at } => {
                 let sim_node = &mut self.nodes[node as usize];
@@ -315,8 +332,7 @@ impl Sim {
                     return Ok(());
                 }
                 sim_node.wake_at = None;
-                self.handle_at(node, Input::Timeout);
-                Some(node)
+                Some((node, self.handle_at(node, Input::Timeout)))
             }
             SimEvent::Command { node, command } => {
                 if !self.is_up(node) {
@@ -333,7 +349,7 @@ impl Sim {
                         }
                     }
                 }
-                Some(node)
+                Some((node, self.service.work(0)))
             }
             SimEvent::Crash { node } => {
                 let sim_node = &mut self.nodes[node as usize];
@@ -342,6 +358,7 @@ impl Sim {
                     sim_node.past_stats += state.stats();
                 }
                 sim_node.wake_at = None;
+                sim_node.busy_until = self.now;
                 self.network.reset_links(node);
                 None
             }
@@ -357,21 +374,32 @@ impl Sim {
             }
         };
         match touched {
-            Some(node) => self.drain(node),
+            Some((node, work)) => self.drain(node, work),
             None => Ok(()),
         }
     }
 
-    fn handle_at(&mut self, index: NodeIndex, input: Input) {
+    /// Hands `input` to a node; returns the CPU it cost under the service model.
+    fn handle_at(&mut self, index: NodeIndex, input: Input) -> Duration {
         let now = self.now;
+        let instant = self.service.is_instant();
+        let checked_before = if instant { 0 } else { self.memo.checks() };
         if let Some(node) = self.nodes[index as usize].node.as_mut() {
             node.handle(now, input);
         }
+        if instant {
+            return Duration::ZERO;
+        }
+        self.service.work(self.memo.checks() - checked_before)
     }
 
     /// Carries out a node's outputs in order: persists at once (the in-memory store is
     /// durable the moment it returns), transmits through the network, events to the checkers.
-    fn drain(&mut self, index: NodeIndex) -> Result<(), Violation> {
+    /// Under a service model, transmits leave once `work` and the commits before them are
+    /// done, and the node is busy until then.
+    fn drain(&mut self, index: NodeIndex, work: Duration) -> Result<(), Violation> {
+        let mut clock = self.now + work;
+        let mut uncommitted = false;
         let mut result = Ok(());
         while let Some(output) =
             self.nodes[index as usize].node.as_mut().and_then(Node::poll_output)
@@ -382,17 +410,21 @@ impl Sim {
                         .store
                         .apply(std::slice::from_ref(&op))
                         .expect("the in-memory store cannot fail to apply");
+                    uncommitted = true;
                 }
                 Output::Transmit { to, frame } => {
+                    if std::mem::take(&mut uncommitted) {
+                        clock = clock + self.service.commit;
+                    }
                     let Some(to) = self.index(&to) else { continue };
                     if !self.is_up(to) {
                         // A connection attempt to a crashed node fails after a round trip.
                         let round_trip = (self.network.latency + self.network.jitter) * 2;
                         let event = SimEvent::PeerDown { node: index, peer: to };
-                        self.schedule(self.now + round_trip, event);
+                        self.schedule(clock + round_trip, event);
                         continue;
                     }
-                    if let Some(at) = self.network.arrival(self.now, &mut self.rng, index, to) {
+                    if let Some(at) = self.network.arrival(clock, &mut self.rng, index, to) {
                         self.schedule(at, SimEvent::Deliver { from: index, to, frame });
                     }
                 }
@@ -404,6 +436,10 @@ impl Sim {
                 }
             }
         }
+        if uncommitted {
+            clock = clock + self.service.commit;
+        }
+        self.nodes[index as usize].busy_until = clock;
         self.rearm(index);
         result
     }
