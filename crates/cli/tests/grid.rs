@@ -51,6 +51,28 @@ fn a_ten_node_grid_spreads_detects_failures_and_survives_restarts() {
     let first_seq =
         serde_json::from_str::<serde_json::Value>(&first).unwrap()["seq"].as_u64().unwrap();
 
+    // A burst of announcements from eight concurrent clients, answered by group commits;
+    // node 7 is killed the moment the last answer is in.
+    let api = nodes[7].api();
+    let clients: Vec<_> = (0..8)
+        .map(|client| {
+            let api = api.clone();
+            std::thread::spawn(move || {
+                (0..5)
+                    .map(|call| {
+                        let service = format!("burst-{client}-{call}");
+                        ureq::put(format!("http://{api}/v1/services/{service}"))
+                            .send_json(serde_json::json!({ "call": call }))
+                            .expect("an announcement in the burst");
+                        service
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let acknowledged: Vec<String> =
+        clients.into_iter().flat_map(|client| client.join().unwrap()).collect();
+
     // kill -9 three nodes: the others mark them dead.
     for index in [7, 8, 9] {
         nodes[index].kill9();
@@ -66,6 +88,10 @@ fn a_ten_node_grid_spreads_detects_failures_and_survives_restarts() {
     let stored = nodes[7].stored_services();
     assert!(stored.iter().any(|service| service == "mine"), "kill -9 lost an ack: {stored:?}");
     assert!(stored.iter().any(|service| service == "storage"), "{stored:?}");
+    let lost: Vec<&String> =
+        acknowledged.iter().filter(|service| !stored.contains(service)).collect();
+    assert_eq!(acknowledged.len(), 40);
+    assert!(lost.is_empty(), "kill -9 lost acknowledged announcements of the burst: {lost:?}");
 
     // A restarted node is alive again, keeps its records, and its sequence numbers go on.
     nodes[7] = Node::start(&nodes[7].dir.clone(), &[]);

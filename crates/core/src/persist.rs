@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use crate::id::NodeId;
 use crate::record::{SignedRecord, Version};
 use crate::record_set::SlotKey;
 
@@ -20,6 +21,22 @@ pub enum PersistOp {
     SetIssuedHigh(Version),
 }
 
+impl PersistOp {
+    /// Whether node `me` owes this durability before it sends anything that follows it, or
+    /// answers a command: its own records, which nobody else can give back after a crash, and
+    /// the highest version it issued, which must never go back. A record of another origin
+    /// that it only stored and relays, and an expired slot, are not owed: after a crash,
+    /// anti-entropy refills the one and the expiry sweep removes the other again, so the
+    /// driver may commit them later, with the next owed commit.
+    pub fn is_owed_by(&self, me: NodeId) -> bool {
+        match self {
+            PersistOp::PutRecord(record) => record.record.origin == me,
+            PersistOp::SetIssuedHigh(_) => true,
+            PersistOp::DeleteRecord(_) => false,
+        }
+    }
+}
+
 /// Durable state a node is restored from.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Snapshot {
@@ -27,4 +44,30 @@ pub struct Snapshot {
     pub records: Vec<SignedRecord>,
     /// The highest version this node issued, if it ever issued one.
     pub issued_high: Option<Version>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::Keypair;
+    use crate::record::{RecordKind, test_announcement};
+
+    #[test]
+    fn a_node_owes_its_own_records_and_its_issued_high_but_not_what_it_relays() {
+        let me = Keypair::from_secret([1; 32]);
+        let other = Keypair::from_secret([2; 32]);
+        let own = PersistOp::PutRecord(Arc::new(test_announcement(&me, "s", Version::new(0, 1))));
+        let relayed =
+            PersistOp::PutRecord(Arc::new(test_announcement(&other, "s", Version::new(0, 1))));
+        let expired = PersistOp::DeleteRecord(SlotKey {
+            origin: me.id(),
+            family: RecordKind::Announcement,
+            key: "s".into(),
+        });
+        assert!(own.is_owed_by(me.id()));
+        assert!(PersistOp::SetIssuedHigh(Version::new(0, 1)).is_owed_by(me.id()));
+        assert!(!relayed.is_owed_by(me.id()));
+        assert!(relayed.is_owed_by(other.id()));
+        assert!(!expired.is_owed_by(me.id()));
+    }
 }

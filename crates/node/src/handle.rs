@@ -43,27 +43,48 @@ impl NodeHandle {
         answer.await.map_err(|_| stopped())
     }
 
+    /// Runs `work` on the actor and returns its result once what it published is durable: the
+    /// answer waits for the commit that ends the actor's turn, which it shares with whatever
+    /// else the turn took in (group commit).
+    async fn call_after_commit<R: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Actor) -> R + Send + 'static,
+    ) -> Result<R, ApiError> {
+        let (reply, answer) = oneshot::channel();
+        let call: Call = Box::new(move |actor| {
+            let outcome = work(actor);
+            actor.after_commit(Box::new(move |committed| {
+                let _ = reply.send(committed.map(|()| outcome));
+            }));
+        });
+        let stopped = || ApiError::NotReady("the node is shutting down".into());
+        self.calls.send(call).await.map_err(|_| stopped())?;
+        match answer.await {
+            Ok(Ok(outcome)) => Ok(outcome),
+            Ok(Err(error)) => Err(ApiError::NotReady(format!("committing to the store: {error}"))),
+            Err(_) => Err(stopped()),
+        }
+    }
+
     /// Asks the node to announce its departure and stop; returns once the actor accepted.
     pub async fn leave(&self) -> Result<(), ApiError> {
         self.call(Actor::leave).await
     }
 }
 
-/// Runs a publishing command and maps its outcome to the API's.
+/// Runs a publishing command and maps its outcome to the API's. The caller answers once the
+/// turn's commit is done ([`NodeHandle::call_after_commit`]).
 fn run_command(
     actor: &mut Actor,
     command: impl FnOnce(&mut Node, Instant) -> Result<Version, CommandError>,
 ) -> Result<SeqView, ApiError> {
-    match actor.command(command) {
-        Ok(Ok(version)) => Ok(SeqView { seq: version.seq }),
-        Ok(Err(error @ CommandError::Stale { .. })) => {
+    match actor.publish(command) {
+        Ok(version) => Ok(SeqView { seq: version.seq }),
+        Err(error @ CommandError::Stale { .. }) => {
             Err(ApiError::Conflict(format!("stale: {error}")))
         }
-        Ok(Err(error @ CommandError::PayloadTooLarge(_))) => {
-            Err(ApiError::TooLarge(error.to_string()))
-        }
-        Ok(Err(error)) => Err(ApiError::BadRequest(error.to_string())),
-        Err(error) => Err(ApiError::NotReady(format!("{error:#}"))),
+        Err(error @ CommandError::PayloadTooLarge(_)) => Err(ApiError::TooLarge(error.to_string())),
+        Err(error) => Err(ApiError::BadRequest(error.to_string())),
     }
 }
 
@@ -89,12 +110,14 @@ impl NodeApi for NodeHandle {
         let payload = serde_json::to_vec(&payload)
             .map_err(|error| ApiError::BadRequest(format!("encoding the payload: {error}")))?;
         let announcement = Announcement { service, payload, issued_at_ms: unix_ms(), seq };
-        self.call(move |actor| run_command(actor, |node, now| node.announce(now, announcement)))
-            .await?
+        self.call_after_commit(move |actor| {
+            run_command(actor, |node, now| node.announce(now, announcement))
+        })
+        .await?
     }
 
     async fn withdraw(&self, service: String) -> Result<SeqView, ApiError> {
-        self.call(move |actor| {
+        self.call_after_commit(move |actor| {
             if !actor.announces(&service) {
                 return Err(ApiError::NotFound(format!("this node does not announce {service:?}")));
             }

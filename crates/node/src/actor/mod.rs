@@ -2,16 +2,18 @@
 //! and is the only thing that touches them.
 //!
 //! The loop waits for the first of: a call from a [`crate::handle::NodeHandle`] (an API request),
-//! a transport event (a frame, a request, a lost peer), or the core's next deadline. After each,
-//! it drains the core's output queue in order. Persist operations are gathered into one batch
-//! and committed before the first transmit that follows them, and before any call is answered,
-//! so nothing is sent or acknowledged that a `kill -9` could take back.
+//! a transport event (a frame, a request, a lost peer), or the core's next deadline. It then
+//! takes whatever else is ready, up to a bound, and drains the core's output queue in order.
+//! `commit` says when persist operations are committed: what the node owes is durable before
+//! anything that follows it is sent and before a command is answered, so nothing is sent or
+//! acknowledged that a `kill -9` could take back; one commit covers the whole turn.
 //!
 //! The actor's state is private to this module. Its parts: `views` builds what the API shows
-//! from it, and `admit` answers peers' hellos and join requests and signs invitations; the
-//! handle and the start-up code call the methods these define.
+//! from it, `admit` answers peers' hellos and join requests and signs invitations, and `commit`
+//! groups commits; the handle and the start-up code call the methods these define.
 
 mod admit;
+mod commit;
 mod services;
 mod views;
 
@@ -22,10 +24,9 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use herald_core::admission::CertChain;
 use herald_core::{
-    CommandError, Event, Input, Instant, Node, NodeId, Output, PersistOp, Profile, RecordKind,
-    SignedRecord, Version,
+    CommandError, Event, Input, Instant, Node, NodeId, Output, Profile, RecordKind, SignedRecord,
+    Version,
 };
-use herald_store::Store;
 use tokio::sync::{broadcast, mpsc};
 
 use crate::address_book::AddressBook;
@@ -35,6 +36,7 @@ use crate::datadir::{Contact, DataDir, StoredProfile, unix_ms};
 use crate::policy::GridPolicy;
 use crate::tls::PeerIdentity;
 use crate::transport::{Transport, TransportEvent};
+use commit::{Commits, INPUTS_PER_TURN_MAX};
 use services::ServiceIndex;
 
 /// A unit of work the actor runs on its own state: how handles talk to it.
@@ -63,10 +65,8 @@ pub(crate) struct Actor {
     ready: bool,
     /// The live announcements, as the API shows them.
     services: ServiceIndex,
-    pending: Vec<PersistOp>,
+    commits: Commits,
     stopping: bool,
-    /// Set when a commit failed: nothing more is committed, sent or acknowledged.
-    broken: bool,
 }
 
 /// What the actor is built from.
@@ -115,9 +115,8 @@ impl Actor {
             started: std::time::Instant::now(),
             ready,
             services,
-            pending: Vec::new(),
+            commits: Commits::default(),
             stopping: false,
-            broken: false,
         }
     }
 
@@ -157,6 +156,13 @@ impl Actor {
         while !self.stopping {
             let sleep =
                 tokio::time::sleep_until(self.clock.tokio_instant(self.node.poll_timeout()));
+            let lazy_deadline = self.commits.lazy_deadline();
+            let lazy_commit = async move {
+                match lazy_deadline {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 call = calls.recv() => match call {
                     Some(call) => call(&mut self),
@@ -164,7 +170,21 @@ impl Actor {
                 },
                 Some(event) = transport_events.recv() => self.on_transport_event(event),
                 () = sleep => self.node.handle(self.clock.now(), Input::Timeout),
+                () = lazy_commit => {}
                 _ = contacts_tick.tick() => self.save_contacts()?,
+            }
+            // Whatever else is ready joins this turn, and its commit.
+            for _ in 1..INPUTS_PER_TURN_MAX {
+                if self.stopping {
+                    break;
+                }
+                if let Ok(event) = transport_events.try_recv() {
+                    self.on_transport_event(event);
+                } else if let Ok(call) = calls.try_recv() {
+                    call(&mut self);
+                } else {
+                    break;
+                }
             }
             self.drain()?;
         }
@@ -179,7 +199,8 @@ impl Actor {
     }
 
     /// Runs a local command on the core and returns its outcome once whatever it changed is
-    /// durable.
+    /// durable. (The API's announcements use [`Actor::publish`], which waits for the turn's
+    /// commit instead.)
     pub(crate) fn command(
         &mut self,
         command: impl FnOnce(&mut Node, Instant) -> Result<Version, CommandError>,
@@ -187,6 +208,15 @@ impl Actor {
         let outcome = command(&mut self.node, self.clock.now());
         self.drain()?;
         Ok(outcome)
+    }
+
+    /// Runs a local command on the core. Its records are committed at the end of the turn;
+    /// answer it through [`Actor::after_commit`].
+    pub(crate) fn publish(
+        &mut self,
+        command: impl FnOnce(&mut Node, Instant) -> Result<Version, CommandError>,
+    ) -> Result<Version, CommandError> {
+        command(&mut self.node, self.clock.now())
     }
 
     fn on_transport_event(&mut self, event: TransportEvent) {
@@ -207,20 +237,13 @@ impl Actor {
         }
     }
 
-    /// Drains the core's outputs in order. Persists are committed before the transmit that
-    /// follows them and before returning.
+    /// Drains the core's outputs in order, and ends the turn: what the node owes is durable,
+    /// and what waited for it sent, before this returns (see `commit`).
     fn drain(&mut self) -> Result<()> {
         while let Some(output) = self.node.poll_output() {
             match output {
-                Output::Persist(op) => {
-                    self.services.persisted(&op);
-                    self.pending.push(op);
-                }
-                Output::Transmit { to, frame } => {
-                    self.flush()?;
-                    let addresses = self.addresses.of(&to);
-                    self.transport.send(to, &addresses, frame);
-                }
+                Output::Persist(op) => self.persist(op),
+                Output::Transmit { to, frame } => self.transmit(to, frame),
                 Output::Event(Event::RecordStored { record, .. }) => self.on_record_stored(&record),
                 Output::Event(Event::MemberChanged { id, .. }) => {
                     if let Some(member) = self.member_view(id) {
@@ -232,25 +255,7 @@ impl Actor {
         if !self.ready && !self.node.overlay().active().is_empty() {
             self.ready = true;
         }
-        self.flush()
-    }
-
-    /// Commits the pending persist operations. A failure is fatal: the node stops at once, and
-    /// nothing it could not commit is ever sent or acknowledged, not even by a later retry.
-    fn flush(&mut self) -> Result<()> {
-        if self.broken {
-            anyhow::bail!("a store commit failed earlier; the node is stopping");
-        }
-        if self.pending.is_empty() {
-            return Ok(());
-        }
-        if let Err(error) = self.data.store().apply(&self.pending) {
-            self.broken = true;
-            self.stopping = true;
-            return Err(error).context("committing to the store; the node stops");
-        }
-        self.pending.clear();
-        Ok(())
+        self.end_turn()
     }
 
     fn on_record_stored(&mut self, record: &Arc<SignedRecord>) {
