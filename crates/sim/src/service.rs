@@ -3,9 +3,12 @@
 //!
 //! A node works on one input at a time, in arrival order. An input that comes while it is busy
 //! waits until it is free. Handling an input costs CPU: a fixed part per input, and a part per
-//! signature checked. A batch of persist operations is committed before the first transmit that
-//! follows it, as the real node's actor does (`herald-node`'s `Actor::drain`), and the commit
-//! keeps the node busy. A frame is sent when the work and the commits before it are done.
+//! signature checked. As in herald-node's actor (`actor/commit.rs`), what the node owes (its own
+//! records, its issued high) is committed before the first transmit that follows it, and what
+//! it only relays waits for the next commit, or `lazy_commit_delay`; a commit keeps the node
+//! busy. A frame is sent when the work and the commits before it are done. Not modelled: the
+//! actor's group commit, which takes every input that is ready under one commit; here each
+//! input that persists something owed commits on its own.
 //!
 //! Each node has a CPU of its own, as on a grid of separate machines. Many nodes sharing a few
 //! cores (`herald demo` runs them in one process) are modelled by scaling the times by the
@@ -22,6 +25,9 @@ pub struct ServiceModel {
     pub per_signature: Duration,
     /// One store commit, taken before the transmits that depend on it.
     pub commit: Duration,
+    /// How long operations the node does not owe (records it relays) may wait for a commit:
+    /// herald-node's actor commits them with the next owed commit, or this long after.
+    pub lazy_commit_delay: Duration,
 }
 
 impl ServiceModel {
@@ -30,6 +36,7 @@ impl ServiceModel {
         per_input: Duration::ZERO,
         per_signature: Duration::ZERO,
         commit: Duration::ZERO,
+        lazy_commit_delay: Duration::ZERO,
     };
 
     /// Times measured on the development machine (2 cores, BENCHMARKS.md):
@@ -43,6 +50,7 @@ impl ServiceModel {
         per_input: Duration::from_micros(20),
         per_signature: Duration::from_micros(30),
         commit: Duration::from_micros(500),
+        lazy_commit_delay: Duration::from_millis(100),
     };
 
     /// Whether every input takes no time, so that no event ever waits.
@@ -59,6 +67,7 @@ impl ServiceModel {
             per_input: self.per_input * nodes_per_core,
             per_signature: self.per_signature * nodes_per_core,
             commit: self.commit * nodes_per_core,
+            lazy_commit_delay: self.lazy_commit_delay,
         }
     }
 

@@ -258,6 +258,7 @@ fn a_busy_node_sends_after_its_work_and_its_commit() {
         per_input: Duration::from_millis(50),
         per_signature: Duration::ZERO,
         commit: Duration::from_millis(5),
+        lazy_commit_delay: Duration::from_millis(100),
     };
     assert_eq!(arrival_at_node_0(slow), at_ms(665));
 }

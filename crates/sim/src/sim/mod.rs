@@ -38,6 +38,10 @@ struct SimNode {
     restarts: u64,
     /// Until when the node is busy with inputs it took (see [`ServiceModel`]).
     busy_until: Instant,
+    /// Whether persist operations the node does not owe wait for a commit, and when it last
+    /// committed.
+    lazy_waiting: bool,
+    last_commit: Instant,
 }
 
 /// Bytes of each delivered frame that go into the trace hash.
@@ -113,6 +117,8 @@ impl Sim {
                 past_stats: Stats::default(),
                 restarts: 0,
                 busy_until: Instant::ZERO,
+                lazy_waiting: false,
+                last_commit: Instant::ZERO,
             });
         }
         Sim {
@@ -399,7 +405,8 @@ impl Sim {
     /// done, and the node is busy until then.
     fn drain(&mut self, index: NodeIndex, work: Duration) -> Result<(), Violation> {
         let mut clock = self.now + work;
-        let mut uncommitted = false;
+        let me = self.id(index);
+        let mut owed = false;
         let mut result = Ok(());
         while let Some(output) =
             self.nodes[index as usize].node.as_mut().and_then(Node::poll_output)
@@ -410,11 +417,15 @@ impl Sim {
                         .store
                         .apply(std::slice::from_ref(&op))
                         .expect("the in-memory store cannot fail to apply");
-                    uncommitted = true;
+                    if op.is_owed_by(me) {
+                        owed = true;
+                    } else {
+                        self.nodes[index as usize].lazy_waiting = true;
+                    }
                 }
                 Output::Transmit { to, frame } => {
-                    if std::mem::take(&mut uncommitted) {
-                        clock = clock + self.service.commit;
+                    if std::mem::take(&mut owed) {
+                        clock = self.commit(index, clock);
                     }
                     let Some(to) = self.index(&to) else { continue };
                     if !self.is_up(to) {
@@ -436,12 +447,24 @@ impl Sim {
                 }
             }
         }
-        if uncommitted {
-            clock = clock + self.service.commit;
+        let sim_node = &self.nodes[index as usize];
+        let lazy_due =
+            sim_node.lazy_waiting && clock >= sim_node.last_commit + self.service.lazy_commit_delay;
+        if owed || lazy_due {
+            clock = self.commit(index, clock);
         }
         self.nodes[index as usize].busy_until = clock;
         self.rearm(index);
         result
+    }
+
+    /// A commit of everything `index` has not committed, started at `at`; returns when it ends.
+    fn commit(&mut self, index: NodeIndex, at: Instant) -> Instant {
+        let done = at + self.service.commit;
+        let sim_node = &mut self.nodes[index as usize];
+        sim_node.lazy_waiting = false;
+        sim_node.last_commit = done;
+        done
     }
 
     fn rearm(&mut self, index: NodeIndex) {
