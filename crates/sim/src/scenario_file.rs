@@ -286,7 +286,9 @@ struct ScenarioRepr {
     settle: Option<HumanDuration>,
     service: Option<ServiceKind>,
     /// Cores the nodes share, as when they run in one process; each node gets its share.
-    cores: Option<CoreCount>,
+    cores: Option<Positive>,
+    /// Inputs a busy node takes under one commit (1: a commit per input).
+    inputs_per_turn: Option<Positive>,
 }
 
 /// How long a node takes over its inputs, by name.
@@ -330,8 +332,12 @@ impl ScenarioRepr {
             Some(ServiceKind::Measured) => ServiceModel::MEASURED,
             Some(ServiceKind::Instant) | None => ServiceModel::INSTANT,
         };
-        match self.cores {
+        let model = match self.cores {
             Some(cores) => model.shared(nodes.div_ceil(cores.0)),
+            None => model,
+        };
+        match self.inputs_per_turn {
+            Some(inputs) => ServiceModel { inputs_per_turn: inputs.0 as usize, ..model },
             None => model,
         }
     }
@@ -516,18 +522,16 @@ impl<'de> Deserialize<'de> for NodeCount {
     }
 }
 
-/// Cores shared by the nodes of a run, at least 1.
+/// A count that must be at least 1 (`cores`, `inputs_per_turn`).
 #[derive(Clone, Copy, Debug, PartialEq)]
-struct CoreCount(u32);
+struct Positive(u32);
 
-impl<'de> Deserialize<'de> for CoreCount {
+impl<'de> Deserialize<'de> for Positive {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let value = u64::deserialize(deserializer)?;
         match u32::try_from(value) {
-            Ok(count @ 1..) => Ok(CoreCount(count)),
-            _ => {
-                Err(de::Error::custom(format!("cores must be from 1 to {}, not {value}", u32::MAX)))
-            }
+            Ok(count @ 1..) => Ok(Positive(count)),
+            _ => Err(de::Error::custom(format!("must be from 1 to {}, not {value}", u32::MAX))),
         }
     }
 }
@@ -712,7 +716,10 @@ membership_converged_ms_max = 20000
         assert!(number.contains("a duration in a string"), "{number}");
         assert!(error("seeds = [1]\n[scenario]\nloss = 1.0\n").contains("below 1"));
         assert!(error("seeds = [1]\n[scenario]\nnodes = 0\n").contains("from 1 to"));
-        assert!(error("seeds = [1]\n[scenario]\ncores = 0\n").contains("cores must be from 1"));
+        assert!(
+            error("seeds = [1]\n[scenario]\ncores = 0\n")
+                .contains("must be from 1 to 4294967295, not 0")
+        );
         assert!(error("seeds = [1]\n[scenario]\nservice = \"busy\"\n").contains("unknown variant"));
         let fraction = error("seeds = [1]\n[[fault]]\nkind = \"crash\"\nfraction = 1.5\n");
         assert!(fraction.contains("from 0 to 1, not 1.5"), "{fraction}");

@@ -28,6 +28,9 @@ pub struct ServiceModel {
     /// How long operations the node does not owe (records it relays) may wait for a commit:
     /// herald-node's actor commits them with the next owed commit, or this long after.
     pub lazy_commit_delay: Duration,
+    /// Inputs a busy node takes in one turn, under one commit, at most: 256 in herald-node's
+    /// actor (group commit); 1 gives every input a commit of its own, as the actor did before.
+    pub inputs_per_turn: usize,
 }
 
 impl ServiceModel {
@@ -37,6 +40,7 @@ impl ServiceModel {
         per_signature: Duration::ZERO,
         commit: Duration::ZERO,
         lazy_commit_delay: Duration::ZERO,
+        inputs_per_turn: 1,
     };
 
     /// Times measured on the development machine (2 cores, BENCHMARKS.md):
@@ -51,6 +55,7 @@ impl ServiceModel {
         per_signature: Duration::from_micros(30),
         commit: Duration::from_micros(500),
         lazy_commit_delay: Duration::from_millis(100),
+        inputs_per_turn: 256,
     };
 
     /// Whether every input takes no time, so that no event ever waits.
@@ -68,6 +73,7 @@ impl ServiceModel {
             per_signature: self.per_signature * nodes_per_core,
             commit: self.commit * nodes_per_core,
             lazy_commit_delay: self.lazy_commit_delay,
+            inputs_per_turn: self.inputs_per_turn,
         }
     }
 

@@ -253,12 +253,14 @@ fn arrival_at_node_0(service: ServiceModel) -> Instant {
 fn a_busy_node_sends_after_its_work_and_its_commit() {
     // One hop of 10 ms when every input takes no time.
     assert_eq!(arrival_at_node_0(ServiceModel::INSTANT), at_ms(610));
-    // Node 1 works 50 ms on the command and commits for 5 ms before it sends.
+    // Node 1 works 50 ms on the command and commits for 5 ms before it sends; the copy
+    // arrives at 665 ms, and node 0 holds it once its own 50 ms of work on it are done.
     let slow = ServiceModel {
         per_input: Duration::from_millis(50),
         per_signature: Duration::ZERO,
         commit: Duration::from_millis(5),
         lazy_commit_delay: Duration::from_millis(100),
+        inputs_per_turn: 1,
     };
-    assert_eq!(arrival_at_node_0(slow), at_ms(665));
+    assert_eq!(arrival_at_node_0(slow), at_ms(715));
 }

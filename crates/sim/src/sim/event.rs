@@ -18,13 +18,16 @@ pub(super) enum SimEvent {
     Wake { node: NodeIndex, at: Instant },
     /// A local command at a node. Boxed, as is a network change: every pending event takes a
     /// slot of the queue, and the rare large ones would otherwise set every slot's size.
-    Command { node: NodeIndex, command: Box<SimCommand> },
+    /// `issued` is when it was asked for: a busy node carries it out later.
+    Command { node: NodeIndex, issued: Instant, command: Box<SimCommand> },
     /// A node crashes, losing everything but its store.
     Crash { node: NodeIndex },
     /// A crashed node restarts from its store.
     Restart { node: NodeIndex },
     /// The network changes.
     Network(Box<NetworkChange>),
+    /// A busy node is free: it takes the inputs that waited, in one turn.
+    Turn { node: NodeIndex },
 }
 
 /// A local command the simulator carries out at a node at a scheduled time.
@@ -51,7 +54,10 @@ impl SimEvent {
             SimEvent::PeerDown { node, .. }
             | SimEvent::Wake { node, .. }
             | SimEvent::Command { node, .. } => Some(*node),
-            SimEvent::Crash { .. } | SimEvent::Restart { .. } | SimEvent::Network(_) => None,
+            SimEvent::Crash { .. }
+            | SimEvent::Restart { .. }
+            | SimEvent::Network(_)
+            | SimEvent::Turn { .. } => None,
         }
     }
 
@@ -64,6 +70,7 @@ impl SimEvent {
             SimEvent::Restart { .. } => 4,
             SimEvent::PeerDown { .. } => 5,
             SimEvent::Network(_) => 6,
+            SimEvent::Turn { .. } => 7,
         }
     }
 }

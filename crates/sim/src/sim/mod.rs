@@ -9,16 +9,17 @@
 
 mod event;
 mod observe;
+mod turn;
 
 use event::SimEvent;
 pub use event::{NetworkChange, SimCommand};
 
 #[allow(clippy::disallowed_types)]
 use std::collections::HashMap;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
-use herald_core::{Config, Digest, Input, Instant, Keypair, Node, NodeId, Output, Rng, Stats};
+use herald_core::{Config, Digest, Input, Instant, Keypair, Node, NodeId, Rng, Stats};
 use herald_store::{MemStore, Store};
 
 use crate::checkers::Checker;
@@ -38,6 +39,8 @@ struct SimNode {
     restarts: u64,
     /// Until when the node is busy with inputs it took (see [`ServiceModel`]).
     busy_until: Instant,
+    /// Inputs that came while the node was busy, in order: it takes them in its next turn.
+    backlog: VecDeque<SimEvent>,
     /// Whether persist operations the node does not owe wait for a commit, and when it last
     /// committed.
     lazy_waiting: bool,
@@ -97,6 +100,10 @@ pub struct Sim {
     death_notices: BTreeMap<NodeIndex, BTreeMap<NodeIndex, Instant>>,
     /// When each node last crashed.
     crashed_at: BTreeMap<NodeIndex, Instant>,
+    /// When the outputs being drained happened: after the work of the input that made them.
+    observed_at: Instant,
+    /// When the command being drained was asked for: its records count as published then.
+    issued_at: Option<Instant>,
 }
 
 impl Sim {
@@ -117,6 +124,7 @@ impl Sim {
                 past_stats: Stats::default(),
                 restarts: 0,
                 busy_until: Instant::ZERO,
+                backlog: VecDeque::new(),
                 lazy_waiting: false,
                 last_commit: Instant::ZERO,
             });
@@ -140,6 +148,8 @@ impl Sim {
             false_suspicions: 0,
             death_notices: BTreeMap::new(),
             crashed_at: BTreeMap::new(),
+            observed_at: Instant::ZERO,
+            issued_at: None,
         }
     }
 
@@ -198,14 +208,14 @@ impl Sim {
 
     /// Schedules a local command.
     pub fn schedule_command(&mut self, at: Instant, node: NodeIndex, command: SimCommand) {
-        self.schedule(at, SimEvent::Command { node, command: Box::new(command) });
+        self.schedule(at, SimEvent::Command { node, issued: at, command: Box::new(command) });
     }
 
     /// Schedules a join of `node` through `contact`.
     pub fn schedule_join(&mut self, at: Instant, node: NodeIndex, contact: NodeIndex) {
         let contacts = vec![self.id(contact)];
         let command = Box::new(SimCommand::Join { contacts });
-        self.schedule(at, SimEvent::Command { node, command });
+        self.schedule(at, SimEvent::Command { node, issued: at, command });
     }
 
     /// Schedules a crash.
@@ -290,12 +300,28 @@ impl Sim {
         self.trace.update(&seq.to_le_bytes());
         self.trace.update(&[event.tag()]);
         if let Some(worker) = event.worker() {
-            let free_at = self.nodes[worker as usize].busy_until;
-            if free_at > self.now {
-                self.schedule(free_at, event);
+            let sim_node = &mut self.nodes[worker as usize];
+            if sim_node.busy_until > self.now {
+                let free_at = sim_node.busy_until;
+                sim_node.backlog.push_back(event);
+                if sim_node.backlog.len() == 1 {
+                    self.schedule(free_at, SimEvent::Turn { node: worker });
+                }
                 return Ok(());
             }
         }
+        if let SimEvent::Turn { node } = event {
+            return self.take_turn(node);
+        }
+        match self.take(event)? {
+            Some((node, work)) => self.drain(node, work),
+            None => Ok(()),
+        }
+    }
+
+    /// Hands one event to the network or to a node; returns the node it gave an input to,
+    /// with the work that cost, so that its outputs can be drained.
+    fn take(&mut self, event: SimEvent) -> Result<Option<(NodeIndex, Duration)>, Violation> {
         let touched = match event {
             SimEvent::Deliver { from, to, frame } => {
                 self.trace.update(&from.to_le_bytes());
@@ -306,7 +332,7 @@ impl Sim {
                 self.trace.update(&(frame.len() as u64).to_le_bytes());
                 self.trace.update(&frame[..frame.len().min(TRACE_FRAME_PREFIX)]);
                 if !self.is_up(to) {
-                    return Ok(());
+                    return Ok(None);
                 }
                 let from_id = self.id(from);
                 Some((to, self.handle_at(to, Input::Frame { from: from_id, bytes: frame })))
@@ -327,7 +353,7 @@ impl Sim {
             }
             SimEvent::PeerDown { node, peer } => {
                 if !self.is_up(node) || self.is_up(peer) {
-                    return Ok(());
+                    return Ok(None);
                 }
                 let peer_id = self.id(peer);
                 Some((node, self.handle_at(node, Input::PeerDown(peer_id))))
@@ -335,15 +361,16 @@ impl Sim {
             SimEvent::Wake { node, at } => {
                 let sim_node = &mut self.nodes[node as usize];
                 if sim_node.node.is_none() || sim_node.wake_at != Some(at) {
-                    return Ok(());
+                    return Ok(None);
                 }
                 sim_node.wake_at = None;
                 Some((node, self.handle_at(node, Input::Timeout)))
             }
-            SimEvent::Command { node, command } => {
+            SimEvent::Command { node, issued, command } => {
                 if !self.is_up(node) {
-                    return Ok(());
+                    return Ok(None);
                 }
+                self.issued_at = Some(issued);
                 let now = self.now;
                 if let Some(state) = self.nodes[node as usize].node.as_mut() {
                     match *command {
@@ -365,116 +392,24 @@ impl Sim {
                 }
                 sim_node.wake_at = None;
                 sim_node.busy_until = self.now;
+                sim_node.backlog.clear();
                 self.network.reset_links(node);
                 None
             }
+            // A turn never reaches `take`: `step` hands it to `take_turn`.
+            SimEvent::Turn { .. } => None,
             SimEvent::Restart { node } => {
                 if self.is_up(node) {
-                    return Ok(());
+                    return Ok(None);
                 }
                 self.nodes[node as usize].restarts += 1;
                 for checker in &mut self.checkers {
                     checker.on_restart(node);
                 }
-                return self.start(node);
+                self.start(node)?;
+                None
             }
         };
-        match touched {
-            Some((node, work)) => self.drain(node, work),
-            None => Ok(()),
-        }
-    }
-
-    /// Hands `input` to a node; returns the CPU it cost under the service model.
-    fn handle_at(&mut self, index: NodeIndex, input: Input) -> Duration {
-        let now = self.now;
-        let instant = self.service.is_instant();
-        let checked_before = if instant { 0 } else { self.memo.checks() };
-        if let Some(node) = self.nodes[index as usize].node.as_mut() {
-            node.handle(now, input);
-        }
-        if instant {
-            return Duration::ZERO;
-        }
-        self.service.work(self.memo.checks() - checked_before)
-    }
-
-    /// Carries out a node's outputs in order: persists at once (the in-memory store is
-    /// durable the moment it returns), transmits through the network, events to the checkers.
-    /// Under a service model, transmits leave once `work` and the commits before them are
-    /// done, and the node is busy until then.
-    fn drain(&mut self, index: NodeIndex, work: Duration) -> Result<(), Violation> {
-        let mut clock = self.now + work;
-        let me = self.id(index);
-        let mut owed = false;
-        let mut result = Ok(());
-        while let Some(output) =
-            self.nodes[index as usize].node.as_mut().and_then(Node::poll_output)
-        {
-            match output {
-                Output::Persist(op) => {
-                    self.nodes[index as usize]
-                        .store
-                        .apply(std::slice::from_ref(&op))
-                        .expect("the in-memory store cannot fail to apply");
-                    if op.is_owed_by(me) {
-                        owed = true;
-                    } else {
-                        self.nodes[index as usize].lazy_waiting = true;
-                    }
-                }
-                Output::Transmit { to, frame } => {
-                    if std::mem::take(&mut owed) {
-                        clock = self.commit(index, clock);
-                    }
-                    let Some(to) = self.index(&to) else { continue };
-                    if !self.is_up(to) {
-                        // A connection attempt to a crashed node fails after a round trip.
-                        let round_trip = (self.network.latency + self.network.jitter) * 2;
-                        let event = SimEvent::PeerDown { node: index, peer: to };
-                        self.schedule(clock + round_trip, event);
-                        continue;
-                    }
-                    if let Some(at) = self.network.arrival(clock, &mut self.rng, index, to) {
-                        self.schedule(at, SimEvent::Deliver { from: index, to, frame });
-                    }
-                }
-                Output::Event(event) => {
-                    self.observe(index, &event);
-                    if result.is_ok() {
-                        result = self.run_checkers(index, &event);
-                    }
-                }
-            }
-        }
-        let sim_node = &self.nodes[index as usize];
-        let lazy_due =
-            sim_node.lazy_waiting && clock >= sim_node.last_commit + self.service.lazy_commit_delay;
-        if owed || lazy_due {
-            clock = self.commit(index, clock);
-        }
-        self.nodes[index as usize].busy_until = clock;
-        self.rearm(index);
-        result
-    }
-
-    /// A commit of everything `index` has not committed, started at `at`; returns when it ends.
-    fn commit(&mut self, index: NodeIndex, at: Instant) -> Instant {
-        let done = at + self.service.commit;
-        let sim_node = &mut self.nodes[index as usize];
-        sim_node.lazy_waiting = false;
-        sim_node.last_commit = done;
-        done
-    }
-
-    fn rearm(&mut self, index: NodeIndex) {
-        let sim_node = &self.nodes[index as usize];
-        let Some(deadline) = sim_node.node.as_ref().map(Node::poll_timeout) else { return };
-        if sim_node.wake_at.is_some_and(|at| at <= deadline) {
-            return;
-        }
-        let at = deadline.max(self.now);
-        self.nodes[index as usize].wake_at = Some(at);
-        self.schedule(at, SimEvent::Wake { node: index, at });
+        Ok(touched)
     }
 }

@@ -86,7 +86,7 @@ impl Sim {
         if let Event::MemberChanged { id, state: MemberState::Dead, .. } = event
             && let Some(subject) = self.index(id)
         {
-            self.death_notices.entry(subject).or_default().entry(index).or_insert(self.now);
+            self.death_notices.entry(subject).or_default().entry(index).or_insert(self.observed_at);
         }
         // A false death is one declared about the incarnation a running node is at now; the
         // death of an incarnation that crashed, heard after its restart, was true.
@@ -106,13 +106,13 @@ impl Sim {
             self.trace.update(&digest);
             match from {
                 None => {
-                    self.published.insert(digest, self.now);
+                    self.published.insert(digest, self.issued_at.unwrap_or(self.observed_at));
                     self.published_set.insert(digest);
                 }
                 Some(_) => self.deliveries.push(Delivery {
                     node: index,
                     digest,
-                    at: self.now,
+                    at: self.observed_at,
                     hops: *hops,
                 }),
             }
