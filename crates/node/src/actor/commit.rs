@@ -8,9 +8,9 @@
 //! stored, or once [`LAZY_OPS_MAX`] operations wait.
 //!
 //! Commits are grouped: the actor's loop takes every input that is ready, up to
-//! [`INPUTS_PER_TURN_MAX`], then drains the core once, so one commit covers them all.
-//! Transmits that follow an owed operation wait in `held` for the commit, in order; so do the
-//! answers of commands ([`Actor::after_commit`]).
+//! [`INPUTS_PER_TURN_MAX`], draining each one's outputs as it goes, and one commit at the end
+//! of the turn covers them all. Transmits that follow an owed operation wait in `held` for the
+//! commit, in order; so do the answers of commands ([`Actor::after_commit`]).
 //!
 //! On a multi-thread runtime the commit runs in `block_in_place`, so the other tasks of this
 //! worker thread (other nodes of `herald demo`, the API) move to another thread while this one

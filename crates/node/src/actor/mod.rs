@@ -173,7 +173,9 @@ impl Actor {
                 () = lazy_commit => {}
                 _ = contacts_tick.tick() => self.save_contacts()?,
             }
-            // Whatever else is ready joins this turn, and its commit.
+            // Whatever else is ready joins this turn, and its commit. Each input's outputs go
+            // out as soon as it is handled, but those that wait for the commit.
+            self.drain_outputs();
             for _ in 1..INPUTS_PER_TURN_MAX {
                 if self.stopping {
                     break;
@@ -185,8 +187,9 @@ impl Actor {
                 } else {
                     break;
                 }
+                self.drain_outputs();
             }
-            self.drain()?;
+            self.end_turn()?;
         }
         self.flush()?;
         Ok(())
@@ -240,6 +243,13 @@ impl Actor {
     /// Drains the core's outputs in order, and ends the turn: what the node owes is durable,
     /// and what waited for it sent, before this returns (see `commit`).
     fn drain(&mut self) -> Result<()> {
+        self.drain_outputs();
+        self.end_turn()
+    }
+
+    /// Drains the core's outputs in order: transmits go out at once unless they follow an
+    /// operation the node owes, which waits for the turn's commit.
+    fn drain_outputs(&mut self) {
         while let Some(output) = self.node.poll_output() {
             match output {
                 Output::Persist(op) => self.persist(op),
@@ -255,7 +265,6 @@ impl Actor {
         if !self.ready && !self.node.overlay().active().is_empty() {
             self.ready = true;
         }
-        self.end_turn()
     }
 
     fn on_record_stored(&mut self, record: &Arc<SignedRecord>) {
