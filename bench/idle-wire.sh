@@ -2,9 +2,10 @@
 # idle-wire.sh HERALD N [SECONDS]: idle traffic of `herald demo --nodes N --kill 0` on the wire.
 #
 # Runs the demo in a network namespace of its own, waits until it has printed its figures (the
-# grid has formed and an announcement has spread), waits 10 s more for it to settle, then counts
-# the loopback interface's packets and bytes over SECONDS (default 20). Prints packets and bytes
-# per node per second, and the open QUIC connections of node 0 as the demo's API reports them.
+# grid has formed and an announcement has spread), waits SETTLE seconds more (default 10; give
+# it about N + 20, so that every node has probed every member once and opened its connections),
+# then counts the loopback interface's packets and bytes over SECONDS (default 20). Prints
+# packets and bytes per node per second, and node 0's open QUIC connections from its API.
 # Needs root (ip netns). Issue 15's P5 goal: <= 10 packets and <= 2 KB per node per second.
 set -euo pipefail
 herald=$(realpath "$1"); nodes=$2; seconds=${3:-20}
@@ -20,7 +21,7 @@ for _ in $(seq 1 600); do
   sleep 0.5
 done
 grep -q "127.0.0.1:7421" "$out" || { echo "the demo did not come up:"; cat "$out"; exit 1; }
-sleep 10
+sleep "${SETTLE:-10}"
 read_lo() { ip netns exec "$ns" cat /proc/net/dev | awk '$1=="lo:" {print $2, $3}'; }
 read -r bytes0 packets0 < <(read_lo)
 sleep "$seconds"

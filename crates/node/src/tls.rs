@@ -51,15 +51,22 @@ pub const SERVER_NAME_SUFFIX: &str = ".herald";
 /// The TLS server name that accepts any node id the policy accepts (dialling a bare address).
 pub const ANY_SERVER_NAME: &str = "any.herald";
 
-/// How often an idle connection sends a keep-alive.
+/// How often an idle link to an overlay neighbour sends a keep-alive.
 pub const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(2);
 
-/// How long a connection may stay silent before QUIC drops it.
+/// How long a link to an overlay neighbour may stay silent before QUIC drops it.
 ///
 /// The failure detector in herald-core, not QUIC, decides that a peer is dead; this timeout
-/// only reclaims connections whose peer vanished. With keep-alives every
-/// [`KEEP_ALIVE_INTERVAL`], a live connection is never idle this long.
+/// only reclaims connections whose peer vanished, and tells the core early that a neighbour is
+/// gone. With keep-alives every [`KEEP_ALIVE_INTERVAL`], a live link is never idle this long.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long any other connection (a probe's, a repair round's, a join's) may stay silent: it
+/// sends no keep-alive, so it costs nothing on the wire while idle, and stays open for the
+/// next probe of the same member instead of paying a handshake of about 9 KB again
+/// (BENCHMARKS.md, "Idle, on the wire"). The dialler chooses: QUIC takes the smaller of the two
+/// sides' timeouts, and a server offers this one.
+pub const QUIET_IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 /// Most unidirectional streams a peer may have open at once on one connection (a frame link
 /// uses one per direction; a few more cover a stream being replaced).
@@ -209,7 +216,7 @@ pub fn configs(
     tls.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
     tls.send_tls13_tickets = 0;
     let mut server = quinn::ServerConfig::with_crypto(Arc::new(QuicServerConfig::try_from(tls)?));
-    server.transport_config(transport_config());
+    server.transport_config(transport_config(None, QUIET_IDLE_TIMEOUT));
 
     let mut tls = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13])?
@@ -219,18 +226,26 @@ pub fn configs(
     tls.alpn_protocols = vec![ALPN.to_vec()];
     tls.resumption = rustls::client::Resumption::disabled();
     let mut client = quinn::ClientConfig::new(Arc::new(QuicClientConfig::try_from(tls)?));
-    client.transport_config(transport_config());
+    client.transport_config(transport_config(Some(KEEP_ALIVE_INTERVAL), IDLE_TIMEOUT));
     Ok((server, client))
+}
+
+/// `client`, for a connection that is not a link to an overlay neighbour: no keep-alives, and
+/// [`QUIET_IDLE_TIMEOUT`].
+pub fn quiet(client: &quinn::ClientConfig) -> quinn::ClientConfig {
+    let mut quiet = client.clone();
+    quiet.transport_config(transport_config(None, QUIET_IDLE_TIMEOUT));
+    quiet
 }
 
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-fn transport_config() -> Arc<quinn::TransportConfig> {
+fn transport_config(keep_alive: Option<Duration>, idle: Duration) -> Arc<quinn::TransportConfig> {
     let mut transport = quinn::TransportConfig::default();
-    transport.keep_alive_interval(Some(KEEP_ALIVE_INTERVAL));
-    let idle = quinn::IdleTimeout::try_from(IDLE_TIMEOUT).expect("10 s fits a QUIC varint");
+    transport.keep_alive_interval(keep_alive);
+    let idle = quinn::IdleTimeout::try_from(idle).expect("30 minutes fit a QUIC varint");
     transport.max_idle_timeout(Some(idle));
     transport.max_concurrent_uni_streams(UNI_STREAMS_MAX.into());
     transport.max_concurrent_bidi_streams(BI_STREAMS_MAX.into());

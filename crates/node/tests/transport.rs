@@ -365,7 +365,8 @@ async fn a_transport_that_goes_dark_tells_no_peer() {
     let open = b.transport.stats().connections_open;
     assert!(open >= 1, "{open} connections open");
     // Where `close` is heard within milliseconds (above), going dark is not heard at all: b
-    // keeps its connections and writes into them until QUIC's idle timeout, 10 s later.
+    // keeps its connections and writes into them until QUIC's idle timeout (10 s on a link to
+    // a neighbour; these nodes have none, so their connections are quiet and wait longer).
     a.transport.go_dark();
     b.transport.send(a.id, &[a.addr], numbered_frame(2));
     assert_no_event(&mut b.events, Duration::from_secs(1)).await;

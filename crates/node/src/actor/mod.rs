@@ -17,6 +17,7 @@ mod commit;
 mod services;
 mod views;
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,6 +66,8 @@ pub(crate) struct Actor {
     ready: bool,
     /// The live announcements, as the API shows them.
     services: ServiceIndex,
+    /// The overlay's neighbours as the transport was last told them.
+    kept_open: BTreeSet<NodeId>,
     commits: Commits,
     stopping: bool,
 }
@@ -115,6 +118,7 @@ impl Actor {
             started: std::time::Instant::now(),
             ready,
             services,
+            kept_open: BTreeSet::new(),
             commits: Commits::default(),
             stopping: false,
         }
@@ -264,6 +268,13 @@ impl Actor {
         }
         if !self.ready && !self.node.overlay().active().is_empty() {
             self.ready = true;
+        }
+        let overlay = self.node.overlay();
+        let links: BTreeSet<NodeId> =
+            overlay.active().iter().chain(overlay.clients()).copied().collect();
+        if links != self.kept_open {
+            self.transport.keep_open(links.clone());
+            self.kept_open = links;
         }
     }
 

@@ -73,6 +73,18 @@ pub(super) fn register(shared: &Shared, peer: NodeId, conn: &Connection, writabl
     entry.links.push(Link { conn: conn.clone(), writable, since: Instant::now() });
 }
 
+/// Whether a connection that ended for `reason` means its peer may be gone: not when this
+/// node or the peer closed it on purpose, nor when a quiet connection (not a link to one of
+/// the overlay's neighbours, which are `kept`) timed out unused.
+fn ended_by_failure(reason: &ConnectionError, kept: bool) -> bool {
+    match reason {
+        ConnectionError::LocallyClosed => false,
+        ConnectionError::ApplicationClosed(close) => close.error_code != CLOSE_DONE.into(),
+        ConnectionError::TimedOut => kept,
+        _ => true,
+    }
+}
+
 /// Serves one established connection until it ends: accepts the peer's streams (a frame stream
 /// makes the connection a writable link) and, at the end, removes the link and reports a lost
 /// link as `PeerDown`.
@@ -128,11 +140,7 @@ pub(super) async fn serve(
         }
         removed && writable && !others
     };
-    let failure = match &reason {
-        ConnectionError::LocallyClosed => false,
-        ConnectionError::ApplicationClosed(close) => close.error_code != CLOSE_DONE.into(),
-        _ => true,
-    };
+    let failure = ended_by_failure(&reason, shared.is_kept(&peer.id));
     tracing::debug!(peer = %peer.id, %reason, writable, "connection ended");
     if lost && failure && !shared.is_closed() {
         let _ = shared.events.send(TransportEvent::PeerDown(peer.id)).await;
@@ -240,5 +248,26 @@ async fn serve_request(
     framing::encode(&answer, &mut out);
     if send.write_all(&out).await.is_ok() {
         let _ = send.finish();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_neighbours_link_that_times_out_or_breaks_is_a_failure() {
+        assert!(ended_by_failure(&ConnectionError::TimedOut, true));
+        assert!(!ended_by_failure(&ConnectionError::TimedOut, false));
+        assert!(!ended_by_failure(&ConnectionError::LocallyClosed, true));
+        assert!(ended_by_failure(&ConnectionError::Reset, false));
+        let closed = |code: u32| {
+            ConnectionError::ApplicationClosed(quinn::ApplicationClose {
+                error_code: code.into(),
+                reason: Default::default(),
+            })
+        };
+        assert!(!ended_by_failure(&closed(CLOSE_DONE), true));
+        assert!(ended_by_failure(&closed(CLOSE_DONE + 1), false));
     }
 }

@@ -20,6 +20,12 @@
 //! [`SIMULTANEOUS_DIAL_WINDOW`] later (the peer restarted and dialled again while the old link
 //! was not yet known to be dead). Frames sent on a link that dies are lost, never resent.
 //!
+//! Only links to the overlay's neighbours ([`Transport::keep_open`]) send keep-alives, when
+//! this node dialled them. Any other connection, opened for a probe, a repair round or a join,
+//! is quiet: it sends nothing while idle, stays open for the next use (a handshake costs about
+//! 9 KB), and ends silently after [`tls::QUIET_IDLE_TIMEOUT`] without being reported as a lost
+//! peer. So idle traffic does not grow with the members a node has talked to.
+//!
 //! [`Transport::close`] closes every connection, so peers learn of a clean exit at once;
 //! [`Transport::go_dark`] stops it without a word, as `kill -9` would (see `dark`).
 //!
@@ -30,7 +36,7 @@ mod dark;
 mod link;
 mod writer;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -271,6 +277,10 @@ struct Shared {
     closed: AtomicBool,
     /// Thrown once by [`Transport::go_dark`]: the socket drops everything.
     dark: DarkSwitch,
+    /// How connections that are not links to the overlay's neighbours are dialled.
+    quiet_client: quinn::ClientConfig,
+    /// The overlay's neighbours, whose connections keep alive (see the module doc).
+    kept: Mutex<BTreeSet<NodeId>>,
     next_token: AtomicU64,
 }
 
@@ -282,6 +292,10 @@ impl Shared {
 
     fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
+    }
+
+    fn is_kept(&self, peer: &NodeId) -> bool {
+        self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).contains(peer)
     }
 }
 
@@ -304,6 +318,7 @@ impl Transport {
             runtime,
         )
         .map_err(bind_error)?;
+        let quiet_client = tls::quiet(&client);
         endpoint.set_default_client_config(client);
         let local_addr = endpoint.local_addr().map_err(bind_error)?;
         let (events, receiver) = mpsc::channel(EVENT_QUEUE_LEN);
@@ -319,11 +334,20 @@ impl Transport {
             runtime: tokio::runtime::Handle::current(),
             closed: AtomicBool::new(false),
             dark,
+            quiet_client,
+            kept: Mutex::new(BTreeSet::new()),
             next_token: AtomicU64::new(0),
         });
         tracing::debug!(id = %shared.id, %local_addr, "transport bound");
         tokio::spawn(link::accept(shared.clone()));
         Ok((Transport { shared }, receiver))
+    }
+
+    /// Names the overlay's neighbours: connections dialled to them from now on send
+    /// keep-alives and time out after [`tls::IDLE_TIMEOUT`] of silence, reported as the peer
+    /// lost. Every other connection is quiet (see the module doc).
+    pub fn keep_open(&self, peers: BTreeSet<NodeId>) {
+        *self.shared.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = peers;
     }
 
     /// The address the endpoint listens on.
@@ -385,7 +409,7 @@ impl Transport {
             return Err(TransportError::Closed);
         }
         let exchange = async {
-            let conn = writer::connect(&self.shared, addr, tls::ANY_SERVER_NAME).await?;
+            let conn = writer::connect(&self.shared, addr, tls::ANY_SERVER_NAME, false).await?;
             let peer = link::identity_of(&conn).ok_or(TransportError::NoFrame)?;
             let (mut send, mut recv) = conn.open_bi().await?;
             let mut bytes = Vec::with_capacity(framing::PREFIX_LEN + frame.len());

@@ -110,10 +110,15 @@ pub(super) async fn connect(
     shared: &Shared,
     addr: SocketAddr,
     server_name: &str,
+    keep_alive: bool,
 ) -> Result<Connection, TransportError> {
     bump(&shared.counters.dials, 1);
     let result = async {
-        let connecting = shared.endpoint.connect(addr, server_name)?;
+        let connecting = if keep_alive {
+            shared.endpoint.connect(addr, server_name)?
+        } else {
+            shared.endpoint.connect_with(shared.quiet_client.clone(), addr, server_name)?
+        };
         match tokio::time::timeout(DIAL_TIMEOUT, connecting).await {
             Ok(result) => Ok(result?),
             Err(_) => Err(TransportError::Timeout(DIAL_TIMEOUT)),
@@ -137,8 +142,9 @@ pub(super) async fn connect(
 async fn dial(shared: &Arc<Shared>, peer: NodeId, token: u64) -> Option<Connection> {
     let addrs = shared.peers().get(&peer).map(|entry| entry.addrs.clone()).unwrap_or_default();
     let server_name = tls::server_name(&peer);
+    let keep_alive = shared.is_kept(&peer);
     for addr in addrs {
-        let Ok(conn) = connect(shared, addr, &server_name).await else { continue };
+        let Ok(conn) = connect(shared, addr, &server_name, keep_alive).await else { continue };
         // The verifier has checked the certificate's id against the server name.
         let Some(identity) = link::identity_of(&conn) else { continue };
         if !register_dialled(shared, peer, token, &conn) {
