@@ -25,8 +25,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use herald_core::admission::CertChain;
 use herald_core::{
-    CommandError, Event, Input, Instant, Node, NodeId, Output, Profile, RecordKind, SignedRecord,
-    Version,
+    CommandError, Event, Input, Instant, MemberState, Node, NodeId, Output, Profile, RecordKind,
+    SignedRecord, Version,
 };
 use tokio::sync::{broadcast, mpsc};
 
@@ -259,7 +259,12 @@ impl Actor {
                 Output::Persist(op) => self.persist(op),
                 Output::Transmit { to, frame } => self.transmit(to, frame),
                 Output::Event(Event::RecordStored { record, .. }) => self.on_record_stored(&record),
-                Output::Event(Event::MemberChanged { id, .. }) => {
+                Output::Event(Event::MemberChanged { id, state, .. }) => {
+                    // A suspect or a dead member's connection may lead to a process that is
+                    // gone; the next frame dials afresh (see the transport).
+                    if state != MemberState::Alive {
+                        self.transport.disconnect(&id);
+                    }
                     if let Some(member) = self.member_view(id) {
                         let _ = self.events.send(ApiEvent::Member(member));
                     }

@@ -446,6 +446,21 @@ impl Transport {
         }
     }
 
+    /// Closes every connection to `peer`, without either side reporting the peer lost; the
+    /// next frame dials again. For a member whose state or incarnation changed: a quiet
+    /// connection to a process that crashed would otherwise take frames until it timed out.
+    pub fn disconnect(&self, peer: &NodeId) {
+        let links: Vec<quinn::Connection> = self
+            .shared
+            .peers()
+            .get(peer)
+            .map(|entry| entry.links.iter().map(|link| link.conn.clone()).collect())
+            .unwrap_or_default();
+        for conn in links {
+            conn.close(CLOSE_DONE.into(), b"reconnect");
+        }
+    }
+
     /// Closes every connection and the endpoint, and stops the tasks. Queued frames are dropped.
     /// Waits (at most a second) for the peers to be told.
     pub async fn close(&self) {
