@@ -6,3 +6,8 @@
 //! - `store`: batch-commit throughput of herald-store, against raw redb doing the same writes.
 //!
 //! Run with `cargo bench -p herald-bench`.
+//!
+//! The library part holds [`grid`], the helpers of the benchmarks that run real `herald run`
+//! processes (`real-grid`, `real-burst`).
+
+pub mod grid;

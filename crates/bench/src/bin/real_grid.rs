@@ -11,14 +11,17 @@
 //! Usage: `cargo build --release && target/release/real-grid --nodes 100` (see `--help`).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use clap::Parser;
+use herald_bench::grid::{
+    PHASE_TIMEOUT, Proc, Seen, all_see, cpu_ticks, drain, invite, join, put, rss_kib, sent, spawn,
+    start_grid, subscribe, wait,
+};
 use herald_sim::Percentiles;
 use serde_json::{Value, json};
 
@@ -45,31 +48,6 @@ struct Args {
     json: bool,
 }
 
-/// Longest wait for any one phase.
-const PHASE_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// One running `herald run` process.
-struct Proc {
-    child: Child,
-    api: String,
-    id: String,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// An event seen on some node's `/v1/events`.
-struct Seen {
-    node: usize,
-    at: Instant,
-    kind: String,
-    data: Value,
-}
-
 fn main() -> std::process::ExitCode {
     match run(Args::parse()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -87,19 +65,8 @@ fn run(args: Args) -> Result<()> {
     let root = tempfile::Builder::new().prefix("herald-real-grid-").tempdir()?;
     let (events_tx, events) = mpsc::channel::<Seen>();
 
-    eprintln!("starting {} processes", args.nodes);
-    let started = Instant::now();
-    let mut procs = vec![spawn(&args.herald, &root.path().join("n0"), 0)?];
-    let code = invite(&procs[0].api, args.nodes)?;
-    for index in 1..args.nodes {
-        join(&args.herald, &code, &root.path().join(format!("n{index}")))?;
-        procs.push(spawn(&args.herald, &root.path().join(format!("n{index}")), index)?);
-    }
+    let (mut procs, converged_s) = start_grid(&args.herald, root.path(), args.nodes)?;
     let ids: Vec<String> = procs.iter().map(|proc| proc.id.clone()).collect();
-    let all: Vec<usize> = (0..args.nodes).collect();
-    wait("every node to see every node alive", || all_see(&procs, &all, &ids, "alive"))?;
-    let converged_s = started.elapsed().as_secs_f64();
-    eprintln!("grid of {} converged {converged_s:.1} s after the first start", args.nodes);
     for (index, proc) in procs.iter().enumerate() {
         subscribe(index, &proc.api, events_tx.clone());
     }
@@ -115,7 +82,7 @@ fn run(args: Args) -> Result<()> {
         let service = format!("bench-{k}");
         drain(&events);
         let published = Instant::now();
-        put(&procs[origin].api, &service)?;
+        put(&procs[origin].api, &service, &json!({"bench": true}))?;
         let mut arrived: BTreeMap<usize, Duration> = BTreeMap::new();
         while arrived.len() < args.nodes - 1 {
             let seen = events.recv_timeout(PHASE_TIMEOUT).context("announcement lost")?;
@@ -193,116 +160,6 @@ fn run(args: Args) -> Result<()> {
     report(&args, &real, &sim)
 }
 
-/// Starts `herald run` on `dir` and waits until its API answers.
-fn spawn(herald: &Path, dir: &Path, index: usize) -> Result<Proc> {
-    let _ = std::fs::remove_file(dir.join("api.addr"));
-    let log = std::fs::File::create(dir.with_extension("log"))?;
-    let child = Command::new(herald)
-        .args(["run", "--data-dir"])
-        .arg(dir)
-        .args(["--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--name"])
-        .arg(format!("bench-{index}"))
-        .env("HERALD_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .with_context(|| format!("starting {}", herald.display()))?;
-    let started = Instant::now();
-    let api = loop {
-        if let Ok(text) = std::fs::read_to_string(dir.join("api.addr")) {
-            break text.trim().to_owned();
-        }
-        if started.elapsed() > PHASE_TIMEOUT {
-            bail!("node {index} did not start; see {}", dir.with_extension("log").display());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let status = get(&api, "/v1/status")?;
-    let id = status["node_id"].as_str().ok_or_else(|| anyhow!("no node_id"))?.to_owned();
-    Ok(Proc { child, api, id })
-}
-
-fn join(herald: &Path, code: &str, dir: &Path) -> Result<()> {
-    let output = Command::new(herald).arg("join").arg(code).arg("--data-dir").arg(dir).output()?;
-    if !output.status.success() {
-        bail!("herald join failed: {}", String::from_utf8_lossy(&output.stderr).trim());
-    }
-    Ok(())
-}
-
-fn invite(api: &str, uses: usize) -> Result<String> {
-    let body = json!({"role": "server", "uses": uses, "expires_s": 3600});
-    let answer: Value = ureq::post(format!("http://{api}/v1/invitations"))
-        .send_json(&body)?
-        .body_mut()
-        .read_json()?;
-    Ok(answer["code"].as_str().ok_or_else(|| anyhow!("no code in {answer}"))?.to_owned())
-}
-
-fn put(api: &str, service: &str) -> Result<()> {
-    ureq::put(format!("http://{api}/v1/services/{service}")).send_json(json!({"bench": true}))?;
-    Ok(())
-}
-
-fn get(api: &str, path: &str) -> Result<Value> {
-    Ok(ureq::get(format!("http://{api}{path}")).call()?.body_mut().read_json()?)
-}
-
-/// Whether every node in `observers` sees every id in `subjects` in `state`.
-fn all_see(procs: &[Proc], observers: &[usize], subjects: &[String], state: &str) -> Result<bool> {
-    for &observer in observers {
-        let members = get(&procs[observer].api, "/v1/members")?;
-        let members = members.as_array().map_or(&[][..], Vec::as_slice);
-        let sees = |id: &String| {
-            members
-                .iter()
-                .any(|member| member["node_id"] == id.as_str() && member["state"] == state)
-        };
-        if !subjects.iter().all(sees) {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
-
-fn wait(what: &str, mut check: impl FnMut() -> Result<bool>) -> Result<()> {
-    let started = Instant::now();
-    while !check()? {
-        if started.elapsed() > PHASE_TIMEOUT {
-            bail!("gave up waiting for {what}");
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    Ok(())
-}
-
-/// Reads node `index`'s event stream on a thread of its own until the node goes away.
-fn subscribe(index: usize, api: &str, events: mpsc::Sender<Seen>) {
-    let url = format!("http://{api}/v1/events");
-    std::thread::spawn(move || {
-        let Ok(response) = ureq::get(&url).call() else { return };
-        let mut kind = String::new();
-        for line in BufReader::new(response.into_body().into_reader()).lines() {
-            let Ok(line) = line else { return };
-            if let Some(name) = line.strip_prefix("event:") {
-                kind = name.trim().to_owned();
-            } else if let Some(data) = line.strip_prefix("data:") {
-                let at = Instant::now();
-                let data = serde_json::from_str(data.trim()).unwrap_or(Value::Null);
-                let seen = Seen { node: index, at, kind: kind.clone(), data };
-                if events.send(seen).is_err() {
-                    return;
-                }
-            }
-        }
-    });
-}
-
-fn drain(events: &mpsc::Receiver<Seen>) {
-    while events.try_recv().is_ok() {}
-}
-
 /// CPU percent per node, RSS KiB per node, frames and bytes sent per node per second, over
 /// `seconds` of quiet.
 fn idle(procs: &[Proc], seconds: u64) -> Result<(f64, f64, f64, f64)> {
@@ -322,28 +179,6 @@ fn idle(procs: &[Proc], seconds: u64) -> Result<(f64, f64, f64, f64)> {
     let bytes: u64 = after_out.iter().zip(&before_out).map(|(a, b)| a.1 - b.1).sum();
     let rss: f64 = procs.iter().map(rss_kib).collect::<Result<Vec<f64>>>()?.iter().sum::<f64>();
     Ok((cpu_percent, rss / n, frames as f64 / elapsed / n, bytes as f64 / elapsed / n))
-}
-
-fn cpu_ticks(proc: &Proc) -> Result<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{}/stat", proc.child.id()))?;
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default();
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let utime: u64 = fields.get(11).and_then(|f| f.parse().ok()).unwrap_or(0);
-    let stime: u64 = fields.get(12).and_then(|f| f.parse().ok()).unwrap_or(0);
-    Ok(utime + stime)
-}
-
-fn rss_kib(proc: &Proc) -> Result<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", proc.child.id()))?;
-    let line = status.lines().find(|line| line.starts_with("VmRSS:")).unwrap_or("VmRSS: 0 kB");
-    Ok(line.split_whitespace().nth(1).and_then(|kib| kib.parse().ok()).unwrap_or(0.0))
-}
-
-fn sent(proc: &Proc) -> Result<(u64, u64)> {
-    let stats = get(&proc.api, "/v1/stats")?;
-    let core = &stats["core"];
-    Ok((core["frames_out"].as_u64().unwrap_or(0), core["bytes_out"].as_u64().unwrap_or(0)))
 }
 
 /// The simulator's figures for the same N and workload, at loopback-like latency (1 ms), and
