@@ -11,3 +11,16 @@
 //! processes (`real-grid`, `real-burst`).
 
 pub mod grid;
+
+/// The exit code of a benchmark binary named `program` whose run gave `result`; an error is
+/// printed on one line with its causes (never through `main`'s `Debug`, which would print a
+/// backtrace where `RUST_BACKTRACE` is set).
+pub fn exit_code(program: &str, result: anyhow::Result<()>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{program}: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -50,13 +50,7 @@ impl Drop for Proc {
 }
 
 fn main() -> std::process::ExitCode {
-    match run(Args::parse()) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("announce-rate: {error:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    herald_bench::exit_code("announce-rate", run(Args::parse()))
 }
 
 fn run(args: Args) -> Result<()> {

@@ -41,13 +41,7 @@ struct Args {
 }
 
 fn main() -> std::process::ExitCode {
-    match run(Args::parse()) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("real-burst: {error:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    herald_bench::exit_code("real-burst", run(Args::parse()))
 }
 
 fn run(args: Args) -> Result<()> {

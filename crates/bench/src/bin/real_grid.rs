@@ -49,13 +49,7 @@ struct Args {
 }
 
 fn main() -> std::process::ExitCode {
-    match run(Args::parse()) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("real-grid: {error:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    herald_bench::exit_code("real-grid", run(Args::parse()))
 }
 
 fn run(args: Args) -> Result<()> {
