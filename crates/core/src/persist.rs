@@ -1,8 +1,9 @@
 //! What the core asks the driver to make durable, and what a restarted node is rebuilt from.
 //!
-//! The core emits [`PersistOp`]s in its output queue ahead of any transmit that depends on them;
-//! the driver must commit them before it sends that transmit. On restart the driver loads a
-//! [`Snapshot`] from its store and hands it to [`crate::Node::restore`].
+//! The core emits [`PersistOp`]s in its output queue ahead of any transmit that depends on them.
+//! The driver must commit those the node owes ([`PersistOp::is_owed_by`]) before it sends a
+//! later transmit or answers a command; the others it may commit later. On restart the driver
+//! loads a [`Snapshot`] from its store and hands it to [`crate::Node::restore`].
 
 use std::sync::Arc;
 

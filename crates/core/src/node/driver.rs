@@ -134,7 +134,8 @@ pub enum Output {
     },
     /// Tell the application.
     Event(Event),
-    /// Make this durable before any later transmit goes out.
+    /// Make this durable: before any later transmit goes out if the node owes it
+    /// ([`PersistOp::is_owed_by`]), else in good time.
     Persist(PersistOp),
 }
 

@@ -5,8 +5,9 @@
 //! node received frames, timer expiries and transport failures with the time they happened, and
 //! calls the command methods ([`Node::announce`], [`Node::withdraw`], ...), which answer at
 //! once. It then drains the ordered output queue: transmits, application events and persist
-//! operations. A persist operation always precedes the transmits that depend on it, and the
-//! driver must make it durable before sending them, or before it reports a command's result.
+//! operations. A persist operation always precedes the transmits that depend on it; the driver
+//! must make those the node owes durable before sending them, or before it reports a command's
+//! result ([`PersistOp::is_owed_by`]).
 //!
 //! This file is the composition root: it owns the record set and the protocol components, and
 //! says which component each input goes to. The overlay ([`crate::overlay`]) says who the
