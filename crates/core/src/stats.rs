@@ -22,6 +22,9 @@ pub struct Stats {
     pub records_out: u64,
     /// Of `records_out`, the copies sent by anti-entropy.
     pub records_out_repair: u64,
+    /// Of `records_out`, the copies of announcements and withdrawals: what applications
+    /// publish, apart from membership's claims and the nodes' profiles and certificates.
+    pub announcements_out: u64,
     /// Frames that could not be decoded.
     pub decode_errors: u64,
     /// Records refused for a bad signature or broken bounds.
@@ -58,6 +61,7 @@ impl AddAssign<&Stats> for Stats {
             bytes_out,
             records_out,
             records_out_repair,
+            announcements_out,
             decode_errors,
             records_rejected,
             records_stored,
@@ -77,6 +81,7 @@ impl AddAssign<&Stats> for Stats {
         self.bytes_out += bytes_out;
         self.records_out += records_out;
         self.records_out_repair += records_out_repair;
+        self.announcements_out += announcements_out;
         self.decode_errors += decode_errors;
         self.records_rejected += records_rejected;
         self.records_stored += records_stored;

@@ -65,6 +65,10 @@ pub struct Report {
     /// and liveness claim spread during the warm-up and dominate `rmr`; this is the redundancy
     /// of the announcements and faults alone.
     pub rmr_after_warmup: f64,
+    /// `rmr` of the announcements alone: copies of announcements sent, by broadcast and by
+    /// anti-entropy, ÷ their deliveries − 1. Membership's claims and the nodes' profiles, which
+    /// `rmr` counts too, are left out.
+    pub rmr_announcements: f64,
     /// Frames sent, control included, per node.
     pub messages_per_node: f64,
     /// Bytes sent, control included, per node.

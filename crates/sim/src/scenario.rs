@@ -327,7 +327,8 @@ impl Scenario {
         let nodes = f64::from(self.nodes.max(1));
         let fraction =
             |count: u64| if expected == 0 { 1.0 } else { count as f64 / expected as f64 };
-        // Redundancy counts every record sent, of any kind, against every delivery.
+        // Redundancy counts every record sent, of any kind, against every delivery; that of
+        // the announcements, their copies against their deliveries.
         let per_delivery = |copies: u64| copies as f64 / sim.deliveries().len().max(1) as f64;
         let since = |at: Option<Instant>, from: Instant| {
             at.map(|at| at.saturating_since(from).as_millis() as u64)
@@ -347,6 +348,11 @@ impl Scenario {
             rmr: if deliveries.is_empty() { 0.0 } else { per_delivery(stats.records_out) - 1.0 },
             rmr_repair: per_delivery(stats.records_out_repair),
             rmr_after_warmup,
+            rmr_announcements: if deliveries.is_empty() {
+                0.0
+            } else {
+                stats.announcements_out as f64 / deliveries.len() as f64 - 1.0
+            },
             messages_per_node: stats.frames_out as f64 / nodes,
             bytes_per_node: stats.bytes_out as f64 / nodes,
             messages_per_node_per_s: after_warmup.map_or(0.0, |(messages, _)| messages),

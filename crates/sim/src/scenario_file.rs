@@ -761,6 +761,7 @@ membership_converged_ms_max = 20000
             rmr: 0.1,
             rmr_repair: 0.0,
             rmr_after_warmup: 0.1,
+            rmr_announcements: 0.1,
             messages_per_node: 50.0,
             bytes_per_node: 5000.0,
             messages_per_node_per_s: 1.0,

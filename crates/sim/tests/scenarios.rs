@@ -264,3 +264,25 @@ fn a_busy_node_sends_after_its_work_and_its_commit() {
     };
     assert_eq!(arrival_at_node_0(slow), at_ms(715));
 }
+
+#[test]
+fn announcement_redundancy_leaves_out_membership_records() {
+    let base = Scenario {
+        nodes: 60,
+        broadcasts: 10,
+        settle: Duration::from_secs(5),
+        ..Scenario::default()
+    };
+    let alone = Scenario { membership: false, ..base.clone() }.run(|_, _| {});
+    assert!(alone.rmr_announcements > 0.0, "{alone:?}");
+    assert_eq!(
+        alone.rmr_announcements, alone.rmr,
+        "without membership every copy is of an announcement"
+    );
+    let with_membership = base.run(|_, _| {});
+    assert!(with_membership.rmr_announcements > 0.0, "{with_membership:?}");
+    assert_ne!(
+        with_membership.rmr_announcements, with_membership.rmr,
+        "claims and profiles count in rmr only"
+    );
+}

@@ -17,19 +17,20 @@ pub(super) fn print_comparison(out: &mut impl Write, runs: &[Run]) -> std::io::R
     )?;
     writeln!(
         out,
-        "  {:<18} {:>9} {:>9} {:>9} {:>7} {:>10} {:>9}",
-        "algorithm", "delivered", "p50 ms", "p99 ms", "RMR", "msgs/node", "wall ms"
+        "  {:<18} {:>9} {:>9} {:>9} {:>7} {:>9} {:>10} {:>9}",
+        "algorithm", "delivered", "p50 ms", "p99 ms", "RMR", "RMR ann.", "msgs/node", "wall ms"
     )?;
     for run in runs {
         let r = &run.report;
         writeln!(
             out,
-            "  {:<18} {:>8.2}% {:>9.1} {:>9.1} {:>7.3} {:>10.1} {:>9}",
+            "  {:<18} {:>8.2}% {:>9.1} {:>9.1} {:>7.3} {:>9.3} {:>10.1} {:>9}",
             r.broadcast,
             r.delivered_fraction * 100.0,
             r.latency_ms.p50,
             r.latency_ms.p99,
             r.rmr,
+            r.rmr_announcements,
             r.messages_per_node,
             r.wall_ms
         )?;
@@ -68,8 +69,13 @@ pub(super) fn print_report(
     )?;
     writeln!(
         out,
-        "  redundancy  RMR {:.3} (record copies sent per delivery, minus one; {:.3} of it by anti-entropy; {:.3} after the warm-up); {} grafts, {} prunes",
-        report.rmr, report.rmr_repair, report.rmr_after_warmup, report.grafts, report.prunes
+        "  redundancy  RMR {:.3} (record copies sent per delivery, minus one; {:.3} of it by anti-entropy; {:.3} after the warm-up; {:.3} of the announcements alone); {} grafts, {} prunes",
+        report.rmr,
+        report.rmr_repair,
+        report.rmr_after_warmup,
+        report.rmr_announcements,
+        report.grafts,
+        report.prunes
     )?;
     writeln!(
         out,

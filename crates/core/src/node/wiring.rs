@@ -52,13 +52,13 @@ impl Node {
                 && Arc::ptr_eq(last, record)
                 && last_round == round
             {
-                self.stats.records_out += 1;
+                self.count_record_out(record);
                 let frame = frame.clone();
                 self.transmit(to, frame);
                 continue;
             }
             match &message {
-                BroadcastMessage::Gossip { .. } => self.stats.records_out += 1,
+                BroadcastMessage::Gossip { record, .. } => self.count_record_out(record),
                 BroadcastMessage::Graft { .. }
                 | BroadcastMessage::Reroute { link: Link::Eager, .. } => self.stats.grafts += 1,
                 BroadcastMessage::Prune { .. }
@@ -78,8 +78,10 @@ impl Node {
         for AntiEntropyOutput::Send(to, message) in out {
             if let AntiEntropyMessage::Records { records, .. } = &message {
                 // Repairs carry payloads too; redundancy counts every copy sent.
-                self.stats.records_out += records.len() as u64;
                 self.stats.records_out_repair += records.len() as u64;
+                for record in records {
+                    self.count_record_out(record);
+                }
             }
             self.send(to, &Message::AntiEntropy(message));
         }
@@ -117,6 +119,14 @@ impl Node {
                     }
                 }
             }
+        }
+    }
+
+    /// Counts one record copy sent, and whether it is an announcement or a withdrawal.
+    fn count_record_out(&mut self, record: &SignedRecord) {
+        self.stats.records_out += 1;
+        if record.record.kind.family() == RecordKind::Announcement {
+            self.stats.announcements_out += 1;
         }
     }
 
