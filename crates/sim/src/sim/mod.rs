@@ -301,8 +301,10 @@ impl Sim {
         self.trace.update(&[event.tag()]);
         if let Some(worker) = event.worker() {
             let sim_node = &mut self.nodes[worker as usize];
-            if sim_node.busy_until > self.now {
-                let free_at = sim_node.busy_until;
+            // What comes while the node is busy, or while inputs still wait for it, waits in
+            // its backlog, in the order it came.
+            if sim_node.busy_until > self.now || !sim_node.backlog.is_empty() {
+                let free_at = sim_node.busy_until.max(self.now);
                 sim_node.backlog.push_back(event);
                 if sim_node.backlog.len() == 1 {
                     self.schedule(free_at, SimEvent::Turn { node: worker });
