@@ -43,6 +43,10 @@ use trees::{Scope, Trees};
 /// stays unknown as it travels on.
 pub const UNKNOWN_ROUND: u16 = u16::MAX;
 
+/// Records remembered for a new neighbour after a failure, at most (see
+/// [`Broadcast::neighbor_up`]): the window bounds them by time, this by count, whatever the rate.
+const RECENT_MAX: usize = 4096;
+
 /// Grafts sent for one missing record before it is left to anti-entropy. Announcers are asked
 /// in turn, so on a lossy network a lost graft or a lost answer is retried.
 const GRAFTS_PER_RECORD_MAX: u32 = 6;
@@ -173,6 +177,9 @@ impl Broadcast {
         let missing = self.missing.remove(&id);
         if self.config.mode == BroadcastMode::Plumtree {
             self.forget_old_recent(now);
+            if self.recent.len() >= RECENT_MAX {
+                self.recent.pop_front();
+            }
             self.recent.push_back((now, id, origin, round));
         }
         let message = BroadcastMessage::Gossip { round, record: record.clone() };
