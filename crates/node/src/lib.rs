@@ -29,5 +29,6 @@ mod start;
 pub mod tls;
 pub mod transport;
 
+pub use actor::RELAYED_COMMIT_DELAY;
 pub use handle::NodeHandle;
 pub use start::{HTTP_DEFAULT, LISTEN_DEFAULT, NodeOptions, RunningNode};

@@ -145,6 +145,9 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
         .await
         .map_err(|error| anyhow!("announcing: {error}"))?;
     let arrivals = arrival_times(watchers, announced_at).await?;
+    // A node commits a record it only relays within RELAYED_COMMIT_DELAY (its own records at
+    // once): waiting that long makes the restart below a test of what its store kept.
+    tokio::time::sleep(herald_node::RELAYED_COMMIT_DELAY * 2).await;
 
     let killed: Vec<usize> = (0..usize::from(args.kill)).map(|k| nodes.len() - 1 - k).collect();
     let mut dead_everywhere = None;

@@ -4,7 +4,7 @@
 //! ([`PersistOp::is_owed_by`]): they are committed before any transmit that follows them goes
 //! out and before a command is answered, so nothing sent or acknowledged can be taken back by a
 //! `kill -9`. A record it only relays is not owed, because anti-entropy refills it after a
-//! crash; it is committed with the next owed commit, or [`LAZY_COMMIT_DELAY`] after it was
+//! crash; it is committed with the next owed commit, or [`RELAYED_COMMIT_DELAY`] after it was
 //! stored, or once [`LAZY_OPS_MAX`] operations wait.
 //!
 //! Commits are grouped: the actor's loop takes every input that is ready, up to
@@ -28,8 +28,9 @@ use super::Actor;
 
 /// Inputs taken in one turn of the loop, and so under one commit, at most.
 pub(super) const INPUTS_PER_TURN_MAX: usize = 256;
-/// How long a relayed record may wait for its commit.
-const LAZY_COMMIT_DELAY: Duration = Duration::from_millis(100);
+/// How long a relayed record may wait for its commit: a `kill -9` within this time of its
+/// arrival may lose it (its peers hand it back).
+pub const RELAYED_COMMIT_DELAY: Duration = Duration::from_millis(100);
 /// Operations that may wait for a commit before one is taken anyway.
 const LAZY_OPS_MAX: usize = 1024;
 
@@ -55,7 +56,7 @@ pub(super) struct Commits {
 impl Commits {
     /// When the operations that wait must be committed even if nothing owed comes.
     pub(super) fn lazy_deadline(&self) -> Option<std::time::Instant> {
-        self.waiting_since.map(|since| since + LAZY_COMMIT_DELAY)
+        self.waiting_since.map(|since| since + RELAYED_COMMIT_DELAY)
     }
 
     fn commit_due(&self) -> bool {

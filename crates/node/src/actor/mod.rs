@@ -37,6 +37,7 @@ use crate::datadir::{Contact, DataDir, StoredProfile, unix_ms};
 use crate::policy::GridPolicy;
 use crate::tls::PeerIdentity;
 use crate::transport::{Transport, TransportEvent};
+pub use commit::RELAYED_COMMIT_DELAY;
 use commit::{Commits, INPUTS_PER_TURN_MAX};
 use services::ServiceIndex;
 
