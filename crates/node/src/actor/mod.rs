@@ -276,9 +276,12 @@ impl Actor {
             self.ready = true;
         }
         let overlay = self.node.overlay();
-        let links: BTreeSet<NodeId> =
-            overlay.active().iter().chain(overlay.clients()).copied().collect();
-        if links != self.kept_open {
+        let mut links = overlay.active().iter().chain(overlay.clients());
+        let unchanged = overlay.active().len() + overlay.clients().len() == self.kept_open.len()
+            && links.all(|peer| self.kept_open.contains(peer));
+        if !unchanged {
+            let links: BTreeSet<NodeId> =
+                overlay.active().iter().chain(overlay.clients()).copied().collect();
             self.transport.keep_open(links.clone());
             self.kept_open = links;
         }
