@@ -22,12 +22,11 @@
 //! anywhere are errors (style.md). The seeds are a fixed list so that a test over the file runs
 //! the same simulations every time; `[expect]` holds the bounds that test asserts.
 
-use std::fmt;
+mod values;
+
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use herald_core::BroadcastMode;
-use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 
 use crate::fault::Fault;
@@ -35,6 +34,7 @@ use crate::network::LossModel;
 use crate::report::Report;
 use crate::scenario::{Origins, Scenario, gossip_fanout};
 use crate::service::ServiceModel;
+use values::{Fraction, HumanDuration, NodeCount, Positive, Probability, Rate};
 
 /// Largest grid a scenario file may ask for (the same bound as `herald sim --nodes`).
 pub const FILE_NODES_MAX: u32 = 1_000_000;
@@ -430,112 +430,6 @@ impl FaultRepr {
     }
 }
 
-/// Durations longer than this are surely a mistake in a simulation (and would overflow
-/// virtual time arithmetic long before they made sense).
-const DURATION_MAX: Duration = Duration::from_secs(24 * 3600);
-
-/// A duration written as humantime: "500ms", "20s", "1m 30s".
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-struct HumanDuration(Duration);
-
-impl<'de> Deserialize<'de> for HumanDuration {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl de::Visitor<'_> for Visitor {
-            type Value = HumanDuration;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a duration in a string, such as \"500ms\" or \"20s\"")
-            }
-            fn visit_str<E: de::Error>(self, text: &str) -> Result<HumanDuration, E> {
-                let duration = humantime::parse_duration(text).map_err(|error| {
-                    E::custom(format!(
-                        "{text:?} is not a duration such as \"500ms\" or \"20s\" ({error})"
-                    ))
-                })?;
-                if duration > DURATION_MAX {
-                    return Err(E::custom(format!("{text:?} is longer than a day")));
-                }
-                Ok(HumanDuration(duration))
-            }
-        }
-        deserializer.deserialize_str(Visitor)
-    }
-}
-
-/// A number from 0 to 1 inclusive.
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Fraction(f64);
-
-impl<'de> Deserialize<'de> for Fraction {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = f64::deserialize(deserializer)?;
-        if !(0.0..=1.0).contains(&value) {
-            return Err(de::Error::custom(format!("a fraction must be from 0 to 1, not {value}")));
-        }
-        Ok(Fraction(value))
-    }
-}
-
-/// A loss probability: at least 0 and below 1 (at 1 nothing would ever arrive).
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Probability(f64);
-
-impl<'de> Deserialize<'de> for Probability {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = f64::deserialize(deserializer)?;
-        if !(0.0..1.0).contains(&value) {
-            return Err(de::Error::custom(format!(
-                "a loss probability must be at least 0 and below 1, not {value}"
-            )));
-        }
-        Ok(Probability(value))
-    }
-}
-
-/// A rate per second: finite and not negative.
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Rate(f64);
-
-impl<'de> Deserialize<'de> for Rate {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = f64::deserialize(deserializer)?;
-        if !(value.is_finite() && value >= 0.0) {
-            return Err(de::Error::custom(format!("a rate must be 0 or more, not {value}")));
-        }
-        Ok(Rate(value))
-    }
-}
-
-/// A grid size from 1 to [`FILE_NODES_MAX`].
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct NodeCount(u32);
-
-impl<'de> Deserialize<'de> for NodeCount {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = u64::deserialize(deserializer)?;
-        match u32::try_from(value) {
-            Ok(count @ 1..=FILE_NODES_MAX) => Ok(NodeCount(count)),
-            _ => Err(de::Error::custom(format!(
-                "nodes must be from 1 to {FILE_NODES_MAX}, not {value}"
-            ))),
-        }
-    }
-}
-
-/// A count that must be at least 1 (`cores`, `inputs_per_turn`).
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Positive(u32);
-
-impl<'de> Deserialize<'de> for Positive {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = u64::deserialize(deserializer)?;
-        match u32::try_from(value) {
-            Ok(count @ 1..) => Ok(Positive(count)),
-            _ => Err(de::Error::custom(format!("must be from 1 to {}, not {value}", u32::MAX))),
-        }
-    }
-}
-
 /// `value` with at most six decimals and no trailing zeros, for messages.
 fn short(value: f64) -> String {
     let text = format!("{value:.6}");
@@ -558,6 +452,8 @@ fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::report::Percentiles;
 
