@@ -34,6 +34,7 @@
 
 mod dark;
 mod link;
+mod stats;
 mod writer;
 
 use std::collections::{BTreeSet, HashMap};
@@ -47,6 +48,8 @@ use herald_core::{FRAME_SIZE_MAX, Keypair, NodeId};
 use tokio::sync::{mpsc, oneshot};
 
 use self::dark::{DarkSocket, DarkSwitch};
+pub use self::stats::TransportStats;
+use self::stats::{Counters, bump};
 use crate::framing::{self, FramingError};
 use crate::tls::{self, PeerIdentity, PeerPolicy, TlsError};
 
@@ -137,40 +140,6 @@ pub enum TransportEvent {
     },
 }
 
-/// Counters since [`Transport::bind`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct TransportStats {
-    /// Frames received on links (requests not included).
-    pub frames_in: u64,
-    /// Bytes of those frames, without prefixes.
-    pub bytes_in: u64,
-    /// Frames written to links.
-    pub frames_out: u64,
-    /// Bytes of those frames, without prefixes.
-    pub bytes_out: u64,
-    /// Frames dropped because the peer's send queue was full.
-    pub frames_dropped_queue_full: u64,
-    /// Frames dropped because no connection could carry them: every dial failed, the link was
-    /// lost while writing, or the transport closed.
-    pub frames_dropped_unreachable: u64,
-    /// Frames and requests received but dropped because the event channel was full.
-    pub frames_dropped_inbound: u64,
-    /// Frames given to `send` that were empty, above `FRAME_SIZE_MAX`, or addressed to this
-    /// node itself.
-    pub frames_dropped_invalid: u64,
-    /// Outgoing connection attempts (one per address tried, and one per request).
-    pub dials: u64,
-    /// Outgoing connection attempts that failed or timed out.
-    pub dial_failures: u64,
-    /// Handshakes that failed on either side (bad certificate, wrong id, policy refusal).
-    pub handshake_failures: u64,
-    /// Connections open now, inbound and outbound.
-    pub connections_open: u64,
-    /// Connections closed because a peer without a membership certificate opened a frame
-    /// stream where guests may only ask to join.
-    pub guests_refused: u64,
-}
-
 /// Why a transport operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
@@ -239,27 +208,6 @@ struct Peer {
     writer: Option<(u64, mpsc::Sender<Arc<[u8]>>)>,
     /// Where to dial the peer: the addresses of the latest `send`.
     addrs: Vec<SocketAddr>,
-}
-
-#[derive(Default)]
-struct Counters {
-    frames_in: AtomicU64,
-    bytes_in: AtomicU64,
-    frames_out: AtomicU64,
-    bytes_out: AtomicU64,
-    dropped_queue_full: AtomicU64,
-    dropped_unreachable: AtomicU64,
-    dropped_inbound: AtomicU64,
-    dropped_invalid: AtomicU64,
-    dials: AtomicU64,
-    dial_failures: AtomicU64,
-    handshake_failures: AtomicU64,
-    connections_open: AtomicU64,
-    guests_refused: AtomicU64,
-}
-
-fn bump(counter: &AtomicU64, by: u64) {
-    counter.fetch_add(by, Ordering::Relaxed);
 }
 
 /// State shared by the handle and the tasks.
@@ -427,23 +375,7 @@ impl Transport {
 
     /// A snapshot of the counters.
     pub fn stats(&self) -> TransportStats {
-        let c = &self.shared.counters;
-        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
-        TransportStats {
-            frames_in: get(&c.frames_in),
-            bytes_in: get(&c.bytes_in),
-            frames_out: get(&c.frames_out),
-            bytes_out: get(&c.bytes_out),
-            frames_dropped_queue_full: get(&c.dropped_queue_full),
-            frames_dropped_unreachable: get(&c.dropped_unreachable),
-            frames_dropped_inbound: get(&c.dropped_inbound),
-            frames_dropped_invalid: get(&c.dropped_invalid),
-            dials: get(&c.dials),
-            dial_failures: get(&c.dial_failures),
-            handshake_failures: get(&c.handshake_failures),
-            connections_open: get(&c.connections_open),
-            guests_refused: get(&c.guests_refused),
-        }
+        self.shared.counters.snapshot()
     }
 
     /// Closes every connection to `peer`, without either side reporting the peer lost; the
