@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Counters since [`Transport::bind`].
+/// Counters since [`super::Transport::bind`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct TransportStats {
     /// Frames received on links (requests not included).
