@@ -58,7 +58,9 @@ pub use profile::{PROFILE_ADDRESSES_MAX, PROFILE_NAME_LEN_MAX, Profile};
 pub use record::{
     Digest, KEY_LEN_MAX, PAYLOAD_LEN_MAX, Record, RecordError, RecordKind, SignedRecord, Version,
 };
-pub use record_set::{MergeOutcome, OriginSummary, RecordSet, SlotKey};
+pub use record_set::{
+    FINGERPRINT_BUCKETS, MergeOutcome, OriginSummary, RecordSet, SlotKey, bucket_of,
+};
 pub use rng::Rng;
 pub use role::Role;
 pub use stats::Stats;

@@ -141,6 +141,24 @@ impl OriginRecords {
     }
 }
 
+/// How many buckets anti-entropy splits the origins into by the top bits of their ids, so that
+/// two sets that differ in a few origins find them by comparing 64 bucket fingerprints instead
+/// of listing every origin (see the `anti_entropy` module).
+pub const FINGERPRINT_BUCKETS: usize = 64;
+
+/// The bucket of `origin`: the top six bits of its id. Buckets are contiguous in origin order.
+pub fn bucket_of(origin: &NodeId) -> usize {
+    usize::from(origin.as_bytes()[0] >> 2)
+}
+
+/// The first origin id of `bucket`, or `None` past the last bucket (an unbounded range end).
+pub fn bucket_start(bucket: usize) -> Option<NodeId> {
+    let first_byte = u8::try_from(bucket.checked_mul(4)?).ok()?;
+    let mut bytes = [0u8; 32];
+    bytes[0] = first_byte;
+    Some(NodeId::from_bytes(bytes))
+}
+
 /// A set of verified records, one per slot, with the departure times of their origins.
 #[derive(Clone, Debug, Default)]
 pub struct RecordSet {
@@ -149,6 +167,8 @@ pub struct RecordSet {
     len: usize,
     /// XOR of every origin's fingerprint: equal sets have equal fingerprints.
     fingerprint: u64,
+    /// The same XOR per bucket of origins ([`bucket_of`]); empty until the first record.
+    buckets: Vec<u64>,
     departed: BTreeMap<NodeId, Instant>,
     conflicts: u64,
 }
@@ -162,6 +182,7 @@ impl RecordSet {
     /// Merges a record that has already been verified. Returns what happened.
     pub fn merge(&mut self, record: Arc<SignedRecord>) -> MergeOutcome {
         let version = record.record.version;
+        let record_origin = record.record.origin;
         let held = self.origins.entry(record.record.origin).or_default();
         let (outcome, change) = match held.find(record.record.kind.family(), &record.record.key) {
             Err(at) => {
@@ -188,6 +209,9 @@ impl RecordSet {
             held.summary.fingerprint ^= change;
             held.summary.high = held.summary.high.max(version);
             self.fingerprint ^= change;
+            let bucket = bucket_of(&record_origin);
+            self.buckets.resize(FINGERPRINT_BUCKETS, 0);
+            self.buckets[bucket] ^= change;
         }
         outcome
     }
@@ -216,6 +240,19 @@ impl RecordSet {
     /// The fingerprint of the whole set: two sets holding the same records have the same one.
     pub fn fingerprint(&self) -> u64 {
         self.fingerprint
+    }
+
+    /// The fingerprint of each bucket of origins ([`bucket_of`]), [`FINGERPRINT_BUCKETS`] of
+    /// them: two sets hold the same records in a bucket when these match.
+    pub fn bucket_fingerprints(&self) -> [u64; FINGERPRINT_BUCKETS] {
+        let mut buckets = [0; FINGERPRINT_BUCKETS];
+        buckets[..self.buckets.len()].copy_from_slice(&self.buckets);
+        buckets
+    }
+
+    /// Origins with at least one record held.
+    pub fn origin_count(&self) -> usize {
+        self.origins.len()
     }
 
     /// Per-origin summaries, in origin order.
@@ -270,6 +307,7 @@ impl RecordSet {
                 let change = digest_head(record);
                 held.summary.fingerprint ^= change;
                 self.fingerprint ^= change;
+                self.buckets[bucket_of(origin)] ^= change;
                 doomed.push(SlotKey::of(record));
                 false
             });
@@ -495,6 +533,37 @@ mod tests {
         assert_eq!(old.of_origin(keypair.id()).count(), 1);
         old.remove_where(|_| true);
         assert_eq!((old.fingerprint(), old.origins().count(), old.len()), (0, 0, 0));
+        assert_eq!(old.bucket_fingerprints(), [0; FINGERPRINT_BUCKETS]);
+    }
+
+    #[test]
+    fn bucket_fingerprints_follow_the_records_of_their_origins_alone() {
+        let mut set = RecordSet::new();
+        let keypairs: Vec<Keypair> = (1..=40).map(|n| Keypair::from_secret([n; 32])).collect();
+        for keypair in &keypairs {
+            set.merge(Arc::new(test_announcement(keypair, "a", Version::new(0, 1))));
+        }
+        let xor_of_buckets = set.bucket_fingerprints().iter().fold(0, |all, bucket| all ^ bucket);
+        assert_eq!(xor_of_buckets, set.fingerprint());
+        let before = set.bucket_fingerprints();
+        let changed = &keypairs[7];
+        set.merge(Arc::new(test_announcement(changed, "a", Version::new(0, 2))));
+        let after = set.bucket_fingerprints();
+        let differing: Vec<usize> =
+            (0..FINGERPRINT_BUCKETS).filter(|b| before[*b] != after[*b]).collect();
+        assert_eq!(differing, [bucket_of(&changed.id())]);
+    }
+
+    #[test]
+    fn buckets_are_contiguous_ranges_of_origin_ids() {
+        for bucket in 0..FINGERPRINT_BUCKETS {
+            let start = bucket_start(bucket).expect("every bucket has a start");
+            assert_eq!(bucket_of(&start), bucket);
+            let mut last = [0xff; 32];
+            last[0] = start.as_bytes()[0] | 3;
+            assert_eq!(bucket_of(&NodeId::from_bytes(last)), bucket);
+        }
+        assert_eq!(bucket_start(FINGERPRINT_BUCKETS), None);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::overlay::OverlayMessage;
 use crate::record::SignedRecord;
 
 /// The protocol version this build speaks.
-pub const PROTOCOL_VERSION: u8 = 1;
+pub const PROTOCOL_VERSION: u8 = 2;
 /// Largest frame accepted or produced, in bytes. A record is at most about 65 KiB, so a frame
 /// holds at least three full records; anti-entropy pushes are cut to fit.
 pub const FRAME_SIZE_MAX: usize = 256 * 1024;

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use herald_core::anti_entropy::{AntiEntropy, AntiEntropyMessage, AntiEntropyOutput};
 use herald_core::{
-    AntiEntropyConfig, Digest, Instant, Keypair, NodeId, Record, RecordKind, RecordSet, Rng,
-    SignedRecord, Version,
+    AntiEntropyConfig, Digest, FINGERPRINT_BUCKETS, Instant, Keypair, NodeId, Record, RecordKind,
+    RecordSet, Rng, SignedRecord, Version, bucket_of,
 };
 
 fn keypair(origin: u8) -> Keypair {
@@ -545,4 +545,94 @@ fn a_want_is_answered_with_the_records_of_the_wanted_origins_only() {
     assert_eq!(pushes[0].0.len(), 2);
     assert!(pushes[0].0.iter().all(|record| record.record.origin == origin(10)));
     assert!(!pushes[0].1);
+}
+
+/// One record from each of `count` origins, numbered from 100: more origins than buckets.
+fn many_origins(count: u8) -> impl Iterator<Item = SignedRecord> {
+    (0..count).map(|n| record(100 + n, "a", 1, 10))
+}
+
+/// The origins a replica holds that `covered` selects.
+fn origins_where(replica: &Replica, covered: impl Fn(&NodeId) -> bool) -> Vec<NodeId> {
+    replica.records.origins().map(|(origin, _)| *origin).filter(|origin| covered(origin)).collect()
+}
+
+#[test]
+fn a_peer_holding_more_origins_than_buckets_answers_a_differing_root_with_bucket_fingerprints() {
+    let mut b = Replica::new(2, AntiEntropyConfig::default());
+    b.hold(many_origins(100));
+    assert!(b.records.origin_count() > FINGERPRINT_BUCKETS);
+    let out = b.deliver(secs(1), origin(1), AntiEntropyMessage::Root { fingerprint: 0 });
+    let fingerprints = b.records.bucket_fingerprints().to_vec();
+    assert_eq!(
+        out,
+        vec![AntiEntropyOutput::Send(origin(1), AntiEntropyMessage::Buckets { fingerprints })]
+    );
+}
+
+#[test]
+fn replicas_that_differ_in_one_origin_list_only_its_bucket_and_converge() {
+    let mut a = Replica::new(1, AntiEntropyConfig::default());
+    let mut b = Replica::new(2, AntiEntropyConfig::default());
+    a.hold(many_origins(100));
+    b.hold(many_origins(100));
+    b.hold([record(120, "a", 2, 10)]);
+    let changed = bucket_of(&origin(120));
+
+    let first = a.round(secs(1), b.id);
+    let delivered = shuttle(&mut a, &mut b, secs(1), first);
+    let digests: Vec<&AntiEntropyMessage> = delivered
+        .iter()
+        .map(|(_, message)| message)
+        .filter(|message| matches!(message, AntiEntropyMessage::BucketDigest { .. }))
+        .collect();
+    let expected = origins_where(&a, |origin| bucket_of(origin) == changed);
+    assert!(expected.len() < 10, "a bucket holds a few of the 100 origins");
+    match digests.as_slice() {
+        [AntiEntropyMessage::BucketDigest { buckets, entries }] => {
+            assert_eq!(*buckets, 1 << changed);
+            let listed: Vec<NodeId> = entries.iter().map(|(origin, _, _)| *origin).collect();
+            assert_eq!(listed, expected);
+        }
+        other => panic!("expected one bucket digest: {other:?}"),
+    }
+    assert_eq!(a.digests(), b.digests());
+    assert_eq!(a.repaired, 1);
+}
+
+#[test]
+fn a_digest_of_differing_buckets_covers_whole_buckets_within_digest_page_max() {
+    for page_max in [1, 3, 1000] {
+        let config =
+            AntiEntropyConfig { digest_page_max: page_max, ..AntiEntropyConfig::default() };
+        let mut a = Replica::new(1, config);
+        a.hold(many_origins(100));
+        // A list with no buckets: every bucket differs.
+        let out =
+            a.deliver(secs(1), origin(2), AntiEntropyMessage::Buckets { fingerprints: Vec::new() });
+        let [AntiEntropyOutput::Send(_, message)] = out.as_slice() else {
+            panic!("one digest expected: {out:?}")
+        };
+        let (listed, covered) = match message {
+            AntiEntropyMessage::BucketDigest { buckets, entries } => {
+                let covered = origins_where(&a, |origin| buckets & (1 << bucket_of(origin)) != 0);
+                (entries.len(), covered)
+            }
+            AntiEntropyMessage::Digest { .. } => {
+                let (start, end, listed) = page(message);
+                let covered = origins_where(&a, |origin| {
+                    start.is_none_or(|s| *origin >= s) && end.is_none_or(|e| *origin < e)
+                });
+                assert_eq!(listed, covered);
+                (listed.len(), covered)
+            }
+            other => panic!("not a digest: {other:?}"),
+        };
+        assert!(listed <= page_max, "{listed} origins listed, at most {page_max}");
+        assert_eq!(listed, covered.len(), "every origin of what is covered is listed");
+        assert!(listed > 0);
+        if page_max == 1000 {
+            assert_eq!(listed, 100, "everything fits");
+        }
+    }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use herald_core::broadcast::{
-    Arrived, Broadcast, BroadcastMessage, BroadcastOutput, Link, UNKNOWN_ROUND,
+    Arrived, Broadcast, BroadcastMessage, BroadcastOutput, Link, ShortId, UNKNOWN_ROUND,
 };
 use herald_core::{
     BroadcastConfig, BroadcastMode, Digest, Instant, Keypair, NodeId, Record, RecordKind, Rng,
@@ -120,7 +120,11 @@ fn timeout(broadcast: &mut Broadcast, now: Instant) -> Vec<BroadcastOutput> {
 }
 
 fn ihave(id: Digest, round: u16) -> BroadcastMessage {
-    BroadcastMessage::IHave { entries: vec![(id, origin_of(9), round)] }
+    BroadcastMessage::IHave { entries: vec![(ShortId::of(&id), round)] }
+}
+
+fn graft(id: Digest) -> BroadcastMessage {
+    BroadcastMessage::Graft { id: ShortId::of(&id) }
 }
 
 /// Peers that were sent the whole record.
@@ -220,7 +224,7 @@ fn after_a_neighbour_failed_a_new_one_is_told_of_the_records_spread_within_the_w
     broadcast.neighbor_up(now, id(2));
     assert_eq!(broadcast.poll_timeout(), Some(now + config.ihave_interval));
     let out = timeout(&mut broadcast, now + config.ihave_interval);
-    let entries = vec![(recent.digest(), origin_of(9), 0), (relayed.digest(), origin_of(8), 3)];
+    let entries = vec![(ShortId::of(&recent.digest()), 0), (ShortId::of(&relayed.digest()), 3)];
     assert_eq!(controls(&out), vec![(id(2), BroadcastMessage::IHave { entries })]);
 
     // Past the window nothing is announced to a new neighbour.
@@ -238,7 +242,7 @@ fn records_spread_within_one_interval_share_one_ihave() {
     assert_eq!(broadcast.poll_timeout(), Some(ms(0) + config.ihave_interval));
 
     let out = timeout(&mut broadcast, ms(0) + config.ihave_interval);
-    let entries = vec![(first.digest(), origin_of(8), 0), (second.digest(), origin_of(9), 3)];
+    let entries = vec![(ShortId::of(&first.digest()), 0), (ShortId::of(&second.digest()), 3)];
     assert_eq!(controls(&out), vec![(id(4), BroadcastMessage::IHave { entries })]);
 }
 
@@ -334,21 +338,21 @@ fn a_duplicate_of_a_record_first_repaired_by_anti_entropy_prunes_nothing() {
 fn ihave_for_an_unseen_record_starts_a_graft_timer_that_grafts_the_announcer() {
     let config = BroadcastConfig::default();
     let mut broadcast = with_links(config.clone(), [1], [4]);
-    let missing = record(9, 1).digest();
+    let missing = record(9, 1);
 
-    assert!(control(&mut broadcast, ms(100), 4, ihave(missing, 2)).is_empty());
+    assert!(control(&mut broadcast, ms(100), 4, ihave(missing.digest(), 2)).is_empty());
     let deadline = ms(100) + config.graft_timeout;
     assert_eq!(broadcast.poll_timeout(), Some(deadline));
     assert!(timeout(&mut broadcast, deadline - Duration::from_millis(1)).is_empty());
 
     let out = timeout(&mut broadcast, deadline);
-    assert_eq!(
-        controls(&out),
-        vec![(id(4), BroadcastMessage::Graft { id: Some(missing), origin: origin_of(9) })]
-    );
+    assert_eq!(controls(&out), vec![(id(4), graft(missing.digest()))]);
+    assert_eq!(broadcast.repairs(), (1, 0));
+    // The link joins the tree when the record comes over it: only then is its origin known.
+    assert_eq!(broadcast.eager(), &ids([1]));
+    spread(&mut broadcast, deadline + Duration::from_millis(20), &missing, Some(4), 3);
     assert_eq!(broadcast.eager(), &ids([1, 4]));
     assert!(broadcast.lazy().is_empty());
-    assert_eq!(broadcast.repairs(), (1, 0));
 }
 
 #[test]
@@ -396,7 +400,7 @@ fn a_graft_that_brings_nothing_is_retried_with_the_announcers_in_turn_then_given
         let out = timeout(&mut broadcast, now);
         assert_eq!(controls(&out).len(), 1, "{out:?}");
         let (to, message) = controls(&out).remove(0);
-        assert_eq!(message, BroadcastMessage::Graft { id: Some(missing), origin: origin_of(9) });
+        assert_eq!(message, graft(missing));
         grafted.push(to);
         now = now + config.graft_retry;
     }
@@ -443,12 +447,7 @@ fn a_graft_is_answered_with_the_record_and_makes_the_link_eager() {
     let record = record(9, 1);
     spread(&mut broadcast, ms(0), &record, Some(1), 3);
 
-    let out = control(
-        &mut broadcast,
-        ms(500),
-        4,
-        BroadcastMessage::Graft { id: Some(record.digest()), origin: origin_of(9) },
-    );
+    let out = control(&mut broadcast, ms(500), 4, graft(record.digest()));
     assert_eq!(
         out,
         vec![BroadcastOutput::Send(
@@ -461,21 +460,20 @@ fn a_graft_is_answered_with_the_record_and_makes_the_link_eager() {
 }
 
 #[test]
-fn a_graft_for_an_unknown_record_only_makes_the_link_eager() {
+fn a_graft_for_an_unknown_record_is_answered_with_nothing_and_changes_no_tree() {
     let mut broadcast = with_links(BroadcastConfig::default(), [1], [4]);
     let unknown = record(9, 1).digest();
-    assert!(
-        control(
-            &mut broadcast,
-            ms(0),
-            4,
-            BroadcastMessage::Graft { id: Some(unknown), origin: origin_of(9) }
-        )
-        .is_empty()
-    );
+    assert!(control(&mut broadcast, ms(0), 4, graft(unknown)).is_empty());
+    assert_eq!(broadcast.eager(), &ids([1]));
+}
+
+#[test]
+fn a_tree_graft_makes_the_link_eager_only_from_a_neighbour() {
+    let mut broadcast = with_links(BroadcastConfig::default(), [1], [4]);
+    let tree_graft = BroadcastMessage::GraftTree { origin: origin_of(9) };
+    assert!(control(&mut broadcast, ms(0), 4, tree_graft.clone()).is_empty());
     assert_eq!(broadcast.eager(), &ids([1, 4]));
-    // A graft from a peer that is no neighbour adds nobody to the tree.
-    control(&mut broadcast, ms(0), 7, BroadcastMessage::Graft { id: None, origin: origin_of(9) });
+    control(&mut broadcast, ms(0), 7, tree_graft);
     assert!(!broadcast.eager().contains(&id(7)));
 }
 
@@ -506,12 +504,8 @@ fn the_seen_cache_is_bounded_and_forgets_the_oldest_first() {
     assert!(records[1..].iter().all(|record| broadcast.has_seen(&record.digest())));
 
     // A forgotten record can no longer be served to a graft.
-    let graft = |record: &Arc<SignedRecord>| BroadcastMessage::Graft {
-        id: Some(record.digest()),
-        origin: origin_of(9),
-    };
-    assert!(control(&mut broadcast, ms(1), 4, graft(&records[0])).is_empty());
-    assert_eq!(count_pushes(&control(&mut broadcast, ms(1), 4, graft(&records[3]))), 1);
+    assert!(control(&mut broadcast, ms(1), 4, graft(records[0].digest())).is_empty());
+    assert_eq!(count_pushes(&control(&mut broadcast, ms(1), 4, graft(records[3].digest()))), 1);
 }
 
 #[test]
@@ -609,12 +603,7 @@ fn repaired_records_are_announced_to_every_neighbour_with_an_unknown_round_and_p
     assert_eq!(count_pushes(&out), 0);
 
     // A neighbour that then grafts it gets it with the unknown round.
-    let out = control(
-        &mut broadcast,
-        ms(100),
-        2,
-        BroadcastMessage::Graft { id: Some(record.digest()), origin: origin_of(9) },
-    );
+    let out = control(&mut broadcast, ms(100), 2, graft(record.digest()));
     assert_eq!(
         out,
         vec![BroadcastOutput::Send(
@@ -635,8 +624,12 @@ fn a_repaired_record_replaces_the_pending_pull_with_a_graft_onto_the_closest_ann
 
     let mut out = Vec::new();
     broadcast.repaired(ms(10), first, &mut out);
-    let graft = BroadcastMessage::Graft { id: None, origin: origin_of(9) };
-    assert_eq!(out, vec![BroadcastOutput::Send(id(5), graft)], "the closest announcer, no pull");
+    let tree_graft = BroadcastMessage::GraftTree { origin: origin_of(9) };
+    assert_eq!(
+        out,
+        vec![BroadcastOutput::Send(id(5), tree_graft)],
+        "the closest announcer, no pull"
+    );
     let out = timeout(&mut broadcast, ms(0) + config.graft_timeout);
     assert!(
         out.iter().all(|BroadcastOutput::Send(_, m)| !matches!(m, BroadcastMessage::Graft { .. })),

@@ -14,7 +14,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, LazyLock};
 
 use herald_core::anti_entropy::AntiEntropyMessage;
-use herald_core::broadcast::{BroadcastMessage, Link};
+use herald_core::broadcast::{BroadcastMessage, Link, ShortId};
 use herald_core::membership::MembershipMessage;
 use herald_core::overlay::{OverlayMessage, Priority};
 use herald_core::wire::{self, Message, PROTOCOL_VERSION};
@@ -133,10 +133,10 @@ fn any_broadcast_message() -> impl Strategy<Value = BroadcastMessage> {
             round,
             record: Arc::new(record)
         }),
-        vec((any::<Digest>(), any_node_id(), any::<u16>()), 0..=8)
+        vec((any::<[u8; 8]>().prop_map(ShortId), any::<u16>()), 0..=8)
             .prop_map(|entries| BroadcastMessage::IHave { entries }),
-        (option::of(any::<Digest>()), any_node_id())
-            .prop_map(|(id, origin)| BroadcastMessage::Graft { id, origin }),
+        any::<[u8; 8]>().prop_map(|id| BroadcastMessage::Graft { id: ShortId(id) }),
+        any_node_id().prop_map(|origin| BroadcastMessage::GraftTree { origin }),
         any_node_id().prop_map(|origin| BroadcastMessage::Prune { origin }),
         (any_node_id(), any::<bool>()).prop_map(|(origin, eager)| BroadcastMessage::Reroute {
             origin,
@@ -165,6 +165,10 @@ fn any_anti_entropy_message() -> impl Strategy<Value = AntiEntropyMessage> {
         vec((any_node_id(), option::of(any_version())), 0..=8)
             .prop_map(|origins| AntiEntropyMessage::Want { origins }),
         any::<u64>().prop_map(|fingerprint| AntiEntropyMessage::Root { fingerprint }),
+        vec(any::<u64>(), 0..=80)
+            .prop_map(|fingerprints| AntiEntropyMessage::Buckets { fingerprints }),
+        (any::<u64>(), vec((any_node_id(), any::<u64>(), any_version()), 0..=8))
+            .prop_map(|(buckets, entries)| AntiEntropyMessage::BucketDigest { buckets, entries }),
         (vec(any_record(), 0..=4), any::<bool>()).prop_map(|(records, more)| {
             AntiEntropyMessage::Records {
                 records: records.into_iter().map(Arc::new).collect(),
@@ -220,6 +224,7 @@ fn variant_name(message: &Message) -> &'static str {
             BroadcastMessage::Gossip { .. } => "broadcast/gossip",
             BroadcastMessage::IHave { .. } => "broadcast/ihave",
             BroadcastMessage::Graft { .. } => "broadcast/graft",
+            BroadcastMessage::GraftTree { .. } => "broadcast/graft-tree",
             BroadcastMessage::Prune { .. } => "broadcast/prune",
             BroadcastMessage::Reroute { .. } => "broadcast/reroute",
         },
@@ -229,6 +234,8 @@ fn variant_name(message: &Message) -> &'static str {
             AntiEntropyMessage::Root { .. } => "sync/root",
             AntiEntropyMessage::Records { .. } => "sync/records",
             AntiEntropyMessage::Held { .. } => "sync/held",
+            AntiEntropyMessage::Buckets { .. } => "sync/buckets",
+            AntiEntropyMessage::BucketDigest { .. } => "sync/bucket-digest",
         },
         Message::Membership(membership) => match membership {
             MembershipMessage::Ping { .. } => "membership/ping",
@@ -239,7 +246,7 @@ fn variant_name(message: &Message) -> &'static str {
 }
 
 /// Every variant [`variant_name`] knows.
-const VARIANT_COUNT: usize = 23;
+const VARIANT_COUNT: usize = 26;
 
 /// A small pool of records that collide often: two origins, two keys, three versions, and per
 /// version two announcements with different payloads (a same-version conflict), a tombstone, and

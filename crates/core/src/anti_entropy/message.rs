@@ -50,6 +50,23 @@ pub enum AntiEntropyMessage {
         /// XOR of the sender's origin fingerprints.
         fingerprint: u64,
     },
+    /// The answer to a root that differs, from a node holding more origins than there are
+    /// buckets: the fingerprint of each bucket of origins. The receiver answers with a
+    /// [`AntiEntropyMessage::BucketDigest`] of its own origins in the buckets that differ, so
+    /// that two nodes that differ in a few origins do not list all of them.
+    Buckets {
+        /// One fingerprint per bucket, in bucket order (`record_set::FINGERPRINT_BUCKETS`).
+        fingerprints: Vec<u64>,
+    },
+    /// What the sender holds for the origins in a set of buckets, answered as a
+    /// [`AntiEntropyMessage::Digest`] is.
+    BucketDigest {
+        /// Bit `b` is set when bucket `b` is covered; every origin the sender holds in a
+        /// covered bucket is listed.
+        buckets: u64,
+        /// (origin, fingerprint, highest version held), as in a digest.
+        entries: Vec<(NodeId, u64, Version)>,
+    },
 }
 
 /// What anti-entropy asks of the node.

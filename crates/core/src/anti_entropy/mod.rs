@@ -5,7 +5,15 @@
 //! a page of origins, in origin order from a rotating cursor, a 64-bit fingerprint of the
 //! records it holds from each. The initiator compares the page with its own holdings in the
 //! same range, pushes the records of every origin whose fingerprint differs or that the peer
-//! lacks, and names the origins it needs in return. An origin whose highest versions agree
+//! lacks, and names the origins it needs in return.
+//!
+//! A peer holding more origins than there are *buckets* (64, by the top bits of the origin id)
+//! answers a differing root with the fingerprint of each bucket instead. The initiator sends a
+//! digest of its own origins in the buckets that differ, and the peer settles them as above,
+//! roles swapped. During a broadcast, roots differ because of
+//! the few records in flight: a full digest then listed every origin (about 10 KB at 300
+//! members, and most of the steady-state bytes), where the buckets cost about 600 bytes and
+//! the digest of one bucket a sixty-fourth of the full one. An origin whose highest versions agree
 //! but whose fingerprints differ (a record in the middle missed, or two arrived out of order)
 //! is settled by exchanging lists of the records held from that origin, so that only the
 //! records missing on either side travel, not the whole origin. Pushes are bounded per round
@@ -27,6 +35,7 @@
 //! this push-pull anti-entropy; the per-origin summary is the one Scuttlebutt uses, van Renesse
 //! et al., "Efficient reconciliation and flow control for anti-entropy protocols", 2008.)
 
+mod buckets;
 mod config;
 mod message;
 mod reconcile;
@@ -41,7 +50,7 @@ pub use message::{AntiEntropyMessage, AntiEntropyOutput};
 
 use crate::id::NodeId;
 use crate::record::{SignedRecord, Version};
-use crate::record_set::RecordSet;
+use crate::record_set::{FINGERPRINT_BUCKETS, RecordSet, bucket_of};
 use crate::rng::Rng;
 use crate::time::Instant;
 
@@ -178,14 +187,36 @@ impl AntiEntropy {
         self.age(now);
         match message {
             AntiEntropyMessage::Root { fingerprint } => {
-                if fingerprint != records.fingerprint() {
+                if fingerprint == records.fingerprint() {
+                    // In step: nothing to say.
+                } else if records.origin_count() <= FINGERPRINT_BUCKETS {
                     let page = self.next_page(records);
                     out.push(AntiEntropyOutput::Send(from, page));
+                } else {
+                    let fingerprints = records.bucket_fingerprints().to_vec();
+                    out.push(AntiEntropyOutput::Send(
+                        from,
+                        AntiEntropyMessage::Buckets { fingerprints },
+                    ));
+                }
+                Vec::new()
+            }
+            AntiEntropyMessage::Buckets { fingerprints } => {
+                if let Some(digest) = self.digest_of_differing_buckets(&fingerprints, records) {
+                    out.push(AntiEntropyOutput::Send(from, digest));
                 }
                 Vec::new()
             }
             AntiEntropyMessage::Digest { start, end, entries } => {
-                self.on_digest(from, (start, end), entries, records, rng, out);
+                let in_range = |origin: &NodeId| {
+                    start.is_none_or(|s| *origin >= s) && end.is_none_or(|e| *origin < e)
+                };
+                self.on_digest(from, in_range, entries, records, rng, out);
+                Vec::new()
+            }
+            AntiEntropyMessage::BucketDigest { buckets, entries } => {
+                let in_range = |origin: &NodeId| buckets & (1 << bucket_of(origin)) != 0;
+                self.on_digest(from, in_range, entries, records, rng, out);
                 Vec::new()
             }
             AntiEntropyMessage::Want { origins } => {

@@ -12,10 +12,12 @@ use crate::record_set::{RecordSet, digest_head};
 use crate::rng::Rng;
 
 impl AntiEntropy {
+    /// Settles a peer's digest of the origins `in_range` selects: pushes what the peer lacks,
+    /// and asks for, or lists, what this node lacks.
     pub(super) fn on_digest(
         &mut self,
         from: NodeId,
-        (start, end): (Option<NodeId>, Option<NodeId>),
+        in_range: impl Fn(&NodeId) -> bool,
         entries: Vec<(NodeId, u64, Version)>,
         records: &RecordSet,
         rng: &mut Rng,
@@ -26,8 +28,6 @@ impl AntiEntropy {
             .take(self.config.digest_page_max)
             .map(|(origin, fingerprint, high)| (origin, (fingerprint, high)))
             .collect();
-        let in_range =
-            |origin: &NodeId| start.is_none_or(|s| *origin >= s) && end.is_none_or(|e| *origin < e);
         let mut to_push = Vec::new();
         let mut wanted = Vec::new();
         let mut listed = Vec::new();

@@ -33,16 +33,13 @@ impl Broadcast {
                 .copied()
                 .filter(|_| missing.grafts < GRAFTS_PER_RECORD_MAX);
             match next {
+                // The link joins the record's tree when the record comes: only then is its
+                // origin known here.
                 Some((announcer, _)) => {
                     missing.grafts += 1;
-                    let origin = missing.origin;
                     self.missing.reschedule(&id, now + self.config.graft_retry);
-                    self.trees.make_eager(origin, announcer, Scope::OwnAndShared);
                     self.grafts_sent += 1;
-                    out.push(BroadcastOutput::Send(
-                        announcer,
-                        BroadcastMessage::Graft { id: Some(id), origin },
-                    ));
+                    out.push(BroadcastOutput::Send(announcer, BroadcastMessage::Graft { id }));
                 }
                 None => {
                     self.missing.remove(&id);
@@ -55,6 +52,7 @@ impl Broadcast {
     /// the threshold, graft it and prune the eager link that delivered.
     pub(super) fn optimize(
         &mut self,
+        origin: NodeId,
         sender: NodeId,
         round: u16,
         missing: Missing,
@@ -70,8 +68,8 @@ impl Broadcast {
         if announcer != sender
             && announced_round.saturating_add(self.config.optimization_threshold) < round
         {
-            self.reroute(missing.origin, announcer, Link::Eager, out);
-            self.reroute(missing.origin, sender, Link::Lazy, out);
+            self.reroute(origin, announcer, Link::Eager, out);
+            self.reroute(origin, sender, Link::Lazy, out);
         }
     }
 

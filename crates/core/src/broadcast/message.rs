@@ -7,6 +7,22 @@ use serde::{Deserialize, Serialize};
 use crate::id::NodeId;
 use crate::record::{Digest, SignedRecord};
 
+/// A record's short id: the first 8 bytes of its digest. IHAVE announcements and grafts name
+/// records by it, at a quarter of the digest's size, and without their origin, which the
+/// receiver of a graft reads from the record it holds. Two records whose digests share their
+/// first 8 bytes cost at worst one of them left to anti-entropy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ShortId(pub [u8; 8]);
+
+impl ShortId {
+    /// The short id of the record with this digest.
+    pub fn of(digest: &Digest) -> ShortId {
+        let mut head = [0u8; 8];
+        head.copy_from_slice(&digest[..8]);
+        ShortId(head)
+    }
+}
+
 /// Broadcast messages between two nodes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BroadcastMessage {
@@ -19,13 +35,17 @@ pub enum BroadcastMessage {
     },
     /// Ids of records the sender holds.
     IHave {
-        /// (message id, the record's origin, round at the sender).
-        entries: Vec<(Digest, NodeId, u16)>,
+        /// (short id, round at the sender).
+        entries: Vec<(ShortId, u16)>,
     },
-    /// Pull a record and make the link eager in `origin`'s tree.
+    /// Pull a record, and make the link eager in its origin's tree.
     Graft {
-        /// The wanted record, if any.
-        id: Option<Digest>,
+        /// The wanted record.
+        id: ShortId,
+    },
+    /// Make the link eager in `origin`'s tree without asking for a record (the sender got it
+    /// by anti-entropy, and so was off the tree).
+    GraftTree {
         /// Whose tree the link joins.
         origin: NodeId,
     },

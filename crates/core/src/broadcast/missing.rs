@@ -3,14 +3,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::ShortId;
 use crate::id::NodeId;
-use crate::record::Digest;
 use crate::time::Instant;
 
 /// A record announced by IHAVE but not yet received.
 #[derive(Clone, Debug)]
 pub(super) struct Missing {
-    pub(super) origin: NodeId,
     /// Peers that announced the record, with their rounds; closest to the origin first.
     pub(super) announcers: Vec<(NodeId, u16)>,
     pub(super) grafts: u32,
@@ -22,39 +21,34 @@ pub(super) struct Missing {
 /// Every missing record by id, and the same ordered by deadline.
 #[derive(Clone, Debug, Default)]
 pub(super) struct MissingRecords {
-    by_id: BTreeMap<Digest, Missing>,
-    by_deadline: BTreeSet<(Instant, Digest)>,
+    by_id: BTreeMap<ShortId, Missing>,
+    by_deadline: BTreeSet<(Instant, ShortId)>,
 }
 
 impl MissingRecords {
     /// The missing record `id`, first announced now with a graft due at `deadline`, or as it
     /// already is.
-    pub(super) fn announced(
-        &mut self,
-        id: Digest,
-        origin: NodeId,
-        deadline: Instant,
-    ) -> &mut Missing {
+    pub(super) fn announced(&mut self, id: ShortId, deadline: Instant) -> &mut Missing {
         self.by_id.entry(id).or_insert_with(|| {
             self.by_deadline.insert((deadline, id));
-            Missing { origin, announcers: Vec::new(), grafts: 0, deadline }
+            Missing { announcers: Vec::new(), grafts: 0, deadline }
         })
     }
 
     /// Forgets `id` (it arrived, or grafting it was given up); returns what was known of it.
-    pub(super) fn remove(&mut self, id: &Digest) -> Option<Missing> {
+    pub(super) fn remove(&mut self, id: &ShortId) -> Option<Missing> {
         let missing = self.by_id.remove(id)?;
         self.by_deadline.remove(&(missing.deadline, *id));
         Some(missing)
     }
 
     /// The missing record `id`.
-    pub(super) fn get_mut(&mut self, id: &Digest) -> Option<&mut Missing> {
+    pub(super) fn get_mut(&mut self, id: &ShortId) -> Option<&mut Missing> {
         self.by_id.get_mut(id)
     }
 
     /// Moves the graft of `id` to `deadline`.
-    pub(super) fn reschedule(&mut self, id: &Digest, deadline: Instant) {
+    pub(super) fn reschedule(&mut self, id: &ShortId, deadline: Instant) {
         if let Some(missing) = self.by_id.get_mut(id) {
             self.by_deadline.remove(&(missing.deadline, *id));
             missing.deadline = deadline;
@@ -68,8 +62,8 @@ impl MissingRecords {
     }
 
     /// The records whose graft is due at `now`, in id order.
-    pub(super) fn due(&self, now: Instant) -> Vec<Digest> {
-        let mut due: Vec<Digest> =
+    pub(super) fn due(&self, now: Instant) -> Vec<ShortId> {
+        let mut due: Vec<ShortId> =
             self.by_deadline.iter().take_while(|(at, _)| *at <= now).map(|(_, id)| *id).collect();
         due.sort_unstable();
         due

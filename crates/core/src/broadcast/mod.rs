@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 pub use config::{BroadcastConfig, BroadcastMode};
-pub use message::{Arrived, BroadcastMessage, BroadcastOutput, Link};
+pub use message::{Arrived, BroadcastMessage, BroadcastOutput, Link, ShortId};
 
 use crate::id::NodeId;
 use crate::record::{Digest, SignedRecord};
@@ -59,10 +59,10 @@ pub struct Broadcast {
     /// Recently seen records; bounded, oldest forgotten first.
     seen: SeenCache,
     missing: MissingRecords,
-    lazy_queue: BTreeMap<NodeId, Vec<(Digest, NodeId, u16)>>,
+    lazy_queue: BTreeMap<NodeId, Vec<(ShortId, u16)>>,
     next_flush: Option<Instant>,
-    /// Records spread within `recent_window`, oldest first: when, id, origin and round.
-    recent: VecDeque<(Instant, Digest, NodeId, u16)>,
+    /// Records spread within `recent_window`, oldest first: when, id and round.
+    recent: VecDeque<(Instant, ShortId, u16)>,
     /// When a neighbour last failed (crashed, or was declared dead).
     neighbor_failed_at: Option<Instant>,
     grafts_sent: u64,
@@ -119,16 +119,12 @@ impl Broadcast {
             return;
         }
         let queue = self.lazy_queue.entry(peer).or_default();
-        queue.extend(self.recent.iter().map(|(_, id, origin, round)| (*id, *origin, *round)));
+        queue.extend(self.recent.iter().map(|(_, id, round)| (*id, *round)));
         self.next_flush.get_or_insert(now + self.config.ihave_interval);
     }
 
     fn forget_old_recent(&mut self, now: Instant) {
-        while self
-            .recent
-            .front()
-            .is_some_and(|(at, _, _, _)| *at + self.config.recent_window <= now)
-        {
+        while self.recent.front().is_some_and(|(at, _, _)| *at + self.config.recent_window <= now) {
             self.recent.pop_front();
         }
     }
@@ -171,7 +167,7 @@ impl Broadcast {
         out: &mut Vec<BroadcastOutput>,
     ) {
         let Arrived { record, from, round } = arrived;
-        let id = record.digest();
+        let id = ShortId::of(&record.digest());
         let origin = record.record.origin;
         self.seen.insert(Seen { record: record.clone(), round, via_tree: true, parent: from });
         let missing = self.missing.remove(&id);
@@ -180,7 +176,7 @@ impl Broadcast {
             if self.recent.len() >= RECENT_MAX {
                 self.recent.pop_front();
             }
-            self.recent.push_back((now, id, origin, round));
+            self.recent.push_back((now, id, round));
         }
         let message = BroadcastMessage::Gossip { round, record: record.clone() };
         match self.config.mode {
@@ -208,13 +204,13 @@ impl Broadcast {
                 let lazy: Vec<NodeId> =
                     split.lazy.iter().copied().filter(|peer| Some(*peer) != from).collect();
                 for peer in lazy {
-                    self.lazy_queue.entry(peer).or_default().push((id, origin, round));
+                    self.lazy_queue.entry(peer).or_default().push((id, round));
                 }
                 if !self.lazy_queue.is_empty() && self.next_flush.is_none() {
                     self.next_flush = Some(now + self.config.ihave_interval);
                 }
                 if let (Some(sender), Some(missing)) = (from, missing) {
-                    self.optimize(sender, round, missing, out);
+                    self.optimize(origin, sender, round, missing, out);
                 }
             }
         }
@@ -245,10 +241,10 @@ impl Broadcast {
         record: Arc<SignedRecord>,
         out: &mut Vec<BroadcastOutput>,
     ) {
-        let id = record.digest();
-        if self.seen.contains(&id) {
+        if self.seen.contains(&record.digest()) {
             return;
         }
+        let id = ShortId::of(&record.digest());
         let missing = self.missing.remove(&id);
         self.seen.insert(Seen {
             record: record.clone(),
@@ -268,14 +264,11 @@ impl Broadcast {
         if let Some(announcer) = closest {
             self.trees.make_eager(origin, announcer, Scope::OwnAndShared);
             self.grafts_sent += 1;
-            out.push(BroadcastOutput::Send(
-                announcer,
-                BroadcastMessage::Graft { id: None, origin },
-            ));
+            out.push(BroadcastOutput::Send(announcer, BroadcastMessage::GraftTree { origin }));
         }
         let neighbors: Vec<NodeId> = self.trees.neighbors().copied().collect();
         for peer in neighbors {
-            self.lazy_queue.entry(peer).or_default().push((id, origin, UNKNOWN_ROUND));
+            self.lazy_queue.entry(peer).or_default().push((id, UNKNOWN_ROUND));
         }
         if !self.lazy_queue.is_empty() && self.next_flush.is_none() {
             self.next_flush = Some(now + self.config.ihave_interval);
@@ -330,12 +323,12 @@ impl Broadcast {
         match message {
             BroadcastMessage::Gossip { .. } => {}
             BroadcastMessage::IHave { entries } => {
-                for (id, origin, round) in entries.into_iter().take(self.config.ihave_batch_max) {
-                    if self.seen.contains(&id) {
+                for (id, round) in entries.into_iter().take(self.config.ihave_batch_max) {
+                    if self.seen.get_short(&id).is_some() {
                         continue;
                     }
                     let deadline = now + self.config.graft_timeout;
-                    let missing = self.missing.announced(id, origin, deadline);
+                    let missing = self.missing.announced(id, deadline);
                     if missing.announcers.len() < 8
                         && !missing.announcers.iter().any(|(peer, _)| *peer == from)
                     {
@@ -344,15 +337,20 @@ impl Broadcast {
                     }
                 }
             }
-            BroadcastMessage::Graft { id, origin } => {
+            BroadcastMessage::Graft { id } => {
+                let Some(seen) = self.seen.get_short(&id) else { return };
+                let message =
+                    BroadcastMessage::Gossip { round: seen.round, record: seen.record.clone() };
+                let origin = seen.record.record.origin;
+                out.push(BroadcastOutput::Send(from, message));
                 // Only an overlay neighbour can be grafted onto a tree.
                 if self.trees.is_neighbor(&from) {
                     self.trees.make_eager(origin, from, Scope::OwnAndShared);
                 }
-                if let Some(seen) = id.and_then(|id| self.seen.get(&id)) {
-                    let message =
-                        BroadcastMessage::Gossip { round: seen.round, record: seen.record.clone() };
-                    out.push(BroadcastOutput::Send(from, message));
+            }
+            BroadcastMessage::GraftTree { origin } => {
+                if self.trees.is_neighbor(&from) {
+                    self.trees.make_eager(origin, from, Scope::OwnAndShared);
                 }
             }
             BroadcastMessage::Prune { origin } => {

@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
+use super::ShortId;
 use crate::id::NodeId;
 use crate::record::{Digest, SignedRecord};
 
@@ -36,9 +37,7 @@ pub(super) struct SeenCache {
 }
 
 fn key_of(id: &Digest) -> u64 {
-    let mut head = [0u8; 8];
-    head.copy_from_slice(&id[..8]);
-    u64::from_le_bytes(head)
+    u64::from_le_bytes(ShortId::of(id).0)
 }
 
 impl SeenCache {
@@ -52,6 +51,12 @@ impl SeenCache {
 
     pub(super) fn get(&self, id: &Digest) -> Option<&Seen> {
         self.entries.get(&key_of(id)).filter(|seen| seen.record.digest() == *id)
+    }
+
+    /// The record whose digest starts with `id`: what a peer that names it by its short id
+    /// means.
+    pub(super) fn get_short(&self, id: &ShortId) -> Option<&Seen> {
+        self.entries.get(&u64::from_le_bytes(id.0))
     }
 
     pub(super) fn get_mut(&mut self, id: &Digest) -> Option<&mut Seen> {

@@ -60,6 +60,7 @@ impl Node {
             match &message {
                 BroadcastMessage::Gossip { record, .. } => self.count_record_out(record),
                 BroadcastMessage::Graft { .. }
+                | BroadcastMessage::GraftTree { .. }
                 | BroadcastMessage::Reroute { link: Link::Eager, .. } => self.stats.grafts += 1,
                 BroadcastMessage::Prune { .. }
                 | BroadcastMessage::Reroute { link: Link::Lazy, .. } => self.stats.prunes += 1,
