@@ -37,6 +37,7 @@ mod record;
 mod record_set;
 mod rng;
 mod role;
+pub mod routing;
 mod stats;
 mod time;
 mod verify;
@@ -63,6 +64,7 @@ pub use record_set::{
 };
 pub use rng::Rng;
 pub use role::Role;
+pub use routing::RoutingConfig;
 pub use stats::Stats;
 pub use time::Instant;
 pub use verify::{DirectVerifier, Verifier};

@@ -269,6 +269,11 @@ impl SignedRecord {
         FIXED_FIELDS_MAX + self.record.key.len() + self.record.payload.len()
     }
 
+    /// The record's encoded size, exactly: what it adds to a frame that carries it.
+    pub fn encoded_len(&self) -> usize {
+        postcard::experimental::serialized_size(self).unwrap_or_else(|_| self.encoded_len_max())
+    }
+
     /// Checks the bounds and the signature.
     pub fn verify(&self) -> Result<(), RecordError> {
         self.record.check_bounds()?;

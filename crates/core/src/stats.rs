@@ -25,6 +25,10 @@ pub struct Stats {
     /// Of `records_out`, the copies of announcements and withdrawals: what applications
     /// publish, apart from membership's claims and the nodes' profiles and certificates.
     pub announcements_out: u64,
+    /// Of `records_out`, the copies of link-state advertisements.
+    pub link_states_out: u64,
+    /// Bytes of the link-state advertisements in `link_states_out`.
+    pub link_state_bytes_out: u64,
     /// Frames that could not be decoded.
     pub decode_errors: u64,
     /// Records refused for a bad signature or broken bounds.
@@ -62,6 +66,8 @@ impl AddAssign<&Stats> for Stats {
             records_out,
             records_out_repair,
             announcements_out,
+            link_states_out,
+            link_state_bytes_out,
             decode_errors,
             records_rejected,
             records_stored,
@@ -82,6 +88,8 @@ impl AddAssign<&Stats> for Stats {
         self.records_out += records_out;
         self.records_out_repair += records_out_repair;
         self.announcements_out += announcements_out;
+        self.link_states_out += link_states_out;
+        self.link_state_bytes_out += link_state_bytes_out;
         self.decode_errors += decode_errors;
         self.records_rejected += records_rejected;
         self.records_stored += records_stored;

@@ -16,6 +16,7 @@ use crate::broadcast::BroadcastMessage;
 use crate::membership::MembershipMessage;
 use crate::overlay::OverlayMessage;
 use crate::record::SignedRecord;
+use crate::routing::RoutingMessage;
 
 /// The protocol version this build speaks.
 pub const PROTOCOL_VERSION: u8 = 2;
@@ -42,6 +43,8 @@ pub enum Message {
     AntiEntropy(AntiEntropyMessage),
     /// SWIM probes.
     Membership(MembershipMessage),
+    /// Routed messages, forwarded hop by hop across the mesh.
+    Routing(RoutingMessage),
 }
 
 /// Why bytes from a peer could not be read as a frame.

@@ -71,6 +71,12 @@ impl NetworkModel {
         }
     }
 
+    /// The mean round trip of a link, without loss: what a transport's smoothed estimate of
+    /// any link settles to in this model, where links differ only by per-message jitter.
+    pub fn mean_round_trip(&self) -> Duration {
+        (self.latency + self.jitter / 2) * 2
+    }
+
     /// When a message sent at `now` from `from` to `to` arrives, or `None` if it is lost.
     /// Messages on one link arrive in the order they were sent.
     pub fn arrival(

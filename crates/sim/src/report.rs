@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use crate::routes::RouteCheck;
+
 /// p50, p99 and max of a set of samples.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 pub struct Percentiles {
@@ -96,6 +98,9 @@ pub struct Report {
     pub broadcast: String,
     /// Whether membership ran.
     pub membership: bool,
+    /// With routing on: the live nodes' routing tables at the end, and what advertising cost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub routing: Option<RoutingReport>,
     /// Pieces the live nodes' overlay was in at the end (1: whole).
     pub overlay_components: u32,
     /// Live nodes outside the largest piece at the end.
@@ -122,6 +127,23 @@ pub struct Report {
     pub violation: Option<String>,
     /// Wall-clock time the run took; filled in by the caller, the only field that varies.
     pub wall_ms: u64,
+}
+
+/// Link-state routing in a run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RoutingReport {
+    /// The live nodes' tables at the end, checked against each other.
+    #[serde(flatten)]
+    pub check: RouteCheck,
+    /// Time from the last fault's end (the end of the warm-up when there are none) until every
+    /// live node's table was right, checked every 500 ms; `None` if it never was.
+    pub converged_ms: Option<u64>,
+    /// Advertisements the live nodes published, per node, over the run.
+    pub advertisements_per_node: f64,
+    /// Bytes of link-state advertisements sent per node, over the run.
+    pub link_state_bytes_per_node: f64,
+    /// The same per second, after the warm-up.
+    pub link_state_bytes_per_node_per_s: f64,
 }
 
 #[cfg(test)]

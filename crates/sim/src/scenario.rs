@@ -11,7 +11,7 @@ use std::time::Duration;
 use herald_core::broadcast::UNKNOWN_ROUND;
 use herald_core::{
     Announcement, BroadcastMode, Config, Digest, Instant, MembershipConfig, RecordKind, Rng,
-    SlotKey, Stats,
+    RoutingConfig, SlotKey, Stats,
 };
 
 use crate::checkers::standard_checkers;
@@ -19,7 +19,8 @@ use crate::connectivity;
 use crate::fault::{self, Fault};
 use crate::network::{LossModel, NetworkModel, NodeIndex};
 use crate::reach::{ReachCurve, reach_curves};
-use crate::report::{Percentiles, Report, millis};
+use crate::report::{Percentiles, Report, RoutingReport, millis};
+use crate::routes::{self, RouteCheck};
 use crate::service::ServiceModel;
 use crate::sim::{Sim, SimCommand};
 
@@ -51,6 +52,9 @@ pub struct Scenario {
     pub broadcast: BroadcastMode,
     /// Whether membership and failure detection run (off for the largest broadcast runs).
     pub membership: bool,
+    /// Whether link-state routing runs (off by default, so that runs without it keep their
+    /// traces): nodes advertise their links, and the report checks every live node's table.
+    pub routing: bool,
     /// Announcements to publish.
     pub broadcasts: u32,
     /// Time between two announcements.
@@ -83,6 +87,7 @@ impl Default for Scenario {
             loss_model: LossModel::Retransmit,
             broadcast: BroadcastMode::Plumtree,
             membership: true,
+            routing: false,
             broadcasts: 10,
             broadcast_interval: Duration::from_millis(100),
             payload_bytes: 16,
@@ -115,6 +120,10 @@ struct Progress {
     converged_at: Option<Instant>,
     caught_up_at: Option<Instant>,
     stats_at_warmup: Option<Stats>,
+    /// When every live node's routing table was first right after the faults healed.
+    routes_converged_at: Option<Instant>,
+    /// The live nodes' routing tables at the end, with routing on.
+    route_check: Option<RouteCheck>,
     /// Nodes the faults took down.
     downed: BTreeSet<NodeIndex>,
 }
@@ -125,6 +134,7 @@ impl Scenario {
         let mut config = Config::default();
         config.broadcast.mode = self.broadcast;
         config.membership = self.membership.then(MembershipConfig::default);
+        config.routing = self.routing.then(RoutingConfig::default);
         config
     }
 
@@ -203,6 +213,13 @@ impl Scenario {
             {
                 progress.converged_at = Some(until);
             }
+            if self.routing
+                && until >= healed_at
+                && progress.routes_converged_at.is_none()
+                && routes::check(&mut sim).is_correct()
+            {
+                progress.routes_converged_at = Some(until);
+            }
             if let Some(node) = newcomer
                 && until >= newcomer_at
                 && progress.caught_up_at.is_none()
@@ -213,7 +230,9 @@ impl Scenario {
             on_progress(until.as_micros(), total);
         }
         let curves = reach_curves(&sim, &slots);
-        (self.report(&sim, &slots, progress, healed_at, newcomer_at, t0), curves)
+        progress.route_check = self.routing.then(|| routes::check(&mut sim));
+        let report = self.report(&sim, &slots, progress, healed_at, newcomer_at, t0);
+        (report, curves)
     }
 
     fn schedule_broadcasts(
@@ -315,12 +334,13 @@ impl Scenario {
             let copies = stats.records_out - at_warmup.records_out;
             if delivered == 0 { 0.0 } else { copies as f64 / delivered as f64 - 1.0 }
         });
-        let after_warmup = progress.stats_at_warmup.map(|at_warmup| {
-            let seconds = sim.now().saturating_since(t0).as_secs_f64().max(1e-9)
-                * f64::from(self.nodes.max(1));
+        let node_seconds =
+            sim.now().saturating_since(t0).as_secs_f64().max(1e-9) * f64::from(self.nodes.max(1));
+        let after_warmup = progress.stats_at_warmup.as_ref().map(|at_warmup| {
             (
-                (stats.frames_out - at_warmup.frames_out) as f64 / seconds,
-                (stats.bytes_out - at_warmup.bytes_out) as f64 / seconds,
+                (stats.frames_out - at_warmup.frames_out) as f64 / node_seconds,
+                (stats.bytes_out - at_warmup.bytes_out) as f64 / node_seconds,
+                (stats.link_state_bytes_out - at_warmup.link_state_bytes_out) as f64 / node_seconds,
             )
         });
         let (hits, misses) = sim.memo_counts();
@@ -355,8 +375,8 @@ impl Scenario {
             },
             messages_per_node: stats.frames_out as f64 / nodes,
             bytes_per_node: stats.bytes_out as f64 / nodes,
-            messages_per_node_per_s: after_warmup.map_or(0.0, |(messages, _)| messages),
-            bytes_per_node_per_s: after_warmup.map_or(0.0, |(_, bytes)| bytes),
+            messages_per_node_per_s: after_warmup.map_or(0.0, |(messages, _, _)| messages),
+            bytes_per_node_per_s: after_warmup.map_or(0.0, |(_, bytes, _)| bytes),
             membership_converged_ms: since(progress.converged_at, healed_at),
             newcomer_caught_up_ms: since(progress.caught_up_at, newcomer_at),
             crash_known_99_ms: crash_known(sim, &progress.downed),
@@ -368,6 +388,18 @@ impl Scenario {
                 BroadcastMode::Gossip { fanout } => format!("gossip (fanout {fanout})"),
             },
             membership: self.membership,
+            routing: progress.route_check.map(|check| RoutingReport {
+                check,
+                converged_ms: since(progress.routes_converged_at, healed_at),
+                advertisements_per_node: live
+                    .iter()
+                    .filter_map(|node| sim.node(*node)?.routing())
+                    .map(|routing| routing.counters().advertisements as f64)
+                    .sum::<f64>()
+                    / live.len().max(1) as f64,
+                link_state_bytes_per_node: stats.link_state_bytes_out as f64 / nodes,
+                link_state_bytes_per_node_per_s: after_warmup.map_or(0.0, |(_, _, bytes)| bytes),
+            }),
             overlay_components: connectivity.components,
             overlay_outside_largest: connectivity.outside_largest,
             overlay_isolated: connectivity.isolated,

@@ -93,6 +93,7 @@ scenario_file_tests! {
     swizzle_clog => "swizzle-clog.toml",
     newcomer => "newcomer.toml",
     burst => "burst.toml",
+    routing => "routing.toml",
 }
 
 #[test]

@@ -106,6 +106,10 @@ pub struct SimArgs {
     /// full membership is O(N²) memory).
     #[arg(long)]
     no_membership: bool,
+    /// Run link-state routing too: nodes advertise their links, and the report checks every
+    /// live node's routing table against the others' (complete, no loops).
+    #[arg(long)]
+    routing: bool,
     /// Seconds for joins and the overlay to settle before anything is measured [default: 20].
     #[arg(long, value_name = "SECONDS")]
     warmup: Option<f64>,
@@ -138,7 +142,7 @@ pub struct SimArgs {
 
 /// The flags that shape one run, which a sweep does not take (it runs files and checks as
 /// they are).
-const SWEEP_CONFLICTS: [&str; 19] = [
+const SWEEP_CONFLICTS: [&str; 20] = [
     "nodes",
     "seed",
     "latency",
@@ -154,6 +158,7 @@ const SWEEP_CONFLICTS: [&str; 19] = [
     "compare",
     "origins",
     "no_membership",
+    "routing",
     "warmup",
     "settle",
     "plot",
@@ -285,6 +290,9 @@ impl SimArgs {
         }
         if set(self.no_membership) {
             scenario.membership = false;
+        }
+        if set(self.routing) {
+            scenario.routing = true;
         }
         if let Some(warmup) = self.warmup {
             set(true);

@@ -95,6 +95,24 @@ pub(super) fn print_report(
             report.false_suspicions
         ),
     }?;
+    if let Some(routing) = &report.routing {
+        let converged = routing.converged_ms.map_or_else(
+            || "never all right".to_owned(),
+            |ms| format!("all right {ms} ms after the faults healed"),
+        );
+        writeln!(
+            out,
+            "  routing     tables {converged}; at the end {:.2}% of pairs routed, {} loops, {} broken walks, hops p50 {} max {}; {:.1} advertisements and {:.0} B of them sent per node, {:.1} B per node per s after the warm-up",
+            routing.check.complete_fraction * 100.0,
+            routing.check.loops,
+            routing.check.broken,
+            routing.check.hops.p50,
+            routing.check.hops.max,
+            routing.advertisements_per_node,
+            routing.link_state_bytes_per_node,
+            routing.link_state_bytes_per_node_per_s
+        )?;
+    }
     match (newcomer, report.newcomer_caught_up_ms) {
         (false, _) => {}
         (true, Some(ms)) => {

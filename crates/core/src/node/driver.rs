@@ -13,6 +13,7 @@ use crate::overlay::OverlayConfig;
 use crate::persist::PersistOp;
 use crate::record::{KEY_LEN_MAX, PAYLOAD_LEN_MAX, SignedRecord, Version};
 use crate::role::Role;
+use crate::routing::RoutingConfig;
 
 /// Tunables of one node.
 #[derive(Clone, Debug, Default)]
@@ -34,6 +35,8 @@ pub struct Config {
     /// Failure detection; `None` switches membership off (the simulator's 10,000-node
     /// broadcast runs, where full membership would not fit in memory).
     pub membership: Option<MembershipConfig>,
+    /// Link-state routing; `None` switches it off (no advertisements, no routed messages).
+    pub routing: Option<RoutingConfig>,
 }
 
 /// Record-store tunables.
@@ -77,6 +80,14 @@ pub enum Input {
     Timeout,
     /// The transport could not reach this peer, or lost its connection.
     PeerDown(NodeId),
+    /// The round trip to a peer was measured (the real node: the QUIC connection's estimate;
+    /// the simulator: the modelled one). Routing uses those of the overlay's links as costs.
+    LinkRtt {
+        /// The peer.
+        peer: NodeId,
+        /// The round trip.
+        rtt: Duration,
+    },
 }
 
 /// Why a local command was refused.
@@ -119,6 +130,15 @@ pub enum Event {
         state: MemberState,
         /// The incarnation the state refers to.
         incarnation: u64,
+    },
+    /// A routed ping ([`crate::Node::ping`]) was answered.
+    PingAnswered {
+        /// The ping's id, as [`crate::Node::ping`] returned it.
+        id: u64,
+        /// The round trip.
+        rtt: Duration,
+        /// The path the ping took, this node first and the destination last.
+        path: Vec<NodeId>,
     },
 }
 

@@ -75,6 +75,7 @@ impl Node {
                     self.apply_membership(now, out);
                 }
             }
+            Message::Routing(message) => self.on_routing(now, message),
         }
     }
 
@@ -174,6 +175,7 @@ impl Node {
         }
         self.stats.records_stored += 1;
         self.anti_entropy.note_stored(now, &record);
+        self.note_graph_record(record.record.kind);
         self.outputs.push_back(Output::Persist(PersistOp::PutRecord(record.clone())));
         let hops = if from.is_some() { hops } else { 0 };
         self.outputs.push_back(Output::Event(Event::RecordStored {

@@ -12,8 +12,10 @@
 //! This file is the composition root: it owns the record set and the protocol components, and
 //! says which component each input goes to. The overlay ([`crate::overlay`]) says who the
 //! neighbours are, broadcast ([`crate::broadcast`]) spreads new records over them, anti-entropy
-//! ([`crate::anti_entropy`]) repairs what broadcast missed, and membership
-//! ([`crate::membership`]) probes members and publishes liveness claims as records. The rest of
+//! ([`crate::anti_entropy`]) repairs what broadcast missed, membership
+//! ([`crate::membership`]) probes members and publishes liveness claims as records, and
+//! routing ([`crate::routing`]) advertises this node's links and forwards routed messages
+//! across the mesh (`routes` holds its calls from the node). The rest of
 //! the node is split by concern:
 //! - `driver`: the driver interface (config, inputs, outputs, events);
 //! - `intake`: a frame's way from bytes to a stored record handed to the components;
@@ -29,6 +31,7 @@
 mod driver;
 mod intake;
 mod publish;
+mod routes;
 mod wiring;
 
 use std::collections::VecDeque;
@@ -46,6 +49,7 @@ use crate::persist::{PersistOp, Snapshot};
 use crate::record::{RecordKind, Version};
 use crate::record_set::{RecordSet, SlotKey};
 use crate::rng::Rng;
+use crate::routing::Routing;
 use crate::stats::Stats;
 use crate::time::Instant;
 use crate::verify::{DirectVerifier, Verifier};
@@ -74,6 +78,7 @@ pub struct Node {
     broadcast: Broadcast,
     anti_entropy: AntiEntropy,
     membership: Option<Membership>,
+    routing: Option<Routing>,
     outputs: VecDeque<Output>,
     next_sweep: Instant,
     stats: Stats,
@@ -107,6 +112,7 @@ impl Node {
             let incarnation = own_claim.map_or(0, |claim| claim.incarnation + 1);
             Membership::new(me, incarnation, membership_config, now)
         });
+        let routing = config.routing.clone().map(|routing_config| Routing::new(me, routing_config));
         let next_sweep = now + config.records.expiry_interval;
         let mut rng = Rng::from_seed(seed);
         let mut node = Node {
@@ -120,6 +126,7 @@ impl Node {
             records,
             issued_high: snapshot.issued_high,
             membership,
+            routing,
             outputs: VecDeque::new(),
             next_sweep,
             stats: Stats::default(),
@@ -162,6 +169,11 @@ impl Node {
         self.membership.as_ref()
     }
 
+    /// The routing state, if routing is on.
+    pub fn routing(&self) -> Option<&Routing> {
+        self.routing.as_ref()
+    }
+
     /// This node's counters.
     pub fn stats(&self) -> &Stats {
         &self.stats
@@ -186,6 +198,9 @@ impl Node {
                 if neighbor {
                     self.broadcast.neighbor_failed(now);
                 }
+                if let Some(routing) = &mut self.routing {
+                    routing.peer_failed(now, peer);
+                }
                 let mut out = Vec::new();
                 self.overlay.peer_failed(peer, &mut self.rng, &mut out);
                 self.apply_overlay(now, out);
@@ -201,6 +216,11 @@ impl Node {
                         &mut anti_entropy_out,
                     );
                     self.apply_anti_entropy(anti_entropy_out);
+                }
+            }
+            Input::LinkRtt { peer, rtt } => {
+                if let Some(routing) = &mut self.routing {
+                    routing.measured(now, peer, rtt);
                 }
             }
         }
@@ -222,6 +242,9 @@ impl Node {
         if let Some(membership) = &self.membership {
             next = next.min(membership.poll_timeout());
         }
+        if let Some(at) = self.routing.as_ref().and_then(Routing::poll_timeout) {
+            next = next.min(at);
+        }
         next
     }
 
@@ -230,6 +253,7 @@ impl Node {
             self.next_sweep = now + self.config.records.expiry_interval;
             for slot in self.records.expire(now, self.config.records.departed_grace) {
                 self.stats.records_expired += 1;
+                self.note_graph_record(slot.family);
                 self.outputs.push_back(Output::Persist(PersistOp::DeleteRecord(slot)));
             }
         }
@@ -257,6 +281,11 @@ impl Node {
             let mut membership_out = Vec::new();
             membership.on_timeout(now, &mut self.rng, &mut membership_out);
             self.apply_membership(now, membership_out);
+        }
+        if let Some(routing) = &mut self.routing {
+            let mut routing_out = Vec::new();
+            routing.on_timeout(now, &mut routing_out);
+            self.apply_routing(now, routing_out);
         }
     }
 

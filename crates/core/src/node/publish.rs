@@ -106,7 +106,7 @@ impl Node {
 
     /// Publishes one of this node's descriptive records (one per slot). Publishing the exact
     /// payload the slot already holds changes nothing and answers with the held version.
-    fn publish_own(
+    pub(super) fn publish_own(
         &mut self,
         now: Instant,
         kind: RecordKind,

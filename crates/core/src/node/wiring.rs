@@ -25,8 +25,18 @@ impl Node {
                     let profile = self.profile_introduced(to, &message);
                     self.send(to, &Message::Overlay { message, profile });
                 }
-                OverlayOutput::Up(peer, _) => self.broadcast.neighbor_up(now, peer),
-                OverlayOutput::Down(peer) => self.broadcast.neighbor_down(peer),
+                OverlayOutput::Up(peer, _) => {
+                    self.broadcast.neighbor_up(now, peer);
+                    if let Some(routing) = &mut self.routing {
+                        routing.link_up(now, peer);
+                    }
+                }
+                OverlayOutput::Down(peer) => {
+                    self.broadcast.neighbor_down(peer);
+                    if let Some(routing) = &mut self.routing {
+                        routing.link_down(now, peer);
+                    }
+                }
             }
         }
     }
@@ -98,6 +108,9 @@ impl Node {
                 MembershipOutput::Changed { id, state, incarnation } => {
                     if state.is_gone() {
                         self.records.mark_departed(id, now);
+                        if let Some(routing) = &mut self.routing {
+                            routing.peer_failed(now, id);
+                        }
                         if self.overlay.is_neighbor(&id) {
                             self.broadcast.neighbor_failed(now);
                         }
@@ -107,6 +120,7 @@ impl Node {
                     } else {
                         self.records.mark_returned(id);
                     }
+                    self.note_graph_changed();
                     let event = Event::MemberChanged { id, state, incarnation };
                     self.outputs.push_back(Output::Event(event));
                 }
@@ -123,11 +137,17 @@ impl Node {
         }
     }
 
-    /// Counts one record copy sent, and whether it is an announcement or a withdrawal.
+    /// Counts one record copy sent, and whether it is an announcement (or a withdrawal) or an
+    /// advertisement.
     fn count_record_out(&mut self, record: &SignedRecord) {
         self.stats.records_out += 1;
-        if record.record.kind.family() == RecordKind::Announcement {
-            self.stats.announcements_out += 1;
+        match record.record.kind.family() {
+            RecordKind::Announcement => self.stats.announcements_out += 1,
+            RecordKind::LinkState => {
+                self.stats.link_states_out += 1;
+                self.stats.link_state_bytes_out += record.encoded_len() as u64;
+            }
+            _ => {}
         }
     }
 

@@ -270,6 +270,8 @@ impl Actor {
                         let _ = self.events.send(ApiEvent::Member(member));
                     }
                 }
+                // The node runs without routing yet, so no ping is ever answered.
+                Output::Event(Event::PingAnswered { .. }) => {}
             }
         }
         if !self.ready && !self.node.overlay().active().is_empty() {

@@ -108,6 +108,11 @@ pub struct Expect {
     pub false_suspicions_max: Option<u64>,
     /// Largest acceptable `newcomer_caught_up_ms`; a newcomer that never caught up misses it.
     pub newcomer_caught_up_ms_max: Option<u64>,
+    /// When true, every live node's routing table must be right at the end: complete, and
+    /// every hop-by-hop walk arrives without a loop (needs `routing = true`).
+    pub routes_correct: Option<bool>,
+    /// Largest acceptable `routing.converged_ms`; tables that were never right miss it.
+    pub routes_converged_ms_max: Option<u64>,
 }
 
 impl Expect {
@@ -171,6 +176,25 @@ impl Expect {
             self.newcomer_caught_up_ms_max,
             "the newcomer never caught up",
         );
+        deadline(
+            "routing.converged_ms",
+            report.routing.as_ref().and_then(|routing| routing.converged_ms),
+            self.routes_converged_ms_max,
+            "the routing tables were never all right",
+        );
+        if self.routes_correct == Some(true) {
+            match &report.routing {
+                None => {
+                    misses.push("routing did not run, where its tables were to be checked".into())
+                }
+                Some(routing) if !routing.check.is_correct() => misses.push(format!(
+                    "the routing tables are wrong at the end: {:.4} of the pairs have a route, \
+                     {} walks loop and {} break",
+                    routing.check.complete_fraction, routing.check.loops, routing.check.broken
+                )),
+                Some(_) => {}
+            }
+        }
         misses
     }
 
@@ -185,6 +209,8 @@ impl Expect {
             self.membership_converged_ms_max.is_some(),
             self.false_suspicions_max.is_some(),
             self.newcomer_caught_up_ms_max.is_some(),
+            self.routes_correct.is_some(),
+            self.routes_converged_ms_max.is_some(),
         ]
         .iter()
         .filter(|set| **set)
@@ -277,6 +303,7 @@ struct ScenarioRepr {
     loss_model: Option<LossModel>,
     broadcast: Option<BroadcastKind>,
     membership: Option<bool>,
+    routing: Option<bool>,
     broadcasts: Option<u32>,
     broadcast_interval: Option<HumanDuration>,
     payload_bytes: Option<usize>,
@@ -315,6 +342,7 @@ impl ScenarioRepr {
             loss_model: self.loss_model.unwrap_or(base.loss_model),
             broadcast: self.broadcast.map_or(base.broadcast, |kind| kind.mode(nodes)),
             membership: self.membership.unwrap_or(base.membership),
+            routing: self.routing.unwrap_or(base.routing),
             broadcasts: self.broadcasts.unwrap_or(base.broadcasts),
             broadcast_interval: duration(self.broadcast_interval, base.broadcast_interval),
             payload_bytes: self.payload_bytes.unwrap_or(base.payload_bytes),
@@ -455,7 +483,8 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::report::Percentiles;
+    use crate::report::{Percentiles, RoutingReport};
+    use crate::routes::RouteCheck;
 
     fn parse(text: &str) -> Result<ScenarioFile, ScenarioFileError> {
         ScenarioFile::parse(text, "scenarios/test.toml")
@@ -480,6 +509,7 @@ loss = 0.05
 loss_model = "drop"
 broadcast = "gossip"
 membership = false
+routing = true
 broadcasts = 12
 broadcast_interval = "250ms"
 payload_bytes = 64
@@ -532,6 +562,7 @@ membership_converged_ms_max = 20000
             loss_model: LossModel::Drop,
             broadcast: BroadcastMode::Gossip { fanout: 6 },
             membership: false,
+            routing: true,
             broadcasts: 12,
             broadcast_interval: Duration::from_millis(250),
             payload_bytes: 64,
@@ -669,6 +700,7 @@ membership_converged_ms_max = 20000
             overlay: String::new(),
             broadcast: String::new(),
             membership: true,
+            routing: None,
             overlay_components: 1,
             overlay_outside_largest: 0,
             overlay_isolated: 0,
@@ -716,6 +748,40 @@ membership_converged_ms_max = 20000
                 "latency_ms.p99 is 300, above the expected maximum 299",
                 "membership_converged_ms is 1000 ms, above the expected maximum 999 ms",
                 "the newcomer never caught up, where at most 5000 ms was expected",
+            ]
+        );
+    }
+
+    #[test]
+    fn routing_bounds_need_routing_and_right_tables() {
+        let expect = Expect {
+            routes_correct: Some(true),
+            routes_converged_ms_max: Some(5000),
+            ..Expect::default()
+        };
+        assert_eq!(
+            expect.misses(&report()),
+            vec![
+                "the routing tables were never all right, where at most 5000 ms was expected",
+                "routing did not run, where its tables were to be checked",
+            ]
+        );
+        let routing = |loops, converged_ms| RoutingReport {
+            check: RouteCheck { nodes: 3, complete_fraction: 1.0, loops, ..RouteCheck::default() },
+            converged_ms,
+            advertisements_per_node: 1.0,
+            link_state_bytes_per_node: 0.0,
+            link_state_bytes_per_node_per_s: 0.0,
+        };
+        let right = Report { routing: Some(routing(0, Some(4000))), ..report() };
+        assert_eq!(expect.misses(&right), Vec::<String>::new());
+        let looping = Report { routing: Some(routing(2, Some(6000))), ..report() };
+        assert_eq!(
+            expect.misses(&looping),
+            vec![
+                "routing.converged_ms is 6000 ms, above the expected maximum 5000 ms",
+                "the routing tables are wrong at the end: 1.0000 of the pairs have a route, 2 \
+                 walks loop and 0 break",
             ]
         );
     }

@@ -47,6 +47,9 @@ struct SimNode {
     last_commit: Instant,
 }
 
+/// How often a node is told the round trip to a peer it hears from, with routing on.
+const RTT_TOLD_INTERVAL: Duration = Duration::from_secs(10);
+
 /// Bytes of each delivered frame that go into the trace hash.
 const TRACE_FRAME_PREFIX: usize = 48;
 
@@ -104,6 +107,9 @@ pub struct Sim {
     observed_at: Instant,
     /// When the command being drained was asked for: its records count as published then.
     issued_at: Option<Instant>,
+    /// With routing on: when each node (first) was last told the round trip to each neighbour
+    /// (second).
+    rtt_told: BTreeMap<(NodeIndex, NodeIndex), Instant>,
 }
 
 impl Sim {
@@ -150,6 +156,7 @@ impl Sim {
             crashed_at: BTreeMap::new(),
             observed_at: Instant::ZERO,
             issued_at: None,
+            rtt_told: BTreeMap::new(),
         }
     }
 
@@ -196,6 +203,12 @@ impl Sim {
     /// A running node's protocol state.
     pub fn node(&self, node: NodeIndex) -> Option<&Node> {
         self.nodes[node as usize].node.as_ref()
+    }
+
+    /// A running node's protocol state, for the calls that read it through a cache (its
+    /// routing table is computed when first asked for).
+    pub fn node_mut(&mut self, node: NodeIndex) -> Option<&mut Node> {
+        self.nodes[node as usize].node.as_mut()
     }
 
     /// Starts every node at the current time.
@@ -337,7 +350,8 @@ impl Sim {
                     return Ok(None);
                 }
                 let from_id = self.id(from);
-                Some((to, self.handle_at(to, Input::Frame { from: from_id, bytes: frame })))
+                let work = self.tell_rtt(from, to);
+                Some((to, work + self.handle_at(to, Input::Frame { from: from_id, bytes: frame })))
             }
             SimEvent::Network(change) => {
                 match *change {
@@ -413,5 +427,29 @@ impl Sim {
             }
         };
         Ok(touched)
+    }
+}
+
+impl Sim {
+    /// With routing on, tells `to` the modelled round trip to `from`, a neighbour it just heard
+    /// from, at most once per [`RTT_TOLD_INTERVAL`], as the real node's transport reports its
+    /// links' estimates. Returns the work it cost.
+    fn tell_rtt(&mut self, from: NodeIndex, to: NodeIndex) -> Duration {
+        let peer = self.id(from);
+        let neighbor = self.nodes[to as usize]
+            .node
+            .as_ref()
+            .is_some_and(|node| node.overlay().is_neighbor(&peer));
+        if self.config.routing.is_none() || !neighbor {
+            return Duration::ZERO;
+        }
+        let now = self.now;
+        let due = self.rtt_told.get(&(to, from)).is_none_or(|at| now >= *at + RTT_TOLD_INTERVAL);
+        if !due {
+            return Duration::ZERO;
+        }
+        self.rtt_told.insert((to, from), now);
+        let rtt = self.network.mean_round_trip();
+        self.handle_at(to, Input::LinkRtt { peer, rtt })
     }
 }

@@ -1,0 +1,102 @@
+//! Whether the live nodes' routing tables are right: every live node has a route to every
+//! other, and following each node's own next hop from any source reaches any destination,
+//! through live nodes only and without a loop. A table can be complete at each node and still
+//! wrong across them, so the walk uses every node's table, as routed messages do.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::network::NodeIndex;
+use crate::report::Percentiles;
+use crate::sim::Sim;
+
+/// The routing tables of the live nodes, checked against each other.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct RouteCheck {
+    /// Live nodes checked.
+    pub nodes: u32,
+    /// (source, destination) pairs of live nodes whose source has a route ÷ all such pairs.
+    pub complete_fraction: f64,
+    /// Pairs whose hop-by-hop walk came back to a node it had passed.
+    pub loops: u64,
+    /// Pairs whose walk reached a node with no route on, or a node that is down.
+    pub broken: u64,
+    /// Hops of each source's route, over every pair with a route.
+    pub hops: Percentiles,
+}
+
+impl RouteCheck {
+    /// Whether every pair has a route and every walk arrives.
+    pub fn is_correct(&self) -> bool {
+        self.complete_fraction >= 1.0 && self.loops == 0 && self.broken == 0
+    }
+}
+
+/// Checks the live nodes' tables in `sim` now. Nodes without routing have empty tables.
+pub fn check(sim: &mut Sim) -> RouteCheck {
+    let live: Vec<NodeIndex> = (0..sim.len()).filter(|node| sim.is_up(*node)).collect();
+    let mut next_hops: BTreeMap<NodeIndex, BTreeMap<NodeIndex, NodeIndex>> = BTreeMap::new();
+    let mut hops = Vec::new();
+    for node in &live {
+        let routes = sim.node_mut(*node).map(|state| state.next_hops()).unwrap_or_default();
+        let mut table = BTreeMap::new();
+        for (destination, next_hop, route_hops) in routes {
+            let (Some(destination), Some(next_hop)) =
+                (sim.index(&destination), sim.index(&next_hop))
+            else {
+                continue;
+            };
+            hops.push(f64::from(route_hops));
+            table.insert(destination, next_hop);
+        }
+        next_hops.insert(*node, table);
+    }
+    let mut check = RouteCheck { nodes: live.len() as u32, ..RouteCheck::default() };
+    let mut pairs = 0u64;
+    let mut routed = 0u64;
+    for source in &live {
+        for destination in live.iter().filter(|destination| *destination != source) {
+            pairs += 1;
+            routed += u64::from(next_hops[source].contains_key(destination));
+            match walk(&next_hops, *source, *destination, live.len()) {
+                Walk::Arrived => {}
+                Walk::Looped => check.loops += 1,
+                Walk::Broken => check.broken += 1,
+            }
+        }
+    }
+    check.complete_fraction = if pairs == 0 { 1.0 } else { routed as f64 / pairs as f64 };
+    check.hops = Percentiles::of(hops);
+    check
+}
+
+enum Walk {
+    Arrived,
+    Looped,
+    Broken,
+}
+
+/// Follows next hops from `source` to `destination`; live nodes are the tables' keys.
+fn walk(
+    next_hops: &BTreeMap<NodeIndex, BTreeMap<NodeIndex, NodeIndex>>,
+    source: NodeIndex,
+    destination: NodeIndex,
+    live: usize,
+) -> Walk {
+    let mut at = source;
+    // A walk longer than the live nodes has passed one of them twice.
+    for _ in 0..live {
+        let Some(next) = next_hops.get(&at).and_then(|table| table.get(&destination)) else {
+            return Walk::Broken;
+        };
+        if *next == destination {
+            return Walk::Arrived;
+        }
+        if !next_hops.contains_key(next) {
+            return Walk::Broken;
+        }
+        at = *next;
+    }
+    Walk::Looped
+}
