@@ -45,6 +45,10 @@ enum Command {
     Stats(commands::client::StatsArgs),
     /// The node's overlay: active and passive views, broadcast-tree links.
     Overlay(commands::client::OverlayArgs),
+    /// The link-state routing table: destination, next hop, cost, path.
+    Routes(commands::client::RoutesArgs),
+    /// Ping a node across the mesh; prints the path and the round trip.
+    Ping(commands::client::PingArgs),
     /// Start N real nodes on loopback, join them by invitation and measure the grid.
     Demo(commands::demo::DemoArgs),
     /// Run the deterministic simulator of the protocol: N nodes in one process.
@@ -67,6 +71,8 @@ fn main() -> ExitCode {
         Command::Services(args) => done(client::services(args)),
         Command::Stats(args) => done(client::stats(args)),
         Command::Overlay(args) => done(client::overlay(args)),
+        Command::Routes(args) => done(client::routes(args)),
+        Command::Ping(args) => done(client::ping(args)),
         Command::Demo(args) => commands::demo::run(args),
         Command::Sim(args) => commands::sim::run(args),
     };

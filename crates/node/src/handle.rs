@@ -9,10 +9,13 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::actor::{Actor, Call};
 use crate::api::model::{
-    ApiError, ApiEvent, InvitationRequest, InvitationView, MemberView, NodeApi, SeqView,
-    ServiceView, StatusView,
+    ApiError, ApiEvent, InvitationRequest, InvitationView, MemberView, NodeApi, PingView,
+    RouteView, SeqView, ServiceView, StatusView,
 };
 use crate::datadir::unix_ms;
+
+/// How long `POST /v1/ping/{node}` waits for the answer.
+const PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A handle on a running node.
 #[derive(Clone)]
@@ -132,6 +135,24 @@ impl NodeApi for NodeHandle {
 
     async fn overlay(&self) -> Result<serde_json::Value, ApiError> {
         self.call(|actor| actor.overlay_view()).await
+    }
+
+    async fn routes(&self) -> Result<Vec<RouteView>, ApiError> {
+        self.call(|actor| actor.routes_view()).await
+    }
+
+    async fn ping(&self, node: String) -> Result<PingView, ApiError> {
+        let answer = self.call(move |actor| actor.ping(&node)).await??;
+        match tokio::time::timeout(PING_TIMEOUT, answer).await {
+            Ok(Ok(pong)) => Ok(pong),
+            Ok(Err(_)) => {
+                Err(ApiError::Timeout("the ping was given up: too many in flight".into()))
+            }
+            Err(_) => Err(ApiError::Timeout(format!(
+                "no answer within {} s: the destination or a relay is down, or routes are changing",
+                PING_TIMEOUT.as_secs()
+            ))),
+        }
     }
 
     async fn stats(&self) -> Result<serde_json::Value, ApiError> {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use herald_core::{Config, Node, NodeId, Role};
+use herald_core::{Config, Node, NodeId, Role, RoutingConfig};
 use herald_store::Store;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
@@ -69,7 +69,7 @@ impl NodeOptions {
             peers: Vec::new(),
             open: false,
             role: None,
-            core: Config::with_membership(),
+            core: Config { routing: Some(RoutingConfig::default()), ..Config::with_membership() },
         }
     }
 }

@@ -1,11 +1,13 @@
 //! The commands that talk to a running node over its HTTP API: `status`, `members`,
-//! `announce`, `withdraw`, `services`, `invite`, `stats` and `overlay`.
+//! `announce`, `withdraw`, `services`, `invite`, `stats` and `overlay`, and (in `routing`)
+//! `routes` and `ping`.
 //!
 //! Each takes [`ApiArgs`] (where the node is, `--json`), sends one request through [`Client`]
 //! and prints a human table ([`super::output`]) or, with `--json`, the API's JSON as it came.
 //! Failures come back as one-sentence anyhow errors; `main` prints them and exits 1.
 
 mod http;
+mod routing;
 #[cfg(test)]
 mod tests;
 
@@ -21,6 +23,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 pub use http::{ApiArgs, Client};
+pub use routing::{PingArgs, RoutesArgs, ping, routes};
 
 use super::output;
 

@@ -46,7 +46,7 @@ pub enum RouteError {
 }
 
 /// Counters of routed traffic.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct RoutingCounters {
     /// Advertisements of this node's links published.
     pub advertisements: u64,

@@ -9,11 +9,13 @@
 //! acknowledged that a `kill -9` could take back; one commit covers the whole turn.
 //!
 //! The actor's state is private to this module. Its parts: `views` builds what the API shows
-//! from it, `admit` answers peers' hellos and join requests and signs invitations, and `commit`
-//! groups commits; the handle and the start-up code call the methods these define.
+//! from it, `admit` answers peers' hellos and join requests and signs invitations, `commit`
+//! groups commits, and `routing` feeds link round trips to the core and keeps routed pings;
+//! the handle and the start-up code call the methods these define.
 
 mod admit;
 mod commit;
+mod routing;
 mod services;
 mod views;
 
@@ -39,6 +41,7 @@ use crate::tls::PeerIdentity;
 use crate::transport::{Transport, TransportEvent};
 pub use commit::RELAYED_COMMIT_DELAY;
 use commit::{Commits, INPUTS_PER_TURN_MAX};
+use routing::{LINK_RTT_INTERVAL, Pings};
 use services::ServiceIndex;
 
 /// A unit of work the actor runs on its own state: how handles talk to it.
@@ -70,6 +73,8 @@ pub(crate) struct Actor {
     /// The overlay's neighbours as the transport was last told them.
     kept_open: BTreeSet<NodeId>,
     commits: Commits,
+    /// Routed pings the API waits on.
+    pings: Pings,
     stopping: bool,
 }
 
@@ -121,6 +126,7 @@ impl Actor {
             services,
             kept_open: BTreeSet::new(),
             commits: Commits::default(),
+            pings: Pings::default(),
             stopping: false,
         }
     }
@@ -157,6 +163,7 @@ impl Actor {
     ) -> Result<()> {
         let mut contacts_tick = tokio::time::interval(CONTACTS_INTERVAL);
         contacts_tick.tick().await;
+        let mut rtt_tick = tokio::time::interval(LINK_RTT_INTERVAL);
         self.drain()?;
         while !self.stopping {
             let sleep =
@@ -177,6 +184,7 @@ impl Actor {
                 () = sleep => self.node.handle(self.clock.now(), Input::Timeout),
                 () = lazy_commit => {}
                 _ = contacts_tick.tick() => self.save_contacts()?,
+                _ = rtt_tick.tick() => self.feed_link_rtts(),
             }
             // Whatever else is ready joins this turn, and its commit. Each input's outputs go
             // out as soon as it is handled, but those that wait for the commit.
@@ -270,8 +278,9 @@ impl Actor {
                         let _ = self.events.send(ApiEvent::Member(member));
                     }
                 }
-                // The node runs without routing yet, so no ping is ever answered.
-                Output::Event(Event::PingAnswered { .. }) => {}
+                Output::Event(Event::PingAnswered { id, rtt, path }) => {
+                    self.ping_answered(id, rtt, &path);
+                }
             }
         }
         if !self.ready && !self.node.overlay().active().is_empty() {

@@ -141,6 +141,7 @@ impl Actor {
     pub(crate) fn stats_view(&self) -> serde_json::Value {
         serde_json::json!({
             "core": self.node.stats(),
+            "routing": self.node.routing().map(|routing| routing.counters()),
             "transport": self.transport.stats(),
         })
     }

@@ -22,7 +22,7 @@ pub struct ErrorBody {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorDetail {
     /// A stable, machine-readable code: `bad_request`, `unauthorized`, `not_found`,
-    /// `method_not_allowed`, `conflict`, `too_large` or `not_ready`.
+    /// `method_not_allowed`, `conflict`, `too_large`, `not_ready` or `timeout`.
     pub code: String,
     /// One sentence for a human.
     pub message: String,
@@ -37,6 +37,7 @@ impl ApiError {
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             ApiError::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
+            ApiError::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
         }
     }
 }

@@ -11,8 +11,8 @@ use serde_json::{Map, Value, json};
 use tokio::sync::broadcast;
 
 use super::model::{
-    ApiError, ApiEvent, InvitationRequest, InvitationView, MemberView, NodeApi, SeqView,
-    ServiceView, StatusCounts, StatusView,
+    ApiError, ApiEvent, InvitationRequest, InvitationView, MemberView, NodeApi, PingView,
+    RouteView, SeqView, ServiceView, StatusCounts, StatusView,
 };
 
 /// The fake node's id (52 base32 characters).
@@ -39,6 +39,10 @@ pub enum Call {
     Invite(InvitationRequest),
     /// `overlay()`.
     Overlay,
+    /// `routes()`.
+    Routes,
+    /// `ping(node)`.
+    Ping(String),
     /// `stats()`.
     Stats,
     /// `metrics()`.
@@ -225,6 +229,25 @@ impl NodeApi for FakeApi {
     async fn overlay(&self) -> Result<Value, ApiError> {
         self.record(Call::Overlay)?;
         Ok(json!({"active": [PEER_ID], "passive": [], "eager": [PEER_ID], "lazy": []}))
+    }
+
+    async fn routes(&self) -> Result<Vec<RouteView>, ApiError> {
+        self.record(Call::Routes)?;
+        Ok(vec![RouteView {
+            destination: PEER_ID.into(),
+            next_hop: PEER_ID.into(),
+            cost: 12,
+            path: vec![NODE_ID.into(), PEER_ID.into()],
+        }])
+    }
+
+    /// Answers for [`PEER_ID`] only; any other node has no route.
+    async fn ping(&self, node: String) -> Result<PingView, ApiError> {
+        self.record(Call::Ping(node.clone()))?;
+        if node != PEER_ID {
+            return Err(ApiError::NotFound(format!("no route to {node}")));
+        }
+        Ok(PingView { rtt_ms: 12.5, path: vec![NODE_ID.into(), PEER_ID.into()] })
     }
 
     async fn stats(&self) -> Result<Value, ApiError> {

@@ -73,6 +73,28 @@ pub struct MemberView {
     pub seq: u64,
 }
 
+/// One entry of `GET /v1/routes`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteView {
+    /// The node the route leads to.
+    pub destination: String,
+    /// The neighbour a message for it goes to first.
+    pub next_hop: String,
+    /// The sum of the path's link costs, in milliseconds of round trip.
+    pub cost: u64,
+    /// The node ids from this node to the destination, both included.
+    pub path: Vec<String>,
+}
+
+/// The answer of `POST /v1/ping/{node}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PingView {
+    /// The round trip, from sending the ping to its answer, in milliseconds.
+    pub rtt_ms: f64,
+    /// The node ids the ping crossed, from this node to the destination, both included.
+    pub path: Vec<String>,
+}
+
 /// One entry of `GET /v1/services`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ServiceView {
@@ -152,6 +174,9 @@ pub enum ApiError {
     /// The node cannot answer yet, or is shutting down (503, `not_ready`).
     #[error("{0}")]
     NotReady(String),
+    /// An answer from across the grid did not come in time (504, `timeout`).
+    #[error("{0}")]
+    Timeout(String),
 }
 
 /// What the HTTP routes ask of a node. Implemented by the real node's handle and by test fakes.
@@ -182,6 +207,11 @@ pub trait NodeApi: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<InvitationView, ApiError>> + Send;
     /// `GET /v1/overlay`: active and passive views and broadcast-tree links.
     fn overlay(&self) -> impl Future<Output = Result<serde_json::Value, ApiError>> + Send;
+    /// `GET /v1/routes`: the link-state routing table.
+    fn routes(&self) -> impl Future<Output = Result<Vec<RouteView>, ApiError>> + Send;
+    /// `POST /v1/ping/{node}`: a ping routed across the mesh to `node` (a node id, a unique
+    /// prefix of one, or a member's petname), answered with its path and round trip.
+    fn ping(&self, node: String) -> impl Future<Output = Result<PingView, ApiError>> + Send;
     /// `GET /v1/stats`: the counters.
     fn stats(&self) -> impl Future<Output = Result<serde_json::Value, ApiError>> + Send;
     /// `GET /metrics`: Prometheus text.

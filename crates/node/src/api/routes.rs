@@ -46,6 +46,8 @@ pub fn router<A: NodeApi>(api: A, auth: Auth) -> Router {
         .route("/v1/services/{service}", put(announce::<A>).delete(withdraw::<A>))
         .route("/v1/invitations", post(invite::<A>))
         .route("/v1/overlay", get(overlay::<A>))
+        .route("/v1/routes", get(routes::<A>))
+        .route("/v1/ping/{node}", post(ping::<A>))
         .route("/v1/stats", get(stats::<A>))
         .route("/v1/events", get(sse::events::<A>))
         .fallback(no_route)
@@ -170,6 +172,18 @@ async fn invite<A: NodeApi>(
 
 async fn overlay<A: NodeApi>(State(api): State<A>) -> Result<Response, Failure> {
     Ok(Json(api.overlay().await?).into_response())
+}
+
+async fn routes<A: NodeApi>(State(api): State<A>) -> Result<Response, Failure> {
+    Ok(Json(api.routes().await?).into_response())
+}
+
+async fn ping<A: NodeApi>(
+    State(api): State<A>,
+    node: Result<Path<String>, PathRejection>,
+) -> Result<Response, Failure> {
+    let Path(node) = node?;
+    Ok(Json(api.ping(node).await?).into_response())
 }
 
 async fn stats<A: NodeApi>(State(api): State<A>) -> Result<Response, Failure> {

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use super::*;
-use crate::api::fake::{Call, FakeApi, INVITATION_CODE, NODE_ID};
+use crate::api::fake::{Call, FakeApi, INVITATION_CODE, NODE_ID, PEER_ID};
 use crate::api::model::{ApiError, ApiEvent};
 
 fn request(method: &str, uri: &str, body: impl Into<Body>) -> Request<Body> {
@@ -235,6 +235,24 @@ async fn overlay_and_stats_answer_the_node_json() {
     let (status, body) = send(&api, request("GET", "/v1/stats", Body::empty())).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["duplicates"], 1);
+}
+
+#[tokio::test]
+async fn routes_list_paths_and_a_ping_answers_or_says_there_is_no_route() {
+    let api = FakeApi::new();
+    let (status, body) = send(&api, request("GET", "/v1/routes", Body::empty())).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body[0]["path"], json!([NODE_ID, PEER_ID]));
+    let (status, body) =
+        send(&api, request("POST", &format!("/v1/ping/{PEER_ID}"), Body::empty())).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["rtt_ms"], 12.5);
+    let (status, body) = send(&api, request("POST", "/v1/ping/elsewhere", Body::empty())).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["code"], "not_found");
+    assert_eq!(api.calls().last(), Some(&Call::Ping("elsewhere".into())));
+    let (status, _) = send(&api, request("GET", "/v1/ping/elsewhere", Body::empty())).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
 }
 
 #[tokio::test]

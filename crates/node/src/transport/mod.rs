@@ -373,6 +373,15 @@ impl Transport {
             .map_err(|_| TransportError::Timeout(timeout))?
     }
 
+    /// The round trip QUIC estimates on the newest open connection to `peer`, if there is one:
+    /// the measurement routing uses as a link's cost.
+    pub fn rtt(&self, peer: &NodeId) -> Option<Duration> {
+        let peers = self.shared.peers();
+        let link =
+            peers.get(peer)?.links.iter().rev().find(|link| link.conn.close_reason().is_none())?;
+        Some(link.conn.rtt())
+    }
+
     /// A snapshot of the counters.
     pub fn stats(&self) -> TransportStats {
         self.shared.counters.snapshot()

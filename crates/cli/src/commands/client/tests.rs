@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use clap::Parser;
 use clap::error::ErrorKind;
-use herald_node::api::fake::{FakeApi, INVITATION_CODE, NODE_ID};
+use herald_node::api::fake::{FakeApi, INVITATION_CODE, NODE_ID, PEER_ID};
 use herald_node::api::{Auth, router, serve};
 use serde_json::json;
 
@@ -192,4 +192,27 @@ fn bearer_token_is_sent_and_a_refusal_says_so() {
     assert_eq!(answer["code"], INVITATION_CODE);
     let error = format!("{:#}", node.client(None).get("/v1/status", &[]).unwrap_err());
     assert!(error.contains("Bearer") && error.ends_with("(sent no token)"), "{error}");
+}
+
+#[test]
+fn routes_and_ping_show_paths_and_a_missing_route_is_one_sentence() {
+    let node = LiveNode::start(Auth::None);
+    let client = node.client(None);
+    let table = routing::routes_text(&client, false).unwrap();
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 2, "{table}");
+    assert!(lines[0].starts_with("DESTINATION"), "{table}");
+    assert!(lines[1].ends_with(&format!("{} > {}", &NODE_ID[..10], &PEER_ID[..10])), "{table}");
+
+    let pong = routing::ping_text(&client, PEER_ID, false).unwrap();
+    assert_eq!(
+        pong,
+        format!("answered in 12.5 ms over 1 hop: {} > {}\n", &NODE_ID[..10], &PEER_ID[..10])
+    );
+    let as_json: Value =
+        serde_json::from_str(&routing::ping_text(&client, PEER_ID, true).unwrap()).unwrap();
+    assert_eq!(as_json["rtt_ms"], 12.5);
+
+    let error = format!("{:#}", routing::ping_text(&client, "nobody here", false).unwrap_err());
+    assert_eq!(error, "no route to nobody here");
 }

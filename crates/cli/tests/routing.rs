@@ -1,0 +1,64 @@
+//! Link-state routing between real `herald run` processes: a ping to a node that is not a
+//! neighbour crosses a relay, and killing the relay reroutes it.
+
+// Shared with grid.rs, which uses all of it.
+#[allow(dead_code)]
+mod support;
+
+use std::time::Duration;
+
+use support::{Node, grid, run, wait_for};
+
+/// Time for advertisements to reach everyone, and for a killed relay to be routed around
+/// (failure detection, then one advertisement).
+const ROUTES: Duration = Duration::from_secs(60);
+
+/// `herald routes --json` at `node`, parsed.
+fn routes(node: &Node) -> Vec<serde_json::Value> {
+    serde_json::from_str(&node.cli_ok(&["routes", "--json"])).expect("routes JSON")
+}
+
+/// The path of a routed ping from `node` to `destination`, or `None` if it failed.
+fn ping_path(node: &Node, destination: &str) -> Option<Vec<String>> {
+    let output = run(&["ping", destination, "--json", "--data-dir", node.dir_str()]);
+    if !output.status.success() {
+        return None;
+    }
+    let answer: serde_json::Value = serde_json::from_slice(&output.stdout).ok()?;
+    assert!(answer["rtt_ms"].as_f64().is_some_and(|rtt| rtt > 0.0), "{answer}");
+    let path = answer["path"].as_array()?;
+    Some(path.iter().filter_map(|id| id.as_str().map(str::to_owned)).collect())
+}
+
+#[test]
+fn a_ping_crosses_a_relay_and_is_rerouted_when_the_relay_is_killed() {
+    let root = tempfile::tempdir().unwrap();
+    let mut nodes = grid(root.path(), 12);
+    let ids: Vec<String> = nodes.iter().map(Node::id).collect();
+    wait_for("routes from node 0 to the eleven others", ROUTES, || routes(&nodes[0]).len() == 11);
+
+    // A destination that is not a neighbour of node 0: its route has a relay.
+    let relayed = routes(&nodes[0])
+        .into_iter()
+        .find(|route| route["path"].as_array().is_some_and(|path| path.len() >= 3))
+        .expect("twelve nodes with five links each leave some node two hops away");
+    let destination = relayed["destination"].as_str().unwrap().to_owned();
+    let mut path = None;
+    wait_for("a routed ping to answer", ROUTES, || {
+        path = ping_path(&nodes[0], &destination);
+        path.is_some()
+    });
+    let path = path.unwrap();
+    assert!(path.len() >= 3, "the ping went through a relay: {path:?}");
+    assert_eq!((path.first(), path.last()), (Some(&ids[0]), Some(&destination)));
+
+    // Kill the first relay; routes heal around it.
+    let relay = path[1].clone();
+    let relay_index = ids.iter().position(|id| *id == relay).expect("the relay is one of ours");
+    nodes[relay_index].kill9();
+    wait_for("a ping that avoids the killed relay", ROUTES, || {
+        ping_path(&nodes[0], &destination).is_some_and(|path| !path.contains(&relay))
+    });
+    let to_the_dead = run(&["ping", &relay, "--data-dir", nodes[0].dir_str()]);
+    assert_eq!(to_the_dead.status.code(), Some(1), "a ping to the killed relay fails");
+}
