@@ -49,6 +49,8 @@ enum Command {
     Routes(commands::client::RoutesArgs),
     /// Ping a node across the mesh; prints the path and the round trip.
     Ping(commands::client::PingArgs),
+    /// The known servers by measured round trip, nearest first, with their latency groups.
+    Nearest(commands::client::NearestArgs),
     /// Start N real nodes on loopback, join them by invitation and measure the grid.
     Demo(commands::demo::DemoArgs),
     /// Run the deterministic simulator of the protocol: N nodes in one process.
@@ -73,6 +75,7 @@ fn main() -> ExitCode {
         Command::Overlay(args) => done(client::overlay(args)),
         Command::Routes(args) => done(client::routes(args)),
         Command::Ping(args) => done(client::ping(args)),
+        Command::Nearest(args) => done(client::nearest(args)),
         Command::Demo(args) => commands::demo::run(args),
         Command::Sim(args) => commands::sim::run(args),
     };

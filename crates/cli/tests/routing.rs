@@ -1,5 +1,6 @@
 //! Link-state routing between real `herald run` processes: a ping to a node that is not a
-//! neighbour crosses a relay, and killing the relay reroutes it.
+//! neighbour crosses a relay, and killing the relay reroutes it; `nearest` lists the servers by
+//! measured round trip.
 
 // Shared with grid.rs, which uses all of it.
 #[allow(dead_code)]
@@ -16,6 +17,11 @@ const ROUTES: Duration = Duration::from_secs(60);
 /// `herald routes --json` at `node`, parsed.
 fn routes(node: &Node) -> Vec<serde_json::Value> {
     serde_json::from_str(&node.cli_ok(&["routes", "--json"])).expect("routes JSON")
+}
+
+/// `herald nearest --json` at `node`, parsed.
+fn nearest(node: &Node) -> Vec<serde_json::Value> {
+    serde_json::from_str(&node.cli_ok(&["nearest", "--json"])).expect("nearest JSON")
 }
 
 /// The path of a routed ping from `node` to `destination`, or `None` if it failed.
@@ -36,6 +42,12 @@ fn a_ping_crosses_a_relay_and_is_rerouted_when_the_relay_is_killed() {
     let mut nodes = grid(root.path(), 12);
     let ids: Vec<String> = nodes.iter().map(Node::id).collect();
     wait_for("routes from node 0 to the eleven others", ROUTES, || routes(&nodes[0]).len() == 11);
+
+    // Every other node is a server whose round trip node 0's probes measure, nearest first.
+    wait_for("node 0 to measure the eleven others", ROUTES, || nearest(&nodes[0]).len() == 11);
+    let round_trips: Vec<f64> =
+        nearest(&nodes[0]).iter().map(|server| server["rtt_ms"].as_f64().unwrap()).collect();
+    assert!(round_trips.windows(2).all(|pair| pair[0] <= pair[1]), "{round_trips:?}");
 
     // A destination that is not a neighbour of node 0: its route has a relay.
     let relayed = routes(&nodes[0])

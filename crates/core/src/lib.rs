@@ -52,7 +52,9 @@ pub use broadcast::{BroadcastConfig, BroadcastMode};
 pub use id::{Keypair, NODE_ID_SHORT_LEN, NODE_ID_TEXT_LEN, NodeId, NodeIdParseError};
 pub use liveness::{LivenessClaim, MemberState};
 pub use membership::MembershipConfig;
-pub use node::{Announcement, CommandError, Config, Event, Input, Node, Output, RecordsConfig};
+pub use node::{
+    Announcement, CommandError, Config, Event, Input, Nearby, Node, Output, RecordsConfig,
+};
 pub use overlay::OverlayConfig;
 pub use persist::{PersistOp, Snapshot};
 pub use profile::{PROFILE_ADDRESSES_MAX, PROFILE_NAME_LEN_MAX, Profile};

@@ -9,8 +9,8 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::actor::{Actor, Call};
 use crate::api::model::{
-    ApiError, ApiEvent, InvitationRequest, InvitationView, MemberView, NodeApi, PingView,
-    RouteView, SeqView, ServiceView, StatusView,
+    ApiError, ApiEvent, InvitationRequest, InvitationView, MemberView, NearestView, NodeApi,
+    PingView, RouteView, SeqView, ServiceView, StatusView,
 };
 use crate::datadir::unix_ms;
 
@@ -153,6 +153,10 @@ impl NodeApi for NodeHandle {
                 PING_TIMEOUT.as_secs()
             ))),
         }
+    }
+
+    async fn nearest(&self) -> Result<Vec<NearestView>, ApiError> {
+        self.call(|actor| actor.nearest_view()).await
     }
 
     async fn stats(&self) -> Result<serde_json::Value, ApiError> {

@@ -1,6 +1,6 @@
 //! The commands that talk to a running node over its HTTP API: `status`, `members`,
 //! `announce`, `withdraw`, `services`, `invite`, `stats` and `overlay`, and (in `routing`)
-//! `routes` and `ping`.
+//! `routes`, `ping` and `nearest`.
 //!
 //! Each takes [`ApiArgs`] (where the node is, `--json`), sends one request through [`Client`]
 //! and prints a human table ([`super::output`]) or, with `--json`, the API's JSON as it came.
@@ -23,7 +23,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 pub use http::{ApiArgs, Client};
-pub use routing::{PingArgs, RoutesArgs, ping, routes};
+pub use routing::{NearestArgs, PingArgs, RoutesArgs, nearest, ping, routes};
 
 use super::output;
 

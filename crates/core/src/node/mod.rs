@@ -38,6 +38,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 pub use driver::{Announcement, CommandError, Config, Event, Input, Output, RecordsConfig};
+pub use routes::Nearby;
 
 use crate::anti_entropy::AntiEntropy;
 use crate::broadcast::Broadcast;

@@ -3,14 +3,30 @@
 
 use std::collections::BTreeMap;
 
+use std::time::Duration;
+
 use crate::id::NodeId;
+use crate::liveness::MemberState;
+use crate::profile::Profile;
 use crate::record::RecordKind;
 use crate::record_set::SlotKey;
-use crate::routing::{LinkState, Route, RouteError, RoutingMessage, RoutingOutput};
+use crate::role::Role;
+use crate::routing::{LinkState, Route, RouteError, RoutingMessage, RoutingOutput, latency_groups};
 use crate::time::Instant;
 use crate::wire::Message;
 
 use super::{Event, Node, Output};
+
+/// A known server and how near it is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Nearby {
+    /// The server.
+    pub id: NodeId,
+    /// Its mean probe round trip.
+    pub rtt: Duration,
+    /// Its latency group: 0 is the nearest group (see `routing::latency_groups`).
+    pub group: usize,
+}
 
 impl Node {
     /// The routing table: a route to every node reachable over advertised links, by
@@ -24,6 +40,37 @@ impl Node {
     pub fn next_hops(&mut self) -> Vec<(NodeId, NodeId, u32)> {
         self.refresh_routes();
         self.routing.as_ref().map_or_else(Vec::new, |routing| routing.table().next_hops().collect())
+    }
+
+    /// The live servers whose round trip this node has measured (by its failure detector's
+    /// probes), nearest first, each with its latency group. A member whose profile has not
+    /// arrived yet counts as a server.
+    pub fn nearest(&self) -> Vec<Nearby> {
+        let Some(membership) = &self.membership else { return Vec::new() };
+        let measured: Vec<(NodeId, f64)> = membership
+            .members()
+            .iter()
+            .filter(|(_, member)| member.state == MemberState::Alive)
+            .filter(|(id, _)| self.role_of(**id) != Some(Role::Client))
+            .filter_map(|(id, member)| Some((*id, member.rtt()?.as_secs_f64() * 1000.0)))
+            .collect();
+        latency_groups(&measured)
+            .into_iter()
+            .enumerate()
+            .flat_map(|(group, members)| {
+                members.peers.into_iter().map(move |(id, rtt_ms)| Nearby {
+                    id,
+                    rtt: Duration::from_secs_f64(rtt_ms / 1000.0),
+                    group,
+                })
+            })
+            .collect()
+    }
+
+    /// The role `id` gives in its profile, once it arrived.
+    fn role_of(&self, id: NodeId) -> Option<Role> {
+        let slot = SlotKey { origin: id, family: RecordKind::Profile, key: String::new() };
+        Profile::decode(&self.records.get(&slot)?.record.payload).map(|profile| profile.role)
     }
 
     /// Sends a routed ping to `destination`; the answer comes as [`Event::PingAnswered`] with

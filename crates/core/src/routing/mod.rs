@@ -19,11 +19,14 @@
 //! - A link counts only if both ends advertise it (the `table` module).
 //!
 //! Round trips come in as measurements ([`Routing::measured`]): the real node feeds the QUIC
-//! connection's own estimate, the simulator the modelled one.
+//! connection's own estimate, the simulator the modelled one. Known peers are also clustered
+//! into latency groups by their probe round trips, which give `nearest` and the near/far query
+//! order of seed 003 (the `nearness` module).
 
 mod config;
 mod links;
 mod message;
+mod nearness;
 mod table;
 
 use std::collections::BTreeMap;
@@ -32,6 +35,7 @@ use std::time::Duration;
 pub use config::RoutingConfig;
 pub use links::{LINK_COST_MAX_MS, LINKS_MAX, LinkState};
 pub use message::{Routed, RoutedBody, RoutingMessage, RoutingOutput};
+pub use nearness::{GROUP_SLACK_MS, GROUP_SPREAD, LatencyGroup, latency_groups, query_order};
 pub use table::{Route, Table};
 
 use crate::id::NodeId;

@@ -1,5 +1,6 @@
 //! The actor's side of routing: the round trips QUIC measures on the overlay's links, fed to the
-//! core as link costs; routed pings waiting for their answer; and the routes the API shows.
+//! core as link costs; routed pings waiting for their answer; and the routes and nearest
+//! servers the API shows.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -8,7 +9,7 @@ use herald_core::{Input, NodeId};
 use tokio::sync::oneshot;
 
 use super::Actor;
-use crate::api::model::{ApiError, PingView, RouteView};
+use crate::api::model::{ApiError, NearestView, PingView, RouteView};
 
 /// How often the round trips of the overlay's links are read from the transport and given to
 /// the core. Routing re-advertises a cost only when it moves by a quarter, so this bounds how
@@ -46,6 +47,19 @@ impl Actor {
                 next_hop: route.next_hop.to_string(),
                 cost: route.cost,
                 path: route.path.iter().map(NodeId::to_string).collect(),
+            })
+            .collect()
+    }
+
+    /// `GET /v1/nearest`.
+    pub(crate) fn nearest_view(&self) -> Vec<NearestView> {
+        self.node
+            .nearest()
+            .into_iter()
+            .map(|nearby| NearestView {
+                node_id: nearby.id.to_string(),
+                rtt_ms: nearby.rtt.as_secs_f64() * 1000.0,
+                group: nearby.group,
             })
             .collect()
     }

@@ -11,8 +11,8 @@ use serde_json::{Map, Value, json};
 use tokio::sync::broadcast;
 
 use super::model::{
-    ApiError, ApiEvent, InvitationRequest, InvitationView, MemberView, NodeApi, PingView,
-    RouteView, SeqView, ServiceView, StatusCounts, StatusView,
+    ApiError, ApiEvent, InvitationRequest, InvitationView, MemberView, NearestView, NodeApi,
+    PingView, RouteView, SeqView, ServiceView, StatusCounts, StatusView,
 };
 
 /// The fake node's id (52 base32 characters).
@@ -43,6 +43,8 @@ pub enum Call {
     Routes,
     /// `ping(node)`.
     Ping(String),
+    /// `nearest()`.
+    Nearest,
     /// `stats()`.
     Stats,
     /// `metrics()`.
@@ -248,6 +250,11 @@ impl NodeApi for FakeApi {
             return Err(ApiError::NotFound(format!("no route to {node}")));
         }
         Ok(PingView { rtt_ms: 12.5, path: vec![NODE_ID.into(), PEER_ID.into()] })
+    }
+
+    async fn nearest(&self) -> Result<Vec<NearestView>, ApiError> {
+        self.record(Call::Nearest)?;
+        Ok(vec![NearestView { node_id: PEER_ID.into(), rtt_ms: 0.8, group: 0 }])
     }
 
     async fn stats(&self) -> Result<Value, ApiError> {

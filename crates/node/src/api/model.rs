@@ -86,6 +86,17 @@ pub struct RouteView {
     pub path: Vec<String>,
 }
 
+/// One entry of `GET /v1/nearest`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NearestView {
+    /// The server's id.
+    pub node_id: String,
+    /// Its mean probe round trip, in milliseconds.
+    pub rtt_ms: f64,
+    /// Its latency group, 0 the nearest: servers with alike round trips share one.
+    pub group: usize,
+}
+
 /// The answer of `POST /v1/ping/{node}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PingView {
@@ -212,6 +223,8 @@ pub trait NodeApi: Clone + Send + Sync + 'static {
     /// `POST /v1/ping/{node}`: a ping routed across the mesh to `node` (a node id, a unique
     /// prefix of one, or a member's petname), answered with its path and round trip.
     fn ping(&self, node: String) -> impl Future<Output = Result<PingView, ApiError>> + Send;
+    /// `GET /v1/nearest`: the known servers by measured round trip, nearest first.
+    fn nearest(&self) -> impl Future<Output = Result<Vec<NearestView>, ApiError>> + Send;
     /// `GET /v1/stats`: the counters.
     fn stats(&self) -> impl Future<Output = Result<serde_json::Value, ApiError>> + Send;
     /// `GET /metrics`: Prometheus text.

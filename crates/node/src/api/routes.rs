@@ -48,6 +48,7 @@ pub fn router<A: NodeApi>(api: A, auth: Auth) -> Router {
         .route("/v1/overlay", get(overlay::<A>))
         .route("/v1/routes", get(routes::<A>))
         .route("/v1/ping/{node}", post(ping::<A>))
+        .route("/v1/nearest", get(nearest::<A>))
         .route("/v1/stats", get(stats::<A>))
         .route("/v1/events", get(sse::events::<A>))
         .fallback(no_route)
@@ -184,6 +185,10 @@ async fn ping<A: NodeApi>(
 ) -> Result<Response, Failure> {
     let Path(node) = node?;
     Ok(Json(api.ping(node).await?).into_response())
+}
+
+async fn nearest<A: NodeApi>(State(api): State<A>) -> Result<Response, Failure> {
+    Ok(Json(api.nearest().await?).into_response())
 }
 
 async fn stats<A: NodeApi>(State(api): State<A>) -> Result<Response, Failure> {

@@ -253,6 +253,9 @@ async fn routes_list_paths_and_a_ping_answers_or_says_there_is_no_route() {
     assert_eq!(api.calls().last(), Some(&Call::Ping("elsewhere".into())));
     let (status, _) = send(&api, request("GET", "/v1/ping/elsewhere", Body::empty())).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    let (status, body) = send(&api, request("GET", "/v1/nearest", Body::empty())).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!([{"node_id": PEER_ID, "rtt_ms": 0.8, "group": 0}]));
 }
 
 #[tokio::test]

@@ -1,9 +1,9 @@
-//! `herald routes` and `herald ping`: the node's link-state routing table, and a ping routed
-//! across the mesh.
+//! `herald routes`, `herald ping` and `herald nearest`: the node's link-state routing table, a
+//! ping routed across the mesh, and the known servers by round trip.
 
 use anyhow::Result;
 use clap::Args;
-use herald_node::api::model::{PingView, RouteView};
+use herald_node::api::model::{NearestView, PingView, RouteView};
 use serde_json::json;
 
 use super::{ApiArgs, Client, emit, parse, pretty};
@@ -25,6 +25,19 @@ pub struct PingArgs {
     /// Where the node is, and the output format.
     #[command(flatten)]
     pub api: ApiArgs,
+}
+
+/// Arguments of `herald nearest`.
+#[derive(Args, Debug)]
+pub struct NearestArgs {
+    /// Where the node is, and the output format.
+    #[command(flatten)]
+    pub api: ApiArgs,
+}
+
+/// `herald nearest`: the known servers by measured round trip, nearest first.
+pub fn nearest(args: NearestArgs) -> Result<()> {
+    emit(&nearest_text(&Client::new(&args.api)?, args.api.json)?)
 }
 
 /// `herald routes`: destination, next hop, cost and path of every route.
@@ -73,6 +86,28 @@ pub(super) fn ping_text(client: &Client, node: &str, json: bool) -> Result<Strin
         if hops == 1 { "" } else { "s" },
         path_text(&pong.path)
     ))
+}
+
+pub(super) fn nearest_text(client: &Client, json: bool) -> Result<String> {
+    let answer = client.get("/v1/nearest", &[])?;
+    if json {
+        return Ok(pretty(&answer));
+    }
+    let servers = parse::<Vec<NearestView>>(answer, "nearest servers")?;
+    if servers.is_empty() {
+        return Ok("no server's round trip measured yet\n".to_owned());
+    }
+    let rows: Vec<Vec<String>> = servers
+        .iter()
+        .map(|server| {
+            vec![
+                short_id(&server.node_id).to_owned(),
+                format!("{:.1} ms", server.rtt_ms),
+                server.group.to_string(),
+            ]
+        })
+        .collect();
+    Ok(table(&["ID", "RTT", "GROUP"], &rows))
 }
 
 fn path_text(path: &[String]) -> String {

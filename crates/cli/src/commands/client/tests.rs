@@ -215,4 +215,7 @@ fn routes_and_ping_show_paths_and_a_missing_route_is_one_sentence() {
 
     let error = format!("{:#}", routing::ping_text(&client, "nobody here", false).unwrap_err());
     assert_eq!(error, "no route to nobody here");
+
+    let nearest = routing::nearest_text(&client, false).unwrap();
+    assert_eq!(nearest, format!("ID          RTT     GROUP\n{}  0.8 ms  0\n", &PEER_ID[..10]));
 }
