@@ -11,6 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::id::NodeId;
+use crate::record::{decode_payload, encode_payload};
 
 /// A member's state as one node sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -70,15 +71,12 @@ impl LivenessClaim {
 
     /// The record payload.
     pub fn encode(&self) -> Vec<u8> {
-        postcard::to_allocvec(self).expect("encoding into a Vec cannot fail")
+        encode_payload(self)
     }
 
     /// Reads a record payload; `None` if it is not a claim.
     pub fn decode(payload: &[u8]) -> Option<LivenessClaim> {
-        match postcard::take_from_bytes::<LivenessClaim>(payload) {
-            Ok((claim, [])) => Some(claim),
-            _ => None,
-        }
+        decode_payload(payload)
     }
 }
 

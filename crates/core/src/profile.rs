@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::id::NodeId;
-use crate::record::{Record, RecordKind, Version};
+use crate::record::{Record, RecordKind, Version, decode_payload, encode_payload};
 use crate::role::Role;
 
 /// Longest profile name, in bytes.
@@ -39,14 +39,13 @@ impl Profile {
     /// profile outside them encodes, but no peer will decode it.
     pub fn encode(&self) -> Vec<u8> {
         debug_assert!(self.is_within_bounds(), "a profile is encoded within its bounds");
-        postcard::to_allocvec(self).expect("encoding into a Vec cannot fail")
+        encode_payload(self)
     }
 
     /// Reads a record payload; `None` if it is not exactly one profile within the bounds. Never
     /// panics.
     pub fn decode(bytes: &[u8]) -> Option<Profile> {
-        let (profile, rest) = postcard::take_from_bytes::<Profile>(bytes).ok()?;
-        (rest.is_empty() && profile.is_within_bounds()).then_some(profile)
+        decode_payload(bytes).filter(Profile::is_within_bounds)
     }
 
     /// The unsigned record that publishes this profile for `origin`, to be signed by it.

@@ -257,6 +257,21 @@ impl fmt::Debug for DigestCell {
     }
 }
 
+/// A record payload's bytes: the postcard encoding of `value`. Every payload type the core
+/// reads (profiles, liveness claims, admissions, advertisements) is encoded this way.
+pub(crate) fn encode_payload<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    postcard::to_allocvec(value).expect("encoding into a Vec cannot fail")
+}
+
+/// Reads a record payload of type `T`: `None` unless it is exactly one `T` with nothing after
+/// it. Never panics; the payload came from the network.
+pub(crate) fn decode_payload<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<T> {
+    match postcard::take_from_bytes::<T>(bytes) {
+        Ok((value, [])) => Some(value),
+        _ => None,
+    }
+}
+
 /// A 32-byte content digest that names a signed record: its message id.
 pub type Digest = [u8; 32];
 

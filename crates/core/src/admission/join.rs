@@ -25,7 +25,7 @@ use super::cert::{CertChain, CertError};
 use super::invitation::{Invitation, InvitationError};
 use crate::id::{Keypair, NodeId};
 use crate::profile::PROFILE_ADDRESSES_MAX;
-use crate::record::{Record, RecordKind, Version};
+use crate::record::{Record, RecordKind, Version, decode_payload, encode_payload};
 use crate::record_set::{RecordSet, SlotKey};
 use crate::role::Role;
 
@@ -235,15 +235,12 @@ pub struct AdmissionUse {
 impl AdmissionUse {
     /// The record payload.
     pub fn encode(&self) -> Vec<u8> {
-        postcard::to_allocvec(self).expect("encoding into a Vec cannot fail")
+        encode_payload(self)
     }
 
     /// Reads a record payload; `None` unless it is exactly one use. Never panics.
     pub fn decode(bytes: &[u8]) -> Option<AdmissionUse> {
-        match postcard::take_from_bytes::<AdmissionUse>(bytes) {
-            Ok((admission, [])) => Some(admission),
-            _ => None,
-        }
+        decode_payload(bytes)
     }
 
     /// The record key: `{invitation id in hex}/{joiner}`.

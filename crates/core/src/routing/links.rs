@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::id::NodeId;
-use crate::record::{Record, RecordKind, Version};
+use crate::record::{Record, RecordKind, Version, decode_payload, encode_payload};
 
 /// Most links one advertisement lists: the active view's bound, with room to spare.
 pub const LINKS_MAX: usize = 64;
@@ -35,14 +35,13 @@ impl LinkState {
     /// The record payload. The caller keeps the bounds.
     pub fn encode(&self) -> Vec<u8> {
         debug_assert!(self.is_within_bounds(), "an advertisement is encoded within its bounds");
-        postcard::to_allocvec(self).expect("encoding into a Vec cannot fail")
+        encode_payload(self)
     }
 
     /// Reads a record payload; `None` if it is not exactly one advertisement within the
     /// bounds. Never panics.
     pub fn decode(bytes: &[u8]) -> Option<LinkState> {
-        let (links, rest) = postcard::take_from_bytes::<LinkState>(bytes).ok()?;
-        (rest.is_empty() && links.is_within_bounds()).then_some(links)
+        decode_payload(bytes).filter(LinkState::is_within_bounds)
     }
 
     /// The cost of the link to `peer`, if it is advertised.
