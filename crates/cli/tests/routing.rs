@@ -6,6 +6,8 @@
 #[allow(dead_code)]
 mod support;
 
+use std::io::{BufRead, BufReader};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use support::{Node, grid, run, wait_for};
@@ -22,6 +24,29 @@ fn routes(node: &Node) -> Vec<serde_json::Value> {
 /// `herald nearest --json` at `node`, parsed.
 fn nearest(node: &Node) -> Vec<serde_json::Value> {
     serde_json::from_str(&node.cli_ok(&["nearest", "--json"])).expect("nearest JSON")
+}
+
+/// The `route` events of `node`'s event stream from now on, as their JSON data, read by a
+/// thread of their own until the node goes away.
+fn route_events(node: &Node) -> mpsc::Receiver<serde_json::Value> {
+    let url = format!("http://{}/v1/events", node.api());
+    let (events, received) = mpsc::channel();
+    std::thread::spawn(move || {
+        let Ok(response) = ureq::get(url).call() else { return };
+        let mut named_route = false;
+        for line in BufReader::new(response.into_body().into_reader()).lines() {
+            let Ok(line) = line else { return };
+            if let Some(name) = line.strip_prefix("event:") {
+                named_route = name.trim() == "route";
+            } else if let Some(data) = line.strip_prefix("data:").filter(|_| named_route) {
+                let Ok(event) = serde_json::from_str(data.trim()) else { continue };
+                if events.send(event).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    received
 }
 
 /// The path of a routed ping from `node` to `destination`, or `None` if it failed.
@@ -64,12 +89,23 @@ fn a_ping_crosses_a_relay_and_is_rerouted_when_the_relay_is_killed() {
     assert!(path.len() >= 3, "the ping went through a relay: {path:?}");
     assert_eq!((path.first(), path.last()), (Some(&ids[0]), Some(&destination)));
 
-    // Kill the first relay; routes heal around it.
+    // Kill the first relay; routes heal around it, and the event stream says so.
+    let events = route_events(&nodes[0]);
     let relay = path[1].clone();
     let relay_index = ids.iter().position(|id| *id == relay).expect("the relay is one of ours");
     nodes[relay_index].kill9();
     wait_for("a ping that avoids the killed relay", ROUTES, || {
         ping_path(&nodes[0], &destination).is_some_and(|path| !path.contains(&relay))
+    });
+    let mut rerouted = false;
+    wait_for("a route event for the destination that avoids the relay", ROUTES, || {
+        while let Ok(event) = events.try_recv() {
+            let path = event["path"].as_array().cloned().unwrap_or_default();
+            rerouted |= event["destination"] == destination.as_str()
+                && !path.is_empty()
+                && !path.iter().any(|id| *id == relay.as_str());
+        }
+        rerouted
     });
     let to_the_dead = run(&["ping", &relay, "--data-dir", nodes[0].dir_str()]);
     assert_eq!(to_the_dead.status.code(), Some(1), "a ping to the killed relay fails");

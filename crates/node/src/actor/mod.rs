@@ -41,7 +41,7 @@ use crate::tls::PeerIdentity;
 use crate::transport::{Transport, TransportEvent};
 pub use commit::RELAYED_COMMIT_DELAY;
 use commit::{Commits, INPUTS_PER_TURN_MAX};
-use routing::{LINK_RTT_INTERVAL, Pings};
+use routing::{LINK_RTT_INTERVAL, ROUTE_EVENTS_INTERVAL, RoutingWatch};
 use services::ServiceIndex;
 
 /// A unit of work the actor runs on its own state: how handles talk to it.
@@ -73,8 +73,8 @@ pub(crate) struct Actor {
     /// The overlay's neighbours as the transport was last told them.
     kept_open: BTreeSet<NodeId>,
     commits: Commits,
-    /// Routed pings the API waits on.
-    pings: Pings,
+    /// Routed pings the API waits on, and the routes told to the event stream.
+    routing_watch: RoutingWatch,
     stopping: bool,
 }
 
@@ -126,7 +126,7 @@ impl Actor {
             services,
             kept_open: BTreeSet::new(),
             commits: Commits::default(),
-            pings: Pings::default(),
+            routing_watch: RoutingWatch::default(),
             stopping: false,
         }
     }
@@ -164,6 +164,7 @@ impl Actor {
         let mut contacts_tick = tokio::time::interval(CONTACTS_INTERVAL);
         contacts_tick.tick().await;
         let mut rtt_tick = tokio::time::interval(LINK_RTT_INTERVAL);
+        let mut route_tick = tokio::time::interval(ROUTE_EVENTS_INTERVAL);
         self.drain()?;
         while !self.stopping {
             let sleep =
@@ -185,6 +186,7 @@ impl Actor {
                 () = lazy_commit => {}
                 _ = contacts_tick.tick() => self.save_contacts()?,
                 _ = rtt_tick.tick() => self.feed_link_rtts(),
+                _ = route_tick.tick() => self.tell_route_changes(),
             }
             // Whatever else is ready joins this turn, and its commit. Each input's outputs go
             // out as soon as it is handled, but those that wait for the commit.

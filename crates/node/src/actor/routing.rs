@@ -1,28 +1,34 @@
 //! The actor's side of routing: the round trips QUIC measures on the overlay's links, fed to the
-//! core as link costs; routed pings waiting for their answer; and the routes and nearest
-//! servers the API shows.
+//! core as link costs; routed pings waiting for their answer; `route` events; and the routes
+//! and nearest servers the API shows.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use herald_core::routing::Route;
 use herald_core::{Input, NodeId};
 use tokio::sync::oneshot;
 
 use super::Actor;
-use crate::api::model::{ApiError, NearestView, PingView, RouteView};
+use crate::api::model::{ApiError, ApiEvent, NearestView, PingView, RouteChangeView, RouteView};
 
 /// How often the round trips of the overlay's links are read from the transport and given to
 /// the core. Routing re-advertises a cost only when it moves by a quarter, so this bounds how
 /// fast a slower link is noticed, not what it costs.
 pub(crate) const LINK_RTT_INTERVAL: Duration = Duration::from_secs(5);
 
+/// How often the routing table is compared with the last one, for `route` events.
+pub(crate) const ROUTE_EVENTS_INTERVAL: Duration = Duration::from_secs(1);
+
 /// Routed pings awaiting their answer, at most; the oldest is dropped, and its caller told.
 const PINGS_WAITING_MAX: usize = 256;
 
-/// Routed pings sent for API callers, by the core's ping id.
+/// What the actor keeps for routing's callers: routed pings awaiting their answer, by the
+/// core's ping id, and the routes last told to the event stream.
 #[derive(Default)]
-pub(crate) struct Pings {
+pub(crate) struct RoutingWatch {
     waiting: BTreeMap<u64, oneshot::Sender<PingView>>,
+    routes_told: BTreeMap<NodeId, Route>,
 }
 
 impl Actor {
@@ -35,6 +41,30 @@ impl Actor {
                 self.node.handle(now, Input::LinkRtt { peer, rtt });
             }
         }
+    }
+
+    /// Sends a `route` event for every route that appeared, changed or was lost since the last
+    /// call.
+    pub(crate) fn tell_route_changes(&mut self) {
+        let now: BTreeMap<NodeId, Route> =
+            self.node.routes().into_iter().map(|route| (route.destination, route)).collect();
+        let told = std::mem::take(&mut self.routing_watch.routes_told);
+        let view = |destination: &NodeId, route: Option<&Route>| RouteChangeView {
+            destination: destination.to_string(),
+            next_hop: route.map(|route| route.next_hop.to_string()),
+            cost: route.map(|route| route.cost),
+            path: route
+                .map_or_else(Vec::new, |route| route.path.iter().map(NodeId::to_string).collect()),
+        };
+        for (destination, route) in &now {
+            if told.get(destination) != Some(route) {
+                let _ = self.events.send(ApiEvent::Route(view(destination, Some(route))));
+            }
+        }
+        for destination in told.keys().filter(|destination| !now.contains_key(destination)) {
+            let _ = self.events.send(ApiEvent::Route(view(destination, None)));
+        }
+        self.routing_watch.routes_told = now;
     }
 
     /// `GET /v1/routes`.
@@ -76,17 +106,17 @@ impl Actor {
             .ping(self.clock.now(), destination)
             .map_err(|refused| ApiError::NotFound(refused.to_string()))?;
         let (reply, answer) = oneshot::channel();
-        if self.pings.waiting.len() >= PINGS_WAITING_MAX {
+        if self.routing_watch.waiting.len() >= PINGS_WAITING_MAX {
             // Dropping the sender tells its caller the ping was given up.
-            self.pings.waiting.pop_first();
+            self.routing_watch.waiting.pop_first();
         }
-        self.pings.waiting.insert(id, reply);
+        self.routing_watch.waiting.insert(id, reply);
         Ok(answer)
     }
 
     /// A routed ping was answered.
     pub(crate) fn ping_answered(&mut self, id: u64, rtt: Duration, path: &[NodeId]) {
-        if let Some(reply) = self.pings.waiting.remove(&id) {
+        if let Some(reply) = self.routing_watch.waiting.remove(&id) {
             let path = path.iter().map(NodeId::to_string).collect();
             // A caller that gave up waiting is not an error.
             let _ = reply.send(PingView { rtt_ms: rtt.as_secs_f64() * 1000.0, path });

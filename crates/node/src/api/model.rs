@@ -155,16 +155,32 @@ pub enum ApiEvent {
     Member(MemberView),
     /// An announcement (or a withdrawal: `payload` is null) was stored.
     Announcement(ServiceView),
+    /// A destination's route appeared, changed or was lost.
+    Route(RouteChangeView),
 }
 
 impl ApiEvent {
-    /// The SSE event name: `member` or `announcement`.
+    /// The SSE event name: `member`, `announcement` or `route`.
     pub fn name(&self) -> &'static str {
         match self {
             ApiEvent::Member(_) => "member",
             ApiEvent::Announcement(_) => "announcement",
+            ApiEvent::Route(_) => "route",
         }
     }
+}
+
+/// A `route` event of `GET /v1/events`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteChangeView {
+    /// The node the route leads to.
+    pub destination: String,
+    /// The route's next hop; `null` when no route leads there any more.
+    pub next_hop: Option<String>,
+    /// The route's cost in milliseconds of round trip; `null` with no route.
+    pub cost: Option<u64>,
+    /// The node ids from this node to the destination; empty with no route.
+    pub path: Vec<String>,
 }
 
 /// Why the node refused an API request; the routes map it to a status and the JSON error body.
