@@ -20,7 +20,7 @@ pub struct RouteCheck {
     pub complete_fraction: f64,
     /// Pairs whose hop-by-hop walk came back to a node it had passed.
     pub loops: u64,
-    /// Pairs whose walk reached a node with no route on, or a node that is down.
+    /// Pairs whose walk reached a node with no route onwards, or a node that is down.
     pub broken: u64,
     /// Hops of each source's route, over every pair with a route.
     pub hops: Percentiles,

@@ -58,7 +58,7 @@ pub struct RoutingCounters {
     pub recomputes: u64,
     /// Routed messages forwarded for others.
     pub forwarded: u64,
-    /// Routed messages dropped: no route on, or hop limit reached.
+    /// Routed messages dropped: no route onwards, or no hops left.
     pub dropped: u64,
 }
 
