@@ -132,12 +132,16 @@ pub struct Report {
 /// Link-state routing in a run.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RoutingReport {
-    /// The live nodes' tables at the end, checked against each other.
+    /// The live nodes' tables at the end, checked against each other once their
+    /// advertisements agree.
     #[serde(flatten)]
     pub check: RouteCheck,
     /// Time from the last fault's end (the end of the warm-up when there are none) until every
     /// live node's table was right, checked every 500 ms; `None` if it never was.
     pub converged_ms: Option<u64>,
+    /// How long past the run's end the tables were checked: the check waits, at most 30 s, for
+    /// every live node to hold the same advertisements (0 when they already did).
+    pub checked_after_end_ms: u64,
     /// Advertisements the live nodes published, per node, over the run.
     pub advertisements_per_node: f64,
     /// Bytes of link-state advertisements sent per node, over the run.

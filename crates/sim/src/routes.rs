@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use herald_core::{NodeId, RecordKind, SlotKey, Version};
 use serde::Serialize;
 
 use crate::network::NodeIndex;
@@ -31,6 +32,28 @@ impl RouteCheck {
     pub fn is_correct(&self) -> bool {
         self.complete_fraction >= 1.0 && self.loops == 0 && self.broken == 0
     }
+}
+
+/// Whether every live node holds the same advertisements (the same version from every origin)
+/// and the same view of who is alive: then their tables are computed over one graph, and
+/// hop-by-hop walks cannot loop. While an advertisement is still spreading they may, briefly:
+/// the check of a run's end waits for this.
+pub fn advertisements_agree(sim: &Sim) -> bool {
+    let versions = |node: NodeIndex| -> Option<Vec<(NodeId, Version)>> {
+        let records = sim.node(node)?.records();
+        let held = records
+            .origins()
+            .filter_map(|(origin, _)| {
+                let slot =
+                    SlotKey { origin: *origin, family: RecordKind::LinkState, key: String::new() };
+                Some((*origin, records.get(&slot)?.record.version))
+            })
+            .collect();
+        Some(held)
+    };
+    let mut live = (0..sim.len()).filter(|node| sim.is_up(*node));
+    let Some(first) = live.next().and_then(versions) else { return true };
+    live.all(|node| versions(node).as_ref() == Some(&first)) && sim.membership_converged()
 }
 
 /// Checks the live nodes' tables in `sim` now. Nodes without routing have empty tables.

@@ -110,6 +110,9 @@ pub fn gossip_fanout(nodes: u32) -> u16 {
 
 /// How often convergence is checked.
 const CHECK_INTERVAL: Duration = Duration::from_millis(500);
+/// How long past a run's end its routing check waits for every live node to hold the same
+/// advertisements (a maintenance advertisement waits 10 s, and then spreads).
+const ROUTES_AGREE_WAIT_MAX: Duration = Duration::from_secs(30);
 /// When the announcements start, after the warm-up.
 const BROADCASTS_AFTER: Duration = Duration::from_secs(1);
 
@@ -124,6 +127,8 @@ struct Progress {
     routes_converged_at: Option<Instant>,
     /// The live nodes' routing tables at the end, with routing on.
     route_check: Option<RouteCheck>,
+    /// How long past the run's end the check waited for the advertisements to agree.
+    routes_checked_after: Duration,
     /// Nodes the faults took down.
     downed: BTreeSet<NodeIndex>,
 }
@@ -230,7 +235,22 @@ impl Scenario {
             on_progress(until.as_micros(), total);
         }
         let curves = reach_curves(&sim, &slots);
-        progress.route_check = self.routing.then(|| routes::check(&mut sim));
+        if self.routing {
+            // The tables are checked once every live node holds the same advertisements: until
+            // then an advertisement is still spreading, and walks may loop for a moment.
+            let ended = sim.now();
+            while !routes::advertisements_agree(&sim)
+                && sim.now().saturating_since(ended) < ROUTES_AGREE_WAIT_MAX
+                && progress.violation.is_none()
+            {
+                let until = sim.now() + CHECK_INTERVAL;
+                if let Err(found) = sim.run_until(until) {
+                    progress.violation = Some(found.to_string());
+                }
+            }
+            progress.routes_checked_after = sim.now().saturating_since(ended);
+            progress.route_check = Some(routes::check(&mut sim));
+        }
         let report = self.report(&sim, &slots, progress, healed_at, newcomer_at, t0);
         (report, curves)
     }
@@ -391,6 +411,7 @@ impl Scenario {
             routing: progress.route_check.map(|check| RoutingReport {
                 check,
                 converged_ms: since(progress.routes_converged_at, healed_at),
+                checked_after_end_ms: progress.routes_checked_after.as_millis() as u64,
                 advertisements_per_node: live
                     .iter()
                     .filter_map(|node| sim.node(*node)?.routing())

@@ -769,6 +769,7 @@ membership_converged_ms_max = 20000
         let routing = |loops, converged_ms| RoutingReport {
             check: RouteCheck { nodes: 3, complete_fraction: 1.0, loops, ..RouteCheck::default() },
             converged_ms,
+            checked_after_end_ms: 0,
             advertisements_per_node: 1.0,
             link_state_bytes_per_node: 0.0,
             link_state_bytes_per_node_per_s: 0.0,
