@@ -2,7 +2,6 @@
 //! in and out, and the commands that read the table or ping across the mesh.
 
 use std::collections::BTreeMap;
-
 use std::time::Duration;
 
 use crate::id::NodeId;

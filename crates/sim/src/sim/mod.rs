@@ -47,7 +47,7 @@ struct SimNode {
     last_commit: Instant,
 }
 
-/// How often a node is told the round trip to a peer it hears from, with routing on.
+/// How often a node is told the round trip to a neighbour it hears from, with routing on.
 const RTT_TOLD_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Bytes of each delivered frame that go into the trace hash.
