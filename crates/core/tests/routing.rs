@@ -32,15 +32,15 @@ fn a_first_link_is_advertised_soon_and_upkeep_waits_for_the_maintenance_delay() 
     let config = RoutingConfig::default();
     let mut routing = Routing::new(id(1), config.clone());
     assert_eq!(routing.poll_timeout(), None, "nothing to advertise");
-    routing.link_up(ms(0), id(2));
+    routing.link_up(ms(0), id(2), false);
     assert_eq!(routing.poll_timeout(), Some(ms(0) + config.advertise_delay));
     let first = advertised(&mut routing, ms(0) + config.advertise_delay).expect("advertised");
     assert_eq!(first.links, vec![(id(2), config.unmeasured_cost_ms)]);
 
     // A second link and a dropped one are the overlay's upkeep: they go out together.
     let now = ms(1000);
-    routing.link_up(now, id(3));
-    routing.link_up(now, id(4));
+    routing.link_up(now, id(3), true);
+    routing.link_up(now, id(4), true);
     routing.link_down(now + Duration::from_millis(10), id(3));
     assert_eq!(routing.poll_timeout(), Some(now + config.maintenance_delay));
     assert_eq!(advertised(&mut routing, now + config.advertise_delay), None);
@@ -51,11 +51,25 @@ fn a_first_link_is_advertised_soon_and_upkeep_waits_for_the_maintenance_delay() 
 }
 
 #[test]
+fn a_link_to_a_peer_the_table_does_not_reach_is_advertised_soon() {
+    let config = RoutingConfig::default();
+    let mut routing = Routing::new(id(1), config.clone());
+    routing.link_up(ms(0), id(2), false);
+    advertised(&mut routing, ms(0) + config.advertise_delay).expect("the first link");
+    // A newcomer linked to this node is out of everyone's reach until this end advertises.
+    let now = ms(5000);
+    routing.link_up(now, id(9), false);
+    assert_eq!(routing.poll_timeout(), Some(now + config.advertise_delay));
+    let state = advertised(&mut routing, now + config.advertise_delay).unwrap();
+    assert_eq!(state.links.len(), 2);
+}
+
+#[test]
 fn a_failed_peer_is_advertised_at_once_but_not_sooner_than_the_minimum_interval() {
     let config = RoutingConfig::default();
     let mut routing = Routing::new(id(1), config.clone());
-    routing.link_up(ms(0), id(2));
-    routing.link_up(ms(0), id(3));
+    routing.link_up(ms(0), id(2), false);
+    routing.link_up(ms(0), id(3), false);
     let at = ms(0) + config.advertise_delay;
     assert_eq!(advertised(&mut routing, at).unwrap().links.len(), 2);
 
@@ -73,7 +87,7 @@ fn a_failed_peer_is_advertised_at_once_but_not_sooner_than_the_minimum_interval(
 fn measured_costs_are_smoothed_and_only_a_large_move_is_advertised() {
     let config = RoutingConfig::default();
     let mut routing = Routing::new(id(1), config.clone());
-    routing.link_up(ms(0), id(2));
+    routing.link_up(ms(0), id(2), false);
     routing.measured(ms(1), id(2), Duration::from_millis(40));
     // Round trips to a peer that is not a link are not kept.
     routing.measured(ms(1), id(7), Duration::from_millis(5));
@@ -272,6 +286,34 @@ mod node {
         let (versions, _) = advertisements(&mut reborn);
         let expected = [Version::new(0, 1), Version::new(0, 2), Version::new(0, 3)];
         assert_eq!(versions, expected, "both old ones held, then the next one past them");
+    }
+
+    #[test]
+    fn a_node_that_advertised_below_its_old_advertisement_advertises_again_above_it() {
+        let keypair = Keypair::from_secret([8; 32]);
+        let peer = Keypair::from_secret([9; 32]).id();
+        let other = Keypair::from_secret([10; 32]).id();
+        let mut old = Node::new(keypair.clone(), config(), 1, ms(0));
+        old.join(ms(0), &[peer]);
+        old.handle(ms(300), Input::Timeout);
+        old.join(ms(400), &[other]);
+        old.handle(ms(20_000), Input::Timeout);
+        let (_, frames) = advertisements(&mut old);
+
+        // Reborn with an empty store, it advertises first, at seq 1; then its old
+        // advertisement, at seq 2, comes back and is stored over it.
+        let mut reborn = Node::new(keypair, config(), 2, ms(0));
+        reborn.join(ms(0), &[peer]);
+        reborn.handle(ms(300), Input::Timeout);
+        for frame in frames {
+            reborn.handle(ms(1000), Input::Frame { from: peer, bytes: frame });
+        }
+        let (versions, _) = advertisements(&mut reborn);
+        assert_eq!(versions, vec![Version::new(0, 1), Version::new(0, 2)]);
+        // So it advertises its links again, above the old ones, as soon as it may.
+        reborn.handle(ms(1300), Input::Timeout);
+        let (versions, _) = advertisements(&mut reborn);
+        assert_eq!(versions, vec![Version::new(0, 3)], "the grid must not keep the old links");
     }
 
     #[test]

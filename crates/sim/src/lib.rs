@@ -39,7 +39,7 @@ pub use memo::MemoVerifier;
 pub use network::{LossModel, NetworkModel, NodeIndex, RETRANSMISSIONS_MAX};
 pub use reach::ReachCurve;
 pub use report::{Percentiles, Report};
-pub use routes::RouteCheck;
+pub use routes::{RouteCheck, advertisements_agree, check as check_routes};
 pub use scenario::{Origins, Scenario, gossip_fanout};
 pub use scenario_file::{Expect, FILE_NODES_MAX, ScenarioFile, ScenarioFileError};
 pub use service::ServiceModel;

@@ -7,14 +7,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use herald_core::{
-    Announcement, Config, Event, Instant, Keypair, MemberState, Record, RecordKind, SignedRecord,
-    Version,
+    Announcement, Config, Event, Instant, Keypair, MemberState, Record, RecordKind, RoutingConfig,
+    SignedRecord, Version,
 };
 use herald_sim::checks::SEEDED_CHECKS;
 use herald_sim::seed::{DEFAULT_SEEDS, replay_line, seeds_from_env_or};
 use herald_sim::{
     Checker, Fault, IncarnationsNeverGoBack, NetworkModel, NoDuplicateDelivery, NoForgedDelivery,
-    Scenario, ServiceModel, Sim, SimCommand, standard_checkers,
+    Scenario, ServiceModel, Sim, SimCommand, advertisements_agree, check_routes, standard_checkers,
 };
 
 /// Runs the randomized check named `test_name` on `HERALD_SEED` (else the default seeds) and on
@@ -285,4 +285,66 @@ fn announcement_redundancy_leaves_out_membership_records() {
         with_membership.rmr_announcements, with_membership.rmr,
         "claims and profiles count in rmr only"
     );
+}
+
+/// A grid of `nodes` with membership and routing on: node 0 first, every other node joining
+/// through node 0, run for 15 s.
+fn routing_grid(nodes: u32, seed: u64) -> Sim {
+    let config = Config { routing: Some(RoutingConfig::default()), ..Config::with_membership() };
+    let mut sim = Sim::new(nodes, seed, quiet_network(), config);
+    sim.start_all().unwrap();
+    for node in 1..nodes {
+        sim.schedule_join(at_ms(u64::from(node)), node, 0);
+    }
+    sim.run_until(at_ms(15_000)).unwrap();
+    sim
+}
+
+/// The version of `origin`'s advertisement that `holder` holds.
+fn advertisement_at(sim: &Sim, holder: u32, origin: u32) -> Option<Version> {
+    sim.node(holder)?.records().version_of(sim.id(origin), RecordKind::LinkState, "")
+}
+
+/// Every live node but `origin` holds `origin`'s advertisement at `version`.
+fn everyone_holds_advertisement(sim: &Sim, origin: u32, version: Version) -> bool {
+    (0..sim.len())
+        .filter(|node| *node != origin && sim.is_up(*node))
+        .all(|node| advertisement_at(sim, node, origin) == Some(version))
+}
+
+#[test]
+fn a_node_that_lost_its_store_advertises_past_its_old_advertisement_and_is_routed_to() {
+    let mut sim = routing_grid(12, 21);
+    let before = advertisement_at(&sim, 0, 5).expect("node 5 advertised its links");
+    sim.schedule_crash(at_ms(15_000), 5);
+    // The same epoch, an empty store: its first advertisement starts at seq 1, below the old.
+    sim.schedule_restart_wiped(at_ms(16_000), 5, 0);
+    sim.schedule_join(at_ms(16_001), 5, 0);
+    sim.run_until(at_ms(40_000)).unwrap();
+    let after = sim.node(5).unwrap().issued_high().expect("it issued versions again");
+    assert!(after > before, "{after:?} jumped past {before:?}");
+    let held = advertisement_at(&sim, 0, 5).unwrap();
+    assert!(held > before && held.epoch == 0, "{held:?}");
+    assert!(everyone_holds_advertisement(&sim, 5, held));
+    assert!(advertisements_agree(&sim));
+    let routes = check_routes(&mut sim);
+    assert!(routes.is_correct(), "{routes:?}");
+}
+
+#[test]
+fn a_node_back_with_a_new_epoch_and_a_low_seq_is_accepted_at_once() {
+    let mut sim = routing_grid(12, 22);
+    let before = advertisement_at(&sim, 0, 5).expect("node 5 advertised its links");
+    assert!(before.seq > 1, "the old advertisement has a higher seq than the new will");
+    sim.schedule_crash(at_ms(15_000), 5);
+    sim.schedule_restart_wiped(at_ms(16_000), 5, 7);
+    sim.schedule_join(at_ms(16_001), 5, 0);
+    // Its first link is advertised 200 ms after it comes up; a second is enough to spread.
+    sim.run_until(at_ms(17_500)).unwrap();
+    let held = advertisement_at(&sim, 0, 5).unwrap();
+    assert_eq!(held.epoch, 7, "the new epoch wins with seq {} over {before:?}", held.seq);
+    assert!(held.seq < before.seq);
+    assert!(everyone_holds_advertisement(&sim, 5, held));
+    let to_5 = sim.node_mut(0).unwrap().routes().into_iter().find(|r| r.destination == sim.id(5));
+    assert!(to_5.is_some(), "node 0 routes to the restarted node");
 }

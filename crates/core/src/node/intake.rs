@@ -141,6 +141,12 @@ impl Node {
         if !self.store(now, record.clone(), Some(from), hops) {
             return false;
         }
+        if record.record.origin == self.id()
+            && record.record.kind == RecordKind::LinkState
+            && let Some(routing) = &mut self.routing
+        {
+            routing.own_advertisement_returned(now);
+        }
         self.spread(now, record, Some(from), arrival);
         true
     }

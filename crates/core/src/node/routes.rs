@@ -115,6 +115,18 @@ impl Node {
         }
     }
 
+    /// Tells routing that a link came up, and whether the table already routes to its peer.
+    pub(super) fn routing_link_up(&mut self, now: Instant, peer: NodeId) {
+        if self.routing.is_none() {
+            return;
+        }
+        self.refresh_routes();
+        if let Some(routing) = &mut self.routing {
+            let routed = routing.table().next_hop(&peer).is_some();
+            routing.link_up(now, peer, routed);
+        }
+    }
+
     /// Tells routing that the graph changed if `kind` is an advertisement's.
     pub(super) fn note_graph_record(&mut self, kind: RecordKind) {
         if kind == RecordKind::LinkState {

@@ -27,9 +27,7 @@ impl Node {
                 }
                 OverlayOutput::Up(peer, _) => {
                     self.broadcast.neighbor_up(now, peer);
-                    if let Some(routing) = &mut self.routing {
-                        routing.link_up(now, peer);
-                    }
+                    self.routing_link_up(now, peer);
                 }
                 OverlayOutput::Down(peer) => {
                     self.broadcast.neighbor_down(peer);

@@ -104,13 +104,18 @@ impl Routing {
         self.counters
     }
 
-    /// A link came up. The first link of a node that advertises none is urgent: until it is
-    /// advertised nobody can route to the node.
-    pub fn link_up(&mut self, now: Instant, peer: NodeId) {
+    /// A link came up; `peer_routed` says whether the table already routes to the peer. The
+    /// link is urgent if it is this node's first (until it is advertised nobody can route to
+    /// this node) or if the peer had no route (a node that joined, or came back): a link counts
+    /// only once both ends advertise it, so the peer stays out of reach until this end does.
+    pub fn link_up(&mut self, now: Instant, peer: NodeId, peer_routed: bool) {
         self.links.entry(peer).or_insert(None);
-        let unreachable = self.advertised.as_ref().is_none_or(|state| state.links.is_empty());
-        let delay =
-            if unreachable { self.config.advertise_delay } else { self.config.maintenance_delay };
+        let unadvertised = self.advertised.as_ref().is_none_or(|state| state.links.is_empty());
+        let delay = if unadvertised || !peer_routed {
+            self.config.advertise_delay
+        } else {
+            self.config.maintenance_delay
+        };
         self.schedule(now, delay);
     }
 
@@ -119,6 +124,15 @@ impl Routing {
         if self.links.remove(&peer).is_some() {
             self.schedule(now, self.config.maintenance_delay);
         }
+    }
+
+    /// An advertisement of this node's came back from a peer and was stored, newer than the
+    /// one this node holds: it lost its store and advertised from a low version, or is
+    /// restoring. The links are advertised again at once, above it (the node's versions have
+    /// jumped past it by then), so the grid does not keep the old links.
+    pub fn own_advertisement_returned(&mut self, now: Instant) {
+        self.advertised = None;
+        self.schedule(now, self.config.advertise_delay);
     }
 
     /// The peer of a link failed (unreachable, or declared dead): routes through it break, so

@@ -22,8 +22,9 @@ pub(super) enum SimEvent {
     Command { node: NodeIndex, issued: Instant, command: Box<SimCommand> },
     /// A node crashes, losing everything but its store.
     Crash { node: NodeIndex },
-    /// A crashed node restarts from its store.
-    Restart { node: NodeIndex },
+    /// A crashed node restarts from its store, or with `wiped` (the epoch it starts its
+    /// sequence space at) from an empty one, as after a lost disk.
+    Restart { node: NodeIndex, wiped: Option<u64> },
     /// The network changes.
     Network(Box<NetworkChange>),
     /// A busy node is free: it takes the inputs that waited, in one turn.

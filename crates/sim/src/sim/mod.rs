@@ -243,7 +243,14 @@ impl Sim {
 
     /// Schedules a restart from the store.
     pub fn schedule_restart(&mut self, at: Instant, node: NodeIndex) {
-        self.schedule(at, SimEvent::Restart { node });
+        self.schedule(at, SimEvent::Restart { node, wiped: None });
+    }
+
+    /// Schedules a restart from an empty store, as after a lost disk: the node keeps its key,
+    /// and starts its sequence space at `epoch` (the real node: the time its new store was
+    /// made). It knows nobody, so it needs a join.
+    pub fn schedule_restart_wiped(&mut self, at: Instant, node: NodeIndex, epoch: u64) {
+        self.schedule(at, SimEvent::Restart { node, wiped: Some(epoch) });
     }
 
     /// Runs every event up to and including `until`. Stops at the first checker violation.
@@ -296,13 +303,17 @@ impl Sim {
     }
 
     fn start(&mut self, index: NodeIndex) -> Result<(), Violation> {
+        self.start_with(index, self.config.clone())
+    }
+
+    /// Starts a node from its store with `config`.
+    fn start_with(&mut self, index: NodeIndex, config: Config) -> Result<(), Violation> {
         let now = self.now;
         let seed = self.rng.next_u64();
         let sim_node = &mut self.nodes[index as usize];
         let snapshot = sim_node.store.load().expect("the in-memory store cannot fail to load");
-        let node =
-            Node::restore(sim_node.keypair.clone(), self.config.clone(), seed, now, snapshot)
-                .with_verifier(Box::new(self.memo.clone()));
+        let node = Node::restore(sim_node.keypair.clone(), config, seed, now, snapshot)
+            .with_verifier(Box::new(self.memo.clone()));
         sim_node.node = Some(node);
         self.drain(index, Duration::ZERO)
     }
@@ -414,7 +425,7 @@ impl Sim {
             }
             // A turn never reaches `take`: `step` hands it to `take_turn`.
             SimEvent::Turn { .. } => None,
-            SimEvent::Restart { node } => {
+            SimEvent::Restart { node, wiped } => {
                 if self.is_up(node) {
                     return Ok(None);
                 }
@@ -422,7 +433,12 @@ impl Sim {
                 for checker in &mut self.checkers {
                     checker.on_restart(node);
                 }
-                self.start(node)?;
+                if let Some(epoch) = wiped {
+                    self.nodes[node as usize].store = MemStore::new();
+                    self.start_with(node, Config { epoch, ..self.config.clone() })?;
+                } else {
+                    self.start(node)?;
+                }
                 None
             }
         };
