@@ -263,8 +263,9 @@ mod node {
         wire::encode(&message).unwrap().into()
     }
 
-    #[test]
-    fn a_node_that_lost_its_store_advertises_past_its_old_advertisement() {
+    /// A node (key 8) that linked to a peer (key 9), then to another: its two advertisements,
+    /// (0, 1) and (0, 2), as the frames that carried them, with its key and the peer's id.
+    fn two_old_advertisements() -> (Keypair, NodeId, Vec<Arc<[u8]>>) {
         let keypair = Keypair::from_secret([8; 32]);
         let peer = Keypair::from_secret([9; 32]).id();
         let other = Keypair::from_secret([10; 32]).id();
@@ -275,6 +276,12 @@ mod node {
         old.handle(ms(20_000), Input::Timeout);
         let (versions, frames) = advertisements(&mut old);
         assert_eq!(versions, vec![Version::new(0, 1), Version::new(0, 2)]);
+        (keypair, peer, frames)
+    }
+
+    #[test]
+    fn a_node_that_lost_its_store_advertises_past_its_old_advertisement() {
+        let (keypair, peer, frames) = two_old_advertisements();
 
         // Same key and epoch, empty store: its old advertisement comes back from the peer.
         let mut reborn = Node::new(keypair, config(), 2, ms(0));
@@ -290,15 +297,7 @@ mod node {
 
     #[test]
     fn a_node_that_advertised_below_its_old_advertisement_advertises_again_above_it() {
-        let keypair = Keypair::from_secret([8; 32]);
-        let peer = Keypair::from_secret([9; 32]).id();
-        let other = Keypair::from_secret([10; 32]).id();
-        let mut old = Node::new(keypair.clone(), config(), 1, ms(0));
-        old.join(ms(0), &[peer]);
-        old.handle(ms(300), Input::Timeout);
-        old.join(ms(400), &[other]);
-        old.handle(ms(20_000), Input::Timeout);
-        let (_, frames) = advertisements(&mut old);
+        let (keypair, peer, frames) = two_old_advertisements();
 
         // Reborn with an empty store, it advertises first, at seq 1; then its old
         // advertisement, at seq 2, comes back and is stored over it.
