@@ -29,6 +29,8 @@ const PINGS_WAITING_MAX: usize = 256;
 pub(crate) struct RoutingWatch {
     waiting: BTreeMap<u64, oneshot::Sender<PingView>>,
     routes_told: BTreeMap<NodeId, Route>,
+    /// How many tables routing had computed when `routes_told` was taken.
+    computed_told: u64,
 }
 
 impl Actor {
@@ -46,6 +48,13 @@ impl Actor {
     /// Sends a `route` event for every route that appeared, changed or was lost since the last
     /// call.
     pub(crate) fn tell_route_changes(&mut self) {
+        // The table changes only when it is computed again: a quiet grid costs nothing here.
+        let computed = |actor: &Actor| {
+            actor.node.routing().map(|routing| (routing.is_stale(), routing.counters().recomputes))
+        };
+        if computed(self) == Some((false, self.routing_watch.computed_told)) {
+            return;
+        }
         let now: BTreeMap<NodeId, Route> =
             self.node.routes().into_iter().map(|route| (route.destination, route)).collect();
         let told = std::mem::take(&mut self.routing_watch.routes_told);
@@ -65,6 +74,7 @@ impl Actor {
             let _ = self.events.send(ApiEvent::Route(view(destination, None)));
         }
         self.routing_watch.routes_told = now;
+        self.routing_watch.computed_told = computed(self).map_or(0, |(_, count)| count);
     }
 
     /// `GET /v1/routes`.
