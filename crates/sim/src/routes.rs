@@ -4,6 +4,7 @@
 //! wrong across them, so the walk uses every node's table, as routed messages do.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use herald_core::{NodeId, RecordKind, SlotKey, Version};
 use serde::Serialize;
@@ -54,6 +55,34 @@ pub fn advertisements_agree(sim: &Sim) -> bool {
     let mut live = (0..sim.len()).filter(|node| sim.is_up(*node));
     let Some(first) = live.next().and_then(versions) else { return true };
     live.all(|node| versions(node).as_ref() == Some(&first)) && sim.membership_converged()
+}
+
+/// How long past a run's end its routing check waits for every live node to hold the same
+/// advertisements (a maintenance advertisement waits 10 s, and then spreads).
+const AGREE_WAIT_MAX: Duration = Duration::from_secs(30);
+/// How often the wait looks again.
+const AGREE_STEP: Duration = Duration::from_millis(500);
+
+/// Runs `sim` on until every live node's advertisements agree (at most [`AGREE_WAIT_MAX`], and
+/// not past a safety violation, which lands in `violation`), then checks the tables. Returns
+/// the check and how long it waited: until advertisements agree, one is still spreading and a
+/// walk may loop for a moment.
+pub(crate) fn check_once_agreed(
+    sim: &mut Sim,
+    violation: &mut Option<String>,
+) -> (RouteCheck, Duration) {
+    let ended = sim.now();
+    while !advertisements_agree(sim)
+        && sim.now().saturating_since(ended) < AGREE_WAIT_MAX
+        && violation.is_none()
+    {
+        let until = sim.now() + AGREE_STEP;
+        if let Err(found) = sim.run_until(until) {
+            *violation = Some(found.to_string());
+        }
+    }
+    let waited = sim.now().saturating_since(ended);
+    (check(sim), waited)
 }
 
 /// Checks the live nodes' tables in `sim` now. Nodes without routing have empty tables.

@@ -110,9 +110,6 @@ pub fn gossip_fanout(nodes: u32) -> u16 {
 
 /// How often convergence is checked.
 const CHECK_INTERVAL: Duration = Duration::from_millis(500);
-/// How long past a run's end its routing check waits for every live node to hold the same
-/// advertisements (a maintenance advertisement waits 10 s, and then spreads).
-const ROUTES_AGREE_WAIT_MAX: Duration = Duration::from_secs(30);
 /// When the announcements start, after the warm-up.
 const BROADCASTS_AFTER: Duration = Duration::from_secs(1);
 
@@ -236,20 +233,9 @@ impl Scenario {
         }
         let curves = reach_curves(&sim, &slots);
         if self.routing {
-            // The tables are checked once every live node holds the same advertisements: until
-            // then an advertisement is still spreading, and walks may loop for a moment.
-            let ended = sim.now();
-            while !routes::advertisements_agree(&sim)
-                && sim.now().saturating_since(ended) < ROUTES_AGREE_WAIT_MAX
-                && progress.violation.is_none()
-            {
-                let until = sim.now() + CHECK_INTERVAL;
-                if let Err(found) = sim.run_until(until) {
-                    progress.violation = Some(found.to_string());
-                }
-            }
-            progress.routes_checked_after = sim.now().saturating_since(ended);
-            progress.route_check = Some(routes::check(&mut sim));
+            let (check, waited) = routes::check_once_agreed(&mut sim, &mut progress.violation);
+            progress.route_check = Some(check);
+            progress.routes_checked_after = waited;
         }
         let report = self.report(&sim, &slots, progress, healed_at, newcomer_at, t0);
         (report, curves)
