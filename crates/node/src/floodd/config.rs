@@ -1,0 +1,1 @@
+//! floodd's s-expression configuration file.

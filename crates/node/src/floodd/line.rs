@@ -1,0 +1,1 @@
+//! floodd's client line protocol.
