@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use crate::groups::GroupData;
 use crate::id::NodeId;
 use crate::record::{SignedRecord, Version};
 use crate::record_set::SlotKey;
@@ -20,20 +21,46 @@ pub enum PersistOp {
     DeleteRecord(SlotKey),
     /// The highest version this node has issued; it must never go back after a restart.
     SetIssuedHigh(Version),
+    /// Keep this group data message, replacing any of the same group, origin and version.
+    PutGroupMessage(GroupData),
+    /// Forget a group data message (retention).
+    DeleteGroupMessage {
+        /// The group.
+        group: String,
+        /// The origin.
+        origin: NodeId,
+        /// The version.
+        version: Version,
+    },
+    /// Everything from `origin` in `group` up to `version` was delivered to the application.
+    /// The driver commits it in the same batch as what it did with those deliveries (the
+    /// export queue), so that after a crash either both happened or neither.
+    SetGroupCursor {
+        /// The group.
+        group: String,
+        /// The origin.
+        origin: NodeId,
+        /// The version delivered up to.
+        version: Version,
+    },
 }
 
 impl PersistOp {
     /// Whether node `me` owes this durability before it sends anything that follows it, or
-    /// answers a command: its own records, which nobody else can give back after a crash, and
-    /// the highest version it issued, which must never go back. A record of another origin
-    /// that it only stored and relays, and an expired slot, are not owed: after a crash,
-    /// anti-entropy refills the one and the expiry sweep removes the other again, so the
-    /// driver may commit them later, with the next owed commit.
+    /// answers a command: its own records and group messages, which nobody else can give back
+    /// after a crash, with the cursor of its own messages, and the highest version it issued,
+    /// which must never go back. A record or message of another origin that it only stored and
+    /// relays, its cursor, and an expired slot are not owed: after a crash, repair refills the
+    /// one (and delivers it again, its cursor having been lost with it) and the expiry sweep
+    /// removes the other again, so the driver may commit them later, with the next owed
+    /// commit.
     pub fn is_owed_by(&self, me: NodeId) -> bool {
         match self {
             PersistOp::PutRecord(record) => record.record.origin == me,
             PersistOp::SetIssuedHigh(_) => true,
-            PersistOp::DeleteRecord(_) => false,
+            PersistOp::DeleteRecord(_) | PersistOp::DeleteGroupMessage { .. } => false,
+            PersistOp::PutGroupMessage(data) => data.origin() == me,
+            PersistOp::SetGroupCursor { origin, .. } => *origin == me,
         }
     }
 }
@@ -45,6 +72,10 @@ pub struct Snapshot {
     pub records: Vec<SignedRecord>,
     /// The highest version this node issued, if it ever issued one.
     pub issued_high: Option<Version>,
+    /// Every group data message kept, any order.
+    pub group_messages: Vec<GroupData>,
+    /// (group, origin, version delivered up to) for every origin delivered from.
+    pub group_cursors: Vec<(String, NodeId, Version)>,
 }
 
 #[cfg(test)]

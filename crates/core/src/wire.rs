@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::anti_entropy::AntiEntropyMessage;
 use crate::broadcast::BroadcastMessage;
+use crate::groups::GroupsMessage;
 use crate::membership::MembershipMessage;
 use crate::overlay::OverlayMessage;
 use crate::record::SignedRecord;
@@ -45,6 +46,8 @@ pub enum Message {
     Membership(MembershipMessage),
     /// Routed messages, forwarded hop by hop across the mesh.
     Routing(RoutingMessage),
+    /// floodd group data: chunks, offers, pulls and repair digests.
+    Groups(GroupsMessage),
 }
 
 /// Why bytes from a peer could not be read as a frame.

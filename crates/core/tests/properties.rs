@@ -15,6 +15,7 @@ use std::sync::{Arc, LazyLock};
 
 use herald_core::anti_entropy::AntiEntropyMessage;
 use herald_core::broadcast::{BroadcastMessage, Link, ShortId};
+use herald_core::groups::GroupsMessage;
 use herald_core::membership::MembershipMessage;
 use herald_core::overlay::{OverlayMessage, Priority};
 use herald_core::routing::{Routed, RoutedBody, RoutingMessage};
@@ -203,6 +204,24 @@ fn any_message() -> impl Strategy<Value = Message> {
         any_anti_entropy_message().prop_map(Message::AntiEntropy),
         any_membership_message().prop_map(Message::Membership),
         any_routing_message().prop_map(Message::Routing),
+        any_groups_message().prop_map(Message::Groups),
+    ]
+}
+
+fn any_groups_message() -> impl Strategy<Value = GroupsMessage> {
+    prop_oneof![
+        (any_record(), any::<u64>(), vec(any::<u8>(), 0..=64)).prop_map(
+            |(header, offset, bytes)| GroupsMessage::Chunk {
+                header: Arc::new(header),
+                offset,
+                bytes
+            }
+        ),
+        any_record().prop_map(|header| GroupsMessage::Offer { header: Arc::new(header) }),
+        ("[a-z]{0,8}", any_node_id(), any_version())
+            .prop_map(|(group, origin, version)| GroupsMessage::Want { group, origin, version }),
+        ("[a-z]{0,8}", vec((any_node_id(), any_version()), 0..=8), any::<bool>())
+            .prop_map(|(group, heads, reply)| GroupsMessage::Digest { group, heads, reply }),
     ]
 }
 
@@ -261,11 +280,17 @@ fn variant_name(message: &Message) -> &'static str {
             MembershipMessage::Ack { .. } => "membership/ack",
             MembershipMessage::PingReq { .. } => "membership/ping-req",
         },
+        Message::Groups(groups) => match groups {
+            GroupsMessage::Chunk { .. } => "groups/chunk",
+            GroupsMessage::Offer { .. } => "groups/offer",
+            GroupsMessage::Want { .. } => "groups/want",
+            GroupsMessage::Digest { .. } => "groups/digest",
+        },
     }
 }
 
 /// Every variant [`variant_name`] knows.
-const VARIANT_COUNT: usize = 28;
+const VARIANT_COUNT: usize = 32;
 
 /// A small pool of records that collide often: two origins, two keys, three versions, and per
 /// version two announcements with different payloads (a same-version conflict), a tombstone, and

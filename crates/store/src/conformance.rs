@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use herald_core::groups::{BodySeal, GroupData};
 use herald_core::{Keypair, PersistOp, Record, RecordKind, SignedRecord, SlotKey, Version};
 
 use crate::{MemStore, RESERVED_META_KEYS, RedbStore, Store, StoreError};
@@ -184,6 +185,57 @@ fn a_boxed_store_is_a_store(store: impl Store + 'static) {
     assert_eq!(records_of(&boxed), vec![record]);
 }
 
+/// A group data message by `keypair` in `group` at version (1, `seq`).
+fn group_message(keypair: &Keypair, group: &str, seq: u64, body: &[u8]) -> GroupData {
+    let header = Record {
+        origin: keypair.id(),
+        kind: RecordKind::GroupMessage,
+        key: group.to_owned(),
+        version: Version::new(1, seq),
+        issued_at_ms: 0,
+        payload: BodySeal::of(body).encode(),
+    }
+    .sign(keypair)
+    .expect("test records are within bounds");
+    GroupData { header: Arc::new(header), body: body.into() }
+}
+
+fn group_messages_are_kept_until_deleted(mut store: impl Store) {
+    let first = group_message(&keypair(1), "mirror-1", 1, b"first");
+    let second = group_message(&keypair(1), "mirror-1", 2, &[7; 70_000]);
+    let other = group_message(&keypair(2), "mirror-2", 1, b"");
+    let batch: Vec<PersistOp> =
+        [&first, &second, &other].map(|data| PersistOp::PutGroupMessage(data.clone())).into();
+    store.apply(&batch).unwrap();
+    let mut loaded = store.load().unwrap().group_messages;
+    loaded.sort_by_key(|data| (data.group().to_owned(), data.origin(), data.version()));
+    assert_eq!(loaded, vec![first.clone(), second.clone(), other.clone()]);
+    store
+        .apply(&[PersistOp::DeleteGroupMessage {
+            group: "mirror-1".into(),
+            origin: first.origin(),
+            version: first.version(),
+        }])
+        .unwrap();
+    let mut loaded = store.load().unwrap().group_messages;
+    loaded.sort_by_key(|data| data.group().to_owned());
+    assert_eq!(loaded, vec![second, other]);
+}
+
+fn a_group_cursor_never_goes_back(mut store: impl Store) {
+    let origin = keypair(3).id();
+    let cursor = |seq| PersistOp::SetGroupCursor {
+        group: "g".into(),
+        origin,
+        version: Version::new(1, seq),
+    };
+    store.apply(&[cursor(5), cursor(3)]).unwrap();
+    store.apply(&[cursor(4)]).unwrap();
+    assert_eq!(store.load().unwrap().group_cursors, vec![("g".into(), origin, Version::new(1, 5))]);
+    store.apply(&[cursor(6)]).unwrap();
+    assert_eq!(store.load().unwrap().group_cursors, vec![("g".into(), origin, Version::new(1, 6))]);
+}
+
 /// Runs each named rule against each store.
 macro_rules! conformance_suite {
     ($($rule:ident),* $(,)?) => {
@@ -220,6 +272,8 @@ conformance_suite!(
     meta_values_are_stored_and_replaced,
     the_stores_own_meta_keys_are_refused,
     a_boxed_store_is_a_store,
+    group_messages_are_kept_until_deleted,
+    a_group_cursor_never_goes_back,
 );
 
 // Both stores must stay usable from another thread (the node moves its store into a task).

@@ -9,9 +9,18 @@
 //! | key | the record key in UTF-8, to the end |
 //!
 //! The first two parts have fixed lengths, so the encoding is unambiguous. The record itself is
-//! stored as its postcard encoding. In the meta table, `schema_version` is a little-endian `u32`
+//! stored as its postcard encoding.
+//!
+//! Group data messages are keyed by (group, origin, version): the group name's length as a
+//! big-endian `u16`, its UTF-8 bytes, the origin's 32 bytes, then the epoch and seq as
+//! big-endian `u64`s, so that one origin's messages sort in version order. A message is stored
+//! as its header's postcard encoding followed by the body's bytes to the end. A group cursor is
+//! keyed by the same prefix without the version, and stored like the issued-high version. In the meta table, `schema_version` is a little-endian `u32`
 //! and `issued_high` is the version's epoch then its sequence number, each a big-endian `u64`.
 
+use std::sync::Arc;
+
+use herald_core::groups::{GroupData, header_seal};
 use herald_core::{NodeId, RecordKind, SignedRecord, SlotKey, Version};
 
 /// Meta key of the layout version a database was written with. Every schema keeps it, with the
@@ -68,6 +77,54 @@ pub(crate) fn key_of_slot(slot: &SlotKey) -> Vec<u8> {
     let mut out = Vec::new();
     write_key_of_slot(&mut out, slot);
     out
+}
+
+/// The key of group `group`'s cursor for `origin`; the prefix of its messages' keys.
+pub(crate) fn group_cursor_key(group: &str, origin: &NodeId) -> Vec<u8> {
+    // A group name is a record key, at most KEY_LEN_MAX (256) bytes, so its length fits a u16.
+    let len = u16::try_from(group.len()).unwrap_or(u16::MAX);
+    let mut out = Vec::with_capacity(2 + group.len() + 32 + 16);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(group.as_bytes());
+    out.extend_from_slice(origin.as_bytes());
+    out
+}
+
+/// The key of the message of `origin` at `version` in `group`.
+pub(crate) fn group_message_key(group: &str, origin: &NodeId, version: Version) -> Vec<u8> {
+    let mut out = group_cursor_key(group, origin);
+    out.extend_from_slice(&encode_version(version));
+    out
+}
+
+/// The stored form of a group message: the header's encoding, then the body.
+pub(crate) fn encode_group_message(data: &GroupData) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.header.encoded_len() + data.body.len());
+    out = postcard::to_extend(&*data.header, out).expect("encoding into a Vec cannot fail");
+    out.extend_from_slice(&data.body);
+    out
+}
+
+/// Reads a stored group message: `None` unless the header decodes, the body matches its seal
+/// and the message belongs under `key`.
+pub(crate) fn decode_group_message(key: &[u8], bytes: &[u8]) -> Option<GroupData> {
+    let (header, body) = postcard::take_from_bytes::<SignedRecord>(bytes).ok()?;
+    let seal = header_seal(&header, u64::MAX)?;
+    let record = &header.record;
+    if !seal.matches(body) || group_message_key(&record.key, &record.origin, record.version) != key
+    {
+        return None;
+    }
+    Some(GroupData { header: Arc::new(header), body: body.into() })
+}
+
+/// Reads a group cursor's key: (group, origin); `None` if it is malformed.
+pub(crate) fn decode_group_cursor_key(key: &[u8]) -> Option<(String, NodeId)> {
+    let (len, rest) = key.split_first_chunk::<2>()?;
+    let len = usize::from(u16::from_be_bytes(*len));
+    let group = std::str::from_utf8(rest.get(..len)?).ok()?;
+    let origin: &[u8; 32] = rest.get(len..)?.try_into().ok()?;
+    Some((group.to_owned(), NodeId::from_bytes(*origin)))
 }
 
 /// A readable name for a stored slot key, for error messages about corrupt entries.

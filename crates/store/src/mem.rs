@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use herald_core::{PersistOp, SignedRecord, Snapshot, Version};
+use herald_core::groups::GroupData;
+use herald_core::{NodeId, PersistOp, SignedRecord, Snapshot, Version};
 
 use crate::layout;
 use crate::{Store, StoreError};
@@ -21,6 +22,10 @@ pub struct MemStore {
     records: BTreeMap<Vec<u8>, Arc<SignedRecord>>,
     issued_high: Option<Version>,
     meta: BTreeMap<String, Vec<u8>>,
+    /// Group message key (see [`layout`]) to the message.
+    group_messages: BTreeMap<Vec<u8>, GroupData>,
+    /// Group cursor key to (group, origin, version).
+    group_cursors: BTreeMap<Vec<u8>, (String, NodeId, Version)>,
 }
 
 impl MemStore {
@@ -49,6 +54,21 @@ impl Store for MemStore {
                 PersistOp::SetIssuedHigh(version) => {
                     self.issued_high = self.issued_high.max(Some(*version));
                 }
+                PersistOp::PutGroupMessage(data) => {
+                    let record = &data.header.record;
+                    let key =
+                        layout::group_message_key(&record.key, &record.origin, record.version);
+                    self.group_messages.insert(key, data.clone());
+                }
+                PersistOp::DeleteGroupMessage { group, origin, version } => {
+                    self.group_messages.remove(&layout::group_message_key(group, origin, *version));
+                }
+                PersistOp::SetGroupCursor { group, origin, version } => {
+                    let key = layout::group_cursor_key(group, origin);
+                    let entry =
+                        self.group_cursors.entry(key).or_insert((group.clone(), *origin, *version));
+                    entry.2 = entry.2.max(*version);
+                }
             }
         }
         Ok(())
@@ -58,6 +78,8 @@ impl Store for MemStore {
         Ok(Snapshot {
             records: self.records.values().map(|record| SignedRecord::clone(record)).collect(),
             issued_high: self.issued_high,
+            group_messages: self.group_messages.values().cloned().collect(),
+            group_cursors: self.group_cursors.values().cloned().collect(),
         })
     }
 

@@ -4,7 +4,8 @@ use std::fmt;
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 
-use herald_core::{PersistOp, SignedRecord, Snapshot, Version};
+use herald_core::groups::GroupData;
+use herald_core::{NodeId, PersistOp, SignedRecord, Snapshot, Version};
 use redb::{Database, Durability, ReadableTable, ReadableTableMetadata, TableDefinition};
 
 use crate::layout::{self, ISSUED_HIGH_KEY, SCHEMA_VERSION_KEY};
@@ -26,6 +27,14 @@ const RECORDS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("records");
 
 /// Named values: the store's own (schema version, issued high) and the node's.
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+
+/// Group message key (see [`layout`]) to the header's encoding followed by the body. Added
+/// after schema 1 was first written; a database without it gets it when opened, and a build
+/// that predates it ignores it, so the schema version did not change.
+const GROUP_MESSAGES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("group_messages");
+
+/// Group cursor key to the version delivered up to, encoded like the issued-high version.
+const GROUP_CURSORS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("group_cursors");
 
 /// A [`Store`] in a redb database at `<dir>/herald.redb`.
 ///
@@ -106,6 +115,8 @@ impl RedbStore {
                 Some(None) => return Err(self.corrupt("the schema version is not 4 bytes long")),
             }
             txn.open_table(RECORDS).map_err(|e| self.db_error(e))?;
+            txn.open_table(GROUP_MESSAGES).map_err(|e| self.db_error(e))?;
+            txn.open_table(GROUP_CURSORS).map_err(|e| self.db_error(e))?;
         }
         txn.commit().map_err(|e| self.db_error(e))
     }
@@ -118,11 +129,47 @@ impl RedbStore {
         StoreError::Corrupt { path: self.db_path.clone(), detail: detail.into() }
     }
 
+    fn decode_cursor(&self, bytes: &[u8]) -> Result<Version, StoreError> {
+        layout::decode_version(bytes)
+            .ok_or_else(|| self.corrupt("a group cursor is not 16 bytes long"))
+    }
+
+    /// The group messages and cursors stored.
+    fn load_groups(&self, txn: &redb::ReadTransaction) -> Result<GroupState, StoreError> {
+        let mut messages = Vec::new();
+        let table = txn.open_table(GROUP_MESSAGES).map_err(|e| self.db_error(e))?;
+        for entry in table.iter().map_err(|e| self.db_error(e))? {
+            let (key, value) = entry.map_err(|e| self.db_error(e))?;
+            let data =
+                layout::decode_group_message(key.value(), value.value()).ok_or_else(|| {
+                    self.corrupt(format!(
+                        "the group message under {:02x?} does not decode",
+                        key.value()
+                    ))
+                })?;
+            messages.push(data);
+        }
+        let mut cursors = Vec::new();
+        let table = txn.open_table(GROUP_CURSORS).map_err(|e| self.db_error(e))?;
+        for entry in table.iter().map_err(|e| self.db_error(e))? {
+            let (key, value) = entry.map_err(|e| self.db_error(e))?;
+            let (group, origin) =
+                layout::decode_group_cursor_key(key.value()).ok_or_else(|| {
+                    self.corrupt(format!("the group cursor key {:02x?} is malformed", key.value()))
+                })?;
+            cursors.push((group, origin, self.decode_cursor(value.value())?));
+        }
+        Ok((messages, cursors))
+    }
+
     fn decode_issued_high(&self, bytes: &[u8]) -> Result<Version, StoreError> {
         layout::decode_version(bytes)
             .ok_or_else(|| self.corrupt("the issued-high version is not 16 bytes long"))
     }
 }
+
+/// What a store holds of groups: messages, and (group, origin, cursor).
+type GroupState = (Vec<GroupData>, Vec<(String, NodeId, Version)>);
 
 fn database_error(path: &Path, source: impl Into<redb::Error>) -> StoreError {
     StoreError::Database { path: path.to_owned(), source: Box::new(source.into()) }
@@ -158,6 +205,8 @@ impl Store for RedbStore {
         let mut issued_high: Option<Version> = None;
         {
             let mut records = txn.open_table(RECORDS).map_err(|e| self.db_error(e))?;
+            let mut messages = txn.open_table(GROUP_MESSAGES).map_err(|e| self.db_error(e))?;
+            let mut cursors = txn.open_table(GROUP_CURSORS).map_err(|e| self.db_error(e))?;
             for op in batch {
                 match op {
                     PersistOp::PutRecord(record) => {
@@ -176,6 +225,33 @@ impl Store for RedbStore {
                     }
                     PersistOp::SetIssuedHigh(version) => {
                         issued_high = issued_high.max(Some(*version));
+                    }
+                    PersistOp::PutGroupMessage(data) => {
+                        let record = &data.header.record;
+                        let key =
+                            layout::group_message_key(&record.key, &record.origin, record.version);
+                        let value = layout::encode_group_message(data);
+                        messages
+                            .insert(key.as_slice(), value.as_slice())
+                            .map_err(|e| self.db_error(e))?;
+                    }
+                    PersistOp::DeleteGroupMessage { group, origin, version } => {
+                        let key = layout::group_message_key(group, origin, *version);
+                        messages.remove(key.as_slice()).map_err(|e| self.db_error(e))?;
+                    }
+                    PersistOp::SetGroupCursor { group, origin, version } => {
+                        let key = layout::group_cursor_key(group, origin);
+                        let held =
+                            match cursors.get(key.as_slice()).map_err(|e| self.db_error(e))? {
+                                Some(bytes) => Some(self.decode_cursor(bytes.value())?),
+                                None => None,
+                            };
+                        if Some(*version) > held {
+                            let bytes = layout::encode_version(*version);
+                            cursors
+                                .insert(key.as_slice(), bytes.as_slice())
+                                .map_err(|e| self.db_error(e))?;
+                        }
                     }
                 }
             }
@@ -234,7 +310,8 @@ impl Store for RedbStore {
             Some(bytes) => Some(self.decode_issued_high(bytes.value())?),
             None => None,
         };
-        Ok(Snapshot { records, issued_high })
+        let (group_messages, group_cursors) = self.load_groups(&txn)?;
+        Ok(Snapshot { records, issued_high, group_messages, group_cursors })
     }
 
     fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {

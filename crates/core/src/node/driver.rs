@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::anti_entropy::AntiEntropyConfig;
 use crate::broadcast::BroadcastConfig;
+use crate::groups::{GroupData, GroupsConfig};
 use crate::id::NodeId;
 use crate::liveness::MemberState;
 use crate::membership::MembershipConfig;
@@ -37,6 +38,8 @@ pub struct Config {
     pub membership: Option<MembershipConfig>,
     /// Link-state routing; `None` switches it off (no advertisements, no routed messages).
     pub routing: Option<RoutingConfig>,
+    /// floodd groups and their data messages (idle until the node takes part in a group).
+    pub groups: GroupsConfig,
 }
 
 /// Record-store tunables.
@@ -140,6 +143,9 @@ pub enum Event {
         /// The path the ping took, this node first and the destination last.
         path: Vec<NodeId>,
     },
+    /// A group data message is delivered: once, in its origin's order, this node's own
+    /// included. Its [`crate::PersistOp::SetGroupCursor`] follows the last of a run.
+    GroupDelivered(GroupData),
 }
 
 /// What the driver must do.

@@ -76,6 +76,7 @@ impl Node {
                 }
             }
             Message::Routing(message) => self.on_routing(now, message),
+            Message::Groups(message) => self.on_groups_message(now, from, message),
         }
     }
 

@@ -13,10 +13,11 @@
 //! says which component each input goes to. The overlay ([`crate::overlay`]) says who the
 //! neighbours are, broadcast ([`crate::broadcast`]) spreads new records over them, anti-entropy
 //! ([`crate::anti_entropy`]) repairs what broadcast missed, membership
-//! ([`crate::membership`]) probes members and publishes liveness claims as records, and
+//! ([`crate::membership`]) probes members and publishes liveness claims as records,
 //! routing ([`crate::routing`]) advertises this node's links and forwards routed messages
-//! across the mesh (`routes` holds its calls from the node). The rest of
-//! the node is split by concern:
+//! across the mesh (`routes` holds its calls from the node), and groups ([`crate::groups`])
+//! flood floodd data messages to the members of each group (`groups` holds its calls from the
+//! node). The rest of the node is split by concern:
 //! - `driver`: the driver interface (config, inputs, outputs, events);
 //! - `intake`: a frame's way from bytes to a stored record handed to the components;
 //! - `publish`: the local commands, signing and versioning of this node's own records;
@@ -29,6 +30,7 @@
 //! `wiring` for its outputs.
 
 mod driver;
+mod groups;
 mod intake;
 mod publish;
 mod routes;
@@ -42,6 +44,7 @@ pub use routes::Nearby;
 
 use crate::anti_entropy::AntiEntropy;
 use crate::broadcast::Broadcast;
+use crate::groups::Groups;
 use crate::id::{Keypair, NodeId};
 use crate::liveness::{LivenessClaim, MemberState};
 use crate::membership::{Membership, MembershipOutput};
@@ -80,6 +83,7 @@ pub struct Node {
     anti_entropy: AntiEntropy,
     membership: Option<Membership>,
     routing: Option<Routing>,
+    groups: Groups,
     outputs: VecDeque<Output>,
     next_sweep: Instant,
     stats: Stats,
@@ -115,6 +119,13 @@ impl Node {
         });
         let routing = config.routing.clone().map(|routing_config| Routing::new(me, routing_config));
         let next_sweep = now + config.records.expiry_interval;
+        let mut groups = Groups::new(me, config.groups.clone(), now);
+        for data in snapshot.group_messages {
+            groups.restore(data, now);
+        }
+        for (group, origin, version) in &snapshot.group_cursors {
+            groups.restore_cursor(group, *origin, *version);
+        }
         let mut rng = Rng::from_seed(seed);
         let mut node = Node {
             overlay: Overlay::new(me, config.role, config.overlay.clone(), now, &mut rng),
@@ -128,6 +139,7 @@ impl Node {
             issued_high: snapshot.issued_high,
             membership,
             routing,
+            groups,
             outputs: VecDeque::new(),
             next_sweep,
             stats: Stats::default(),
@@ -246,6 +258,9 @@ impl Node {
         if let Some(at) = self.routing.as_ref().and_then(Routing::poll_timeout) {
             next = next.min(at);
         }
+        if let Some(at) = self.groups.poll_timeout() {
+            next = next.min(at);
+        }
         next
     }
 
@@ -288,6 +303,9 @@ impl Node {
             routing.on_timeout(now, &mut routing_out);
             self.apply_routing(now, routing_out);
         }
+        let mut groups_out = Vec::new();
+        self.groups.on_timeout(now, &mut self.rng, &mut groups_out);
+        self.apply_groups(groups_out);
     }
 
     /// Nodes an overlay that ran dry may ask: the origins of the records held, but those that

@@ -283,6 +283,8 @@ impl Actor {
                 Output::Event(Event::PingAnswered { id, rtt, path }) => {
                     self.ping_answered(id, rtt, &path);
                 }
+                // The real node takes part in no group until the floodd configuration is read.
+                Output::Event(Event::GroupDelivered(_)) => {}
             }
         }
         if !self.ready && !self.node.overlay().active().is_empty() {

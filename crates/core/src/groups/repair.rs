@@ -1,0 +1,107 @@
+//! Repair: members compare what they delivered with a topology neighbour every round and
+//! offer each other what the other lacks; pulls that stall move to another neighbour that
+//! offered the message.
+
+use crate::id::NodeId;
+use crate::record::Version;
+use crate::rng::Rng;
+use crate::time::Instant;
+
+use super::{Groups, GroupsMessage, GroupsOutput, offer_or_push};
+
+/// Origins a digest may list, at most; a longer one is refused.
+pub const DIGEST_HEADS_MAX: usize = 4096;
+
+impl Groups {
+    /// Sends each group's digest to one of its neighbours, picked at random.
+    pub(super) fn send_digests(&self, rng: &mut Rng, out: &mut Vec<GroupsOutput>) {
+        for (name, group) in &self.groups {
+            if group.neighbors.is_empty() {
+                continue;
+            }
+            let peer = group.neighbors[rng.index(group.neighbors.len())];
+            out.push(GroupsOutput::Send(peer, self.digest_of(name, false)));
+        }
+    }
+
+    /// This node's digest of `group`: what it delivered from each origin.
+    fn digest_of(&self, name: &str, reply: bool) -> GroupsMessage {
+        let heads = self.groups[name]
+            .logs
+            .iter()
+            .filter_map(|(origin, log)| Some((*origin, log.cursor()?)))
+            .take(DIGEST_HEADS_MAX)
+            .collect();
+        GroupsMessage::Digest { group: name.to_owned(), heads, reply }
+    }
+
+    /// A neighbour's digest: remember what it holds, offer it what it lacks, and answer with
+    /// this node's digest if the neighbour has something this node lacks.
+    pub(super) fn on_digest(
+        &mut self,
+        from: NodeId,
+        name: &str,
+        heads: Vec<(NodeId, Version)>,
+        reply: bool,
+        out: &mut Vec<GroupsOutput>,
+    ) {
+        let offers_max = self.config.offers_per_digest_max;
+        let Some(group) = self.groups.get_mut(name) else {
+            self.counters.refused += 1;
+            return;
+        };
+        if heads.len() > DIGEST_HEADS_MAX {
+            self.counters.refused += 1;
+            return;
+        }
+        let heads: std::collections::BTreeMap<NodeId, Version> = heads.into_iter().collect();
+        let lacks = heads
+            .iter()
+            .any(|(origin, version)| group.logs.get(origin).is_none_or(|log| !log.has(*version)));
+        let mut offered = 0;
+        'origins: for (origin, log) in &group.logs {
+            for held in log.held_above(heads.get(origin).copied()) {
+                if offered == offers_max {
+                    break 'origins;
+                }
+                out.push(GroupsOutput::Send(from, offer_or_push(&held.data)));
+                offered += 1;
+            }
+        }
+        if group.neighbors.binary_search(&from).is_ok() {
+            group.peer_heads.insert(from, heads);
+        }
+        if lacks && !reply {
+            out.push(GroupsOutput::Send(from, self.digest_of(name, true)));
+        }
+    }
+
+    /// Asks another neighbour for each pull that made no progress for `pull_stall`, and gives
+    /// up on those no other neighbour offered.
+    pub(super) fn retry_stalled_pulls(&mut self, now: Instant, out: &mut Vec<GroupsOutput>) {
+        let stall = self.config.pull_stall;
+        for (name, group) in &mut self.groups {
+            let mut abandoned = Vec::new();
+            for (key, pull) in &mut group.pulls {
+                if now.saturating_since(pull.progressed_at) < stall {
+                    continue;
+                }
+                let Some(next) = pull.others.pop() else {
+                    abandoned.push(*key);
+                    continue;
+                };
+                pull.from = next;
+                pull.progressed_at = now;
+                let (origin, version) = *key;
+                let want = GroupsMessage::Want { group: name.clone(), origin, version };
+                out.push(GroupsOutput::Send(next, want));
+            }
+            for key in abandoned {
+                if let Some(pull) = group.pulls.remove(&key) {
+                    self.pulling_bytes -= pull.len();
+                    self.counters.pulls_abandoned += 1;
+                }
+            }
+        }
+    }
+}
