@@ -206,6 +206,16 @@ fn colon_hint(name: &str) -> &'static str {
     if name.starts_with(':') { "" } else { " (parameter names start with `:`)" }
 }
 
+/// Text from the file to quote in a message, cut after 40 characters so that one enormous word
+/// does not make an enormous message.
+pub(super) fn shorten(text: &str) -> String {
+    const SHOWN: usize = 40;
+    match text.char_indices().nth(SHOWN) {
+        Some((end, _)) => format!("{}...", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
 /// `a, b, c`, or `none` for an empty list.
 pub(super) fn list(names: &[String]) -> String {
     if names.is_empty() { "none".to_owned() } else { names.join(", ") }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::time::Duration;
 
-use super::error::{ConfigError, Position, Problem, Section};
+use super::error::{ConfigError, Position, Problem, Section, shorten};
 use super::sexpr::{Item, Kind};
 use super::{FlooddConfig, GridSecret, GroupDef, LocalDef, SiteDef};
 
@@ -323,7 +323,7 @@ fn one<'a>(name: &'static str, param: &'a Param) -> Result<(&'a str, Position), 
 }
 
 fn bad(name: &'static str, expected: &'static str, found: &str, at: Position) -> ConfigError {
-    ConfigError::at(at, Problem::BadValue { name, expected, found: found.to_owned() })
+    ConfigError::at(at, Problem::BadValue { name, expected, found: shorten(found) })
 }
 
 fn non_empty(

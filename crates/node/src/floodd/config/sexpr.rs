@@ -18,7 +18,7 @@ use std::iter::Peekable;
 use std::str::Chars;
 
 use super::NESTING_MAX;
-use super::error::{ConfigError, Position, Problem};
+use super::error::{ConfigError, Position, Problem, shorten};
 
 /// One element of the tree, with the position of its first character.
 #[derive(Clone, Debug, PartialEq)]
@@ -39,12 +39,12 @@ pub(super) enum Kind {
 }
 
 impl Item {
-    /// The item as it would be quoted in an error message: a word or string as is, a list as
-    /// `(...)`.
+    /// The item as it would be quoted in an error message: a word or string as is (cut after
+    /// 40 characters), a list as `(...)`.
     pub fn describe(&self) -> String {
         match &self.kind {
-            Kind::Word(text) => text.clone(),
-            Kind::Quoted(text) => format!("\"{text}\""),
+            Kind::Word(text) => shorten(text),
+            Kind::Quoted(text) => format!("\"{}\"", shorten(text)),
             Kind::List(_) => "(...)".to_owned(),
         }
     }
@@ -250,6 +250,9 @@ mod tests {
         assert_eq!(error_of("(a \"b\\n\")"), (pos(1, 6), Problem::UnknownEscape('n')));
         assert_eq!(error_of("(ab\"c\")"), (pos(1, 4), Problem::QuoteInWord("ab".to_owned())));
         assert_eq!(error_of("\n word"), (pos(2, 2), Problem::NotADefinition("word".to_owned())));
+        let long = "w".repeat(100);
+        let shown = format!("{}...", "w".repeat(40));
+        assert_eq!(error_of(&long), (pos(1, 1), Problem::NotADefinition(shown)));
         assert_eq!(error_of("\"s\" (a)"), (pos(1, 1), Problem::NotADefinition("\"s\"".to_owned())));
     }
 

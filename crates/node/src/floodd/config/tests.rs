@@ -437,3 +437,15 @@ fn random_damage_to_the_sample_never_makes_the_parser_panic() {
         parse_without_panic(&text.into_iter().collect::<String>(), &rerun);
     }
 }
+
+#[test]
+fn a_long_value_is_cut_in_the_message() {
+    let text = format!("(:site-define (:site-name a) (:client-port {}))", "9".repeat(100));
+    assert_eq!(
+        error_text(&text),
+        format!(
+            "line 1, column 44: `:client-port` needs a port number from 0 to 65535, found `{}...`",
+            "9".repeat(40)
+        )
+    );
+}

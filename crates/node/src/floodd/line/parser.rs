@@ -232,7 +232,7 @@ impl Parser {
                 self.line.clear();
                 self.state = State::Skipping;
             } else {
-                self.line.extend_from_slice(input);
+                extend_within(&mut self.line, input, room);
             }
             return input.len();
         };
@@ -241,7 +241,7 @@ impl Parser {
             out.push(Parsed::Bad(self.too_long()));
             return end + 1;
         }
-        self.line.extend_from_slice(&input[..end]);
+        extend_within(&mut self.line, &input[..end], room);
         let mut line = std::mem::take(&mut self.line);
         if line.last() == Some(&b'\r') {
             line.pop();
