@@ -1,1 +1,0 @@
-//! floodd's s-expression configuration file.

@@ -1,1 +1,0 @@
-//! floodd's client line protocol.
