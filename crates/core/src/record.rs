@@ -46,11 +46,14 @@ pub enum RecordKind {
     /// A server's note that it admitted a joiner with an invitation: key is
     /// `{invitation id in hex}/{joiner}`, payload an encoded [`crate::admission::AdmissionUse`].
     Admission,
+    /// A floodd group's definition, as one member read it from its configuration: key is the
+    /// group name, payload an encoded [`crate::groups::GroupSpec`].
+    GroupDefinition,
 }
 
 impl RecordKind {
     /// Every kind, in wire order.
-    pub const ALL: [RecordKind; 11] = [
+    pub const ALL: [RecordKind; 12] = [
         RecordKind::Announcement,
         RecordKind::Tombstone,
         RecordKind::LinkState,
@@ -62,6 +65,7 @@ impl RecordKind {
         RecordKind::Liveness,
         RecordKind::Profile,
         RecordKind::Admission,
+        RecordKind::GroupDefinition,
     ];
 
     /// The domain-separation tag prefixed to the signed bytes of this kind.
@@ -78,6 +82,7 @@ impl RecordKind {
             RecordKind::Liveness => b"herald/v1/record/liveness\0",
             RecordKind::Profile => b"herald/v1/record/profile\0",
             RecordKind::Admission => b"herald/v1/record/admission\0",
+            RecordKind::GroupDefinition => b"herald/v1/record/group-definition\0",
         }
     }
 
@@ -109,6 +114,7 @@ impl RecordKind {
             RecordKind::Liveness => "liveness",
             RecordKind::Profile => "profile",
             RecordKind::Admission => "admission",
+            RecordKind::GroupDefinition => "group-definition",
         }
     }
 

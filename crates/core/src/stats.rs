@@ -29,6 +29,8 @@ pub struct Stats {
     pub link_states_out: u64,
     /// Bytes of the link-state advertisements in `link_states_out`.
     pub link_state_bytes_out: u64,
+    /// Bytes of the group data frames sent: chunks, offers, pulls and digests.
+    pub group_bytes_out: u64,
     /// Frames that could not be decoded.
     pub decode_errors: u64,
     /// Records refused for a bad signature or broken bounds.
@@ -68,6 +70,7 @@ impl AddAssign<&Stats> for Stats {
             announcements_out,
             link_states_out,
             link_state_bytes_out,
+            group_bytes_out,
             decode_errors,
             records_rejected,
             records_stored,
@@ -90,6 +93,7 @@ impl AddAssign<&Stats> for Stats {
         self.announcements_out += announcements_out;
         self.link_states_out += link_states_out;
         self.link_state_bytes_out += link_state_bytes_out;
+        self.group_bytes_out += group_bytes_out;
         self.decode_errors += decode_errors;
         self.records_rejected += records_rejected;
         self.records_stored += records_stored;

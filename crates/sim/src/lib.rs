@@ -18,6 +18,7 @@ mod checkers;
 pub mod checks;
 mod connectivity;
 mod fault;
+mod groups;
 mod memo;
 mod network;
 mod queue;
@@ -35,6 +36,7 @@ pub use checkers::{
 };
 pub use connectivity::Connectivity;
 pub use fault::Fault;
+pub use groups::{GROUP_NAME, GroupScenario, GroupsReport};
 pub use memo::MemoVerifier;
 pub use network::{LossModel, NetworkModel, NodeIndex, RETRANSMISSIONS_MAX};
 pub use reach::ReachCurve;

@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use crate::groups::GroupsReport;
+
 use crate::routes::RouteCheck;
 
 /// p50, p99 and max of a set of samples.
@@ -98,6 +100,9 @@ pub struct Report {
     pub broadcast: String,
     /// Whether membership ran.
     pub membership: bool,
+    /// The run's floodd group, if it had one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<GroupsReport>,
     /// With routing on: the live nodes' routing tables at the end, and what advertising cost.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub routing: Option<RoutingReport>,

@@ -17,6 +17,7 @@ use herald_core::{
 use crate::checkers::standard_checkers;
 use crate::connectivity;
 use crate::fault::{self, Fault};
+use crate::groups::GroupScenario;
 use crate::network::{LossModel, NetworkModel, NodeIndex};
 use crate::reach::{ReachCurve, reach_curves};
 use crate::report::{Percentiles, Report, RoutingReport, millis};
@@ -74,6 +75,8 @@ pub struct Scenario {
     pub settle: Duration,
     /// How long a node takes over each input (instant by default).
     pub service: ServiceModel,
+    /// A floodd group and the data messages flooded to it, if any.
+    pub group: Option<GroupScenario>,
 }
 
 impl Default for Scenario {
@@ -97,6 +100,7 @@ impl Default for Scenario {
             warmup: Duration::from_secs(20),
             settle: Duration::from_secs(30),
             service: ServiceModel::INSTANT,
+            group: None,
         }
     }
 }
@@ -183,8 +187,14 @@ impl Scenario {
 
         let slots =
             self.schedule_broadcasts(&mut sim, t0, single_origin, joiners, &downed, &mut rng);
+        let mut broadcasts_end = BROADCASTS_AFTER + self.broadcast_interval * self.broadcasts;
+        if let Some(group) = &self.group {
+            let define_at = Instant::ZERO + self.warmup / 2;
+            group.schedule(&mut sim, define_at, t0 + BROADCASTS_AFTER, &downed, &mut rng);
+            broadcasts_end =
+                broadcasts_end.max(BROADCASTS_AFTER + group.message_interval * group.messages);
+        }
         progress.downed = downed;
-        let broadcasts_end = BROADCASTS_AFTER + self.broadcast_interval * self.broadcasts;
         let faults_end =
             self.faults.iter().map(|fault| fault.ends(self.nodes)).max().unwrap_or_default();
         let newcomer_at = t0 + broadcasts_end.max(faults_end) + Duration::from_secs(5);
@@ -394,6 +404,7 @@ impl Scenario {
                 BroadcastMode::Gossip { fanout } => format!("gossip (fanout {fanout})"),
             },
             membership: self.membership,
+            groups: self.group.as_ref().map(|group| group.report(sim)),
             routing: progress.route_check.map(|check| RoutingReport {
                 check,
                 converged_ms: since(progress.routes_converged_at, healed_at),

@@ -17,20 +17,27 @@
 
 mod config;
 mod data;
+mod estimates;
 mod flood;
 mod log;
 mod message;
 mod pull;
 mod repair;
 mod retention;
+mod spec;
 pub mod topology;
 
 use std::collections::BTreeMap;
 
 pub use config::{GroupsConfig, MESSAGE_LEN_MAX_DEFAULT};
 pub use data::{BodySeal, GroupData, header_seal, message_id_text};
+pub use estimates::{ESTIMATES_MAX, Estimates};
 pub use message::{GroupsMessage, GroupsOutput};
 pub use pull::{CHUNK_LEN, chunk_count};
+pub use spec::{
+    GROUP_SITES_MAX, GroupParams, GroupSpec, SITE_NAME_LEN_MAX, SpecError, winning_definition,
+};
+pub use topology::{CostMatrix, Edge};
 
 use crate::id::NodeId;
 use crate::record::{SignedRecord, Version};
@@ -97,9 +104,29 @@ pub struct GroupsCounters {
     pub pulls_abandoned: u64,
 }
 
+/// A group's topology, as this node computed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupTopology {
+    /// The definition it was computed from.
+    pub spec: Option<GroupSpec>,
+    /// The members it joins, sorted.
+    pub members: Vec<NodeId>,
+    /// The costs between the members it was computed from.
+    pub costs: CostMatrix,
+    /// Its edges, sorted.
+    pub edges: Vec<Edge>,
+    /// The vertex connectivity the edges achieve (the definition's, unless the group is too
+    /// small for it).
+    pub connectivity: usize,
+    /// How many topologies of the group this node computed that differed from the one before
+    /// (1 for the first).
+    pub version: u64,
+}
+
 /// One group, as this node takes part in it.
 #[derive(Debug, Default)]
 struct Group {
+    topology: Option<GroupTopology>,
     neighbors: Vec<NodeId>,
     logs: BTreeMap<NodeId, OriginLog>,
     pulls: BTreeMap<(NodeId, Version), Pull>,
@@ -130,6 +157,8 @@ pub struct Groups {
     /// Bytes set aside for bodies being pulled.
     pulling_bytes: u64,
     next_repair: Instant,
+    /// Repair rounds run.
+    rounds: u64,
     counters: GroupsCounters,
 }
 
@@ -144,6 +173,7 @@ impl Groups {
             stored_bytes: 0,
             pulling_bytes: 0,
             next_repair,
+            rounds: 0,
             counters: GroupsCounters::default(),
         }
     }
@@ -188,9 +218,61 @@ impl Groups {
             .map(|held| (&held.data, held.received_at))
     }
 
-    /// Takes part in `group` (nothing changes if it already does).
-    pub fn join(&mut self, group: &str) {
-        self.groups.entry(group.to_owned()).or_default();
+    /// The topology of `group`, if this node takes part in it.
+    pub fn topology(&self, group: &str) -> Option<&GroupTopology> {
+        self.groups.get(group).and_then(|group| group.topology.as_ref())
+    }
+
+    /// The message of `origin` at `version` in `group`, if held.
+    pub fn get(&self, group: &str, origin: NodeId, version: Version) -> Option<&GroupData> {
+        let log = self.groups.get(group)?.logs.get(&origin)?;
+        log.get(version).map(|held| &held.data)
+    }
+
+    /// Takes part in `group` with this topology; this node's neighbours are its edges' other
+    /// ends. The topology's version counts the changes of its edges and members.
+    pub fn set_topology(&mut self, group: &str, mut topology: GroupTopology) {
+        let state = self.groups.entry(group.to_owned()).or_default();
+        topology.version = match &state.topology {
+            Some(held) => {
+                let changed = held.edges != topology.edges
+                    || held.members != topology.members
+                    || held.spec != topology.spec;
+                held.version + u64::from(changed)
+            }
+            None => 1,
+        };
+        let me = self.me;
+        let neighbors = topology
+            .edges
+            .iter()
+            .filter_map(|edge| match (edge.a == me, edge.b == me) {
+                (true, _) => Some(edge.b),
+                (_, true) => Some(edge.a),
+                _ => None,
+            })
+            .collect();
+        state.topology = Some(topology);
+        self.set_neighbors(group, neighbors);
+    }
+
+    /// Stops taking part in `group`, and forgets the messages held in it.
+    pub fn leave(&mut self, group: &str, out: &mut Vec<GroupsOutput>) {
+        let Some(state) = self.groups.remove(group) else {
+            return;
+        };
+        for (origin, log) in &state.logs {
+            for held in log.held() {
+                self.stored_bytes -= held.data.body.len() as u64;
+                let version = held.data.version();
+                out.push(GroupsOutput::Forget {
+                    group: group.to_owned(),
+                    origin: *origin,
+                    version,
+                });
+            }
+        }
+        self.pulling_bytes -= state.pulls.values().map(Pull::len).sum::<u64>();
     }
 
     /// Sets this node's topology neighbours in `group`, which it takes part in from now on.

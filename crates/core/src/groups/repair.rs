@@ -1,5 +1,5 @@
-//! Repair: members compare what they delivered with a topology neighbour every round and
-//! offer each other what the other lacks; pulls that stall move to another neighbour that
+//! Repair: members compare what they delivered with a topology neighbour every round (and now
+//! and then with any member) and offer each other what the other lacks; pulls that stall move to another neighbour that
 //! offered the message.
 
 use crate::id::NodeId;
@@ -12,15 +12,28 @@ use super::{Groups, GroupsMessage, GroupsOutput, offer_or_push};
 /// Origins a digest may list, at most; a longer one is refused.
 pub const DIGEST_HEADS_MAX: usize = 4096;
 
+/// One repair round in this many compares with a random member rather than a neighbour.
+pub const STRANGER_ROUND: u64 = 4;
+
 impl Groups {
     /// Sends each group's digest to one of its neighbours, picked at random.
-    pub(super) fn send_digests(&self, rng: &mut Rng, out: &mut Vec<GroupsOutput>) {
+    /// Every [`STRANGER_ROUND`]th round it goes to any other member instead, so that a member
+    /// whose neighbours all failed is repaired before the topology is computed again without
+    /// them (floodd had no such path: its sites waited for the master's next topology).
+    pub(super) fn send_digests(&mut self, rng: &mut Rng, out: &mut Vec<GroupsOutput>) {
+        self.rounds += 1;
+        let stranger_round = self.rounds.is_multiple_of(STRANGER_ROUND);
         for (name, group) in &self.groups {
-            if group.neighbors.is_empty() {
-                continue;
+            let members = group.topology.as_ref().map_or(&[][..], |t| &t.members[..]);
+            let candidates =
+                if stranger_round && members.len() > 1 { members } else { &group.neighbors[..] };
+            let peer = match candidates.len() {
+                0 => continue,
+                len => candidates[rng.index(len)],
+            };
+            if peer != self.me {
+                out.push(GroupsOutput::Send(peer, self.digest_of(name, false)));
             }
-            let peer = group.neighbors[rng.index(group.neighbors.len())];
-            out.push(GroupsOutput::Send(peer, self.digest_of(name, false)));
         }
     }
 

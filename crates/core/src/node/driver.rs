@@ -110,6 +110,14 @@ pub enum CommandError {
     /// The payload is too large.
     #[error("the payload has {0} bytes, more than the {PAYLOAD_LEN_MAX} allowed")]
     PayloadTooLarge(usize),
+    /// A group definition is out of bounds.
+    #[error("group {name:?}: {reason}")]
+    BadGroup {
+        /// The group's name.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 /// What the node tells the application.

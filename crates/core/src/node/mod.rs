@@ -42,6 +42,8 @@ use std::sync::Arc;
 pub use driver::{Announcement, CommandError, Config, Event, Input, Output, RecordsConfig};
 pub use routes::Nearby;
 
+use groups::GroupsRefresh;
+
 use crate::anti_entropy::AntiEntropy;
 use crate::broadcast::Broadcast;
 use crate::groups::Groups;
@@ -84,6 +86,8 @@ pub struct Node {
     membership: Option<Membership>,
     routing: Option<Routing>,
     groups: Groups,
+    /// When the groups' topologies are computed again (see `node::groups`).
+    groups_refresh: GroupsRefresh,
     outputs: VecDeque<Output>,
     next_sweep: Instant,
     stats: Stats,
@@ -140,10 +144,14 @@ impl Node {
             membership,
             routing,
             groups,
+            groups_refresh: GroupsRefresh::default(),
             outputs: VecDeque::new(),
             next_sweep,
             stats: Stats::default(),
         };
+        if node.records.iter().any(|record| record.record.kind == RecordKind::GroupDefinition) {
+            node.note_groups_record(RecordKind::GroupDefinition);
+        }
         node.rejoin_known_members(now);
         if let Some(claim) = node.membership.as_ref().map(Membership::alive_claim) {
             node.publish_claim(now, claim, 0);
@@ -261,10 +269,14 @@ impl Node {
         if let Some(at) = self.groups.poll_timeout() {
             next = next.min(at);
         }
+        if let Some(at) = self.groups_refresh.due() {
+            next = next.min(at);
+        }
         next
     }
 
     fn on_timeout(&mut self, now: Instant) {
+        self.refresh_groups(now);
         if now >= self.next_sweep {
             self.next_sweep = now + self.config.records.expiry_interval;
             for slot in self.records.expire(now, self.config.records.departed_grace) {

@@ -127,18 +127,22 @@ impl Node {
         }
     }
 
-    /// Tells routing that the graph changed if `kind` is an advertisement's.
+    /// Tells routing that the graph changed if `kind` is an advertisement's, and the groups if
+    /// it may change one.
     pub(super) fn note_graph_record(&mut self, kind: RecordKind) {
         if kind == RecordKind::LinkState {
             self.note_graph_changed();
         }
+        self.note_groups_record(kind);
     }
 
-    /// Tells routing that the graph changed (an advertisement, or a member's state).
+    /// Tells routing (and the groups' topologies) that the graph changed (an advertisement, or
+    /// a member's state).
     pub(super) fn note_graph_changed(&mut self) {
         if let Some(routing) = &mut self.routing {
             routing.graph_changed();
         }
+        self.note_groups_changed();
     }
 
     /// Computes the routing table again if the graph changed since.

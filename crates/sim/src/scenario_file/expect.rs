@@ -31,6 +31,11 @@ pub struct Expect {
     pub routes_correct: Option<bool>,
     /// Largest acceptable `routing.converged_ms`; tables that were never right miss it.
     pub routes_converged_ms_max: Option<u64>,
+    /// When true, the group's live members must agree on one k-connected topology, and
+    /// deliver nothing twice (needs a `[group]`).
+    pub group_topology_k_connected: Option<bool>,
+    /// Smallest acceptable `groups.delivered_fraction` (needs a `[group]`).
+    pub group_delivered_fraction_min: Option<f64>,
 }
 
 impl Expect {
@@ -100,6 +105,7 @@ impl Expect {
             self.routes_converged_ms_max,
             "the routing tables were never all right",
         );
+        self.group_misses(report, &mut misses);
         if self.routes_correct == Some(true) {
             match &report.routing {
                 None => {
@@ -129,10 +135,43 @@ impl Expect {
             self.newcomer_caught_up_ms_max.is_some(),
             self.routes_correct.is_some(),
             self.routes_converged_ms_max.is_some(),
+            self.group_topology_k_connected.is_some(),
+            self.group_delivered_fraction_min.is_some(),
         ]
         .iter()
         .filter(|set| **set)
         .count()
+    }
+
+    /// The group bounds `report` misses.
+    fn group_misses(&self, report: &Report, misses: &mut Vec<String>) {
+        if self.group_topology_k_connected.is_none() && self.group_delivered_fraction_min.is_none()
+        {
+            return;
+        }
+        let Some(groups) = &report.groups else {
+            misses.push("the run had no group, where one was to be checked".into());
+            return;
+        };
+        if self.group_topology_k_connected == Some(true) {
+            if !groups.topology_agreed {
+                misses.push("the group's live members computed different topologies".into());
+            } else if !groups.topology_k_connected {
+                let k = groups.connectivity;
+                misses.push(format!("the group's topology is not {k}-vertex-connected"));
+            }
+            if groups.duplicates > 0 {
+                misses.push(format!("{} group messages were delivered twice", groups.duplicates));
+            }
+        }
+        if let Some(bound) = self.group_delivered_fraction_min
+            && groups.delivered_fraction < bound
+        {
+            let value = short(groups.delivered_fraction);
+            misses.push(format!(
+                "groups.delivered_fraction is {value}, below the expected minimum {bound}"
+            ));
+        }
     }
 
     /// Whether no bound is set.

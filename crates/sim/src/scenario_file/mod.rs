@@ -31,6 +31,7 @@ use herald_core::BroadcastMode;
 use serde::Deserialize;
 
 use crate::fault::Fault;
+use crate::groups::GroupScenario;
 use crate::network::LossModel;
 use crate::scenario::{Origins, Scenario, gossip_fanout};
 use crate::service::ServiceModel;
@@ -117,7 +118,8 @@ impl ScenarioFile {
                 message: "`seeds` must list at least one seed".to_owned(),
             });
         };
-        let scenario = file.scenario.into_scenario(first_seed, file.faults);
+        let mut scenario = file.scenario.into_scenario(first_seed, file.faults);
+        scenario.group = file.group.map(GroupRepr::group);
         Ok(ScenarioFile {
             path,
             description: file.description,
@@ -153,6 +155,8 @@ struct FileRepr {
     #[serde(default, rename = "fault")]
     faults: Vec<FaultRepr>,
     #[serde(default)]
+    group: Option<GroupRepr>,
+    #[serde(default)]
     expect: Expect,
 }
 
@@ -181,6 +185,32 @@ struct ScenarioRepr {
     cores: Option<Positive>,
     /// Inputs a busy node takes under one commit (1: a commit per input).
     inputs_per_turn: Option<Positive>,
+}
+
+/// `[group]`: [`GroupScenario`]'s fields, each optional.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GroupRepr {
+    size: Option<u32>,
+    connectivity: Option<Positive>,
+    messages: Option<u32>,
+    message_bytes: Option<usize>,
+    message_interval: Option<HumanDuration>,
+}
+
+impl GroupRepr {
+    fn group(self) -> GroupScenario {
+        let base = GroupScenario::default();
+        GroupScenario {
+            size: self.size.unwrap_or(base.size),
+            connectivity: self
+                .connectivity
+                .map_or(base.connectivity, |k| u8::try_from(k.0).unwrap_or(u8::MAX)),
+            messages: self.messages.unwrap_or(base.messages),
+            message_bytes: self.message_bytes.unwrap_or(base.message_bytes),
+            message_interval: self.message_interval.map_or(base.message_interval, |d| d.0),
+        }
+    }
 }
 
 /// How long a node takes over its inputs, by name.
@@ -217,6 +247,7 @@ impl ScenarioRepr {
             warmup: duration(self.warmup, base.warmup),
             settle: duration(self.settle, base.settle),
             service: self.service_model(nodes),
+            group: None,
         }
     }
 
@@ -402,6 +433,13 @@ at = "500ms"
 fraction = 0.1
 step = "200ms"
 
+[group]
+size = 40
+connectivity = 3
+messages = 7
+message_bytes = 100000
+message_interval = "1s"
+
 [expect]
 delivered_fraction_min = 1.0
 latency_p99_ms_max = 2000
@@ -451,6 +489,13 @@ membership_converged_ms_max = 20000
             settle: Duration::from_secs(90),
             // 250 nodes on 2 cores: 125 nodes share each.
             service: ServiceModel::MEASURED.shared(125),
+            group: Some(GroupScenario {
+                size: 40,
+                connectivity: 3,
+                messages: 7,
+                message_bytes: 100_000,
+                message_interval: Duration::from_secs(1),
+            }),
         };
         assert_eq!(file.scenario, expected);
         assert_eq!(file.with_seed(8).seed, 8);
@@ -559,6 +604,7 @@ membership_converged_ms_max = 20000
             overlay: String::new(),
             broadcast: String::new(),
             membership: true,
+            groups: None,
             routing: None,
             overlay_components: 1,
             overlay_outside_largest: 0,

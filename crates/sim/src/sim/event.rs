@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use herald_core::groups::GroupSpec;
 use herald_core::{Announcement, Instant, NodeId};
 
 use crate::network::NodeIndex;
@@ -41,6 +42,20 @@ pub enum SimCommand {
     },
     /// [`herald_core::Node::announce`].
     Announce(Announcement),
+    /// [`herald_core::Node::define_group`].
+    DefineGroup {
+        /// The group's name.
+        name: String,
+        /// Its definition.
+        spec: GroupSpec,
+    },
+    /// [`herald_core::Node::publish_group_message`].
+    PublishGroup {
+        /// The group.
+        group: String,
+        /// The message's body.
+        body: Vec<u8>,
+    },
 }
 
 // The queue's slots stay small; a boxed variant must not grow them back.

@@ -108,6 +108,26 @@ pub struct Sim {
     /// With routing on: when each node (first) was last told the round trip to each neighbour
     /// (second).
     rtt_told: BTreeMap<(NodeIndex, NodeIndex), Instant>,
+    /// What the run's group messages did (see `observe`).
+    group_log: GroupLog,
+}
+
+/// The group messages of a run: when each was published, every delivery to a member other
+/// than its origin, and deliveries that came twice.
+#[derive(Debug, Default)]
+pub struct GroupLog {
+    /// Message id to when it was published, and by which node.
+    pub published: BTreeMap<Digest, (Instant, NodeIndex)>,
+    /// Every delivery to a member other than the message's origin.
+    pub deliveries: Vec<Delivery>,
+    /// (member, message id) delivered, with the member's restart count then.
+    pub(super) seen: BTreeMap<(NodeIndex, Digest), u64>,
+    /// Deliveries of a message a member had delivered before, in the same incarnation or one
+    /// that followed a clean restart: exactly-once was broken.
+    pub duplicates: u64,
+    /// Deliveries of a message again after a crash that came before its delivery was
+    /// committed: allowed (the real node commits the delivery with its export).
+    pub redelivered_after_crash: u64,
 }
 
 impl Sim {
@@ -155,6 +175,7 @@ impl Sim {
             observed_at: Instant::ZERO,
             issued_at: None,
             rtt_told: BTreeMap::new(),
+            group_log: GroupLog::default(),
         }
     }
 
@@ -404,6 +425,15 @@ impl Sim {
                         // a record nobody received.
                         SimCommand::Announce(announcement) => {
                             let _ = state.announce(now, announcement);
+                        }
+                        SimCommand::DefineGroup { name, spec } => {
+                            let issued_at_ms = now.as_micros() / 1000;
+                            let _ = state.define_group(now, &name, &spec, issued_at_ms);
+                        }
+                        // A refused message is counted by the node and reported as refused.
+                        SimCommand::PublishGroup { group, body } => {
+                            let issued_at_ms = now.as_micros() / 1000;
+                            let _ = state.publish_group_message(now, &group, body, issued_at_ms);
                         }
                     }
                 }

@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use herald_core::{Digest, Event, Instant, MemberState, Node, Stats};
+use herald_core::{Digest, Event, Instant, MemberState, Node, NodeId, Stats};
 
-use super::{Delivery, Sim, Violation};
+use super::{Delivery, GroupLog, Sim, Violation};
 use crate::network::NodeIndex;
 
 impl Sim {
@@ -18,6 +18,11 @@ impl Sim {
     /// Every delivery to a node other than the origin.
     pub fn deliveries(&self) -> &[Delivery] {
         &self.deliveries
+    }
+
+    /// What the run's group messages did.
+    pub fn group_log(&self) -> &GroupLog {
+        &self.group_log
     }
 
     /// For a node that crashed and stayed down: how long after its crash the given fraction of
@@ -100,6 +105,9 @@ impl Sim {
         {
             self.false_suspicions += 1;
         }
+        if let Event::GroupDelivered(data) = event {
+            self.observe_group_delivery(index, data.origin(), data.id());
+        }
         if let Event::RecordStored { record, from, hops } = event {
             let digest = record.digest();
             self.trace.update(&index.to_le_bytes());
@@ -116,6 +124,26 @@ impl Sim {
                     hops: *hops,
                 }),
             }
+        }
+    }
+
+    /// A group message delivered at `index`: published there, or delivered to a member.
+    fn observe_group_delivery(&mut self, index: NodeIndex, origin: NodeId, id: Digest) {
+        self.trace.update(&index.to_le_bytes());
+        self.trace.update(&id);
+        if origin == self.id(index) {
+            let at = self.issued_at.unwrap_or(self.observed_at);
+            self.group_log.published.entry(id).or_insert((at, index));
+            return;
+        }
+        let restarts = self.nodes[index as usize].restarts;
+        match self.group_log.seen.insert((index, id), restarts) {
+            None => {
+                let delivery = Delivery { node: index, digest: id, at: self.observed_at, hops: 0 };
+                self.group_log.deliveries.push(delivery);
+            }
+            Some(before) if before < restarts => self.group_log.redelivered_after_crash += 1,
+            Some(_) => self.group_log.duplicates += 1,
         }
     }
 
