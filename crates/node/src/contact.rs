@@ -83,4 +83,3 @@ pub(crate) async fn greet_peer(transport: Transport, handle: NodeHandle, peer: S
         Err(_) => false,
     }
 }
-

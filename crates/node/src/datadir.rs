@@ -29,6 +29,9 @@ const STORE_DIR: &str = "store";
 pub const API_TOKEN_FILE: &str = "api.token";
 /// The file where a running node records its API address.
 pub const API_ADDR_FILE: &str = "api.addr";
+
+/// The file that records the floodd client interface's address.
+pub const CLIENT_ADDR_FILE: &str = "client.addr";
 /// The file where a running node records its peer (QUIC) address.
 pub const LISTEN_ADDR_FILE: &str = "listen.addr";
 

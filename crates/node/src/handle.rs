@@ -9,8 +9,9 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::actor::{Actor, Call};
 use crate::api::model::{
-    ApiError, ApiEvent, InvitationRequest, InvitationView, MemberView, NearestView, NodeApi,
-    PingView, RouteView, SeqView, ServiceView, StatusView,
+    ApiError, ApiEvent, GroupSummaryView, GroupView, InvitationRequest, InvitationView, MemberView,
+    MessagesPage, NearestView, NodeApi, PingView, PublishedView, RouteView, SeqView, ServiceView,
+    StatusView, TopologyView,
 };
 use crate::datadir::unix_ms;
 
@@ -165,6 +166,31 @@ impl NodeApi for NodeHandle {
 
     async fn metrics(&self) -> Result<String, ApiError> {
         self.call(|actor| actor.metrics_text()).await
+    }
+
+    async fn groups(&self) -> Result<Vec<GroupSummaryView>, ApiError> {
+        self.call(|actor| actor.groups_view()).await
+    }
+
+    async fn group(&self, name: String) -> Result<GroupView, ApiError> {
+        self.call(move |actor| actor.group_view(&name)).await?
+    }
+
+    async fn publish_group(&self, group: String, body: Vec<u8>) -> Result<PublishedView, ApiError> {
+        self.call_after_commit(move |actor| actor.publish_group(&group, body)).await?
+    }
+
+    async fn group_messages(
+        &self,
+        group: String,
+        after: u64,
+        limit: usize,
+    ) -> Result<MessagesPage, ApiError> {
+        self.call(move |actor| actor.group_messages(&group, after, limit)).await?
+    }
+
+    async fn topology(&self, group: String) -> Result<TopologyView, ApiError> {
+        self.call(move |actor| actor.topology_view(&group)).await?
     }
 
     fn subscribe(&self) -> broadcast::Receiver<ApiEvent> {

@@ -19,6 +19,7 @@ mod address_book;
 pub mod api;
 mod clock;
 pub mod config;
+mod contact;
 pub mod datadir;
 pub mod floodd;
 pub mod framing;

@@ -9,30 +9,34 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use herald_core::groups::GroupSpec;
 use herald_core::{Config, Node, NodeId, Role, RoutingConfig};
 use herald_store::Store;
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{Notify, broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use crate::actor::{Actor, ActorParts};
 use crate::api::{Auth, router, serve};
 use crate::clock::Clock;
+use crate::contact;
 use crate::datadir::{
-    API_ADDR_FILE, API_TOKEN_FILE, DataDir, LISTEN_ADDR_FILE, os_random, read_small_file,
-    write_file,
+    API_ADDR_FILE, API_TOKEN_FILE, CLIENT_ADDR_FILE, DataDir, LISTEN_ADDR_FILE, os_random,
+    read_small_file, write_file,
 };
+use crate::floodd::client::NodeService;
+use crate::floodd::line::{self, LineLimits};
 use crate::handle::NodeHandle;
-use crate::peer_requests::{self, PeerAnswer, PeerRequest};
 use crate::policy::GridPolicy;
 use crate::transport::{Transport, TransportConfig};
 
 /// Peer traffic's default address (interface.md).
 pub const LISTEN_DEFAULT: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 7420);
+/// The floodd client interface's default address.
+pub const CLIENT_PORT_DEFAULT: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 7422);
+
 /// The HTTP API's default address (interface.md).
 pub const HTTP_DEFAULT: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 7421);
-/// How long a hello to a `--peer` address may take.
-const HELLO_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a stopping node gives its last frames (its departure) to leave.
 const DEPARTURE_GRACE: Duration = Duration::from_millis(300);
 
@@ -54,6 +58,16 @@ pub struct NodeOptions {
     /// The role the node must have (`--role`); its membership certificate fixes the role, so a
     /// mismatch stops the start before anything is written.
     pub role: Option<Role>,
+    /// Hosts to contact at start, as (host, port), retried until they answer: a floodd
+    /// configuration's other sites.
+    pub peer_hosts: Vec<(String, u16)>,
+    /// Groups this node defines at start, as its floodd configuration lists them.
+    pub groups: Vec<(String, GroupSpec)>,
+    /// Where the floodd client interface listens; `None` runs without one.
+    pub client_port: Option<SocketAddr>,
+    /// Whether `client_port` was asked for: if not (the default address), a port in use is
+    /// a warning, not a failure, so that several nodes can run on one machine.
+    pub client_port_explicit: bool,
     /// Protocol tunables. The role and epoch are taken from the data directory.
     pub core: Config,
 }
@@ -69,6 +83,10 @@ impl NodeOptions {
             peers: Vec::new(),
             open: false,
             role: None,
+            peer_hosts: Vec::new(),
+            groups: Vec::new(),
+            client_port: Some(CLIENT_PORT_DEFAULT),
+            client_port_explicit: false,
             core: Config { routing: Some(RoutingConfig::default()), ..Config::with_membership() },
         }
     }
@@ -86,6 +104,11 @@ pub struct RunningNode {
     pub listen_addr: SocketAddr,
     /// The HTTP API's address, if it has one.
     pub http_addr: Option<SocketAddr>,
+    /// The floodd client interface's address, if it has one.
+    pub client_addr: Option<SocketAddr>,
+    /// Notified when a client asks the daemon to exit (the line protocol's `exit`).
+    exit: Arc<Notify>,
+    client: Option<JoinHandle<()>>,
     handle: NodeHandle,
     transport: Transport,
     actor: JoinHandle<Result<()>>,
@@ -161,12 +184,18 @@ impl RunningNode {
             events: events.clone(),
         });
         actor.publish_profile()?;
+        actor.define_groups(&options.groups)?;
         actor.join(contacts.iter().map(|contact| contact.id).collect());
         let (calls, calls_in) = mpsc::channel(256);
         let handle = NodeHandle::new(calls, events);
         let actor = tokio::spawn(actor.run(calls_in, transport_events));
         for peer in &options.peers {
-            tokio::spawn(greet_peer(transport.clone(), handle.clone(), *peer));
+            tokio::spawn(contact::greet_peer(transport.clone(), handle.clone(), *peer));
+        }
+        for (host, port) in &options.peer_hosts {
+            let greeting =
+                contact::greet_host(transport.clone(), handle.clone(), host.clone(), *port);
+            tokio::spawn(greeting);
         }
         let (http_stop, http_stopped) = watch::channel(false);
         let (http_addr, http) = match options.http {
@@ -177,6 +206,21 @@ impl RunningNode {
                 (Some(address), Some(task))
             }
         };
+        let exit = Arc::new(Notify::new());
+        let (client_addr, client) = match options.client_port {
+            None => (None, None),
+            Some(address) => {
+                let service = NodeService::new(handle.clone(), exit.clone());
+                match start_client_port(&options.data_dir, address, service).await {
+                    Ok((address, task)) => (Some(address), Some(task)),
+                    Err(error) if !options.client_port_explicit => {
+                        warn!(error = %format!("{error:#}"), "running without the floodd client interface");
+                        (None, None)
+                    }
+                    Err(error) => return Err(error),
+                }
+            }
+        };
         info!(id = %keypair.id(), grid = %grid, listen = %listen_addr, seed, version = env!("CARGO_PKG_VERSION"), "node started");
         Ok(RunningNode {
             id: keypair.id(),
@@ -184,6 +228,9 @@ impl RunningNode {
             created_grid,
             listen_addr,
             http_addr,
+            client_addr,
+            exit,
+            client,
             handle,
             transport,
             actor,
@@ -197,8 +244,17 @@ impl RunningNode {
         &self.handle
     }
 
+    /// Notified when a client asks the daemon to exit (the line protocol's `exit`, accepted
+    /// only from loopback); the caller then shuts the node down.
+    pub fn exit_requested(&self) -> Arc<Notify> {
+        self.exit.clone()
+    }
+
     /// Announces departure, flushes the store, and stops.
     pub async fn shutdown(self) -> Result<()> {
+        if let Some(client) = &self.client {
+            client.abort();
+        }
         let left = self.handle.leave().await;
         let outcome = match self.actor.await {
             Ok(result) => result,
@@ -220,6 +276,9 @@ impl RunningNode {
     /// The HTTP API stops listening before this returns, and the store is closed.
     pub async fn crash(self) {
         self.transport.go_dark();
+        if let Some(client) = &self.client {
+            client.abort();
+        }
         self.actor.abort();
         let _ = self.actor.await;
         let _ = self.http_stop.send(true);
@@ -267,37 +326,19 @@ fn advertised_addresses(bound: SocketAddr, seen_as: Option<IpAddr>) -> Vec<Socke
     addresses
 }
 
-/// Resolves a `--peer` address to a node id with a hello, then joins through it.
-async fn greet_peer(transport: Transport, handle: NodeHandle, peer: SocketAddr) {
-    let request = peer_requests::encode(&PeerRequest::Hello);
-    let (identity, answer) = match transport.request(peer, &request, HELLO_TIMEOUT).await {
-        Ok(reply) => reply,
-        Err(error) => {
-            warn!(%peer, %error, "could not reach a --peer address");
-            return;
-        }
-    };
-    let observed = match peer_requests::decode::<PeerAnswer>(&answer) {
-        Ok(PeerAnswer::Hello { observed }) => Some(observed),
-        _ => None,
-    };
-    let id = identity.id;
-    let joined = handle
-        .call(move |actor| {
-            if !actor.learn_member_address(&identity, peer) {
-                warn!(%peer, "the --peer address is not a member of this grid; ignoring it");
-                return anyhow::Ok(());
-            }
-            if let Some(observed) = observed {
-                actor.add_advertised(observed)?;
-            }
-            actor.join(vec![id]);
-            anyhow::Ok(())
-        })
-        .await;
-    if let Ok(Err(error)) = joined {
-        warn!(%peer, error = %format!("{error:#}"), "joining through a --peer address failed");
-    }
+/// Listens for the floodd client interface on `address`, and records the address it got.
+async fn start_client_port(
+    data_dir: &std::path::Path,
+    address: SocketAddr,
+    service: NodeService,
+) -> Result<(SocketAddr, JoinHandle<()>)> {
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("listening for the floodd client interface on {address}"))?;
+    let address = listener.local_addr().context("reading the client interface's address")?;
+    write_file(data_dir, CLIENT_ADDR_FILE, address.to_string().as_bytes(), 0o644)?;
+    let task = tokio::spawn(line::serve(listener, Arc::new(service), LineLimits::default()));
+    Ok((address, task))
 }
 
 async fn start_http(

@@ -4,13 +4,14 @@
 //! (`--config`, else `herald.toml` in the data directory), then the defaults of interface.md.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use herald_core::Role;
 use herald_node::config::{CONFIG_FILE, FileConfig};
+use herald_node::floodd::site::{self, FlooddSite};
 use herald_node::{HTTP_DEFAULT, LISTEN_DEFAULT, NodeOptions, RunningNode};
 
 use crate::commands::data_dir::DataDirArg;
@@ -30,10 +31,12 @@ pub struct RunArgs {
     /// Where the HTTP API and dashboard listen [default: 127.0.0.1:7421].
     #[arg(long, env = "HERALD_HTTP")]
     http: Option<SocketAddr>,
-    /// The floodd client interface's address (not built yet).
-    #[arg(long)]
+    /// The floodd client interface's address [default: the floodd site's client-port on all
+    /// interfaces, else 127.0.0.1:7422]; port 0 picks a free port.
+    #[arg(long, env = "HERALD_CLIENT_PORT")]
     client_port: Option<SocketAddr>,
-    /// This node's petname.
+    /// This node's petname; with --floodd-config, the site this process is (default: the site
+    /// whose hostname is this machine's).
     #[arg(long, env = "HERALD_NAME")]
     name: Option<String>,
     /// The role this node must have; it is fixed by its membership certificate.
@@ -42,8 +45,8 @@ pub struct RunArgs {
     /// An address to contact at start, beside the stored contacts (repeatable).
     #[arg(long = "peer")]
     peers: Vec<SocketAddr>,
-    /// A floodd s-expression configuration (not built yet).
-    #[arg(long)]
+    /// A floodd s-expression configuration: its sites, groups and local parameters.
+    #[arg(long, env = "HERALD_FLOODD_CONFIG")]
     floodd_config: Option<PathBuf>,
     /// Admit any node that knows an address (floodd's keyless grids); logs a warning.
     #[arg(long)]
@@ -55,9 +58,6 @@ pub struct RunArgs {
 
 /// Runs the node until a signal; exit 0 after a clean departure.
 pub fn run(args: RunArgs) -> Result<ExitCode> {
-    if args.client_port.is_some() || args.floodd_config.is_some() {
-        bail!("the floodd client interface and --floodd-config are not built yet in this version");
-    }
     let data_dir = args.data_dir.resolve()?;
     let file = match &args.config {
         Some(path) => FileConfig::load(path, true)?,
@@ -79,8 +79,65 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     options.peers = if args.peers.is_empty() { file.peers } else { args.peers.clone() };
     options.open = args.open || file.open.unwrap_or(false);
     options.role = args.role.as_deref().and_then(Role::from_name);
+    if let Some(address) = args.client_port {
+        options.client_port = Some(address);
+        options.client_port_explicit = true;
+    }
+    if let Some(path) = &args.floodd_config {
+        apply_floodd(&mut options, path, &args)?;
+    }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(run_until_signal(options))
+}
+
+/// Takes this site's settings from a floodd configuration: its name, ports, peers, groups and
+/// local parameters. Flags given on the command line win over the file.
+fn apply_floodd(options: &mut NodeOptions, path: &Path, args: &RunArgs) -> Result<()> {
+    let config = site::load(path)?;
+    let hostname = site::local_hostname();
+    let chosen = config
+        .pick_site(args.name.as_deref(), &hostname)
+        .map_err(|error| anyhow::anyhow!("{}: {error}", path.display()))?;
+    let site = FlooddSite::new(&config, chosen);
+    if site.grid_secret.is_some() {
+        bail!(
+            "{}: (:local (:grid-secret ...)) is not built yet in this version; run the sites              with --open instead",
+            path.display()
+        );
+    }
+    if site.export_command.is_some() {
+        bail!("{}: export-command is not built yet in this version", path.display());
+    }
+    options.name = Some(site.name.clone());
+    if args.listen.is_none()
+        && let Some(port) = site.data_port
+    {
+        options.listen = SocketAddr::from(([0, 0, 0, 0], port));
+    }
+    if args.client_port.is_none()
+        && let Some(port) = site.client_port
+    {
+        options.client_port = Some(SocketAddr::from(([0, 0, 0, 0], port)));
+        options.client_port_explicit = true;
+    }
+    options.peer_hosts = site.peers.clone();
+    options.groups = site.groups.clone();
+    let core = &mut options.core;
+    if let Some(bytes) = site.data_storage_max {
+        core.groups.data_storage_max = bytes;
+    }
+    if let Some(period) = site.log_purge_period {
+        core.groups.log_purge_period = period;
+    }
+    if let Some(period) = site.site_purge_period {
+        core.records.departed_grace = period;
+    }
+    if !options.open {
+        tracing::warn!(
+            "floodd sites have no keys: without --open, only nodes admitted to this grid by              invitation can join it"
+        );
+    }
+    Ok(())
 }
 
 async fn run_until_signal(options: NodeOptions) -> Result<ExitCode> {
@@ -94,12 +151,17 @@ async fn run_until_signal(options: NodeOptions) -> Result<ExitCode> {
     if let Some(http) = node.http_addr {
         println!("dashboard  http://{http}/");
     }
+    if let Some(client) = node.client_addr {
+        println!("client     {client} (floodd line protocol)");
+    }
+    let exit = node.exit_requested();
     tokio::select! {
         result = node.wait() => {
             result.context("the node stopped")?;
             return Ok(ExitCode::SUCCESS);
         }
         signal = shutdown_signal() => signal?,
+        () = exit.notified() => tracing::info!("a client asked the daemon to exit"),
     }
     tracing::info!("stopping: announcing departure and flushing the store");
     node.shutdown().await?;

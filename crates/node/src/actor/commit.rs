@@ -70,6 +70,9 @@ impl Actor {
     /// Queues `op` for the next commit.
     pub(super) fn persist(&mut self, op: PersistOp) {
         self.services.persisted(&op);
+        if let PersistOp::DeleteGroupMessage { group, origin, version } = &op {
+            self.messages.forget(group, *origin, *version);
+        }
         self.commits.owed |= op.is_owed_by(self.node.id());
         self.commits.pending.push(op);
         self.commits.waiting_since.get_or_insert_with(std::time::Instant::now);

@@ -15,6 +15,7 @@
 
 mod admit;
 mod commit;
+mod groups;
 mod routing;
 mod services;
 mod views;
@@ -41,6 +42,7 @@ use crate::tls::PeerIdentity;
 use crate::transport::{Transport, TransportEvent};
 pub use commit::RELAYED_COMMIT_DELAY;
 use commit::{Commits, INPUTS_PER_TURN_MAX};
+use groups::MessageIndex;
 use routing::{LINK_RTT_INTERVAL, ROUTE_EVENTS_INTERVAL, RoutingWatch};
 use services::ServiceIndex;
 
@@ -75,6 +77,8 @@ pub(crate) struct Actor {
     commits: Commits,
     /// Routed pings the API waits on, and the routes told to the event stream.
     routing_watch: RoutingWatch,
+    /// Delivered group messages, numbered for the API.
+    messages: MessageIndex,
     stopping: bool,
 }
 
@@ -127,8 +131,15 @@ impl Actor {
             kept_open: BTreeSet::new(),
             commits: Commits::default(),
             routing_watch: RoutingWatch::default(),
+            messages: MessageIndex::default(),
             stopping: false,
         }
+        .with_restored_messages()
+    }
+
+    fn with_restored_messages(mut self) -> Actor {
+        self.index_restored_messages();
+        self
     }
 
     /// This node's id.
@@ -283,10 +294,10 @@ impl Actor {
                 Output::Event(Event::PingAnswered { id, rtt, path }) => {
                     self.ping_answered(id, rtt, &path);
                 }
-                // The real node takes part in no group until the floodd configuration is read.
-                Output::Event(Event::GroupDelivered(_)) => {}
+                Output::Event(Event::GroupDelivered(data)) => self.on_group_delivered(&data),
             }
         }
+        self.tell_topology_changes();
         if !self.ready && !self.node.overlay().active().is_empty() {
             self.ready = true;
         }

@@ -22,7 +22,7 @@ pub struct ErrorBody {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorDetail {
     /// A stable, machine-readable code: `bad_request`, `unauthorized`, `not_found`,
-    /// `method_not_allowed`, `conflict`, `too_large`, `not_ready` or `timeout`.
+    /// `method_not_allowed`, `conflict`, `too_large`, `not_ready`, `timeout` or `busy`.
     pub code: String,
     /// One sentence for a human.
     pub message: String,
@@ -38,6 +38,7 @@ impl ApiError {
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             ApiError::NotReady(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
             ApiError::Timeout(_) => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
+            ApiError::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
         }
     }
 }

@@ -7,12 +7,15 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use base64::Engine as _;
 use serde_json::{Map, Value, json};
 use tokio::sync::broadcast;
 
 use super::model::{
-    ApiError, ApiEvent, InvitationRequest, InvitationView, MemberView, NearestView, NodeApi,
-    PingView, RouteView, SeqView, ServiceView, StatusCounts, StatusView,
+    ApiError, ApiEvent, EdgeView, GroupMemberView, GroupParamsView, GroupSummaryView, GroupView,
+    InvitationRequest, InvitationView, MemberView, MessageView, MessagesPage, NearestView, NodeApi,
+    PingView, PublishedView, RouteView, SeqView, ServiceView, StatusCounts, StatusView,
+    TopologyView,
 };
 
 /// The fake node's id (52 base32 characters).
@@ -49,7 +52,20 @@ pub enum Call {
     Stats,
     /// `metrics()`.
     Metrics,
+    /// `groups()`.
+    Groups,
+    /// `group(name)`.
+    Group(String),
+    /// `publish_group(group, body)`.
+    PublishGroup(String, Vec<u8>),
+    /// `group_messages(group, after, limit)`.
+    GroupMessages(String, u64, usize),
+    /// `topology(group)`.
+    Topology(String),
 }
+
+/// The one group the fake is a member of.
+pub const GROUP: &str = "mirror-1";
 
 /// The fake node. Clones share their state.
 #[derive(Clone, Debug)]
@@ -61,6 +77,8 @@ pub struct FakeApi {
 struct Inner {
     calls: Mutex<Vec<Call>>,
     services: Mutex<Vec<ServiceView>>,
+    /// Bodies published to [`GROUP`], in order.
+    messages: Mutex<Vec<Vec<u8>>>,
     fail_next: Mutex<Option<ApiError>>,
     events: broadcast::Sender<ApiEvent>,
 }
@@ -83,6 +101,7 @@ impl FakeApi {
             inner: Arc::new(Inner {
                 calls: Mutex::new(Vec::new()),
                 services: Mutex::new(Vec::new()),
+                messages: Mutex::new(Vec::new()),
                 fail_next: Mutex::new(None),
                 events: broadcast::channel(capacity).0,
             }),
@@ -124,6 +143,15 @@ impl FakeApi {
             Some(error) => Err(error),
             None => Ok(()),
         }
+    }
+}
+
+/// `Ok` for [`GROUP`], 404 for any other name.
+fn fake_group(name: &str) -> Result<(), ApiError> {
+    if name == GROUP {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound(format!("no group {name:?} is defined")))
     }
 }
 
@@ -265,6 +293,90 @@ impl NodeApi for FakeApi {
     async fn metrics(&self) -> Result<String, ApiError> {
         self.record(Call::Metrics)?;
         Ok("# TYPE herald_members gauge\nherald_members 2\n".into())
+    }
+
+    async fn groups(&self) -> Result<Vec<GroupSummaryView>, ApiError> {
+        self.record(Call::Groups)?;
+        let held = lock(&self.inner.messages).len();
+        Ok(vec![GroupSummaryView {
+            name: GROUP.into(),
+            sites: 2,
+            member: true,
+            messages_held: held,
+        }])
+    }
+
+    async fn group(&self, name: String) -> Result<GroupView, ApiError> {
+        self.record(Call::Group(name.clone()))?;
+        fake_group(&name)?;
+        let member = |site: &str, id: &str| GroupMemberView {
+            site: site.into(),
+            node_id: Some(id.into()),
+            state: "alive".into(),
+        };
+        Ok(GroupView {
+            name,
+            members: vec![member("master", NODE_ID), member("inferno", PEER_ID)],
+            parameters: GroupParamsView {
+                connectivity: 2,
+                ping_period_s: 15.0,
+                bandwidth_period_s: 60.0,
+                estimates_period_s: 30.0,
+                join_period_s: 60.0,
+                update_period_s: 120.0,
+                master_site: Some("master".into()),
+                topology_generator: None,
+            },
+            neighbors: vec![PEER_ID.into()],
+        })
+    }
+
+    async fn publish_group(&self, group: String, body: Vec<u8>) -> Result<PublishedView, ApiError> {
+        self.record(Call::PublishGroup(group.clone(), body.clone()))?;
+        fake_group(&group)?;
+        let mut messages = lock(&self.inner.messages);
+        messages.push(body);
+        let seq = messages.len() as u64;
+        Ok(PublishedView { id: format!("{seq:032x}"), origin: NODE_ID.into(), seq })
+    }
+
+    async fn group_messages(
+        &self,
+        group: String,
+        after: u64,
+        limit: usize,
+    ) -> Result<MessagesPage, ApiError> {
+        self.record(Call::GroupMessages(group.clone(), after, limit))?;
+        fake_group(&group)?;
+        let messages = lock(&self.inner.messages);
+        let page: Vec<MessageView> = messages
+            .iter()
+            .enumerate()
+            .skip(usize::try_from(after).unwrap_or(usize::MAX))
+            .take(limit)
+            .map(|(index, body)| MessageView {
+                group: group.clone(),
+                id: format!("{:032x}", index + 1),
+                origin: NODE_ID.into(),
+                seq: index as u64 + 1,
+                received_at: 1_700_000_000_000,
+                data_base64: base64::engine::general_purpose::STANDARD.encode(body),
+            })
+            .collect();
+        let next = (after + page.len() as u64).to_string();
+        Ok(MessagesPage { messages: page, next })
+    }
+
+    async fn topology(&self, group: String) -> Result<TopologyView, ApiError> {
+        self.record(Call::Topology(group.clone()))?;
+        fake_group(&group)?;
+        let edge = EdgeView { a: NODE_ID.into(), b: PEER_ID.into(), cost_ms: 12 };
+        Ok(TopologyView {
+            edges: vec![edge],
+            connectivity: 1,
+            computed_by: "members".into(),
+            version: 1,
+        })
     }
 
     fn subscribe(&self) -> broadcast::Receiver<ApiEvent> {

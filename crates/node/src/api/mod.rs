@@ -12,6 +12,7 @@ mod auth;
 pub mod error;
 #[cfg(any(test, feature = "test-fake"))]
 pub mod fake;
+mod groups;
 pub mod model;
 mod routes;
 mod sse;

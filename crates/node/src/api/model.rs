@@ -9,6 +9,11 @@ use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::groups::{
+    EdgeView, GroupMemberView, GroupParamsView, GroupSummaryView, GroupView, MessageView,
+    MessagesPage, PublishedView, TopologyEventView, TopologyView,
+};
+
 /// The largest request body the API reads: 64 KiB. An announcement's payload travels in every
 /// gossip round, so it is meant to be small; this bound keeps a client from making the node
 /// buffer more than that.
@@ -157,15 +162,21 @@ pub enum ApiEvent {
     Announcement(ServiceView),
     /// A destination's route appeared, changed or was lost.
     Route(RouteChangeView),
+    /// A group message was delivered to this node (its own included).
+    Message(MessageView),
+    /// A group's topology changed.
+    Topology(TopologyEventView),
 }
 
 impl ApiEvent {
-    /// The SSE event name: `member`, `announcement` or `route`.
+    /// The SSE event name: `member`, `announcement`, `route`, `message` or `topology`.
     pub fn name(&self) -> &'static str {
         match self {
             ApiEvent::Member(_) => "member",
             ApiEvent::Announcement(_) => "announcement",
             ApiEvent::Route(_) => "route",
+            ApiEvent::Message(_) => "message",
+            ApiEvent::Topology(_) => "topology",
         }
     }
 }
@@ -204,6 +215,9 @@ pub enum ApiError {
     /// An answer from across the grid did not come in time (504, `timeout`).
     #[error("{0}")]
     Timeout(String),
+    /// The node cannot take more now; the caller may retry (503, `busy`).
+    #[error("{0}")]
+    Busy(String),
 }
 
 /// What the HTTP routes ask of a node. Implemented by the real node's handle and by test fakes.
@@ -245,6 +259,30 @@ pub trait NodeApi: Clone + Send + Sync + 'static {
     fn stats(&self) -> impl Future<Output = Result<serde_json::Value, ApiError>> + Send;
     /// `GET /metrics`: Prometheus text.
     fn metrics(&self) -> impl Future<Output = Result<String, ApiError>> + Send;
+    /// `GET /v1/groups`: the groups this node knows a definition of.
+    fn groups(&self) -> impl Future<Output = Result<Vec<GroupSummaryView>, ApiError>> + Send;
+    /// `GET /v1/groups/{g}`: one group with its members and parameters.
+    fn group(&self, name: String) -> impl Future<Output = Result<GroupView, ApiError>> + Send;
+    /// `POST /v1/groups/{g}/messages`: floods `body` to the group; answers once it is stored
+    /// durably here.
+    fn publish_group(
+        &self,
+        group: String,
+        body: Vec<u8>,
+    ) -> impl Future<Output = Result<PublishedView, ApiError>> + Send;
+    /// `GET /v1/groups/{g}/messages`: up to `limit` messages delivered after the cursor
+    /// `after` (0: from the first held).
+    fn group_messages(
+        &self,
+        group: String,
+        after: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<MessagesPage, ApiError>> + Send;
+    /// `GET /v1/groups/{g}/topology`.
+    fn topology(
+        &self,
+        group: String,
+    ) -> impl Future<Output = Result<TopologyView, ApiError>> + Send;
     /// `GET /v1/events`: a stream of events from now on.
     fn subscribe(&self) -> tokio::sync::broadcast::Receiver<ApiEvent>;
 }

@@ -19,12 +19,14 @@ use axum::http::{HeaderMap, Method, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Extension, Json, Router};
+use herald_core::groups::MESSAGE_LEN_MAX_DEFAULT;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use tokio::sync::watch;
 
 use super::auth::{self, Auth};
 use super::error::Failure;
+use super::groups;
 use super::model::{BODY_LIMIT, InvitationRequest, NodeApi};
 use super::sse::{self, Shutdown};
 
@@ -50,6 +52,15 @@ pub fn router<A: NodeApi>(api: A, auth: Auth) -> Router {
         .route("/v1/ping/{node}", post(ping::<A>))
         .route("/v1/nearest", get(nearest::<A>))
         .route("/v1/stats", get(stats::<A>))
+        .route("/v1/groups", get(groups::groups::<A>))
+        .route("/v1/groups/{group}", get(groups::group::<A>))
+        .route(
+            "/v1/groups/{group}/messages",
+            post(groups::publish::<A>)
+                .layer(DefaultBodyLimit::max(MESSAGE_LEN_MAX_DEFAULT as usize))
+                .get(groups::messages::<A>),
+        )
+        .route("/v1/groups/{group}/topology", get(groups::topology::<A>))
         .route("/v1/events", get(sse::events::<A>))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)

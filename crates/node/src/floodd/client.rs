@@ -117,7 +117,8 @@ fn flatten(lines: &mut Vec<String>, prefix: &str, value: &serde_json::Value) {
     match value {
         serde_json::Value::Object(fields) => {
             for (name, field) in fields {
-                let name = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
+                let name =
+                    if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
                 flatten(lines, &name, field);
             }
         }

@@ -1,5 +1,11 @@
-//! floodd compatibility: the s-expression configuration file and the client line protocol
-//! (seed 004, interface.md "floodd client interface" and "floodd configuration file").
+//! floodd compatibility (seed 004, interface.md "floodd client interface" and "floodd
+//! configuration file"):
+//! - [`config`]: the s-expression configuration file, read with line and column;
+//! - [`site`]: what one site of a configuration means for the node that runs it;
+//! - [`line`]: the client line protocol, sans-IO parser and tokio server;
+//! - [`client`]: the line protocol's service over a running node.
 
+pub mod client;
 pub mod config;
 pub mod line;
+pub mod site;

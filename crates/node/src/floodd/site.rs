@@ -87,7 +87,10 @@ impl FlooddSite {
             data_port: site.data_port,
             client_port: site.client_port,
             peers,
-            groups: config.groups_of(&site.name).map(|group| (group.name.clone(), spec_of(group))).collect(),
+            groups: config
+                .groups_of(&site.name)
+                .map(|group| (group.name.clone(), spec_of(group)))
+                .collect(),
             export_command: local.export_command.clone(),
             data_storage_max: local.data_storage_max,
             log_purge_period: local.log_purge_period,
