@@ -57,7 +57,7 @@
 //! - the final check: O(k n (n + m)).
 //!
 //! At 1,000 members and k = 3 this is a few tenths of a second in a release build
-//! (`crates/bench/benches/topology.rs`). Groups above [`IMPROVE_MEMBERS_MAX`] members get the
+//! (`crates/bench/benches/topology.rs`); at 4,096 members and k = 2, about 8 s. Groups above [`IMPROVE_MEMBERS_MAX`] members get the
 //! step-2 graph alone, k-connected by construction and not checked, so that time and memory
 //! stay bounded.
 //!
@@ -154,9 +154,9 @@ pub struct TopologyParams {
     /// per member (a guess).
     pub degree_max: usize,
     /// The objective's weight of one hop of diameter. Default 1000: a hop less is worth an
-    /// extra second of summed link round trips. Tuned on the benchmark's model (1,000 members
-    /// spread over 150 ms): about 16 hops at 1.7 times the cost of the cheapest k-connected
-    /// construction, where a weight of 100 leaves the diameter near 85 hops.
+    /// extra second of summed link round trips. Chosen on the benchmark's model (1,000 members
+    /// in a square 150 ms across, k = 3), where weights of 0, 100, 1000 and 3000 give 60, 45,
+    /// 17 and 9 hops for 7.5, 7.9, 12.2 and 21.8 s of summed round trips.
     pub diameter_weight: u32,
     /// The objective's weight of one millisecond of summed link round trips. Default 1.
     pub cost_weight: u32,
