@@ -94,6 +94,7 @@ scenario_file_tests! {
     newcomer => "newcomer.toml",
     burst => "burst.toml",
     routing => "routing.toml",
+    groups => "groups.toml",
 }
 
 #[test]

@@ -107,7 +107,7 @@ pub const TOPOLOGY_REFRESH_INTERVAL: Duration = Duration::from_secs(1);
 /// When the groups' topologies are computed again: once something they depend on changed, at
 /// most once every [`TOPOLOGY_REFRESH_INTERVAL`]. Nothing is ever due on a node that holds no
 /// group definition, so a grid without groups runs exactly as before.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct GroupsRefresh {
     /// Whether a group definition was ever held.
     defined: bool,
@@ -115,6 +115,9 @@ pub(super) struct GroupsRefresh {
     stale: bool,
     /// When the last computation ran.
     last: Option<Instant>,
+    /// Each group's winning definition with the nodes its sites name, kept until a definition
+    /// or a profile changes (a member's change of state only filters it).
+    resolved: Option<Vec<(String, GroupSpec, Vec<NodeId>)>>,
 }
 
 impl GroupsRefresh {
@@ -142,8 +145,13 @@ impl Node {
             RecordKind::GroupDefinition => {
                 self.groups_refresh.defined = true;
                 self.groups_refresh.stale = true;
+                self.groups_refresh.resolved = None;
             }
-            RecordKind::Profile | RecordKind::Estimate => self.note_groups_changed(),
+            RecordKind::Profile => {
+                self.groups_refresh.resolved = None;
+                self.note_groups_changed();
+            }
+            RecordKind::Estimate => self.note_groups_changed(),
             _ => {}
         }
     }
@@ -190,22 +198,29 @@ impl Node {
         if !self.groups_refresh.take(now) {
             return;
         }
-        let definitions = self.group_definitions();
-        if definitions.is_empty() && self.groups.names().next().is_none() {
+        let resolved = match self.groups_refresh.resolved.take() {
+            Some(resolved) => resolved,
+            None => self
+                .group_definitions()
+                .into_iter()
+                .map(|(name, spec)| {
+                    let mut nodes: Vec<NodeId> =
+                        self.resolve_sites(&spec.sites).into_iter().flatten().collect();
+                    nodes.sort_unstable();
+                    nodes.dedup();
+                    (name, spec, nodes)
+                })
+                .collect(),
+        };
+        if resolved.is_empty() && self.groups.names().next().is_none() {
             return;
         }
         let mut topologies = Vec::new();
-        for (name, spec) in definitions {
-            let mut members: Vec<NodeId> = self
-                .resolve_sites(&spec.sites)
-                .into_iter()
-                .flatten()
-                .filter(|id| !self.is_gone(id))
-                .collect();
-            members.sort_unstable();
-            members.dedup();
-            topologies.push((name, spec, members));
+        for (name, spec, nodes) in &resolved {
+            let members: Vec<NodeId> = nodes.iter().copied().filter(|id| !self.is_gone(id)).collect();
+            topologies.push((name.clone(), spec.clone(), members));
         }
+        self.groups_refresh.resolved = Some(resolved);
         let me = self.id();
         let mut out = Vec::new();
         let mut kept = BTreeMap::new();
