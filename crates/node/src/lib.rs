@@ -20,6 +20,7 @@ pub mod api;
 mod clock;
 pub mod config;
 pub mod datadir;
+pub mod export;
 pub mod floodd;
 pub mod framing;
 pub mod handle;
