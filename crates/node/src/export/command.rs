@@ -10,36 +10,32 @@
 //!
 //! # Processes
 //!
-//! The child is a [`std::process::Child`], because the workspace does not enable tokio's
-//! `process` feature, and little of it would be used: standard input goes through a non-blocking
-//! [`tokio::net::unix::pipe::Sender`], and the exit is noticed by waking on SIGCHLD (tokio's
-//! signal stream) and asking `try_wait`, which is how tokio's own process support works.
-//!
-//! The command runs in a process group of its own, so that on time-out the shell and everything
-//! it started (a pipeline, a `sleep` in the background) are killed together, with SIGKILL. std
-//! has no `killpg` and this crate forbids unsafe code, so the group is signalled by the `kill`
-//! builtin of a second `sh`; the shell is also killed directly, in case that `sh` could not
-//! run. The group id is the shell's pid, and the group is signalled only while the shell is not
-//! yet reaped, so that id cannot have been given to another process. A process that leaves the
+//! The command is a [`tokio::process::Child`], which pipes its input and waits for its exit.
+//! It runs in a process group of its own, so that on time-out the shell and everything it
+//! started (a pipeline, a `sleep` in the background) are killed together, with SIGKILL. std has
+//! no `killpg` and this crate forbids unsafe code, so the group is signalled by the `kill`
+//! builtin of a second `sh`; the shell is also killed directly, in case that `sh` could not run.
+//! The group id is the shell's pid, and on time-out the group is signalled before the shell is
+//! reaped, so that id cannot have been given to another process. A process that leaves the
 //! group (`setsid`, a daemon) is not killed; that is the command's own choice.
 //!
-//! If the future returned by [`ExportCommand::run`] is dropped before it finishes, the command's
-//! group is killed the same way. The shell is then reaped if it has already died, and otherwise
-//! stays a zombie until the node exits.
+//! If the future returned by [`ExportCommand::run`] is dropped before it finishes, a drop guard
+//! starts the second `sh` on the group without waiting for it, as a drop cannot wait, and tokio
+//! kills the shell (`kill_on_drop`) and reaps it later. The group's id stays taken while any
+//! process of the group lives, so the signal can go astray only if the whole group is already
+//! gone and its id given to a new group in the milliseconds the second `sh` takes to start.
 
 use std::io;
-use std::os::fd::OwnedFd;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
-use tokio::net::unix::pipe;
-use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::process::{ChildStdin, Command};
 use tokio::task::JoinHandle;
-use tokio::time::{Instant, sleep_until};
+use tokio::time::timeout;
 
 /// How long a killed command may take to be reaped before its time-out is reported anyway.
 const REAP_WAIT: Duration = Duration::from_secs(1);
@@ -73,14 +69,7 @@ impl ExportCommand {
     /// the batch was not exported and is to be tried again. The command is run even when
     /// `bodies` is empty.
     pub async fn run(&self, group: &str, bodies: &[Arc<[u8]>]) -> Result<(), ExportError> {
-        let start_error = |source| ExportError::Start {
-            group: group.to_owned(),
-            command: self.command.clone(),
-            source,
-        };
-        // Listening before the child exists means its exit cannot be missed.
-        let exited = signal(SignalKind::child()).map_err(start_error)?;
-        let child = Command::new("sh")
+        let mut child = Command::new("sh")
             .arg("-c")
             .arg(&self.command)
             .current_dir(&self.dir)
@@ -90,35 +79,37 @@ impl ExportCommand {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .process_group(0)
+            .kill_on_drop(true)
             .spawn()
-            .map_err(start_error)?;
-        let mut running = Running { child, exited, writer: None };
+            .map_err(|source| ExportError::Start {
+                group: group.to_owned(),
+                command: self.command.clone(),
+                source,
+            })?;
+        let pgid = child.id().expect("a child not yet waited for has a pid");
+        let stdin = child.stdin.take().expect("standard input is piped");
+        let writer = tokio::spawn(write_bodies(stdin, bodies.to_vec(), group.to_owned()));
+        let mut guard = Guard { pgid: Some(pgid), writer };
 
-        let stdin = running.child.stdin.take().expect("standard input is piped");
-        let pipe = pipe::Sender::from_owned_fd(OwnedFd::from(stdin)).map_err(start_error)?;
-        running.writer = Some(tokio::spawn(write_bodies(pipe, bodies.to_vec(), group.to_owned())));
+        let waited = timeout(self.timeout, child.wait()).await;
+        if waited.is_err() {
+            kill_group(pgid).await;
+            // Fails only when the shell has already exited, which is then what was wanted.
+            let _ = child.start_kill();
+            // Not reaped within REAP_WAIT: reported all the same, as the group was killed.
+            let _ = timeout(REAP_WAIT, child.wait()).await;
+        }
+        // The shell is reaped, or its group killed, or its state unknown: no more signals.
+        guard.pgid = None;
 
-        let status = match running.wait_until(Instant::now() + self.timeout).await {
-            Ok(Some(status)) => status,
-            Ok(None) => {
-                running.kill();
-                // Not reaped within REAP_WAIT: reported all the same, as the group was killed.
-                let _ = running.wait_until(Instant::now() + REAP_WAIT).await;
-                return Err(ExportError::TimedOut {
-                    group: group.to_owned(),
-                    command: self.command.clone(),
-                    timeout: self.timeout,
-                });
-            }
-            Err(source) => {
-                return Err(ExportError::Wait {
-                    group: group.to_owned(),
-                    command: self.command.clone(),
-                    source,
-                });
+        let (group, command) = (group.to_owned(), self.command.clone());
+        let status = match waited {
+            Ok(Ok(status)) => status,
+            Ok(Err(source)) => return Err(ExportError::Wait { group, command, source }),
+            Err(_elapsed) => {
+                return Err(ExportError::TimedOut { group, command, timeout: self.timeout });
             }
         };
-        let (group, command) = (group.to_owned(), self.command.clone());
         match status.code() {
             Some(0) => Ok(()),
             Some(code) => Err(ExportError::Status { group, command, code }),
@@ -178,7 +169,7 @@ pub enum ExportError {
         timeout: Duration,
     },
     /// The OS would not say whether the command had exited, which happens only if something
-    /// else in the node reaped it; it is not killed then, as its pid may be reused.
+    /// else in the node reaped it; its group is not killed then, as the id may be reused.
     #[error("the export command `{command}` of group `{group}` could not be waited for: {source}")]
     Wait {
         /// The group whose batch it was.
@@ -190,66 +181,53 @@ pub enum ExportError {
     },
 }
 
-/// A started command: its shell, the SIGCHLD stream that says when to look at it, and the task
-/// writing its input. Dropping it stops the writer and kills the command if it is still running.
-struct Running {
-    child: Child,
-    exited: Signal,
-    writer: Option<JoinHandle<()>>,
+/// Stops the task writing a command's input and, while `pgid` is set, kills the command's
+/// process group, for a run that ends by being dropped. `run` clears `pgid` once the shell is
+/// reaped, or once it can no longer tell.
+struct Guard {
+    pgid: Option<u32>,
+    writer: JoinHandle<()>,
 }
 
-impl Running {
-    /// The shell's exit status once it has exited and been reaped, or `None` if it is still
-    /// running at `deadline`.
-    async fn wait_until(&mut self, deadline: Instant) -> io::Result<Option<ExitStatus>> {
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                return Ok(Some(status));
-            }
-            // SIGCHLD comes for any child of the node, so each one only means "look again".
-            tokio::select! {
-                _ = self.exited.recv() => {}
-                () = sleep_until(deadline) => return self.child.try_wait(),
-            }
-        }
-    }
-
-    /// Sends SIGKILL to the shell's process group and to the shell. Only called while the shell
-    /// is not reaped (see the module docs). Runs `sh` and waits for it, which blocks the thread
-    /// for a few milliseconds; this happens only on a time-out or a cancelled run.
-    fn kill(&mut self) {
-        let pgid = self.child.id();
-        let killed = Command::new("sh")
-            .args(["-c", "kill -s KILL -- \"-$1\"", "sh", &pgid.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        if !matches!(killed, Ok(status) if status.success()) {
-            tracing::debug!(pgid, ?killed, "could not kill the export command's process group");
-        }
-        // Fails only when the shell has already been reaped, which is then what was wanted.
-        let _ = self.child.kill();
-    }
-}
-
-impl Drop for Running {
+impl Drop for Guard {
     fn drop(&mut self) {
-        if let Some(writer) = &self.writer {
-            writer.abort();
+        self.writer.abort();
+        let Some(pgid) = self.pgid else { return };
+        match kill_group_command(pgid).spawn() {
+            // A thread reaps the `sh`, so that it does not stay a zombie until the node exits.
+            Ok(mut kill) => {
+                let _ = std::thread::Builder::new().spawn(move || kill.wait());
+            }
+            Err(error) => {
+                tracing::debug!(pgid, %error, "could not kill the export command's process group");
+            }
         }
-        if let Ok(None) = self.child.try_wait() {
-            self.kill();
-            let _ = self.child.try_wait();
-        }
+    }
+}
+
+/// `sh` sending SIGKILL to the process group `pgid`, with no input or output.
+fn kill_group_command(pgid: u32) -> std::process::Command {
+    let mut kill = std::process::Command::new("sh");
+    kill.args(["-c", "kill -s KILL -- \"-$1\"", "sh", &pgid.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    kill
+}
+
+/// Sends SIGKILL to the process group `pgid` and waits until that is done.
+async fn kill_group(pgid: u32) {
+    let killed = Command::from(kill_group_command(pgid)).status().await;
+    if !matches!(killed, Ok(status) if status.success()) {
+        tracing::debug!(pgid, ?killed, "could not kill the export command's process group");
     }
 }
 
 /// Writes `bodies` one after the other, then closes the pipe so the command sees the end of its
 /// input. Stops at the first error: the command closed its input, which it may do.
-async fn write_bodies(mut pipe: pipe::Sender, bodies: Vec<Arc<[u8]>>, group: String) {
+async fn write_bodies(mut stdin: ChildStdin, bodies: Vec<Arc<[u8]>>, group: String) {
     for body in &bodies {
-        if let Err(error) = pipe.write_all(body).await {
+        if let Err(error) = stdin.write_all(body).await {
             if error.kind() != io::ErrorKind::BrokenPipe {
                 tracing::debug!(group, %error, "writing to the export command failed");
             }
