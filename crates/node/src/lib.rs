@@ -21,6 +21,7 @@ mod clock;
 pub mod config;
 mod contact;
 pub mod datadir;
+pub mod export;
 pub mod floodd;
 pub mod framing;
 pub mod handle;
