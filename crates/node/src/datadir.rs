@@ -11,6 +11,7 @@
 //!
 //! Nothing is written outside the directory.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -18,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use herald_core::admission::CertChain;
-use herald_core::{Keypair, NodeId, Role};
+use herald_core::{Keypair, NodeId, Role, Version};
 use herald_store::{RedbStore, Store};
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +37,7 @@ pub const CLIENT_ADDR_FILE: &str = "client.addr";
 pub const LISTEN_ADDR_FILE: &str = "listen.addr";
 
 const META_GRID: &str = "grid";
+const META_EXPORT_CURSORS: &str = "export_cursors";
 const META_CHAIN: &str = "membership";
 const META_CONTACTS: &str = "contacts";
 const META_PROFILE: &str = "profile";
@@ -188,6 +190,19 @@ impl DataDir {
         let profile = StoredProfile { name: name.to_owned(), role: Role::Server, seen_as: None };
         self.set_membership(root.id(), &chain, &profile, &[])?;
         Ok(root.id())
+    }
+
+    /// Up to where each (group, origin) was exported, as last recorded.
+    pub fn export_cursors(&self) -> Result<BTreeMap<(String, NodeId), Version>> {
+        Ok(self.meta(META_EXPORT_CURSORS)?.unwrap_or_default())
+    }
+
+    /// Records, durably, up to where each (group, origin) was exported.
+    pub fn set_export_cursors(
+        &mut self,
+        cursors: &BTreeMap<(String, NodeId), Version>,
+    ) -> Result<()> {
+        self.put_meta(META_EXPORT_CURSORS, cursors)
     }
 
     fn meta<T: for<'de> Deserialize<'de>>(&self, key: &str) -> Result<Option<T>> {

@@ -24,6 +24,7 @@ use crate::datadir::{
     API_ADDR_FILE, API_TOKEN_FILE, CLIENT_ADDR_FILE, DataDir, LISTEN_ADDR_FILE, os_random,
     read_small_file, write_file,
 };
+use crate::export::{self, ExportCommand};
 use crate::floodd::client::NodeService;
 use crate::floodd::line::{self, LineLimits};
 use crate::handle::NodeHandle;
@@ -32,6 +33,10 @@ use crate::transport::{Transport, TransportConfig};
 
 /// Peer traffic's default address (interface.md).
 pub const LISTEN_DEFAULT: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 7420);
+/// How long one run of the export command may take by default: 10 minutes (guess: floodd set
+/// no limit; long enough for a mirror script, short enough that a hung one is noticed).
+pub const EXPORT_TIMEOUT_DEFAULT: Duration = Duration::from_secs(600);
+
 /// The floodd client interface's default address.
 pub const CLIENT_PORT_DEFAULT: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 7422);
 
@@ -63,6 +68,11 @@ pub struct NodeOptions {
     pub peer_hosts: Vec<(String, u16)>,
     /// Groups this node defines at start, as its floodd configuration lists them.
     pub groups: Vec<(String, GroupSpec)>,
+    /// floodd's `export-command`: run with each batch of messages delivered here.
+    pub export_command: Option<String>,
+    /// How long one run of the export command may take before it is killed and its batch
+    /// retried.
+    pub export_timeout: Duration,
     /// Where the floodd client interface listens; `None` runs without one.
     pub client_port: Option<SocketAddr>,
     /// Whether `client_port` was asked for: if not (the default address), a port in use is
@@ -85,6 +95,8 @@ impl NodeOptions {
             role: None,
             peer_hosts: Vec::new(),
             groups: Vec::new(),
+            export_command: None,
+            export_timeout: EXPORT_TIMEOUT_DEFAULT,
             client_port: Some(CLIENT_PORT_DEFAULT),
             client_port_explicit: false,
             core: Config { routing: Some(RoutingConfig::default()), ..Config::with_membership() },
@@ -109,6 +121,7 @@ pub struct RunningNode {
     /// Notified when a client asks the daemon to exit (the line protocol's `exit`).
     exit: Arc<Notify>,
     client: Option<JoinHandle<()>>,
+    export: Option<JoinHandle<()>>,
     handle: NodeHandle,
     transport: Transport,
     actor: JoinHandle<Result<()>>,
@@ -185,6 +198,10 @@ impl RunningNode {
         });
         actor.publish_profile()?;
         actor.define_groups(&options.groups)?;
+        let export_queued = match &options.export_command {
+            Some(_) => Some(actor.start_export()?),
+            None => None,
+        };
         actor.join(contacts.iter().map(|contact| contact.id).collect());
         let (calls, calls_in) = mpsc::channel(256);
         let handle = NodeHandle::new(calls, events);
@@ -206,6 +223,11 @@ impl RunningNode {
                 (Some(address), Some(task))
             }
         };
+        let export = options.export_command.clone().zip(export_queued).map(|(command, queued)| {
+            let command =
+                ExportCommand::new(command, options.data_dir.clone(), options.export_timeout);
+            tokio::spawn(export::worker::run(handle.clone(), command, queued))
+        });
         let exit = Arc::new(Notify::new());
         let (client_addr, client) = match options.client_port {
             None => (None, None),
@@ -231,6 +253,7 @@ impl RunningNode {
             client_addr,
             exit,
             client,
+            export,
             handle,
             transport,
             actor,
@@ -252,9 +275,7 @@ impl RunningNode {
 
     /// Announces departure, flushes the store, and stops.
     pub async fn shutdown(self) -> Result<()> {
-        if let Some(client) = &self.client {
-            client.abort();
-        }
+        self.stop_tasks();
         let left = self.handle.leave().await;
         let outcome = match self.actor.await {
             Ok(result) => result,
@@ -276,15 +297,21 @@ impl RunningNode {
     /// The HTTP API stops listening before this returns, and the store is closed.
     pub async fn crash(self) {
         self.transport.go_dark();
-        if let Some(client) = &self.client {
-            client.abort();
-        }
+        self.stop_tasks();
         self.actor.abort();
         let _ = self.actor.await;
         let _ = self.http_stop.send(true);
         if let Some(http) = self.http {
             http.abort();
             let _ = http.await;
+        }
+    }
+
+    /// Stops the client interface and the export worker (a running export command is killed;
+    /// its batch stays queued in the store).
+    fn stop_tasks(&self) {
+        for task in [&self.client, &self.export].into_iter().flatten() {
+            task.abort();
         }
     }
 

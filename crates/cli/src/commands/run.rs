@@ -105,9 +105,6 @@ fn apply_floodd(options: &mut NodeOptions, path: &Path, args: &RunArgs) -> Resul
             path.display()
         );
     }
-    if site.export_command.is_some() {
-        bail!("{}: export-command is not built yet in this version", path.display());
-    }
     options.name = Some(site.name.clone());
     if args.listen.is_none()
         && let Some(port) = site.data_port
@@ -122,6 +119,7 @@ fn apply_floodd(options: &mut NodeOptions, path: &Path, args: &RunArgs) -> Resul
     }
     options.peer_hosts = site.peers.clone();
     options.groups = site.groups.clone();
+    options.export_command = site.export_command.clone();
     let core = &mut options.core;
     if let Some(bytes) = site.data_storage_max {
         core.groups.data_storage_max = bytes;

@@ -157,6 +157,9 @@ pub struct Groups {
     /// Bytes set aside for bodies being pulled.
     pulling_bytes: u64,
     next_repair: Instant,
+    /// With an export command: up to where each (group, origin) was exported. A delivered
+    /// message above it is kept past `log_purge_period` until it is exported.
+    exported: Option<BTreeMap<(String, NodeId), Version>>,
     /// Repair rounds run.
     rounds: u64,
     counters: GroupsCounters,
@@ -173,6 +176,7 @@ impl Groups {
             stored_bytes: 0,
             pulling_bytes: 0,
             next_repair,
+            exported: None,
             rounds: 0,
             counters: GroupsCounters::default(),
         }
@@ -221,6 +225,33 @@ impl Groups {
     /// The topology of `group`, if this node takes part in it.
     pub fn topology(&self, group: &str) -> Option<&GroupTopology> {
         self.groups.get(group).and_then(|group| group.topology.as_ref())
+    }
+
+    /// Keeps delivered messages of other origins until they are exported ([`Groups::exported`]),
+    /// however old: the driver runs an export command.
+    pub fn hold_for_export(&mut self) {
+        self.exported.get_or_insert_with(BTreeMap::new);
+    }
+
+    /// Everything from `origin` in `group` up to `version` was exported.
+    pub fn exported(&mut self, group: &str, origin: NodeId, version: Version) {
+        if let Some(exported) = &mut self.exported {
+            let held = exported.entry((group.to_owned(), origin)).or_insert(version);
+            *held = (*held).max(version);
+        }
+    }
+
+    /// Whether the message of `origin` at `version` in `group` waits for its export.
+    fn awaits_export(&self, group: &str, origin: NodeId, version: Version) -> bool {
+        origin != self.me
+            && self.exported.as_ref().is_some_and(|exported| {
+                exported.get(&(group.to_owned(), origin)).is_none_or(|done| version > *done)
+            })
+    }
+
+    /// The version up to which everything from `origin` in `group` was delivered.
+    pub fn cursor(&self, group: &str, origin: NodeId) -> Option<Version> {
+        self.groups.get(group)?.logs.get(&origin)?.cursor()
     }
 
     /// The message of `origin` at `version` in `group`, if held.

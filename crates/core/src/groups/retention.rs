@@ -83,7 +83,8 @@ impl Groups {
         candidates
     }
 
-    /// Forgets delivered messages older than `log_purge_period`.
+    /// Forgets delivered messages older than `log_purge_period`, but those that wait for their
+    /// export.
     pub(super) fn expire(&mut self, now: Instant, out: &mut Vec<GroupsOutput>) {
         let period = self.config.log_purge_period;
         let mut expired = Vec::new();
@@ -91,7 +92,9 @@ impl Groups {
             for (origin, log) in &group.logs {
                 for held in log.held() {
                     let version = held.data.version();
-                    if log.is_delivered(version) && now.saturating_since(held.received_at) >= period
+                    if log.is_delivered(version)
+                        && now.saturating_since(held.received_at) >= period
+                        && !self.awaits_export(name, *origin, version)
                     {
                         expired.push((name.clone(), *origin, version));
                     }

@@ -26,6 +26,12 @@ impl Node {
         &self.groups
     }
 
+    /// The groups component, for a driver that keeps messages for its export command
+    /// ([`Groups::hold_for_export`], [`Groups::exported`]).
+    pub fn groups_mut(&mut self) -> &mut Groups {
+        &mut self.groups
+    }
+
     /// Takes part in `group`, flooding to `neighbors` (this node's edges in the group's
     /// topology).
     pub fn set_group_neighbors(&mut self, group: &str, neighbors: Vec<NodeId>) {
@@ -217,7 +223,8 @@ impl Node {
         }
         let mut topologies = Vec::new();
         for (name, spec, nodes) in &resolved {
-            let members: Vec<NodeId> = nodes.iter().copied().filter(|id| !self.is_gone(id)).collect();
+            let members: Vec<NodeId> =
+                nodes.iter().copied().filter(|id| !self.is_gone(id)).collect();
             topologies.push((name.clone(), spec.clone(), members));
         }
         self.groups_refresh.resolved = Some(resolved);

@@ -61,6 +61,7 @@ impl Actor {
     pub(crate) fn on_group_delivered(&mut self, data: &GroupData) {
         let received_at = unix_ms();
         self.messages.push(data, received_at);
+        self.queue_export(data.group(), data.origin(), data.version());
         let _ = self.events.send(ApiEvent::Message(message_view(data, received_at)));
     }
 

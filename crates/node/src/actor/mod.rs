@@ -15,6 +15,7 @@
 
 mod admit;
 mod commit;
+mod export;
 mod groups;
 mod routing;
 mod services;
@@ -42,6 +43,7 @@ use crate::tls::PeerIdentity;
 use crate::transport::{Transport, TransportEvent};
 pub use commit::RELAYED_COMMIT_DELAY;
 use commit::{Commits, INPUTS_PER_TURN_MAX};
+use export::ExportQueue;
 use groups::MessageIndex;
 use routing::{LINK_RTT_INTERVAL, ROUTE_EVENTS_INTERVAL, RoutingWatch};
 use services::ServiceIndex;
@@ -79,6 +81,8 @@ pub(crate) struct Actor {
     routing_watch: RoutingWatch,
     /// Delivered group messages, numbered for the API.
     messages: MessageIndex,
+    /// Delivered messages waiting for the export command.
+    export: ExportQueue,
     stopping: bool,
 }
 
@@ -132,6 +136,7 @@ impl Actor {
             commits: Commits::default(),
             routing_watch: RoutingWatch::default(),
             messages: MessageIndex::default(),
+            export: ExportQueue::default(),
             stopping: false,
         }
         .with_restored_messages()

@@ -142,6 +142,8 @@ impl Actor {
         serde_json::json!({
             "core": self.node.stats(),
             "routing": self.node.routing().map(|routing| routing.counters()),
+            "groups": self.node.groups().counters(),
+            "export": self.export_counters(),
             "transport": self.transport.stats(),
         })
     }

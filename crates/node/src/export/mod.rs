@@ -8,15 +8,17 @@
 //! - `batch`: [`take_batch`] picks how many queued messages form the next batch, within
 //!   [`BatchLimits`].
 //! - `backoff`: [`Backoff`], the delays before a failed batch is tried again.
+//! - `worker`: the task that takes batches from the node's export queue, runs the command on
+//!   each and records those it acknowledged.
 //!
-//! Not here: the queue itself and the decision to run. Messages delivered but not yet exported
-//! are kept in the store, so that a crash loses none of them; the node's actor reads them, calls
-//! [`ExportCommand::run`] on a batch, and records the batch as exported only when it succeeds.
-//! Nothing in this module touches the store.
+//! Not here: the queue itself (the actor's `export` module). Messages delivered but not yet
+//! exported are kept in the store, so that a crash loses none of them; the worker records a
+//! batch as exported only when the command succeeds. Nothing in this module touches the store.
 
 mod backoff;
 mod batch;
 mod command;
+pub(crate) mod worker;
 
 pub use backoff::{Backoff, DELAY_FIRST, DELAY_MAX};
 pub use batch::{BatchLimits, take_batch};
