@@ -48,10 +48,16 @@ pub struct Node {
 impl Node {
     /// Starts `herald run` on `dir` with free ports and waits for its API.
     pub fn start(dir: &Path, extra: &[&str]) -> Node {
+        Node::start_listening(dir, "127.0.0.1:0", extra)
+    }
+
+    /// Starts `herald run` on `dir` with its peer traffic on `listen` and a free API port, and
+    /// waits for its API.
+    pub fn start_listening(dir: &Path, listen: &str, extra: &[&str]) -> Node {
         let _ = std::fs::remove_file(dir.join("api.addr"));
         let dir_text = dir.to_str().expect("utf-8 path");
         let mut args =
-            vec!["run", "--data-dir", dir_text, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0"];
+            vec!["run", "--data-dir", dir_text, "--listen", listen, "--http", "127.0.0.1:0"];
         args.extend_from_slice(extra);
         let child = herald()
             .args(&args)

@@ -1,0 +1,203 @@
+//! floodd compatibility between real `herald run` processes: three sites read their own
+//! configuration files, messages sent through the client line protocol reach every other
+//! site's export command (a failing command loses nothing), a site that was stopped gets what
+//! it missed exactly once, the manual's sample configuration starts a node, and a malformed
+//! configuration is refused naming its line.
+
+// Shared with grid.rs, which uses all of it.
+#[allow(dead_code)]
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::path::Path;
+use std::time::Duration;
+
+use support::{Node, run, wait_for};
+
+/// Time for three sites to find each other and agree on the group's topology.
+const SETTLE: Duration = Duration::from_secs(30);
+
+/// A port free on loopback for both UDP (peer traffic) and TCP (the client interface).
+fn free_port() -> u16 {
+    loop {
+        let udp = UdpSocket::bind("127.0.0.1:0").expect("a UDP port");
+        let port = udp.local_addr().unwrap().port();
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// One site: its name, its data and client ports.
+struct Site {
+    name: &'static str,
+    data_port: u16,
+    client_port: u16,
+}
+
+/// The configuration file of `site`: every site's definition, the group, and `site`'s own
+/// export command (a script in its data directory).
+fn configuration(sites: &[Site], export: &Path) -> String {
+    let mut text = String::from("; three sites on one machine\n");
+    for site in sites {
+        text += &format!(
+            "(:site-define (:site-name {}) (:inet-address 127.0.0.1) (:client-port {}) (:data-port {}))\n",
+            site.name, site.client_port, site.data_port
+        );
+    }
+    text += "(:group-define (:group-name mirror) (:site alpha) (:site beta) (:site gamma)\n";
+    text += "  (:connectivity 2) (:ping-period 15.0))\n";
+    text += &format!("(:local (:export-command \"{}\"))\n", export.display());
+    text
+}
+
+/// Writes `site`'s export script: it appends each batch to `exported.bin` in the data
+/// directory, after failing `failures` times.
+fn export_script(dir: &Path, failures: u32) -> std::path::PathBuf {
+    let path = dir.join("export.sh");
+    let script = format!(
+        "#!/bin/sh\nn=$(cat tries 2>/dev/null || echo 0)\necho $((n + 1)) > tries\n\
+         [ \"$n\" -ge {failures} ] || exit 1\necho \"$HERALD_GROUP $HERALD_MESSAGES\" >> batches\n\
+         cat >> exported.bin\n"
+    );
+    std::fs::write(&path, script).unwrap();
+    let _ = std::process::Command::new("chmod").args(["+x", path.to_str().unwrap()]).status();
+    path
+}
+
+/// Starts `site` on its own configuration file.
+fn start(root: &Path, sites: &[Site], index: usize) -> Node {
+    let site = &sites[index];
+    let dir = root.join(site.name);
+    let config = root.join(format!("{}.conf", site.name));
+    let listen = format!("127.0.0.1:{}", site.data_port);
+    let args = ["--floodd-config", config.to_str().unwrap(), "--name", site.name, "--open"];
+    Node::start_listening(&dir, &listen, &args)
+}
+
+/// Sends `request` on the client port and returns every reply line until the server closes.
+fn client(port: u16, request: &[u8]) -> Vec<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("the client port");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream.write_all(request).unwrap();
+    BufReader::new(stream).lines().map_while(Result::ok).collect()
+}
+
+/// What `site`'s export command has written, if anything.
+fn exported(root: &Path, site: &str) -> Vec<u8> {
+    std::fs::read(root.join(site).join("exported.bin")).unwrap_or_default()
+}
+
+/// `GET path` on `node`'s API, parsed; `None` if it failed.
+fn api_get(node: &Node, path: &str) -> Option<serde_json::Value> {
+    let mut response = ureq::get(format!("http://{}{path}", node.api())).call().ok()?;
+    response.body_mut().read_json().ok()
+}
+
+/// The edges of the group's topology as `node` computed it.
+fn topology_edges(node: &Node) -> usize {
+    api_get(node, "/v1/groups/mirror/topology")
+        .and_then(|topology| topology["edges"].as_array().map(Vec::len))
+        .unwrap_or(0)
+}
+
+#[test]
+fn messages_reach_every_other_sites_export_command_once_even_across_a_restart() {
+    let root = tempfile::tempdir().unwrap();
+    let root = root.path();
+    let sites: Vec<Site> = ["alpha", "beta", "gamma"]
+        .into_iter()
+        .map(|name| Site { name, data_port: free_port(), client_port: free_port() })
+        .collect();
+    for (index, site) in sites.iter().enumerate() {
+        let dir = root.join(site.name);
+        std::fs::create_dir_all(&dir).unwrap();
+        // beta's command fails twice before it takes anything.
+        let script = export_script(&dir, if index == 1 { 2 } else { 0 });
+        std::fs::write(root.join(format!("{}.conf", site.name)), configuration(&sites, &script))
+            .unwrap();
+    }
+    let mut nodes: Vec<Node> = (0..3).map(|index| start(root, &sites, index)).collect();
+    for node in &nodes {
+        wait_for("the three sites to agree on a topology", SETTLE, || topology_edges(node) == 3);
+    }
+
+    let replies = client(
+        sites[0].client_port,
+        b"data\r\nfirst line\r\n..dotted\r\n.\r\nbinary 5 mirror\r\n\x00\x01\x02\x03\x04quit\r\n",
+    );
+    let ids: Vec<&String> = replies.iter().filter(|line| line.starts_with("250 ")).collect();
+    assert_eq!(ids.len(), 2, "{replies:?}");
+    assert!(replies.iter().any(|line| line.starts_with("354 ")), "{replies:?}");
+    let both: &[u8] = b"first line\n.dotted\n\x00\x01\x02\x03\x04";
+    for site in ["beta", "gamma"] {
+        wait_for("both messages at the export command", SETTLE, || exported(root, site) == both);
+    }
+    let tries = std::fs::read_to_string(root.join("beta").join("tries")).unwrap();
+    assert!(tries.trim().parse::<u32>().unwrap() >= 3, "beta's command ran {tries} times");
+    assert!(exported(root, "alpha").is_empty(), "a site does not export its own messages");
+
+    // gamma stops; a message published meanwhile reaches it once it is back, exactly once.
+    assert!(nodes[2].terminate(), "gamma stops cleanly");
+    let replies = client(sites[1].client_port, b"data\r\nwhile gamma was away\r\n.\r\nquit\r\n");
+    assert!(replies.iter().any(|line| line.starts_with("250 ")), "{replies:?}");
+    nodes[2] = start(root, &sites, 2);
+    let all: Vec<u8> = [both, b"while gamma was away\n"].concat();
+    wait_for("gamma to export what it missed", SETTLE, || exported(root, "gamma") == all);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(exported(root, "gamma"), all, "nothing exported twice");
+    assert_eq!(exported(root, "alpha"), b"while gamma was away\n");
+}
+
+#[test]
+fn the_manuals_sample_configuration_starts_a_node() {
+    let root = tempfile::tempdir().unwrap();
+    let config = root.path().join("sample.conf");
+    std::fs::write(&config, include_str!("../../node/tests/fixtures/floodd/sample.conf")).unwrap();
+    let node = Node::start(
+        &root.path().join("inferno"),
+        &[
+            "--floodd-config",
+            config.to_str().unwrap(),
+            "--name",
+            "inferno",
+            "--open",
+            "--client-port",
+            "127.0.0.1:0",
+        ],
+    );
+    let groups = api_get(&node, "/v1/groups").expect("GET /v1/groups");
+    assert_eq!(groups[0]["name"], "mirror-1", "{groups}");
+    assert_eq!(groups[0]["member"], true, "{groups}");
+    assert_eq!(node.status()["name"], "inferno");
+}
+
+#[test]
+fn a_malformed_configuration_is_refused_naming_its_line_and_column() {
+    let root = tempfile::tempdir().unwrap();
+    let config = root.path().join("bad.conf");
+    std::fs::write(
+        &config,
+        "; fine\n(:site-define (:site-name a))\n(:site-define (:colour blue))\n",
+    )
+    .unwrap();
+    let dir = root.path().join("node");
+    let output = run(&[
+        "run",
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--floodd-config",
+        config.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--http",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let mut stderr = String::new();
+    output.stderr.as_slice().read_to_string(&mut stderr).unwrap();
+    assert!(stderr.contains("line 3, column 16"), "{stderr}");
+    assert!(stderr.contains(":colour"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
