@@ -222,6 +222,8 @@ fn any_groups_message() -> impl Strategy<Value = GroupsMessage> {
             .prop_map(|(group, origin, version)| GroupsMessage::Want { group, origin, version }),
         ("[a-z]{0,8}", vec((any_node_id(), any_version()), 0..=8), any::<bool>())
             .prop_map(|(group, heads, reply)| GroupsMessage::Digest { group, heads, reply }),
+        any::<u64>().prop_map(|nonce| GroupsMessage::Ping { nonce }),
+        any::<u64>().prop_map(|nonce| GroupsMessage::Pong { nonce }),
     ]
 }
 
@@ -285,12 +287,14 @@ fn variant_name(message: &Message) -> &'static str {
             GroupsMessage::Offer { .. } => "groups/offer",
             GroupsMessage::Want { .. } => "groups/want",
             GroupsMessage::Digest { .. } => "groups/digest",
+            GroupsMessage::Ping { .. } => "groups/ping",
+            GroupsMessage::Pong { .. } => "groups/pong",
         },
     }
 }
 
 /// Every variant [`variant_name`] knows.
-const VARIANT_COUNT: usize = 32;
+const VARIANT_COUNT: usize = 34;
 
 /// A small pool of records that collide often: two origins, two keys, three versions, and per
 /// version two announcements with different payloads (a same-version conflict), a tombstone, and

@@ -8,6 +8,7 @@ use crate::id::NodeId;
 use crate::record::{SignedRecord, Version};
 
 use super::data::GroupData;
+use super::estimates::Estimates;
 
 /// Messages between members of a group.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +49,16 @@ pub enum GroupsMessage {
         /// Whether this answers a digest.
         reply: bool,
     },
+    /// Asks for a [`GroupsMessage::Pong`], to measure the round trip.
+    Ping {
+        /// Echoed in the answer.
+        nonce: u64,
+    },
+    /// The answer to a ping.
+    Pong {
+        /// The ping's nonce.
+        nonce: u64,
+    },
 }
 
 /// What the groups component asks of the node.
@@ -79,4 +90,6 @@ pub enum GroupsOutput {
     },
     /// Hand a message to the application, in per-origin order, once.
     Deliver(GroupData),
+    /// Publish this node's estimates record.
+    ShareEstimates(Estimates),
 }

@@ -20,6 +20,7 @@ mod data;
 mod estimates;
 mod flood;
 mod log;
+mod measure;
 mod message;
 mod pull;
 mod repair;
@@ -32,6 +33,7 @@ use std::collections::BTreeMap;
 pub use config::{GroupsConfig, MESSAGE_LEN_MAX_DEFAULT};
 pub use data::{BodySeal, GroupData, header_seal, message_id_text};
 pub use estimates::{ESTIMATES_MAX, Estimates};
+pub use measure::PINGS_PENDING_MAX;
 pub use message::{GroupsMessage, GroupsOutput};
 pub use pull::{CHUNK_LEN, chunk_count};
 pub use spec::{
@@ -162,6 +164,8 @@ pub struct Groups {
     exported: Option<BTreeMap<(String, NodeId), Version>>,
     /// Repair rounds run.
     rounds: u64,
+    /// Round trips measured to other members, and the estimates shared.
+    measurements: measure::Measurements,
     counters: GroupsCounters,
 }
 
@@ -178,6 +182,7 @@ impl Groups {
             next_repair,
             exported: None,
             rounds: 0,
+            measurements: measure::Measurements::default(),
             counters: GroupsCounters::default(),
         }
     }
@@ -409,6 +414,8 @@ impl Groups {
             GroupsMessage::Digest { group, heads, reply } => {
                 self.on_digest(from, &group, heads, reply, out);
             }
+            GroupsMessage::Ping { nonce } => self.on_ping(from, nonce, out),
+            GroupsMessage::Pong { nonce } => self.on_pong(now, from, nonce),
         }
     }
 
@@ -425,6 +432,7 @@ impl Groups {
         }
         self.next_repair = now + self.config.repair_interval;
         self.send_digests(rng, out);
+        self.measure(now, rng, out);
         self.retry_stalled_pulls(now, out);
         let names: Vec<String> = self.groups.keys().cloned().collect();
         for name in names {

@@ -66,7 +66,7 @@ impl Node {
         let data = GroupData { header, body: body.into() };
         let mut out = Vec::new();
         let published = self.groups.publish(now, data.clone(), &mut out);
-        self.apply_groups(out);
+        self.apply_groups(now, out);
         published.map(|()| data)
     }
 
@@ -75,10 +75,10 @@ impl Node {
         let verifier = &mut self.verifier;
         let mut verify = |header: &crate::record::SignedRecord| verifier.verify(header).is_ok();
         self.groups.handle(now, from, message, &mut verify, &mut out);
-        self.apply_groups(out);
+        self.apply_groups(now, out);
     }
 
-    pub(super) fn apply_groups(&mut self, out: Vec<GroupsOutput>) {
+    pub(super) fn apply_groups(&mut self, now: Instant, out: Vec<GroupsOutput>) {
         for output in out {
             match output {
                 GroupsOutput::Send(to, message) => {
@@ -99,6 +99,16 @@ impl Node {
                 }
                 GroupsOutput::Deliver(data) => {
                     self.outputs.push_back(Output::Event(Event::GroupDelivered(data)));
+                }
+                GroupsOutput::ShareEstimates(estimates) => {
+                    // The estimates are small and bounded; publishing them cannot be refused.
+                    let _ = self.publish_own(
+                        now,
+                        RecordKind::Estimate,
+                        String::new(),
+                        estimates.encode(),
+                        0,
+                    );
                 }
             }
         }
@@ -273,7 +283,7 @@ impl Node {
         for (name, topology) in kept {
             self.groups.set_topology(&name, topology);
         }
-        self.apply_groups(out);
+        self.apply_groups(now, out);
     }
 
     /// The winning definition of every group this node holds one of, by name.

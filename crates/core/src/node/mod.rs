@@ -243,6 +243,7 @@ impl Node {
                 if let Some(routing) = &mut self.routing {
                     routing.measured(now, peer, rtt);
                 }
+                self.groups.measured(peer, rtt);
             }
         }
     }
@@ -317,7 +318,7 @@ impl Node {
         }
         let mut groups_out = Vec::new();
         self.groups.on_timeout(now, &mut self.rng, &mut groups_out);
-        self.apply_groups(groups_out);
+        self.apply_groups(now, groups_out);
     }
 
     /// Nodes an overlay that ran dry may ask: the origins of the records held, but those that

@@ -1,0 +1,40 @@
+//! floodd groups in the simulator: 200 members agree on one k-connected topology for k = 2
+//! and k = 4 (k = 3 runs in scenarios/groups.toml, with crashes), and every message reaches
+//! every member once.
+
+use std::time::Duration;
+
+use herald_sim::{GroupScenario, Scenario};
+
+fn run(connectivity: u8, seed: u64) -> herald_sim::GroupsReport {
+    let scenario = Scenario {
+        nodes: 200,
+        seed,
+        broadcasts: 0,
+        settle: Duration::from_secs(15),
+        group: Some(GroupScenario {
+            size: 200,
+            connectivity,
+            messages: 10,
+            ..GroupScenario::default()
+        }),
+        ..Scenario::default()
+    };
+    let report = scenario.run(|_, _| {});
+    assert_eq!(report.violation, None);
+    report.groups.expect("a run with a group reports it")
+}
+
+#[test]
+fn two_hundred_members_agree_on_a_k_connected_topology_for_k_2_and_4() {
+    for k in [2, 4] {
+        let groups = run(k, 1);
+        assert!(groups.topology_agreed, "k = {k}: {groups:?}");
+        assert!(groups.topology_k_connected, "k = {k}: {groups:?}");
+        // A k-connected graph on 200 members has at least 100·k edges.
+        assert!(groups.topology_edges >= 100 * usize::from(k), "k = {k}: {groups:?}");
+        assert_eq!(groups.messages, 10, "k = {k}");
+        assert_eq!(groups.delivered_fraction, 1.0, "k = {k}: {groups:?}");
+        assert_eq!(groups.duplicates, 0, "k = {k}");
+    }
+}
