@@ -1,8 +1,9 @@
 //! [`Client`]: how the client commands reach a node's HTTP API.
 //!
 //! It finds the node (`--api`, else the address `herald run` recorded in the data directory,
-//! else `127.0.0.1:7421`), sends the bearer token if the data directory holds one, and turns
-//! every failure into one sentence: an unreachable node, or the node's own error message.
+//! else `127.0.0.1:7421`), sends a bearer token (`--token`, else `$HERALD_TOKEN`, else the data
+//! directory's `api.token`), and turns every failure into one sentence: an unreachable node, or
+//! the node's own error message.
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -29,6 +30,10 @@ pub struct ApiArgs {
     /// directory, else 127.0.0.1:7421].
     #[arg(long, value_name = "ADDR")]
     pub api: Option<String>,
+    /// The bearer token of a node whose API is not on loopback [default: the data directory's
+    /// api.token].
+    #[arg(long, env = "HERALD_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub token: Option<String>,
     /// Print the API's JSON answer instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -49,6 +54,7 @@ pub struct Client {
 impl Client {
     /// Resolves the node's address and token from `args` and the data directory.
     pub fn new(args: &ApiArgs) -> Result<Client> {
+        let given = args.token.clone().filter(|token| !token.trim().is_empty());
         // With `--api` naming a node, the default data directory belongs to some other node:
         // its token is sent only if the directory was named too.
         let data_dir = match &args.api {
@@ -60,6 +66,10 @@ impl Client {
             (None, Some(dir)) => read_small_file(dir, API_ADDR_FILE)?,
         };
         let address = args.api.clone().or(recorded).unwrap_or_else(|| HTTP_DEFAULT.to_string());
+        if let Some(token) = given {
+            let note = "the token given by --token or $HERALD_TOKEN";
+            return Ok(Client::with_token(&address, Some(token.trim().to_owned())).noting(note));
+        }
         let Some(dir) = data_dir else {
             return Ok(Client::with_token(&address, None).noting("no token: no data directory"));
         };
@@ -236,6 +246,20 @@ mod tests {
 
         let args = ApiArgs { api: Some("10.0.0.1:1".into()), ..args };
         assert_eq!(Client::new(&args).unwrap().base_url(), "http://10.0.0.1:1");
+    }
+
+    #[test]
+    fn a_given_token_wins_over_the_data_directory_s() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(API_TOKEN_FILE), "from-file\n").unwrap();
+        let args = ApiArgs {
+            token: Some("given\n".into()),
+            data_dir: DataDirArg { dir: Some(dir.path().into()) },
+            ..ApiArgs::default()
+        };
+        let client = Client::new(&args).unwrap();
+        assert_eq!(client.token.as_deref(), Some("given"));
+        assert_eq!(client.token_note, "the token given by --token or $HERALD_TOKEN");
     }
 
     #[test]
