@@ -3,13 +3,15 @@
 //! It finds the node (`--api`, else the address `herald run` recorded in the data directory,
 //! else `127.0.0.1:7421`), sends a bearer token (`--token`, else `$HERALD_TOKEN`, else the data
 //! directory's `api.token`), and turns every failure into one sentence: an unreachable node, or
-//! the node's own error message.
+//! the node's own error message. A refusal carries the API's error code as a [`Refusal`], so
+//! that a command can tell a busy node from a broken request.
 
+use std::fmt;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow};
 use clap::Args;
 use herald_node::HTTP_DEFAULT;
 use herald_node::api::error::ErrorBody;
@@ -136,6 +138,13 @@ impl Client {
         self.answer(self.authorize(request).send_json(body))
     }
 
+    /// `POST path` with raw bytes as the body (`application/octet-stream`).
+    pub fn post_bytes(&self, path: &str, body: &[u8]) -> Result<Value> {
+        let request = self.agent.post(format!("{}{path}", self.base));
+        let request = self.authorize(request).content_type("application/octet-stream");
+        self.answer(request.send(body))
+    }
+
     /// `DELETE path`.
     pub fn delete(&self, path: &str) -> Result<Value> {
         let request = self.agent.delete(format!("{}{path}", self.base));
@@ -153,24 +162,90 @@ impl Client {
         &self,
         result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
     ) -> Result<Value> {
+        // ureq's own default for a body read as text: 10 MB.
+        self.answer_within(result, 10 * 1024 * 1024)
+    }
+
+    fn answer_within(
+        &self,
+        result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+        limit: u64,
+    ) -> Result<Value> {
         let mut response = result.map_err(|error| unreachable_error(&self.base, &error))?;
         let status = response.status().as_u16();
-        let text = response
-            .body_mut()
-            .read_to_string()
-            .with_context(|| format!("reading the answer of the node at {}", self.base))?;
+        let text = match response.body_mut().with_config().limit(limit).read_to_string() {
+            Ok(text) => text,
+            Err(ureq::Error::BodyExceedsLimit(_)) => return Err(TooLong { limit }.into()),
+            Err(error) => {
+                return Err(error)
+                    .with_context(|| format!("reading the answer of the node at {}", self.base));
+            }
+        };
         if (200..300).contains(&status) {
             return serde_json::from_str(&text).with_context(|| {
                 format!("the node at {} answered with something that is not JSON", self.base)
             });
         }
-        let message = http_error_message(status, &text);
+        Err(self.refusal(status, &text))
+    }
+
+    fn refusal(&self, status: u16, body: &str) -> anyhow::Error {
+        let mut message = http_error_message(status, body);
         if status == 401 {
-            bail!("{message} (sent {})", self.token_note);
+            message = format!("{message} (sent {})", self.token_note);
         }
-        Err(anyhow!(message))
+        Refusal { code: error_code(body), message }.into()
     }
 }
+
+/// The node answered with an error status. Its `Display` is the node's message, one sentence.
+#[derive(Debug)]
+pub struct Refusal {
+    /// The API's error code (`busy`, `too_large`, ...), when the body had the API's shape.
+    pub code: Option<String>,
+    message: String,
+}
+
+impl Refusal {
+    /// A refusal as the node would give it, for tests.
+    #[cfg(test)]
+    pub fn for_tests(code: &str, message: &str) -> Refusal {
+        Refusal { code: Some(code.to_owned()), message: message.to_owned() }
+    }
+
+    /// Whether `error` is the node saying it is busy now and the request may be tried again.
+    pub fn is_busy(error: &anyhow::Error) -> bool {
+        Refusal::code_of(error) == Some("busy")
+    }
+
+    /// The API's error code of a refusal in `error`'s chain.
+    pub fn code_of(error: &anyhow::Error) -> Option<&str> {
+        error.chain().find_map(|cause| cause.downcast_ref::<Refusal>())?.code.as_deref()
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+/// An answer was larger than the caller's limit.
+#[derive(Debug)]
+pub struct TooLong {
+    /// The limit, in bytes.
+    pub limit: u64,
+}
+
+impl fmt::Display for TooLong {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the node's answer is larger than {} MiB", self.limit / (1024 * 1024))
+    }
+}
+
+impl std::error::Error for TooLong {}
 
 /// `host:port` → `http://host:port`; a URL stays as given, without a trailing slash. A node
 /// bound to every interface records `0.0.0.0` or `[::]`, which is no address to connect to:
@@ -203,6 +278,11 @@ fn unreachable_error(base: &str, error: &ureq::Error) -> anyhow::Error {
         other => other.to_string(),
     };
     anyhow!("cannot reach the herald node's API at {base}: is `herald run` running? ({reason})")
+}
+
+/// The API's error code of an error answer, if it has the API's shape.
+fn error_code(body: &str) -> Option<String> {
+    serde_json::from_str::<ErrorBody>(body).ok().map(|body| body.error.code)
 }
 
 /// The node's error message from an error answer; a body that is not the API's error shape
