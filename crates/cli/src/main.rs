@@ -57,6 +57,8 @@ enum Command {
     Group(commands::client::GroupArgs),
     /// Flood a file's bytes (or standard input) to a group; prints the id once stored.
     Publish(commands::client::PublishArgs),
+    /// Print a group's messages as they arrive; --from-start prints those held first.
+    Subscribe(commands::client::SubscribeArgs),
     /// A group's overlay: its edges with their cost, as text, JSON or Graphviz dot.
     Topology(commands::client::TopologyArgs),
     /// Start N real nodes on loopback, join them by invitation and measure the grid.
@@ -87,6 +89,7 @@ fn main() -> ExitCode {
         Command::Groups(args) => done(client::groups(args)),
         Command::Group(args) => done(client::group(args)),
         Command::Publish(args) => done(client::publish(args)),
+        Command::Subscribe(args) => done(client::subscribe(args)),
         Command::Topology(args) => done(client::topology(args)),
         Command::Demo(args) => commands::demo::run(args),
         Command::Sim(args) => commands::sim::run(args),

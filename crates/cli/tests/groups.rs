@@ -1,4 +1,4 @@
-//! The group commands (`groups`, `group`, `publish`, `topology`) run as `herald`
+//! The group commands (`groups`, `group`, `publish`, `subscribe`, `topology`) run as `herald`
 //! processes against the real API router over the fake node on a loopback port: exact outputs,
 //! exit statuses, and the bytes the node received. Every process runs under a time limit and
 //! is killed when a test fails, so no test can hang.
@@ -15,7 +15,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use herald_node::api::fake::{Call, FakeApi, GROUP, NODE_ID, PEER_ID};
-use herald_node::api::model::ApiError;
+use herald_node::api::model::{ApiError, ApiEvent, MessageView};
 use herald_node::api::{Auth, router, serve};
 
 /// Time any one process or wait may take before the test fails.
@@ -154,6 +154,73 @@ fn wait(mut child: Child) -> ExitStatus {
     }
 }
 
+/// A `herald subscribe` process whose stdout is read as it comes; killed when dropped.
+struct Subscriber {
+    child: Option<Child>,
+    chunks: mpsc::Receiver<Vec<u8>>,
+    stdout: Vec<u8>,
+    stderr: mpsc::Receiver<Vec<u8>>,
+}
+
+impl Subscriber {
+    fn start(node: &FakeNode, args: &[&str]) -> Subscriber {
+        let mut child = node.spawn(args);
+        let mut pipe = child.stdout.take().unwrap();
+        let (sender, chunks) = mpsc::channel();
+        thread::spawn(move || {
+            let mut buffer = [0u8; 4096];
+            while let Ok(read) = pipe.read(&mut buffer) {
+                if read == 0 || sender.send(buffer[..read].to_vec()).is_err() {
+                    return;
+                }
+            }
+        });
+        let stderr = collect(child.stderr.take().unwrap());
+        let subscriber = Subscriber { child: Some(child), chunks, stdout: Vec::new(), stderr };
+        let started = Instant::now();
+        while node.api.subscribers() == 0 {
+            assert!(started.elapsed() < LIMIT, "herald subscribe did not open the event stream");
+            thread::sleep(Duration::from_millis(20));
+        }
+        subscriber
+    }
+
+    /// Reads stdout until it holds at least `len` bytes; fails the test after [`LIMIT`].
+    fn read_at_least(&mut self, len: usize) -> &[u8] {
+        let deadline = Instant::now() + LIMIT;
+        while self.stdout.len() < len {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.chunks.recv_timeout(left) {
+                Ok(chunk) => self.stdout.extend_from_slice(&chunk),
+                Err(_) => panic!(
+                    "herald subscribe printed only {:?}",
+                    String::from_utf8_lossy(&self.stdout)
+                ),
+            }
+        }
+        &self.stdout
+    }
+
+    /// Waits for the process to exit (the node must have ended the stream); all of stdout.
+    fn finish(mut self) -> Finished {
+        let status = wait(self.child.take().unwrap());
+        while let Ok(chunk) = self.chunks.recv_timeout(LIMIT) {
+            self.stdout.extend_from_slice(&chunk);
+        }
+        let stderr = String::from_utf8(self.stderr.recv_timeout(LIMIT).unwrap()).unwrap();
+        Finished { status, stdout: std::mem::take(&mut self.stdout), stderr }
+    }
+}
+
+impl Drop for Subscriber {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 #[test]
 fn groups_lists_the_group_and_json_gives_the_answer() {
     let node = FakeNode::start();
@@ -195,7 +262,7 @@ fn group_prints_its_parameters_and_both_members() {
 #[test]
 fn an_unknown_group_fails_with_one_sentence() {
     let node = FakeNode::start();
-    for args in [&["group", "nope"][..], &["topology", "nope"]] {
+    for args in [&["group", "nope"][..], &["topology", "nope"], &["subscribe", "nope"]] {
         let done = node.herald(args, b"");
         assert_eq!(done.status.code(), Some(1), "{args:?}");
         assert_eq!(done.stderr, "herald: no group \"nope\" is defined\n", "{args:?}");
@@ -300,10 +367,70 @@ fn usage_errors_exit_2() {
         &["topology", GROUP, "--format", "svg"][..],
         &["topology", GROUP, "--format", "dot", "--json"],
         &["publish"],
-        &["topology", GROUP, "extra"],
+        &["subscribe", GROUP, "extra"],
     ] {
         let done = node.herald(args, b"");
         assert_eq!(done.status.code(), Some(2), "{args:?}: {}", done.stderr);
         assert!(done.stdout.is_empty(), "{args:?}");
     }
+}
+
+/// A message event for a message the node does not store: it only passes by.
+fn event_only(number: u64, body: &[u8]) -> ApiEvent {
+    ApiEvent::Message(FakeApi::message_view(number, body))
+}
+
+#[test]
+fn subscribe_from_start_prints_the_held_messages_then_new_ones_each_once() {
+    let mut node = FakeNode::start();
+    node.post(b"one\n");
+    node.post(b"two\n");
+    let mut subscriber = Subscriber::start(&node, &["subscribe", GROUP, "--from-start"]);
+    // The stream is open; whether the pages are read yet or not, the event of a held message
+    // must not print it again.
+    node.api.send_event(event_only(1, b"one\n"));
+    // Stored and sent as an event: in a page, or an event, or both.
+    node.post(b"three\n");
+    let other = MessageView { group: "other".into(), ..FakeApi::message_view(9, b"other\n") };
+    node.api.send_event(ApiEvent::Message(other));
+    node.api.send_event(event_only(4, b"four\n"));
+    let expected = "one\ntwo\nthree\nfour\n";
+    // Events come in order: once "four" is out, a repeat of "one" would have been too.
+    subscriber.read_at_least(expected.len());
+    // The stream opened before the first page was asked for: nothing fell between them.
+    let reads: Vec<Call> = node
+        .api
+        .calls()
+        .into_iter()
+        .filter(|call| matches!(call, Call::Events | Call::GroupMessages(..)))
+        .collect();
+    assert_eq!(reads, [Call::Events, Call::GroupMessages(GROUP.into(), 0, 256)]);
+    node.stop();
+    let done = subscriber.finish();
+    assert_eq!(String::from_utf8(done.stdout).unwrap(), expected);
+    assert_eq!(done.status.code(), Some(1));
+    assert_eq!(
+        done.stderr,
+        format!(
+            "herald: the node at http://{} ended the event stream: it stopped or restarted\n",
+            node.address
+        )
+    );
+}
+
+#[test]
+fn subscribe_without_from_start_prints_only_new_messages_as_json_lines() {
+    let mut node = FakeNode::start();
+    node.post(b"old");
+    let mut subscriber = Subscriber::start(&node, &["subscribe", GROUP, "--json"]);
+    node.post(b"new");
+    node.api.send_event(event_only(3, b"\x00\xff"));
+    let line = |number, body: &[u8]| {
+        format!("{}\n", serde_json::to_string(&FakeApi::message_view(number, body)).unwrap())
+    };
+    let expected = line(2, b"new") + &line(3, b"\x00\xff");
+    subscriber.read_at_least(expected.len());
+    node.stop();
+    let done = subscriber.finish();
+    assert_eq!(String::from_utf8(done.stdout).unwrap(), expected);
 }

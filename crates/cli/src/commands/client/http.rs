@@ -7,7 +7,7 @@
 //! that a command can tell a busy node from a broken request.
 
 use std::fmt;
-use std::io;
+use std::io::{self, BufReader};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
@@ -17,6 +17,7 @@ use herald_node::HTTP_DEFAULT;
 use herald_node::api::error::ErrorBody;
 use herald_node::datadir::{API_ADDR_FILE, API_TOKEN_FILE, read_small_file};
 
+use super::events::EventStream;
 use crate::commands::data_dir::{DataDirArg, default_data_dir};
 use serde_json::Value;
 
@@ -24,6 +25,9 @@ use serde_json::Value;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long one request may take in all.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long an event stream may stay silent before the node is taken for gone: three of the
+/// node's keep-alive comments, which come every 15 s.
+const EVENTS_SILENCE_MAX: Duration = Duration::from_secs(45);
 
 /// How to reach the node; flattened into every client command.
 #[derive(Args, Debug, Clone, Default)]
@@ -112,7 +116,6 @@ impl Client {
     }
 
     /// The API's base URL, such as `http://127.0.0.1:7421`.
-    #[cfg(test)]
     pub fn base_url(&self) -> &str {
         &self.base
     }
@@ -124,6 +127,16 @@ impl Client {
             request = request.query(key, value);
         }
         self.answer(self.authorize(request).call())
+    }
+
+    /// `GET path` for an answer that may be larger than most: up to `limit` bytes of JSON. A
+    /// larger answer is an error whose chain holds a [`TooLong`].
+    pub fn get_large(&self, path: &str, query: &[(&str, &str)], limit: u64) -> Result<Value> {
+        let mut request = self.agent.get(format!("{}{path}", self.base));
+        for (key, value) in query {
+            request = request.query(key, value);
+        }
+        self.answer_within(self.authorize(request).call(), limit)
     }
 
     /// `PUT path` with a JSON body.
@@ -143,6 +156,32 @@ impl Client {
         let request = self.agent.post(format!("{}{path}", self.base));
         let request = self.authorize(request).content_type("application/octet-stream");
         self.answer(request.send(body))
+    }
+
+    /// `GET /v1/events`: the node's event stream, open once this returns (the node has
+    /// subscribed this client to its events before it answers). It has no overall time limit;
+    /// a stream silent for longer than three keep-alives fails as a dead connection would.
+    pub fn events(&self) -> Result<EventStream> {
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(CONNECT_TIMEOUT))
+            .timeout_recv_response(Some(REQUEST_TIMEOUT))
+            .timeout_per_read(Some(EVENTS_SILENCE_MAX))
+            .proxy(None)
+            .max_redirects(0)
+            .build();
+        let agent: ureq::Agent = config.into();
+        let request =
+            agent.get(format!("{}/v1/events", self.base)).header("Accept", "text/event-stream");
+        let result = self.authorize(request).call();
+        let mut response = result.map_err(|error| unreachable_error(&self.base, &error))?;
+        let status = response.status().as_u16();
+        if !(200..300).contains(&status) {
+            let text = response.body_mut().read_to_string().unwrap_or_default();
+            return Err(self.refusal(status, &text));
+        }
+        let reader = BufReader::new(response.into_body().into_reader());
+        Ok(EventStream::new(reader, self.base.clone()))
     }
 
     /// `DELETE path`.
