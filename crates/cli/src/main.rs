@@ -51,6 +51,16 @@ enum Command {
     Ping(commands::client::PingArgs),
     /// The known servers by measured round trip, nearest first, with their latency groups.
     Nearest(commands::client::NearestArgs),
+    /// The groups this node knows: sites, membership, messages held.
+    Groups(commands::client::GroupsArgs),
+    /// One group: its parameters, and its member sites with their state.
+    Group(commands::client::GroupArgs),
+    /// Flood a file's bytes (or standard input) to a group; prints the id once stored.
+    Publish(commands::client::PublishArgs),
+    /// Print a group's messages as they arrive; --from-start prints those held first.
+    Subscribe(commands::client::SubscribeArgs),
+    /// A group's overlay: its edges with their cost, as text, JSON or Graphviz dot.
+    Topology(commands::client::TopologyArgs),
     /// Start N real nodes on loopback, join them by invitation and measure the grid.
     Demo(commands::demo::DemoArgs),
     /// Run the deterministic simulator of the protocol: N nodes in one process.
@@ -76,6 +86,11 @@ fn main() -> ExitCode {
         Command::Routes(args) => done(client::routes(args)),
         Command::Ping(args) => done(client::ping(args)),
         Command::Nearest(args) => done(client::nearest(args)),
+        Command::Groups(args) => done(client::groups(args)),
+        Command::Group(args) => done(client::group(args)),
+        Command::Publish(args) => done(client::publish(args)),
+        Command::Subscribe(args) => done(client::subscribe(args)),
+        Command::Topology(args) => done(client::topology(args)),
         Command::Demo(args) => commands::demo::run(args),
         Command::Sim(args) => commands::sim::run(args),
     };

@@ -1,13 +1,17 @@
 //! The commands that talk to a running node over its HTTP API: `status`, `members`,
-//! `announce`, `withdraw`, `services`, `invite`, `stats` and `overlay`, and (in `routing`)
-//! `routes`, `ping` and `nearest`.
+//! `announce`, `withdraw`, `services`, `invite`, `stats` and `overlay`; (in `routing`)
+//! `routes`, `ping` and `nearest`; (in `groups`) `groups`, `group`, `publish` and `topology`;
+//! and (in `subscribe`) `subscribe`.
 //!
 //! Each takes [`ApiArgs`] (where the node is, `--json`), sends one request through [`Client`]
 //! and prints a human table ([`super::output`]) or, with `--json`, the API's JSON as it came.
 //! Failures come back as one-sentence anyhow errors; `main` prints them and exits 1.
 
+mod events;
+mod groups;
 mod http;
 mod routing;
+mod subscribe;
 #[cfg(test)]
 mod tests;
 
@@ -22,8 +26,12 @@ use herald_node::api::model::{
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+pub use groups::{
+    GroupArgs, GroupsArgs, PublishArgs, TopologyArgs, group, groups, publish, topology,
+};
 pub use http::{ApiArgs, Client};
 pub use routing::{NearestArgs, PingArgs, RoutesArgs, nearest, ping, routes};
+pub use subscribe::{SubscribeArgs, subscribe};
 
 use super::output;
 

@@ -173,7 +173,8 @@ fn scalar(value: &Value) -> String {
     }
 }
 
-fn key_values(lines: &[(&str, String)]) -> String {
+/// `key: value` lines, the values aligned one column after the longest key.
+pub fn key_values(lines: &[(&str, String)]) -> String {
     let width = lines.iter().map(|(key, _)| key.len()).max().unwrap_or(0);
     lines
         .iter()

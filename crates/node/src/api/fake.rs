@@ -62,6 +62,8 @@ pub enum Call {
     GroupMessages(String, u64, usize),
     /// `topology(group)`.
     Topology(String),
+    /// `subscribe()`: an event stream opened.
+    Events,
 }
 
 /// The one group the fake is a member of.
@@ -121,6 +123,23 @@ impl FakeApi {
     /// Sends an event to every subscriber; returns how many there were.
     pub fn send_event(&self, event: ApiEvent) -> usize {
         self.inner.events.send(event).unwrap_or(0)
+    }
+
+    /// How many event streams are open, so that a test can wait for a subscriber.
+    pub fn subscribers(&self) -> usize {
+        self.inner.events.receiver_count()
+    }
+
+    /// The view of the `number`th message (from 1) of [`GROUP`], as pages and events give it.
+    pub fn message_view(number: u64, body: &[u8]) -> MessageView {
+        MessageView {
+            group: GROUP.into(),
+            id: format!("{number:032x}"),
+            origin: NODE_ID.into(),
+            seq: number,
+            received_at: 1_700_000_000_000,
+            data_base64: base64::engine::general_purpose::STANDARD.encode(body),
+        }
     }
 
     /// The member view of this fake node.
@@ -331,13 +350,16 @@ impl NodeApi for FakeApi {
         })
     }
 
+    /// Stores the body and, as a real node does for its own messages, sends a `message` event.
     async fn publish_group(&self, group: String, body: Vec<u8>) -> Result<PublishedView, ApiError> {
         self.record(Call::PublishGroup(group.clone(), body.clone()))?;
         fake_group(&group)?;
         let mut messages = lock(&self.inner.messages);
+        let view = FakeApi::message_view(messages.len() as u64 + 1, &body);
         messages.push(body);
-        let seq = messages.len() as u64;
-        Ok(PublishedView { id: format!("{seq:032x}"), origin: NODE_ID.into(), seq })
+        drop(messages);
+        self.send_event(ApiEvent::Message(view.clone()));
+        Ok(PublishedView { id: view.id, origin: view.origin, seq: view.seq })
     }
 
     async fn group_messages(
@@ -354,14 +376,7 @@ impl NodeApi for FakeApi {
             .enumerate()
             .skip(usize::try_from(after).unwrap_or(usize::MAX))
             .take(limit)
-            .map(|(index, body)| MessageView {
-                group: group.clone(),
-                id: format!("{:032x}", index + 1),
-                origin: NODE_ID.into(),
-                seq: index as u64 + 1,
-                received_at: 1_700_000_000_000,
-                data_base64: base64::engine::general_purpose::STANDARD.encode(body),
-            })
+            .map(|(index, body)| FakeApi::message_view(index as u64 + 1, body))
             .collect();
         let next = (after + page.len() as u64).to_string();
         Ok(MessagesPage { messages: page, next })
@@ -379,7 +394,9 @@ impl NodeApi for FakeApi {
         })
     }
 
+    /// Records the subscription (it cannot fail, so `fail_next` is left for the next call).
     fn subscribe(&self) -> broadcast::Receiver<ApiEvent> {
+        lock(&self.inner.calls).push(Call::Events);
         self.inner.events.subscribe()
     }
 }
