@@ -2,7 +2,7 @@
 //! configuration file"):
 //! - [`config`]: the s-expression configuration file, read with line and column;
 //! - [`site`]: what one site of a configuration means for the node that runs it;
-//! - [`line`]: the client line protocol, sans-IO parser and tokio server;
+//! - [`line`](mod@line): the client line protocol, sans-IO parser and tokio server;
 //! - [`client`]: the line protocol's service over a running node.
 
 pub mod client;
