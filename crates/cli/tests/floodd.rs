@@ -39,6 +39,11 @@ struct Site {
 /// The configuration file of `site`: every site's definition, the group, and `site`'s own
 /// export command (a script in its data directory).
 fn configuration(sites: &[Site], export: &Path) -> String {
+    configuration_with(sites, export, "")
+}
+
+/// [`configuration`] with more local parameters.
+fn configuration_with(sites: &[Site], export: &Path, local: &str) -> String {
     let mut text = String::from("; three sites on one machine\n");
     for site in sites {
         text += &format!(
@@ -48,7 +53,7 @@ fn configuration(sites: &[Site], export: &Path) -> String {
     }
     text += "(:group-define (:group-name mirror) (:site alpha) (:site beta) (:site gamma)\n";
     text += "  (:connectivity 2) (:ping-period 15.0))\n";
-    text += &format!("(:local (:export-command \"{}\"))\n", export.display());
+    text += &format!("(:local (:export-command \"{}\"){local})\n", export.display());
     text
 }
 
@@ -66,14 +71,41 @@ fn export_script(dir: &Path, failures: u32) -> std::path::PathBuf {
     path
 }
 
-/// Starts `site` on its own configuration file.
+/// Starts `site` on its own configuration file, with `--open`.
 fn start(root: &Path, sites: &[Site], index: usize) -> Node {
+    start_with(root, sites, index, &["--open"])
+}
+
+/// Starts `site` on its own configuration file, with `extra` flags.
+fn start_with(root: &Path, sites: &[Site], index: usize, extra: &[&str]) -> Node {
     let site = &sites[index];
     let dir = root.join(site.name);
     let config = root.join(format!("{}.conf", site.name));
     let listen = format!("127.0.0.1:{}", site.data_port);
-    let args = ["--floodd-config", config.to_str().unwrap(), "--name", site.name, "--open"];
+    let mut args = vec!["--floodd-config", config.to_str().unwrap(), "--name", site.name];
+    args.extend_from_slice(extra);
     Node::start_listening(&dir, &listen, &args)
+}
+
+/// Three sites on free ports, each with its own configuration file whose local parameters
+/// are `local(index)`, and an export script that fails `failures(index)` times first.
+fn three_sites(
+    root: &Path,
+    failures: impl Fn(usize) -> u32,
+    local: impl Fn(usize) -> String,
+) -> Vec<Site> {
+    let sites: Vec<Site> = ["alpha", "beta", "gamma"]
+        .into_iter()
+        .map(|name| Site { name, data_port: free_port(), client_port: free_port() })
+        .collect();
+    for (index, site) in sites.iter().enumerate() {
+        let dir = root.join(site.name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = export_script(&dir, failures(index));
+        let text = configuration_with(&sites, &script, &local(index));
+        std::fs::write(root.join(format!("{}.conf", site.name)), text).unwrap();
+    }
+    sites
 }
 
 /// Sends `request` on the client port and returns every reply line until the server closes.
@@ -106,18 +138,8 @@ fn topology_edges(node: &Node) -> usize {
 fn messages_reach_every_other_sites_export_command_once_even_across_a_restart() {
     let root = tempfile::tempdir().unwrap();
     let root = root.path();
-    let sites: Vec<Site> = ["alpha", "beta", "gamma"]
-        .into_iter()
-        .map(|name| Site { name, data_port: free_port(), client_port: free_port() })
-        .collect();
-    for (index, site) in sites.iter().enumerate() {
-        let dir = root.join(site.name);
-        std::fs::create_dir_all(&dir).unwrap();
-        // beta's command fails twice before it takes anything.
-        let script = export_script(&dir, if index == 1 { 2 } else { 0 });
-        std::fs::write(root.join(format!("{}.conf", site.name)), configuration(&sites, &script))
-            .unwrap();
-    }
+    // beta's command fails twice before it takes anything.
+    let sites = three_sites(root, |index| if index == 1 { 2 } else { 0 }, |_| String::new());
     let mut nodes: Vec<Node> = (0..3).map(|index| start(root, &sites, index)).collect();
     for node in &nodes {
         wait_for("the three sites to agree on a topology", SETTLE, || topology_edges(node) == 3);
@@ -148,6 +170,31 @@ fn messages_reach_every_other_sites_export_command_once_even_across_a_restart() 
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(exported(root, "gamma"), all, "nothing exported twice");
     assert_eq!(exported(root, "alpha"), b"while gamma was away\n");
+}
+
+#[test]
+fn a_grid_secret_admits_the_sites_that_hold_it_and_no_other() {
+    let root = tempfile::tempdir().unwrap();
+    let root = root.path();
+    let secret = |index: usize| {
+        let secret =
+            if index == 2 { "another-secret-entirely" } else { "a-long-random-grid-secret" };
+        format!(" (:grid-secret \"{secret}\")")
+    };
+    let sites = three_sites(root, |_| 0, secret);
+    let nodes: Vec<Node> = (0..3).map(|index| start_with(root, &sites, index, &[])).collect();
+    assert_eq!(nodes[0].status()["grid_id"], nodes[1].status()["grid_id"]);
+    assert_ne!(nodes[0].status()["grid_id"], nodes[2].status()["grid_id"]);
+    let beta = nodes[1].id();
+    wait_for("alpha and beta to see each other", SETTLE, || {
+        nodes[0].state_of(&beta).as_deref() == Some("alive")
+    });
+    let replies = client(sites[0].client_port, b"data\r\nsecret news\r\n.\r\nquit\r\n");
+    assert!(replies.iter().any(|line| line.starts_with("250 ")), "{replies:?}");
+    wait_for("beta to export it", SETTLE, || exported(root, "beta") == b"secret news\n");
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(exported(root, "gamma").is_empty(), "a site with another secret got the message");
+    assert_eq!(nodes[0].state_of(&nodes[2].id()), None, "alpha admitted gamma");
 }
 
 #[test]

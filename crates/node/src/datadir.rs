@@ -192,6 +192,32 @@ impl DataDir {
         Ok(root.id())
     }
 
+    /// Makes this node a server of the grid whose root is `root` (a grid secret's), unless it
+    /// already is; a directory of another grid is refused. The root key is not stored: every
+    /// holder of the secret derives it.
+    pub fn join_secret_grid(&mut self, root: &Keypair, name: &str) -> Result<NodeId> {
+        if let Some(grid) = self.grid()? {
+            if grid != root.id() {
+                bail!(
+                    "{} belongs to grid {grid}, not to the grid the grid-secret names ({}); use \
+                     another data directory",
+                    self.path.display(),
+                    root.id()
+                );
+            }
+            return Ok(grid);
+        }
+        let chain = CertChain::issue_by_root(
+            root,
+            self.keypair.id(),
+            Role::Server,
+            unix_ms().saturating_add(ROOT_CERT_VALIDITY_MS),
+        );
+        let profile = StoredProfile { name: name.to_owned(), role: Role::Server, seen_as: None };
+        self.set_membership(root.id(), &chain, &profile, &[])?;
+        Ok(root.id())
+    }
+
     /// Up to where each (group, origin) was exported, as last recorded.
     pub fn export_cursors(&self) -> Result<BTreeMap<(String, NodeId), Version>> {
         Ok(self.meta(META_EXPORT_CURSORS)?.unwrap_or_default())

@@ -5,13 +5,24 @@
 //! chain verifies up to the grid root, is unexpired, and names the key the peer holds. A peer
 //! with no chain is a guest: the handshake succeeds so it can ask to join, but the node ignores
 //! every gossip frame it sends. An `--open` grid checks nothing (floodd had no keys), and the
-//! node treats every peer as a member.
+//! node treats every peer as a member. A grid secret ([`grid_root_from_secret`]) gives every
+//! holder the grid root key, so each can certify itself.
 
-use herald_core::NodeId;
 use herald_core::admission::CertChain;
+use herald_core::{Keypair, NodeId};
 
 use crate::datadir::unix_ms;
 use crate::tls::{PeerIdentity, PeerPolicy};
+
+/// The domain-separation context of a grid secret's root key.
+const GRID_SECRET_CONTEXT: &str = "herald 2026-12 grid-secret root key v1";
+
+/// The grid root key every holder of `secret` derives (floodd's `(:local (:grid-secret ...))`):
+/// BLAKE3 in key-derivation mode over the secret. Anyone who learns the grid id can try to
+/// guess the secret offline, so it must be long and random, not a word.
+pub fn grid_root_from_secret(secret: &str) -> Keypair {
+    Keypair::from_secret(blake3::derive_key(GRID_SECRET_CONTEXT, secret.as_bytes()))
+}
 
 /// The admission rule of one grid.
 #[derive(Debug, Clone, Copy)]

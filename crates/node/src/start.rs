@@ -28,7 +28,7 @@ use crate::export::{self, ExportCommand};
 use crate::floodd::client::NodeService;
 use crate::floodd::line::{self, LineLimits};
 use crate::handle::NodeHandle;
-use crate::policy::GridPolicy;
+use crate::policy::{GridPolicy, grid_root_from_secret};
 use crate::transport::{Transport, TransportConfig};
 
 /// Peer traffic's default address (interface.md).
@@ -66,6 +66,9 @@ pub struct NodeOptions {
     /// Hosts to contact at start, as (host, port), retried until they answer: a floodd
     /// configuration's other sites.
     pub peer_hosts: Vec<(String, u16)>,
+    /// floodd's `grid-secret`: the node belongs to the grid whose root key the secret derives,
+    /// certifying itself, and admits only nodes that did the same (or were invited).
+    pub grid_secret: Option<String>,
     /// Groups this node defines at start, as its floodd configuration lists them.
     pub groups: Vec<(String, GroupSpec)>,
     /// floodd's `export-command`: run with each batch of messages delivered here.
@@ -94,6 +97,7 @@ impl NodeOptions {
             open: false,
             role: None,
             peer_hosts: Vec::new(),
+            grid_secret: None,
             groups: Vec::new(),
             export_command: None,
             export_timeout: EXPORT_TIMEOUT_DEFAULT,
@@ -134,6 +138,10 @@ impl RunningNode {
     pub async fn start(options: NodeOptions) -> Result<RunningNode> {
         let mut data = DataDir::open(&options.data_dir)?;
         let keypair = data.keypair().clone();
+        if let Some(secret) = &options.grid_secret {
+            let name = options.name.clone().unwrap_or_else(|| data.default_name());
+            data.join_secret_grid(&grid_root_from_secret(secret), &name)?;
+        }
         let created_grid = data.grid()?.is_none();
         if created_grid && options.role == Some(Role::Client) {
             bail!(

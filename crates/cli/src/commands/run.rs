@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use herald_core::Role;
 use herald_node::config::{CONFIG_FILE, FileConfig};
@@ -99,12 +99,6 @@ fn apply_floodd(options: &mut NodeOptions, path: &Path, args: &RunArgs) -> Resul
         .pick_site(args.name.as_deref(), &hostname)
         .map_err(|error| anyhow::anyhow!("{}: {error}", path.display()))?;
     let site = FlooddSite::new(&config, chosen);
-    if site.grid_secret.is_some() {
-        bail!(
-            "{}: (:local (:grid-secret ...)) is not built yet in this version; run the sites              with --open instead",
-            path.display()
-        );
-    }
     options.name = Some(site.name.clone());
     if args.listen.is_none()
         && let Some(port) = site.data_port
@@ -120,6 +114,7 @@ fn apply_floodd(options: &mut NodeOptions, path: &Path, args: &RunArgs) -> Resul
     options.peer_hosts = site.peers.clone();
     options.groups = site.groups.clone();
     options.export_command = site.export_command.clone();
+    options.grid_secret = site.grid_secret.clone();
     let core = &mut options.core;
     if let Some(bytes) = site.data_storage_max {
         core.groups.data_storage_max = bytes;
@@ -130,9 +125,10 @@ fn apply_floodd(options: &mut NodeOptions, path: &Path, args: &RunArgs) -> Resul
     if let Some(period) = site.site_purge_period {
         core.records.departed_grace = period;
     }
-    if !options.open {
+    if !options.open && options.grid_secret.is_none() {
         tracing::warn!(
-            "floodd sites have no keys: without --open, only nodes admitted to this grid by              invitation can join it"
+            "floodd sites have no keys: without --open or a grid-secret, only nodes admitted to \
+             this grid by invitation can join it"
         );
     }
     Ok(())
