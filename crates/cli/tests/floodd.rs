@@ -36,13 +36,8 @@ struct Site {
     client_port: u16,
 }
 
-/// The configuration file of `site`: every site's definition, the group, and `site`'s own
-/// export command (a script in its data directory).
-fn configuration(sites: &[Site], export: &Path) -> String {
-    configuration_with(sites, export, "")
-}
-
-/// [`configuration`] with more local parameters.
+/// A site's configuration file: every site's definition, the group, and its own export command
+/// (a script in its data directory) followed by `local`, more local parameters.
 fn configuration_with(sites: &[Site], export: &Path, local: &str) -> String {
     let mut text = String::from("; three sites on one machine\n");
     for site in sites {
