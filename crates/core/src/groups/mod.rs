@@ -21,6 +21,7 @@ mod estimates;
 mod flood;
 mod log;
 mod measure;
+mod members;
 mod message;
 mod pull;
 mod repair;
@@ -34,6 +35,7 @@ pub use config::{GroupsConfig, MESSAGE_LEN_MAX_DEFAULT};
 pub use data::{BodySeal, GroupData, header_seal, message_id_text};
 pub use estimates::{ESTIMATES_MAX, Estimates};
 pub use measure::PINGS_PENDING_MAX;
+pub use members::GroupTopology;
 pub use message::{GroupsMessage, GroupsOutput};
 pub use pull::{CHUNK_LEN, chunk_count};
 pub use spec::{
@@ -104,25 +106,6 @@ pub struct GroupsCounters {
     pub refused: u64,
     /// Pulls abandoned: every neighbour that offered the message stalled.
     pub pulls_abandoned: u64,
-}
-
-/// A group's topology, as this node computed it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct GroupTopology {
-    /// The definition it was computed from.
-    pub spec: Option<GroupSpec>,
-    /// The members it joins, sorted.
-    pub members: Vec<NodeId>,
-    /// The costs between the members it was computed from.
-    pub costs: CostMatrix,
-    /// Its edges, sorted.
-    pub edges: Vec<Edge>,
-    /// The vertex connectivity the edges achieve (the definition's, unless the group is too
-    /// small for it).
-    pub connectivity: usize,
-    /// How many topologies of the group this node computed that differed from the one before
-    /// (1 for the first).
-    pub version: u64,
 }
 
 /// One group, as this node takes part in it.
@@ -227,11 +210,6 @@ impl Groups {
             .map(|held| (&held.data, held.received_at))
     }
 
-    /// The topology of `group`, if this node takes part in it.
-    pub fn topology(&self, group: &str) -> Option<&GroupTopology> {
-        self.groups.get(group).and_then(|group| group.topology.as_ref())
-    }
-
     /// Keeps delivered messages of other origins until they are exported ([`Groups::exported`]),
     /// however old: the driver runs an export command.
     pub fn hold_for_export(&mut self) {
@@ -263,62 +241,6 @@ impl Groups {
     pub fn get(&self, group: &str, origin: NodeId, version: Version) -> Option<&GroupData> {
         let log = self.groups.get(group)?.logs.get(&origin)?;
         log.get(version).map(|held| &held.data)
-    }
-
-    /// Takes part in `group` with this topology; this node's neighbours are its edges' other
-    /// ends. The topology's version counts the changes of its edges and members.
-    pub fn set_topology(&mut self, group: &str, mut topology: GroupTopology) {
-        let state = self.groups.entry(group.to_owned()).or_default();
-        topology.version = match &state.topology {
-            Some(held) => {
-                let changed = held.edges != topology.edges
-                    || held.members != topology.members
-                    || held.spec != topology.spec;
-                held.version + u64::from(changed)
-            }
-            None => 1,
-        };
-        let me = self.me;
-        let neighbors = topology
-            .edges
-            .iter()
-            .filter_map(|edge| match (edge.a == me, edge.b == me) {
-                (true, _) => Some(edge.b),
-                (_, true) => Some(edge.a),
-                _ => None,
-            })
-            .collect();
-        state.topology = Some(topology);
-        self.set_neighbors(group, neighbors);
-    }
-
-    /// Stops taking part in `group`, and forgets the messages held in it.
-    pub fn leave(&mut self, group: &str, out: &mut Vec<GroupsOutput>) {
-        let Some(state) = self.groups.remove(group) else {
-            return;
-        };
-        for (origin, log) in &state.logs {
-            for held in log.held() {
-                self.stored_bytes -= held.data.body.len() as u64;
-                let version = held.data.version();
-                out.push(GroupsOutput::Forget {
-                    group: group.to_owned(),
-                    origin: *origin,
-                    version,
-                });
-            }
-        }
-        self.pulling_bytes -= state.pulls.values().map(Pull::len).sum::<u64>();
-    }
-
-    /// Sets this node's topology neighbours in `group`, which it takes part in from now on.
-    pub fn set_neighbors(&mut self, group: &str, mut neighbors: Vec<NodeId>) {
-        neighbors.retain(|peer| *peer != self.me);
-        neighbors.sort_unstable();
-        neighbors.dedup();
-        let state = self.groups.entry(group.to_owned()).or_default();
-        state.peer_heads.retain(|peer, _| neighbors.binary_search(peer).is_ok());
-        state.neighbors = neighbors;
     }
 
     /// A message restored from the store, as it was before a restart.

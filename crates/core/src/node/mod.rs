@@ -17,7 +17,7 @@
 //! routing ([`crate::routing`]) advertises this node's links and forwards routed messages
 //! across the mesh (`routes` holds its calls from the node), and groups ([`crate::groups`])
 //! flood floodd data messages to the members of each group (`groups` holds its calls from the
-//! node). The rest of the node is split by concern:
+//! node, `group_topology` how it computes each group's members and topology). The rest of the node is split by concern:
 //! - `driver`: the driver interface (config, inputs, outputs, events);
 //! - `intake`: a frame's way from bytes to a stored record handed to the components;
 //! - `publish`: the local commands, signing and versioning of this node's own records;
@@ -30,6 +30,7 @@
 //! `wiring` for its outputs.
 
 mod driver;
+mod group_topology;
 mod groups;
 mod intake;
 mod publish;
@@ -42,7 +43,7 @@ use std::sync::Arc;
 pub use driver::{Announcement, CommandError, Config, Event, Input, Output, RecordsConfig};
 pub use routes::Nearby;
 
-use groups::GroupsRefresh;
+use group_topology::GroupsRefresh;
 
 use crate::anti_entropy::AntiEntropy;
 use crate::broadcast::Broadcast;
@@ -86,7 +87,7 @@ pub struct Node {
     membership: Option<Membership>,
     routing: Option<Routing>,
     groups: Groups,
-    /// When the groups' topologies are computed again (see `node::groups`).
+    /// When the groups' topologies are computed again (see `group_topology`).
     groups_refresh: GroupsRefresh,
     outputs: VecDeque<Output>,
     next_sweep: Instant,

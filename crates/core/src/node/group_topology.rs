@@ -1,0 +1,270 @@
+//! Each group's members and topology, as this node computes them from the records it holds:
+//! the winning definition, the profiles that name its sites, the members' states and their
+//! shared estimates. Every member computes the same from the same records.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::groups::topology::{self, CostMatrix, TopologyParams};
+use crate::groups::{Estimates, GroupSpec, GroupTopology, winning_definition};
+use crate::id::NodeId;
+use crate::profile::Profile;
+use crate::record::{KEY_LEN_MAX, RecordKind, SignedRecord, Version};
+use crate::record_set::SlotKey;
+use crate::time::Instant;
+
+use super::{CommandError, Node};
+
+/// The weight of a hop of diameter in a group topology's objective, against milliseconds of
+/// summed link round trips. In the simulator (200 members, k = 3), 3,000 rather than the
+/// topology module's default 1,000 halved a 1 KB message's latency to every member (median 440
+/// to 240 ms) for 6% more edges (BENCHMARKS.md).
+pub const DIAMETER_WEIGHT: u32 = 3000;
+
+/// The shortest time between two computations of the groups' topologies. A crash is learnt
+/// member by member; this makes the many deaths of a mass failure cost a computation a second,
+/// not one each. 1 s (guess: well under the failure detection time).
+pub const TOPOLOGY_REFRESH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// When the groups' topologies are computed again: once something they depend on changed, at
+/// most once every [`TOPOLOGY_REFRESH_INTERVAL`]. Nothing is ever due on a node that holds no
+/// group definition, so a grid without groups runs exactly as before.
+#[derive(Clone, Debug, Default)]
+pub(super) struct GroupsRefresh {
+    /// Whether a group definition was ever held.
+    defined: bool,
+    /// Whether something changed since the last computation.
+    stale: bool,
+    /// When the last computation ran.
+    last: Option<Instant>,
+    /// Each group's winning definition with the nodes its sites name, kept until a definition
+    /// or a profile changes (a member's change of state only filters it).
+    resolved: Option<Vec<(String, GroupSpec, Vec<NodeId>)>>,
+}
+
+impl GroupsRefresh {
+    /// When a computation is due, if one is.
+    pub(super) fn due(&self) -> Option<Instant> {
+        self.stale.then(|| self.last.map_or(Instant::ZERO, |last| last + TOPOLOGY_REFRESH_INTERVAL))
+    }
+
+    /// Whether a computation is due at `now`; if so it counts as done.
+    fn take(&mut self, now: Instant) -> bool {
+        if self.due().is_none_or(|due| due > now) {
+            return false;
+        }
+        self.stale = false;
+        self.last = Some(now);
+        true
+    }
+}
+
+impl Node {
+    /// A record of `kind` was stored or removed: a definition, or (once a group is defined) a
+    /// profile or an estimate, may change a group's members or costs.
+    pub(super) fn note_groups_record(&mut self, kind: RecordKind) {
+        match kind {
+            RecordKind::GroupDefinition => {
+                self.groups_refresh.defined = true;
+                self.groups_refresh.stale = true;
+                self.groups_refresh.resolved = None;
+            }
+            RecordKind::Profile => {
+                self.groups_refresh.resolved = None;
+                self.note_groups_changed();
+            }
+            RecordKind::Estimate => self.note_groups_changed(),
+            _ => {}
+        }
+    }
+
+    /// A member's state changed, or a record a group depends on did.
+    pub(super) fn note_groups_changed(&mut self) {
+        let refresh = &mut self.groups_refresh;
+        refresh.stale |= refresh.defined;
+    }
+
+    /// Publishes this node's definition of group `name`, as read from its configuration.
+    pub fn define_group(
+        &mut self,
+        now: Instant,
+        name: &str,
+        spec: &GroupSpec,
+        issued_at_ms: u64,
+    ) -> Result<Version, CommandError> {
+        let bad = |reason: String| CommandError::BadGroup { name: name.to_owned(), reason };
+        if name.is_empty() || name.len() > KEY_LEN_MAX {
+            self.stats.commands_refused += 1;
+            return Err(bad(format!("a group name has 1 to {KEY_LEN_MAX} bytes")));
+        }
+        if let Err(error) = spec.check() {
+            self.stats.commands_refused += 1;
+            return Err(bad(error.to_string()));
+        }
+        let version = self.publish_own(
+            now,
+            RecordKind::GroupDefinition,
+            name.to_owned(),
+            spec.encode(),
+            issued_at_ms,
+        )?;
+        self.note_groups_record(RecordKind::GroupDefinition);
+        Ok(version)
+    }
+
+    /// Computes each defined group's members and topology again if anything they depend on
+    /// changed: the winning definition, the profiles that name its sites, the members' states
+    /// and their estimates. Every member computes the same from the same records. A site is
+    /// named by a node id, or by the name in a node's profile (floodd's site names).
+    pub(super) fn refresh_groups(&mut self, now: Instant) {
+        if !self.groups_refresh.take(now) {
+            return;
+        }
+        let resolved = match self.groups_refresh.resolved.take() {
+            Some(resolved) => resolved,
+            None => self
+                .group_definitions()
+                .into_iter()
+                .map(|(name, spec)| {
+                    let mut nodes: Vec<NodeId> =
+                        self.resolve_sites(&spec.sites).into_iter().flatten().collect();
+                    nodes.sort_unstable();
+                    nodes.dedup();
+                    (name, spec, nodes)
+                })
+                .collect(),
+        };
+        if resolved.is_empty() && self.groups.names().next().is_none() {
+            return;
+        }
+        let mut topologies = Vec::new();
+        for (name, spec, nodes) in &resolved {
+            let members: Vec<NodeId> =
+                nodes.iter().copied().filter(|id| !self.is_gone(id)).collect();
+            topologies.push((name.clone(), spec.clone(), members));
+        }
+        self.groups_refresh.resolved = Some(resolved);
+        let me = self.id();
+        let mut out = Vec::new();
+        let mut kept = BTreeMap::new();
+        for (name, spec, members) in topologies {
+            if !members.contains(&me) {
+                continue;
+            }
+            let costs = self.cost_matrix(&members);
+            // A member's change of state that changed no member, or estimates that moved no
+            // cost, leave the topology as it is: computing it is the expensive part.
+            if let Some(held) = self.groups.topology(&name)
+                && held.spec.as_ref() == Some(&spec)
+                && held.members == members
+                && held.costs == costs
+            {
+                kept.insert(name, held.clone());
+                continue;
+            }
+            let params = TopologyParams {
+                connectivity: usize::from(spec.params.connectivity),
+                diameter_weight: DIAMETER_WEIGHT,
+                ..TopologyParams::default()
+            };
+            let computed = topology::compute(&members, &costs, &params);
+            let topology = GroupTopology {
+                spec: Some(spec),
+                members,
+                costs,
+                edges: computed.edges,
+                connectivity: computed.connectivity,
+                version: 0,
+            };
+            kept.insert(name, topology);
+        }
+        let left: Vec<String> = self
+            .groups
+            .names()
+            .filter(|name| !kept.contains_key(*name))
+            .map(str::to_owned)
+            .collect();
+        for name in left {
+            self.groups.leave(&name, &mut out);
+        }
+        for (name, topology) in kept {
+            self.groups.set_topology(&name, topology);
+        }
+        self.apply_groups(now, out);
+    }
+
+    /// The winning definition of every group this node holds one of, by name.
+    pub fn group_definitions(&self) -> BTreeMap<String, GroupSpec> {
+        let mut definitions: BTreeMap<&str, Vec<&SignedRecord>> = BTreeMap::new();
+        for record in self.records.iter() {
+            if record.record.kind == RecordKind::GroupDefinition {
+                definitions.entry(&record.record.key).or_default().push(record);
+            }
+        }
+        definitions
+            .into_iter()
+            .filter_map(|(name, records)| Some((name.to_owned(), winning_definition(records)?.1)))
+            .collect()
+    }
+
+    /// The node each of `sites` names, if known: a node id, or a name a profile carries.
+    pub fn resolve_sites(&self, sites: &[String]) -> Vec<Option<NodeId>> {
+        let names = self.sites_by_name();
+        sites
+            .iter()
+            .map(|site| site.parse().ok().or_else(|| names.get(site.as_str()).copied()))
+            .collect()
+    }
+
+    /// Each site name held in a profile, with the node that carries it (the lowest id if
+    /// several do).
+    fn sites_by_name(&self) -> BTreeMap<String, NodeId> {
+        let mut sites = BTreeMap::new();
+        for record in self.records.iter().filter(|record| record.record.kind == RecordKind::Profile)
+        {
+            if let Some(profile) = Profile::decode(&record.record.payload) {
+                let id = record.record.origin;
+                sites
+                    .entry(profile.name)
+                    .and_modify(|held: &mut NodeId| *held = (*held).min(id))
+                    .or_insert(id);
+            }
+        }
+        sites
+    }
+
+    /// Whether membership holds `id` dead or departed.
+    fn is_gone(&self, id: &NodeId) -> bool {
+        self.membership.as_ref().is_some_and(|membership| {
+            membership.members().get(id).is_some_and(|member| member.state.is_gone())
+        })
+    }
+
+    /// The round trips between `members` that they shared in their estimates (the mean of both
+    /// ends' figures where both measured).
+    fn cost_matrix(&self, members: &[NodeId]) -> CostMatrix {
+        let mut costs = CostMatrix::new(members.len());
+        let mut measured: BTreeMap<(usize, usize), Vec<u32>> = BTreeMap::new();
+        for (from, member) in members.iter().enumerate() {
+            let slot =
+                SlotKey { origin: *member, family: RecordKind::Estimate, key: String::new() };
+            let Some(estimates) = self
+                .records
+                .get(&slot)
+                .and_then(|record| Estimates::decode(&record.record.payload))
+            else {
+                continue;
+            };
+            for (peer, rtt_ms) in estimates.rtt_ms {
+                if let Ok(to) = members.binary_search(&peer) {
+                    measured.entry((from.min(to), from.max(to))).or_default().push(rtt_ms);
+                }
+            }
+        }
+        for ((a, b), figures) in measured {
+            let mean = figures.iter().map(|ms| u64::from(*ms)).sum::<u64>() / figures.len() as u64;
+            costs.set(a, b, u32::try_from(mean).unwrap_or(u32::MAX));
+        }
+        costs
+    }
+}
