@@ -49,11 +49,14 @@ pub enum RecordKind {
     /// A floodd group's definition, as one member read it from its configuration: key is the
     /// group name, payload an encoded [`crate::groups::GroupSpec`].
     GroupDefinition,
+    /// A group's topology as its master site computed it: key is the group name, payload an
+    /// encoded [`crate::groups::TopologyDecree`].
+    GroupTopology,
 }
 
 impl RecordKind {
     /// Every kind, in wire order.
-    pub const ALL: [RecordKind; 12] = [
+    pub const ALL: [RecordKind; 13] = [
         RecordKind::Announcement,
         RecordKind::Tombstone,
         RecordKind::LinkState,
@@ -66,6 +69,7 @@ impl RecordKind {
         RecordKind::Profile,
         RecordKind::Admission,
         RecordKind::GroupDefinition,
+        RecordKind::GroupTopology,
     ];
 
     /// The domain-separation tag prefixed to the signed bytes of this kind.
@@ -83,6 +87,7 @@ impl RecordKind {
             RecordKind::Profile => b"herald/v1/record/profile\0",
             RecordKind::Admission => b"herald/v1/record/admission\0",
             RecordKind::GroupDefinition => b"herald/v1/record/group-definition\0",
+            RecordKind::GroupTopology => b"herald/v1/record/group-topology\0",
         }
     }
 
@@ -115,6 +120,7 @@ impl RecordKind {
             RecordKind::Profile => "profile",
             RecordKind::Admission => "admission",
             RecordKind::GroupDefinition => "group-definition",
+            RecordKind::GroupTopology => "group-topology",
         }
     }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use herald_core::groups::topology::vertex_connectivity_at_least;
-use herald_core::groups::{GroupParams, GroupSpec};
+use herald_core::groups::{ComputedBy, GroupParams, GroupSpec};
 use herald_core::{Instant, NodeId, Rng};
 use serde::Serialize;
 
@@ -31,6 +31,9 @@ pub struct GroupScenario {
     pub message_bytes: usize,
     /// Time between two messages.
     pub message_interval: Duration,
+    /// Whether the first member is the group's master site, which computes the topology for
+    /// all (floodd's `master-site`).
+    pub master: bool,
 }
 
 impl Default for GroupScenario {
@@ -41,6 +44,7 @@ impl Default for GroupScenario {
             messages: 20,
             message_bytes: 1024,
             message_interval: Duration::from_millis(100),
+            master: false,
         }
     }
 }
@@ -58,6 +62,8 @@ pub struct GroupsReport {
     pub topology_k_connected: bool,
     /// Edges of the topology the first live member computed.
     pub topology_edges: usize,
+    /// Live members whose topology is the master site's.
+    pub topology_from_master: u32,
     /// Messages acknowledged to their publishers.
     pub messages: u32,
     /// Deliveries to live members other than the origin ÷ (messages × those members).
@@ -85,7 +91,11 @@ impl GroupScenario {
         let members = self.members(sim);
         let spec = GroupSpec {
             sites: members.iter().map(NodeId::to_string).collect(),
-            params: GroupParams { connectivity: self.connectivity, ..GroupParams::default() },
+            params: GroupParams {
+                connectivity: self.connectivity,
+                master_site: self.master.then(|| members[0].to_string()),
+                ..GroupParams::default()
+            },
         };
         for member in 0..self.size.min(sim.len()) {
             let command =
@@ -118,9 +128,12 @@ impl GroupScenario {
     pub fn report(&self, sim: &Sim) -> GroupsReport {
         let live: Vec<NodeIndex> =
             (0..self.size.min(sim.len())).filter(|n| sim.is_up(*n)).collect();
-        let topologies: Vec<_> = live
+        let held: Vec<_> =
+            live.iter().filter_map(|node| sim.node(*node)?.groups().topology(GROUP_NAME)).collect();
+        let from_master =
+            held.iter().filter(|t| matches!(t.computed_by, ComputedBy::Master(_))).count();
+        let topologies: Vec<_> = held
             .iter()
-            .filter_map(|node| sim.node(*node)?.groups().topology(GROUP_NAME))
             .map(|topology| (topology.members.clone(), topology.edges.clone()))
             .collect();
         let agreed =
@@ -160,6 +173,7 @@ impl GroupScenario {
             topology_agreed: agreed,
             topology_k_connected: k_connected,
             topology_edges: topologies.first().map_or(0, |(_, edges)| edges.len()),
+            topology_from_master: from_master as u32,
             messages: log.published.len() as u32,
             delivered_fraction: if expected == 0 {
                 1.0

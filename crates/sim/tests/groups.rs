@@ -1,12 +1,12 @@
 //! floodd groups in the simulator: 200 members agree on one k-connected topology for k = 2
-//! and k = 4 (k = 3 runs in scenarios/groups.toml, with crashes), and every message reaches
-//! every member once.
+//! and k = 4 (k = 3 runs in scenarios/groups.toml, with crashes), computed by every member or
+//! by a master site, and every message reaches every member once.
 
 use std::time::Duration;
 
 use herald_sim::{GroupScenario, Scenario};
 
-fn run(connectivity: u8, seed: u64) -> herald_sim::GroupsReport {
+fn run(connectivity: u8, master: bool, seed: u64) -> herald_sim::GroupsReport {
     let scenario = Scenario {
         nodes: 200,
         seed,
@@ -16,6 +16,7 @@ fn run(connectivity: u8, seed: u64) -> herald_sim::GroupsReport {
             size: 200,
             connectivity,
             messages: 10,
+            master,
             ..GroupScenario::default()
         }),
         ..Scenario::default()
@@ -28,7 +29,7 @@ fn run(connectivity: u8, seed: u64) -> herald_sim::GroupsReport {
 #[test]
 fn two_hundred_members_agree_on_a_k_connected_topology_for_k_2_and_4() {
     for k in [2, 4] {
-        let groups = run(k, 1);
+        let groups = run(k, false, 1);
         assert!(groups.topology_agreed, "k = {k}: {groups:?}");
         assert!(groups.topology_k_connected, "k = {k}: {groups:?}");
         // A k-connected graph on 200 members has at least 100·k edges.
@@ -37,4 +38,14 @@ fn two_hundred_members_agree_on_a_k_connected_topology_for_k_2_and_4() {
         assert_eq!(groups.delivered_fraction, 1.0, "k = {k}: {groups:?}");
         assert_eq!(groups.duplicates, 0, "k = {k}");
     }
+}
+
+#[test]
+fn with_a_master_site_every_member_floods_over_the_masters_topology() {
+    let groups = run(3, true, 2);
+    assert!(groups.topology_agreed, "{groups:?}");
+    assert!(groups.topology_k_connected, "{groups:?}");
+    assert_eq!(groups.topology_from_master, 200, "{groups:?}");
+    assert_eq!(groups.delivered_fraction, 1.0, "{groups:?}");
+    assert_eq!(groups.duplicates, 0);
 }

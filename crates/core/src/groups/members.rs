@@ -20,9 +20,20 @@ pub struct GroupTopology {
     /// The vertex connectivity the edges achieve (the definition's, unless the group is too
     /// small for it).
     pub connectivity: usize,
+    /// Who computed it.
+    pub computed_by: ComputedBy,
     /// How many topologies of the group this node computed that differed from the one before
     /// (1 for the first).
     pub version: u64,
+}
+
+/// Who computed a group's topology.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ComputedBy {
+    /// Every member, the same way (no live master site).
+    Members,
+    /// The group's master site, this node or another.
+    Master(NodeId),
 }
 
 impl Groups {
@@ -39,7 +50,8 @@ impl Groups {
             Some(held) => {
                 let changed = held.edges != topology.edges
                     || held.members != topology.members
-                    || held.spec != topology.spec;
+                    || held.spec != topology.spec
+                    || held.computed_by != topology.computed_by;
                 held.version + u64::from(changed)
             }
             None => 1,

@@ -17,6 +17,7 @@
 
 mod config;
 mod data;
+mod decree;
 mod estimates;
 mod flood;
 mod log;
@@ -33,9 +34,10 @@ use std::collections::BTreeMap;
 
 pub use config::{GroupsConfig, MESSAGE_LEN_MAX_DEFAULT};
 pub use data::{BodySeal, GroupData, header_seal, message_id_text};
+pub use decree::{DECREE_EDGES_PER_MEMBER_MAX, TopologyDecree};
 pub use estimates::{ESTIMATES_MAX, Estimates};
 pub use measure::PINGS_PENDING_MAX;
-pub use members::GroupTopology;
+pub use members::{ComputedBy, GroupTopology};
 pub use message::{GroupsMessage, GroupsOutput};
 pub use pull::{CHUNK_LEN, chunk_count};
 pub use spec::{

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::groups::topology::{self, CostMatrix, TopologyParams};
-use crate::groups::{Estimates, GroupSpec, GroupTopology, winning_definition};
+use crate::groups::{
+    ComputedBy, Estimates, GroupSpec, GroupTopology, TopologyDecree, winning_definition,
+};
 use crate::id::NodeId;
 use crate::profile::Profile;
 use crate::record::{KEY_LEN_MAX, RecordKind, SignedRecord, Version};
@@ -73,7 +75,7 @@ impl Node {
                 self.groups_refresh.resolved = None;
                 self.note_groups_changed();
             }
-            RecordKind::Estimate => self.note_groups_changed(),
+            RecordKind::Estimate | RecordKind::GroupTopology => self.note_groups_changed(),
             _ => {}
         }
     }
@@ -147,17 +149,31 @@ impl Node {
         let me = self.id();
         let mut out = Vec::new();
         let mut kept = BTreeMap::new();
+        let mut decrees = Vec::new();
         for (name, spec, members) in topologies {
             if !members.contains(&me) {
                 continue;
             }
             let costs = self.cost_matrix(&members);
+            let master = spec
+                .params
+                .master_site
+                .as_ref()
+                .and_then(|site| self.resolve_sites(std::slice::from_ref(site)).pop().flatten())
+                .filter(|id| members.contains(id));
+            if let Some(topology) = self.master_topology(&name, &spec, &members, &costs, master) {
+                kept.insert(name, topology);
+                continue;
+            }
+            let computed_by =
+                if master == Some(me) { ComputedBy::Master(me) } else { ComputedBy::Members };
             // A member's change of state that changed no member, or estimates that moved no
             // cost, leave the topology as it is: computing it is the expensive part.
             if let Some(held) = self.groups.topology(&name)
                 && held.spec.as_ref() == Some(&spec)
                 && held.members == members
                 && held.costs == costs
+                && held.computed_by == computed_by
             {
                 kept.insert(name, held.clone());
                 continue;
@@ -168,15 +184,23 @@ impl Node {
                 ..TopologyParams::default()
             };
             let computed = topology::compute(&members, &costs, &params);
+            if computed_by == ComputedBy::Master(me) {
+                decrees.push((name.clone(), TopologyDecree::of(&members, &computed.edges)));
+            }
             let topology = GroupTopology {
                 spec: Some(spec),
                 members,
                 costs,
                 edges: computed.edges,
                 connectivity: computed.connectivity,
+                computed_by,
                 version: 0,
             };
             kept.insert(name, topology);
+        }
+        for (name, decree) in decrees {
+            // A decree is bounded by the group's bounds; publishing it cannot be refused.
+            let _ = self.publish_own(now, RecordKind::GroupTopology, name, decree.encode(), 0);
         }
         let left: Vec<String> = self
             .groups
@@ -231,6 +255,42 @@ impl Node {
             }
         }
         sites
+    }
+
+    /// The topology `master` (another live member) decreed for group `name`, if it joins the
+    /// same members this node sees and is as connected as the definition asks; else this node
+    /// computes its own.
+    fn master_topology(
+        &self,
+        name: &str,
+        spec: &GroupSpec,
+        members: &[NodeId],
+        costs: &CostMatrix,
+        master: Option<NodeId>,
+    ) -> Option<GroupTopology> {
+        let master = master.filter(|master| *master != self.id())?;
+        let slot =
+            SlotKey { origin: master, family: RecordKind::GroupTopology, key: name.to_owned() };
+        let decree = self
+            .records
+            .get(&slot)
+            .and_then(|record| TopologyDecree::decode(&record.record.payload))
+            .filter(|decree| decree.members == members)?;
+        let k = usize::from(spec.params.connectivity).min(members.len().saturating_sub(1));
+        let pairs: Vec<(usize, usize)> =
+            decree.edges.iter().map(|&(a, b, _)| (usize::from(a), usize::from(b))).collect();
+        if !topology::vertex_connectivity_at_least(members.len(), &pairs, k) {
+            return None;
+        }
+        Some(GroupTopology {
+            spec: Some(spec.clone()),
+            members: members.to_vec(),
+            costs: costs.clone(),
+            edges: decree.edges(),
+            connectivity: k,
+            computed_by: ComputedBy::Master(master),
+            version: 0,
+        })
     }
 
     /// Whether membership holds `id` dead or departed.

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
-use herald_core::groups::{GroupData, GroupSpec, PublishError, message_id_text};
+use herald_core::groups::{ComputedBy, GroupData, GroupSpec, PublishError, message_id_text};
 use herald_core::{MemberState, NodeId, Version};
 
 use super::Actor;
@@ -219,7 +219,10 @@ impl Actor {
                 })
                 .collect(),
             connectivity: topology.connectivity,
-            computed_by: "members".to_owned(),
+            computed_by: match topology.computed_by {
+                ComputedBy::Members => "members".to_owned(),
+                ComputedBy::Master(master) => format!("master:{master}"),
+            },
             version: topology.version,
         })
     }

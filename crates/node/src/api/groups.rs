@@ -116,7 +116,8 @@ pub struct TopologyView {
     pub edges: Vec<EdgeView>,
     /// The connectivity the edges achieve.
     pub connectivity: usize,
-    /// Who computed it: `members` (every member, the same way).
+    /// Who computed it: `members` (every member, the same way), or `master:<node id>` (the
+    /// group's master site).
     pub computed_by: String,
     /// How many different topologies this node computed for the group.
     pub version: u64,

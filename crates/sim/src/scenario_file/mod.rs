@@ -196,6 +196,7 @@ struct GroupRepr {
     messages: Option<u32>,
     message_bytes: Option<usize>,
     message_interval: Option<HumanDuration>,
+    master: Option<bool>,
 }
 
 impl GroupRepr {
@@ -209,6 +210,7 @@ impl GroupRepr {
             messages: self.messages.unwrap_or(base.messages),
             message_bytes: self.message_bytes.unwrap_or(base.message_bytes),
             message_interval: self.message_interval.map_or(base.message_interval, |d| d.0),
+            master: self.master.unwrap_or(base.master),
         }
     }
 }
@@ -495,6 +497,7 @@ membership_converged_ms_max = 20000
                 messages: 7,
                 message_bytes: 100_000,
                 message_interval: Duration::from_secs(1),
+                master: false,
             }),
         };
         assert_eq!(file.scenario, expected);
