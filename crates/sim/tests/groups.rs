@@ -49,3 +49,24 @@ fn with_a_master_site_every_member_floods_over_the_masters_topology() {
     assert_eq!(groups.delivered_fraction, 1.0, "{groups:?}");
     assert_eq!(groups.duplicates, 0);
 }
+
+#[test]
+fn when_the_master_site_crashes_the_members_compute_the_topology_themselves() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/groups.toml");
+    let file = herald_sim::ScenarioFile::load(path).unwrap_or_else(|e| panic!("{e}"));
+    // A third of the members crash; with seed 1 the master (the first member) survives, with
+    // seed 3 it is among the crashed.
+    for (seed, master_survives) in [(1, true), (3, false)] {
+        let mut scenario = file.with_seed(seed);
+        let group = scenario.group.as_mut().expect("groups.toml has a group");
+        group.master = true;
+        let report = scenario.run(|_, _| {});
+        assert_eq!(report.violation, None, "seed {seed}");
+        let groups = report.groups.expect("a group");
+        let expected_from_master = if master_survives { report.alive_at_end } else { 0 };
+        assert_eq!(groups.topology_from_master, expected_from_master, "seed {seed}: {groups:?}");
+        assert!(groups.topology_agreed && groups.topology_k_connected, "seed {seed}: {groups:?}");
+        assert_eq!(groups.delivered_fraction, 1.0, "seed {seed}: {groups:?}");
+        assert_eq!(groups.duplicates, 0, "seed {seed}");
+    }
+}
