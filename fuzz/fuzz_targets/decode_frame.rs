@@ -1,16 +1,17 @@
 //! Fuzzes `wire::decode`, the decoder of every frame a peer sends.
 //!
 //! Decoding must never panic. A frame that decodes must also re-encode to a frame that decodes
-//! to the same message, and the records it carries (a gossiped record, an anti-entropy push) go
-//! through `verify` and through a `DirectVerifier`, as a node would do next; the two must accept
-//! and refuse the same records.
+//! to the same message, and the records it carries (a gossiped record, an anti-entropy push, an
+//! overlay message's profile, a group message's header) go through `verify` and through a
+//! `DirectVerifier`, as a node would do next; the two must accept and refuse the same records.
 
 #![no_main]
 
 use std::cell::RefCell;
 
-use herald_core::broadcast::BroadcastMessage;
 use herald_core::anti_entropy::AntiEntropyMessage;
+use herald_core::broadcast::BroadcastMessage;
+use herald_core::groups::GroupsMessage;
 use herald_core::wire::{self, Message};
 use herald_core::{DirectVerifier, Verifier};
 use libfuzzer_sys::fuzz_target;
@@ -27,6 +28,9 @@ fuzz_target!(|frame: &[u8]| {
     let records = match &message {
         Message::Broadcast(BroadcastMessage::Gossip { record, .. }) => std::slice::from_ref(record),
         Message::AntiEntropy(AntiEntropyMessage::Records { records, .. }) => records.as_slice(),
+        Message::Overlay { profile: Some(record), .. }
+        | Message::Groups(GroupsMessage::Chunk { header: record, .. })
+        | Message::Groups(GroupsMessage::Offer { header: record }) => std::slice::from_ref(record),
         _ => &[],
     };
     VERIFIER.with_borrow_mut(|verifier| {
