@@ -181,8 +181,13 @@ impl DataDir {
             bail!("{} already belongs to grid {grid}", self.path.display());
         }
         let root = load_or_make_key(&self.path.join(ROOT_KEY_FILE))?;
+        self.become_server_of(&root, name)
+    }
+
+    /// Makes this node a server of the grid whose root is `root`, certified by it.
+    fn become_server_of(&mut self, root: &Keypair, name: &str) -> Result<NodeId> {
         let chain = CertChain::issue_by_root(
-            &root,
+            root,
             self.keypair.id(),
             Role::Server,
             unix_ms().saturating_add(ROOT_CERT_VALIDITY_MS),
@@ -207,15 +212,7 @@ impl DataDir {
             }
             return Ok(grid);
         }
-        let chain = CertChain::issue_by_root(
-            root,
-            self.keypair.id(),
-            Role::Server,
-            unix_ms().saturating_add(ROOT_CERT_VALIDITY_MS),
-        );
-        let profile = StoredProfile { name: name.to_owned(), role: Role::Server, seen_as: None };
-        self.set_membership(root.id(), &chain, &profile, &[])?;
-        Ok(root.id())
+        self.become_server_of(root, name)
     }
 
     /// Up to where each (group, origin) was exported, as last recorded.

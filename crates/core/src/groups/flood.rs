@@ -2,6 +2,7 @@
 //! neighbours that may lack it, and delivered; bodies longer than a chunk are offered and
 //! pulled, and served in chunks to the neighbour that asks.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::id::NodeId;
@@ -10,9 +11,29 @@ use crate::time::Instant;
 
 use super::log::Held;
 use super::pull::{self, CHUNK_LEN, ChunkOutcome, Pull};
-use super::{GroupData, Groups, GroupsMessage, GroupsOutput, header_seal};
+use super::{Group, GroupData, Groups, GroupsCounters, GroupsMessage, GroupsOutput, header_seal};
 
 impl Groups {
+    /// The group of the message `header` names, if this node takes part in it and lacks the
+    /// message; else the chunk or offer is counted (refused, or a duplicate) and `None`.
+    /// (A function of the two fields it touches, so that the others stay free to use.)
+    fn group_lacking<'a>(
+        groups: &'a mut BTreeMap<String, Group>,
+        counters: &mut GroupsCounters,
+        header: &SignedRecord,
+    ) -> Option<&'a mut Group> {
+        let (origin, version) = (header.record.origin, header.record.version);
+        let Some(group) = groups.get_mut(&header.record.key) else {
+            counters.refused += 1;
+            return None;
+        };
+        if group.logs.get(&origin).is_some_and(|log| log.has(version)) {
+            counters.duplicates += 1;
+            return None;
+        }
+        Some(group)
+    }
+
     pub(super) fn on_chunk(
         &mut self,
         now: Instant,
@@ -22,14 +43,9 @@ impl Groups {
         out: &mut Vec<GroupsOutput>,
     ) {
         let (origin, version) = (header.record.origin, header.record.version);
-        let Some(group) = self.groups.get_mut(&header.record.key) else {
-            self.counters.refused += 1;
+        let Some(group) = Self::group_lacking(&mut self.groups, &mut self.counters, &header) else {
             return;
         };
-        if group.logs.get(&origin).is_some_and(|log| log.has(version)) {
-            self.counters.duplicates += 1;
-            return;
-        }
         if let Some(pull) = group.pulls.get_mut(&(origin, version)) {
             if pull.header.digest() != header.digest() {
                 self.counters.refused += 1;
@@ -69,14 +85,9 @@ impl Groups {
         let (origin, version) = (header.record.origin, header.record.version);
         let budget = self.config.data_storage_max;
         let in_use = self.stored_bytes + self.pulling_bytes;
-        let Some(group) = self.groups.get_mut(&header.record.key) else {
-            self.counters.refused += 1;
+        let Some(group) = Self::group_lacking(&mut self.groups, &mut self.counters, &header) else {
             return;
         };
-        if group.logs.get(&origin).is_some_and(|log| log.has(version)) {
-            self.counters.duplicates += 1;
-            return;
-        }
         if let Some(pull) = group.pulls.get_mut(&(origin, version)) {
             if pull.from != from && !pull.others.contains(&from) && pull.others.len() < 8 {
                 pull.others.push(from);
