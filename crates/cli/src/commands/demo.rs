@@ -241,6 +241,8 @@ async fn start(
     let mut options = NodeOptions::new(node_dir(root, index));
     options.listen = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
     options.http = http;
+    // The demo's nodes share one machine; none needs the floodd client interface.
+    options.client_port = None;
     options.name = Some(format!("demo-{index}"));
     RunningNode::start(options).await.with_context(|| format!("starting node {index}"))
 }
