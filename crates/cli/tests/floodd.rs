@@ -38,7 +38,7 @@ struct Site {
 
 /// A site's configuration file: every site's definition, the group, and its own export command
 /// (a script in its data directory) followed by `local`, more local parameters.
-fn configuration_with(sites: &[Site], export: &Path, local: &str) -> String {
+fn configuration_with(sites: &[Site], export: &Path, local: &str, group: &str) -> String {
     let mut text = String::from("; three sites on one machine\n");
     for site in sites {
         text += &format!(
@@ -47,7 +47,7 @@ fn configuration_with(sites: &[Site], export: &Path, local: &str) -> String {
         );
     }
     text += "(:group-define (:group-name mirror) (:site alpha) (:site beta) (:site gamma)\n";
-    text += "  (:connectivity 2) (:ping-period 15.0))\n";
+    text += &format!("  (:connectivity 2) (:ping-period 15.0){group})\n");
     text += &format!("(:local (:export-command \"{}\"){local})\n", export.display());
     text
 }
@@ -88,6 +88,7 @@ fn three_sites(
     root: &Path,
     failures: impl Fn(usize) -> u32,
     local: impl Fn(usize) -> String,
+    group: &str,
 ) -> Vec<Site> {
     let sites: Vec<Site> = ["alpha", "beta", "gamma"]
         .into_iter()
@@ -97,7 +98,7 @@ fn three_sites(
         let dir = root.join(site.name);
         std::fs::create_dir_all(&dir).unwrap();
         let script = export_script(&dir, failures(index));
-        let text = configuration_with(&sites, &script, &local(index));
+        let text = configuration_with(&sites, &script, &local(index), group);
         std::fs::write(root.join(format!("{}.conf", site.name)), text).unwrap();
     }
     sites
@@ -134,7 +135,7 @@ fn messages_reach_every_other_sites_export_command_once_even_across_a_restart() 
     let root = tempfile::tempdir().unwrap();
     let root = root.path();
     // beta's command fails twice before it takes anything.
-    let sites = three_sites(root, |index| if index == 1 { 2 } else { 0 }, |_| String::new());
+    let sites = three_sites(root, |index| if index == 1 { 2 } else { 0 }, |_| String::new(), "");
     let mut nodes: Vec<Node> = (0..3).map(|index| start(root, &sites, index)).collect();
     for node in &nodes {
         wait_for("the three sites to agree on a topology", SETTLE, || topology_edges(node) == 3);
@@ -176,7 +177,7 @@ fn a_grid_secret_admits_the_sites_that_hold_it_and_no_other() {
             if index == 2 { "another-secret-entirely" } else { "a-long-random-grid-secret" };
         format!(" (:grid-secret \"{secret}\")")
     };
-    let sites = three_sites(root, |_| 0, secret);
+    let sites = three_sites(root, |_| 0, secret, "");
     let nodes: Vec<Node> = (0..3).map(|index| start_with(root, &sites, index, &[])).collect();
     assert_eq!(nodes[0].status()["grid_id"], nodes[1].status()["grid_id"]);
     assert_ne!(nodes[0].status()["grid_id"], nodes[2].status()["grid_id"]);
@@ -190,6 +191,44 @@ fn a_grid_secret_admits_the_sites_that_hold_it_and_no_other() {
     std::thread::sleep(Duration::from_secs(2));
     assert!(exported(root, "gamma").is_empty(), "a site with another secret got the message");
     assert_eq!(nodes[0].state_of(&nodes[2].id()), None, "alpha admitted gamma");
+}
+
+#[test]
+fn the_master_sites_topology_generator_decides_the_topology_of_every_member() {
+    let root = tempfile::tempdir().unwrap();
+    let root = root.path();
+    // A path through the three sites: connected, though not 2-connected, which a generator
+    // may decide.
+    let generator = root.join("generator.sh");
+    std::fs::write(
+        &generator,
+        "#!/bin/sh\ncat > input.json\necho 'alpha beta'\necho 'beta gamma'\n",
+    )
+    .unwrap();
+    let _ = std::process::Command::new("chmod").args(["+x", generator.to_str().unwrap()]).status();
+    let group = format!(" (:master-site alpha) (:topology-generator \"{}\")", generator.display());
+    let sites = three_sites(root, |_| 0, |_| String::new(), &group);
+    let nodes: Vec<Node> = (0..3).map(|index| start(root, &sites, index)).collect();
+    let alpha = nodes[0].id();
+    for node in &nodes {
+        wait_for("every site to flood over the generator's topology", SETTLE, || {
+            api_get(node, "/v1/groups/mirror/topology").is_some_and(|topology| {
+                topology["computed_by"] == format!("master:{alpha}")
+                    && topology["edges"].as_array().map_or(0, Vec::len) == 2
+            })
+        });
+    }
+    let input = std::fs::read_to_string(root.join("alpha").join("input.json")).unwrap();
+    let input: serde_json::Value = serde_json::from_str(&input).expect("the generator read JSON");
+    assert_eq!(input["group"], "mirror");
+    assert_eq!(input["members"].as_array().map(Vec::len), Some(3), "{input}");
+    let replies = client(sites[2].client_port, b"data\r\nover the path\r\n.\r\nquit\r\n");
+    assert!(replies.iter().any(|line| line.starts_with("250 ")), "{replies:?}");
+    for site in ["alpha", "beta"] {
+        wait_for("the message along the path", SETTLE, || {
+            exported(root, site) == b"over the path\n"
+        });
+    }
 }
 
 #[test]

@@ -26,6 +26,7 @@ use crate::datadir::{
 };
 use crate::export::{self, ExportCommand};
 use crate::floodd::client::NodeService;
+use crate::floodd::generator;
 use crate::floodd::line::{self, LineLimits};
 use crate::handle::NodeHandle;
 use crate::policy::{GridPolicy, grid_root_from_secret};
@@ -126,6 +127,7 @@ pub struct RunningNode {
     exit: Arc<Notify>,
     client: Option<JoinHandle<()>>,
     export: Option<JoinHandle<()>>,
+    generator: JoinHandle<()>,
     handle: NodeHandle,
     transport: Transport,
     actor: JoinHandle<Result<()>>,
@@ -192,6 +194,7 @@ impl RunningNode {
         let advertised = advertised_addresses(listen_addr, profile.seen_as);
         write_file(&options.data_dir, LISTEN_ADDR_FILE, listen_addr.to_string().as_bytes(), 0o644)?;
         let (events, _) = broadcast::channel(1024);
+        let (topology_jobs, topology_jobs_in) = mpsc::channel(16);
         let mut actor = Actor::new(ActorParts {
             node,
             data,
@@ -203,6 +206,7 @@ impl RunningNode {
             advertised,
             contacts: contacts.clone(),
             events: events.clone(),
+            topology_jobs,
         });
         actor.publish_profile()?;
         actor.define_groups(&options.groups)?;
@@ -236,6 +240,11 @@ impl RunningNode {
                 ExportCommand::new(command, options.data_dir.clone(), options.export_timeout);
             tokio::spawn(export::worker::run(handle.clone(), command, queued))
         });
+        let generator = tokio::spawn(generator::run(
+            handle.clone(),
+            options.data_dir.clone(),
+            topology_jobs_in,
+        ));
         let exit = Arc::new(Notify::new());
         let (client_addr, client) = match options.client_port {
             None => (None, None),
@@ -262,6 +271,7 @@ impl RunningNode {
             exit,
             client,
             export,
+            generator,
             handle,
             transport,
             actor,
@@ -315,12 +325,13 @@ impl RunningNode {
         }
     }
 
-    /// Stops the client interface and the export worker (a running export command is killed;
-    /// its batch stays queued in the store).
+    /// Stops the client interface, the export worker (a running export command is killed; its
+    /// batch stays queued in the store) and the topology generator's worker.
     fn stop_tasks(&self) {
         for task in [&self.client, &self.export].into_iter().flatten() {
             task.abort();
         }
+        self.generator.abort();
     }
 
     /// Waits until the node stops by itself (a store failure), returning why.

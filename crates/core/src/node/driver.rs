@@ -154,6 +154,21 @@ pub enum Event {
     /// A group data message is delivered: once, in its origin's order, this node's own
     /// included. Its [`crate::PersistOp::SetGroupCursor`] follows the last of a run.
     GroupDelivered(GroupData),
+    /// This node is the master of a group with a topology generator, and the generator's
+    /// inputs changed: the driver runs `command` on them and hands its edges to
+    /// [`crate::Node::offer_topology`].
+    TopologyWanted {
+        /// The group.
+        group: String,
+        /// The generator's command (floodd's `topology-generator`).
+        command: String,
+        /// The connectivity the group asks for.
+        connectivity: u8,
+        /// The live members, sorted.
+        members: Vec<NodeId>,
+        /// The measured round trips between them: (one, the other, milliseconds).
+        costs: Vec<(NodeId, NodeId, u32)>,
+    },
 }
 
 /// What the driver must do.

@@ -15,7 +15,7 @@ use crate::record::{KEY_LEN_MAX, RecordKind, SignedRecord, Version};
 use crate::record_set::SlotKey;
 use crate::time::Instant;
 
-use super::{CommandError, Node};
+use super::{CommandError, Event, Node, Output};
 
 /// The weight of a hop of diameter in a group topology's objective, against milliseconds of
 /// summed link round trips. In the simulator (200 members, k = 3), 3,000 rather than the
@@ -42,6 +42,8 @@ pub(super) struct GroupsRefresh {
     /// Each group's winning definition with the nodes its sites name, kept until a definition
     /// or a profile changes (a member's change of state only filters it).
     resolved: Option<Vec<(String, GroupSpec, Vec<NodeId>)>>,
+    /// The inputs last handed to the driver's topology generator, by group.
+    requested: BTreeMap<String, (Vec<NodeId>, CostMatrix)>,
 }
 
 impl GroupsRefresh {
@@ -165,8 +167,17 @@ impl Node {
                 kept.insert(name, topology);
                 continue;
             }
-            let computed_by =
-                if master == Some(me) { ComputedBy::Master(me) } else { ComputedBy::Members };
+            // This node is the master and an external command computes the topology: ask the
+            // driver to run it when its inputs changed, and compute one meanwhile.
+            let generator = master == Some(me) && spec.params.topology_generator.is_some();
+            if generator {
+                self.want_generated_topology(&name, &spec, &members, &costs);
+            }
+            let computed_by = if master == Some(me) && !generator {
+                ComputedBy::Master(me)
+            } else {
+                ComputedBy::Members
+            };
             // A member's change of state that changed no member, or estimates that moved no
             // cost, leave the topology as it is: computing it is the expensive part.
             if let Some(held) = self.groups.topology(&name)
@@ -257,9 +268,9 @@ impl Node {
         sites
     }
 
-    /// The topology `master` (another live member) decreed for group `name`, if it joins the
-    /// same members this node sees and is as connected as the definition asks; else this node
-    /// computes its own.
+    /// The topology `master` (another live member, or this node when a generator made it)
+    /// decreed for group `name`, if it joins the same members this node sees and connects
+    /// them; else this node computes its own.
     fn master_topology(
         &self,
         name: &str,
@@ -268,7 +279,9 @@ impl Node {
         costs: &CostMatrix,
         master: Option<NodeId>,
     ) -> Option<GroupTopology> {
-        let master = master.filter(|master| *master != self.id())?;
+        // The master's own decree counts only if an external command made it.
+        let master = master
+            .filter(|master| *master != self.id() || spec.params.topology_generator.is_some())?;
         let slot =
             SlotKey { origin: master, family: RecordKind::GroupTopology, key: name.to_owned() };
         let decree = self
@@ -276,12 +289,19 @@ impl Node {
             .get(&slot)
             .and_then(|record| TopologyDecree::decode(&record.record.payload))
             .filter(|decree| decree.members == members)?;
-        let k = usize::from(spec.params.connectivity).min(members.len().saturating_sub(1));
         let pairs: Vec<(usize, usize)> =
             decree.edges.iter().map(|&(a, b, _)| (usize::from(a), usize::from(b))).collect();
-        if !topology::vertex_connectivity_at_least(members.len(), &pairs, k) {
+        if !topology::is_connected(members.len(), &pairs) {
             return None;
         }
+        // A generator's topology need only connect the members (floodd's rule); say how
+        // connected it is.
+        let asked = usize::from(spec.params.connectivity).min(members.len().saturating_sub(1));
+        let k = if topology::vertex_connectivity_at_least(members.len(), &pairs, asked) {
+            asked
+        } else {
+            1
+        };
         Some(GroupTopology {
             spec: Some(spec.clone()),
             members: members.to_vec(),
@@ -291,6 +311,83 @@ impl Node {
             computed_by: ComputedBy::Master(master),
             version: 0,
         })
+    }
+
+    /// Asks the driver to run group `name`'s topology generator, unless it was asked with
+    /// these members and costs already.
+    fn want_generated_topology(
+        &mut self,
+        name: &str,
+        spec: &GroupSpec,
+        members: &[NodeId],
+        costs: &CostMatrix,
+    ) {
+        let inputs = (members.to_vec(), costs.clone());
+        if self.groups_refresh.requested.get(name) == Some(&inputs) {
+            return;
+        }
+        self.groups_refresh.requested.insert(name.to_owned(), inputs);
+        let mut measured = Vec::new();
+        for (a, first) in members.iter().enumerate() {
+            for (b, second) in members.iter().enumerate().skip(a + 1) {
+                if let Some(cost) = costs.get(a, b) {
+                    measured.push((*first, *second, cost));
+                }
+            }
+        }
+        let Some(command) = spec.params.topology_generator.clone() else { return };
+        self.outputs.push_back(Output::Event(Event::TopologyWanted {
+            group: name.to_owned(),
+            command,
+            connectivity: spec.params.connectivity,
+            members: members.to_vec(),
+            costs: measured,
+        }));
+    }
+
+    /// A topology of group `name` made by its generator (this node is the master): checked,
+    /// published as the master's decree, and flooded over from now on. Refused, with the
+    /// reason, if an edge names a node that is not a live member or the graph does not
+    /// connect them all; the last good topology then stays.
+    pub fn offer_topology(
+        &mut self,
+        now: Instant,
+        name: &str,
+        edges: &[(NodeId, NodeId)],
+    ) -> Result<(), String> {
+        let members = self
+            .groups
+            .topology(name)
+            .map(|topology| topology.members.clone())
+            .ok_or_else(|| format!("this node computes no topology for group {name:?}"))?;
+        let costs = self.cost_matrix(&members);
+        let mut decree_edges = Vec::new();
+        let mut pairs = Vec::new();
+        for (a, b) in edges {
+            let index = |id: &NodeId| {
+                members
+                    .binary_search(id)
+                    .map_err(|_| format!("{} is not a live member", id.short()))
+            };
+            let (a, b) = (index(a)?, index(b)?);
+            if a == b {
+                continue;
+            }
+            let (a, b) = (a.min(b), a.max(b));
+            let cost = costs.get(a, b).unwrap_or(topology::UNKNOWN_COST_MS_DEFAULT);
+            pairs.push((a, b));
+            decree_edges.push(crate::groups::Edge { a: members[a], b: members[b], cost_ms: cost });
+        }
+        if !topology::is_connected(members.len(), &pairs) {
+            return Err(format!("the edges do not connect all {} members", members.len()));
+        }
+        decree_edges.sort_by_key(|edge| (edge.a, edge.b));
+        decree_edges.dedup_by_key(|edge| (edge.a, edge.b));
+        let decree = TopologyDecree::of(&members, &decree_edges);
+        self.publish_own(now, RecordKind::GroupTopology, name.to_owned(), decree.encode(), 0)
+            .map_err(|error| error.to_string())?;
+        self.note_groups_changed();
+        Ok(())
     }
 
     /// Whether membership holds `id` dead or departed.

@@ -13,6 +13,7 @@ use crate::api::model::{
     MessageView, MessagesPage, PublishedView, TopologyEventView, TopologyView,
 };
 use crate::datadir::unix_ms;
+use crate::floodd::generator::{GeneratorEstimate, GeneratorInput, GeneratorMember, TopologyJob};
 
 /// Delivered messages numbered in the order this node delivered them (those restored from the
 /// store first, in (group, origin, version) order), so that a client can page through them.
@@ -91,6 +92,57 @@ impl Actor {
                 .map_err(|error| anyhow::anyhow!("defining group {name:?}: {error}"))?;
         }
         Ok(())
+    }
+
+    /// Queues a run of a group's topology generator (this node is its master). A full queue
+    /// drops the run: the next change of the group's inputs asks again.
+    pub(crate) fn want_topology(
+        &mut self,
+        group: String,
+        command: String,
+        connectivity: u8,
+        members: &[NodeId],
+        costs: &[(NodeId, NodeId, u32)],
+    ) {
+        let name_of = |id: &NodeId| {
+            self.profile_of(*id)
+                .map(|profile| profile.name)
+                .filter(|name| !name.is_empty())
+                .unwrap_or_else(|| id.to_string())
+        };
+        let mut names = BTreeMap::new();
+        let mut listed = Vec::new();
+        for id in members {
+            let site = name_of(id);
+            names.insert(id.to_string(), *id);
+            names.insert(site.clone(), *id);
+            listed.push(GeneratorMember { node_id: id.to_string(), site });
+        }
+        let estimates = costs
+            .iter()
+            .map(|(a, b, rtt_ms)| GeneratorEstimate {
+                a: name_of(a),
+                b: name_of(b),
+                rtt_ms: *rtt_ms,
+            })
+            .collect();
+        let input =
+            GeneratorInput { group: group.clone(), connectivity, members: listed, estimates };
+        if self.topology_jobs.try_send(TopologyJob { group, command, input, names }).is_err() {
+            tracing::warn!("the topology generator is busy; this run is skipped");
+        }
+    }
+
+    /// A generator's edges for `group`, offered to the core, which checks them.
+    pub(crate) fn offer_generated_topology(
+        &mut self,
+        group: &str,
+        edges: &[(NodeId, NodeId)],
+    ) -> Result<(), String> {
+        let now = self.clock.now();
+        let offered = self.node.offer_topology(now, group, edges);
+        self.drain().map_err(|error| format!("{error:#}"))?;
+        offered
     }
 
     /// `GET /v1/groups`.

@@ -38,6 +38,7 @@ use crate::address_book::AddressBook;
 use crate::api::model::ApiEvent;
 use crate::clock::Clock;
 use crate::datadir::{Contact, DataDir, StoredProfile, unix_ms};
+use crate::floodd::generator::TopologyJob;
 use crate::policy::GridPolicy;
 use crate::tls::PeerIdentity;
 use crate::transport::{Transport, TransportEvent};
@@ -83,6 +84,8 @@ pub(crate) struct Actor {
     messages: MessageIndex,
     /// Delivered messages waiting for the export command.
     export: ExportQueue,
+    /// Runs of groups' topology generators, for the generator worker.
+    topology_jobs: mpsc::Sender<TopologyJob>,
     stopping: bool,
 }
 
@@ -98,6 +101,7 @@ pub(crate) struct ActorParts {
     pub advertised: Vec<SocketAddr>,
     pub contacts: Vec<Contact>,
     pub events: broadcast::Sender<ApiEvent>,
+    pub topology_jobs: mpsc::Sender<TopologyJob>,
 }
 
 impl Actor {
@@ -137,6 +141,7 @@ impl Actor {
             routing_watch: RoutingWatch::default(),
             messages: MessageIndex::default(),
             export: ExportQueue::default(),
+            topology_jobs: parts.topology_jobs,
             stopping: false,
         }
         .with_restored_messages()
@@ -300,6 +305,15 @@ impl Actor {
                     self.ping_answered(id, rtt, &path);
                 }
                 Output::Event(Event::GroupDelivered(data)) => self.on_group_delivered(&data),
+                Output::Event(Event::TopologyWanted {
+                    group,
+                    command,
+                    connectivity,
+                    members,
+                    costs,
+                }) => {
+                    self.want_topology(group, command, connectivity, &members, &costs);
+                }
             }
         }
         self.tell_topology_changes();

@@ -11,7 +11,7 @@ use crate::datadir::Contact;
 
 impl Actor {
     /// The profile `id` announced, if it arrived.
-    fn profile_of(&self, id: NodeId) -> Option<Profile> {
+    pub(super) fn profile_of(&self, id: NodeId) -> Option<Profile> {
         let slot = SlotKey { origin: id, family: RecordKind::Profile, key: String::new() };
         self.node.records().get(&slot).and_then(|record| Profile::decode(&record.record.payload))
     }
