@@ -1,6 +1,7 @@
 //! `herald demo`: N real nodes on loopback in one process, each with its own QUIC endpoint and
-//! store, joined by invitation; then it floods an announcement, kills K nodes and restarts one,
-//! stops one cleanly, and prints how long each took to reach every node.
+//! store, joined by invitation; then it floods an announcement and a message to a group of all
+//! of them, kills K nodes and restarts one, stops one cleanly, and prints how long each took to
+//! reach every node.
 //!
 //! A kill is [`RunningNode::crash`]: the node's socket goes dark and the survivors must find
 //! out by probing, as after `kill -9`. A clean stop is [`RunningNode::shutdown`], which announces
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
+use herald_core::groups::{GroupParams, GroupSpec};
 use herald_node::api::model::{ApiEvent, InvitationRequest, NodeApi};
 use herald_node::datadir::DataDir;
 use herald_node::join::{JoinOptions, join};
@@ -29,6 +31,9 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinHandle;
 
 use crate::commands::logging::{LogFormat, init_logging};
+
+/// The group the demo floods a message to.
+const DEMO_GROUP: &str = "demo";
 
 /// The service the demo announces.
 const DEMO_SERVICE: &str = "demo";
@@ -70,6 +75,9 @@ struct Figures {
     announcement_all_ms: u64,
     announcement_p50_ms: u64,
     announcement_p99_ms: u64,
+    group_message_all_ms: u64,
+    group_message_p50_ms: u64,
+    group_message_p99_ms: u64,
     dead_everywhere_ms: Option<u64>,
     restart_rejoined_ms: Option<u64>,
     restart_kept_announcement: Option<bool>,
@@ -100,12 +108,13 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
     let bar = progress(u64::from(args.nodes), "starting nodes and joining by invitation");
     let started = Instant::now();
     let mut nodes: Vec<Option<RunningNode>> = Vec::new();
-    let first = start(&root, 0, Some(args.http.unwrap_or(HTTP_DEFAULT))).await;
+    let count = usize::from(args.nodes);
+    let first = start(&root, 0, count, Some(args.http.unwrap_or(HTTP_DEFAULT))).await;
     let first = match first {
         Ok(node) => node,
         // The default API port is taken (another herald): any free port will do.
         Err(_) if args.http.is_none() => {
-            start(&root, 0, Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))).await?
+            start(&root, 0, count, Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))).await?
         }
         Err(error) => return Err(error),
     };
@@ -125,7 +134,7 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
         let options =
             JoinOptions { data_dir: node_dir(&root, index), name: Some(format!("demo-{index}")) };
         join(&code, &options).await.with_context(|| format!("node {index} joining"))?;
-        nodes.push(Some(start(&root, index, None).await?));
+        nodes.push(Some(start(&root, index, count, None).await?));
         bar.inc(1);
     }
     let join_all = started.elapsed();
@@ -136,7 +145,7 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
     bar.finish_and_clear();
 
     let publisher = 1 % nodes.len();
-    let watchers = watch_arrivals(&nodes, publisher, DEMO_SERVICE);
+    let watchers = watch_arrivals(&nodes, publisher, is_demo_announcement);
     let mut payload = serde_json::Map::new();
     payload.insert("hello".into(), "grid".into());
     let announced_at = Instant::now();
@@ -145,6 +154,7 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
         .await
         .map_err(|error| anyhow!("announcing: {error}"))?;
     let arrivals = arrival_times(watchers, announced_at).await?;
+    let message = flood_group_message(&nodes, publisher).await?;
     // A node commits a record it only relays within RELAYED_COMMIT_DELAY (its own records at
     // once): waiting that long makes the restart below a test of what its store kept.
     tokio::time::sleep(herald_node::RELAYED_COMMIT_DELAY * 2).await;
@@ -173,7 +183,7 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
             .iter()
             .any(|name| name == DEMO_SERVICE);
         let restarted_at = Instant::now();
-        nodes[index] = Some(start(&root, index, None).await?);
+        nodes[index] = Some(start(&root, index, count, None).await?);
         let everyone: Vec<usize> = survivors.iter().copied().chain([index]).collect();
         let restarted = [ids[index].clone()];
         wait_until(&bar, || all_see(&nodes, &everyone, &restarted, &["alive"])).await?;
@@ -210,6 +220,9 @@ async fn demo(args: DemoArgs) -> Result<ExitCode> {
         announcement_all_ms: arrivals.max as u64,
         announcement_p50_ms: arrivals.p50 as u64,
         announcement_p99_ms: arrivals.p99 as u64,
+        group_message_all_ms: message.max as u64,
+        group_message_p50_ms: message.p50 as u64,
+        group_message_p99_ms: message.p99 as u64,
         dead_everywhere_ms: dead_everywhere.map(|elapsed| elapsed.as_millis() as u64),
         restart_rejoined_ms: restart.map(|(elapsed, _)| elapsed.as_millis() as u64),
         restart_kept_announcement: restart.map(|(_, kept)| kept),
@@ -236,9 +249,14 @@ fn node_dir(root: &std::path::Path, index: usize) -> PathBuf {
 async fn start(
     root: &std::path::Path,
     index: usize,
+    count: usize,
     http: Option<SocketAddr>,
 ) -> Result<RunningNode> {
     let mut options = NodeOptions::new(node_dir(root, index));
+    // Every node is a site of the demo's group, named as its profile names it.
+    let sites = (0..count).map(|index| format!("demo-{index}")).collect();
+    options.groups =
+        vec![(DEMO_GROUP.to_owned(), GroupSpec { sites, params: GroupParams::default() })];
     options.listen = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
     options.http = http;
     // The demo's nodes share one machine; none needs the floodd client interface.
@@ -293,24 +311,21 @@ where
 }
 
 /// Starts watching the event stream of every running node but the publisher for the first
-/// announcement of `service`; each watcher ends with the moment it saw it.
+/// event `wanted` picks; each watcher ends with the moment it saw it.
 fn watch_arrivals(
     nodes: &[Option<RunningNode>],
     publisher: usize,
-    service: &str,
+    wanted: fn(&ApiEvent) -> bool,
 ) -> Vec<JoinHandle<Option<Instant>>> {
     let others = nodes.iter().enumerate().filter(|(index, _)| *index != publisher);
     others
         .filter_map(|(_, node)| node.as_ref())
         .map(|node| {
             let mut events = node.handle().subscribe();
-            let service = service.to_owned();
             tokio::spawn(async move {
                 loop {
                     match events.recv().await {
-                        Ok(ApiEvent::Announcement(view)) if view.service == service => {
-                            return Some(Instant::now());
-                        }
+                        Ok(event) if wanted(&event) => return Some(Instant::now()),
                         Ok(_) | Err(RecvError::Lagged(_)) => {}
                         Err(RecvError::Closed) => return None,
                     }
@@ -320,7 +335,47 @@ fn watch_arrivals(
         .collect()
 }
 
-/// How long after `announced_at` the watched nodes saw the announcement, in milliseconds.
+/// Whether `event` is the demo's announcement.
+fn is_demo_announcement(event: &ApiEvent) -> bool {
+    matches!(event, ApiEvent::Announcement(view) if view.service == DEMO_SERVICE)
+}
+
+/// Whether `event` is a message of the demo's group.
+fn is_demo_message(event: &ApiEvent) -> bool {
+    matches!(event, ApiEvent::Message(view) if view.group == DEMO_GROUP)
+}
+
+/// Waits until every node computed the demo group's topology over all of them, then floods a
+/// message to it from `publisher`; returns how long the others took to get it.
+async fn flood_group_message(
+    nodes: &[Option<RunningNode>],
+    publisher: usize,
+) -> Result<Percentiles> {
+    let bar = progress(0, "waiting until every node has the group's topology");
+    let everyone = nodes.len();
+    wait_until(&bar, || async {
+        for node in nodes.iter().flatten() {
+            let group = node.handle().group(DEMO_GROUP.into()).await;
+            let known = group
+                .map_or(0, |group| group.members.iter().filter(|m| m.node_id.is_some()).count());
+            if known < everyone || node.handle().topology(DEMO_GROUP.into()).await.is_err() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    })
+    .await?;
+    bar.finish_and_clear();
+    let watchers = watch_arrivals(nodes, publisher, is_demo_message);
+    let published_at = Instant::now();
+    handle(nodes, publisher)?
+        .publish_group(DEMO_GROUP.into(), b"hello, group".to_vec())
+        .await
+        .map_err(|error| anyhow!("publishing to the group: {error}"))?;
+    arrival_times(watchers, published_at).await
+}
+
+/// How long after `announced_at` the watched nodes saw what was published, in milliseconds.
 async fn arrival_times(
     watchers: Vec<JoinHandle<Option<Instant>>>,
     announced_at: Instant,
@@ -329,7 +384,7 @@ async fn arrival_times(
     for watcher in watchers {
         let seen = tokio::time::timeout(PHASE_TIMEOUT, watcher).await;
         let Ok(Ok(Some(at))) = seen else {
-            bail!("the announcement did not reach every node within {} s", PHASE_TIMEOUT.as_secs());
+            bail!("the publication did not reach every node within {} s", PHASE_TIMEOUT.as_secs());
         };
         arrivals.push(at.saturating_duration_since(announced_at).as_secs_f64() * 1e3);
     }
@@ -353,6 +408,13 @@ fn print_figures(figures: &Figures, json: bool) -> Result<()> {
         figures.announcement_all_ms,
         figures.announcement_p50_ms,
         figures.announcement_p99_ms
+    );
+    println!(
+        "a group message reached the other {} members in {} ms (p50 {} ms, p99 {} ms)",
+        figures.nodes - 1,
+        figures.group_message_all_ms,
+        figures.group_message_p50_ms,
+        figures.group_message_p99_ms
     );
     if let Some(dead) = figures.dead_everywhere_ms {
         println!(
