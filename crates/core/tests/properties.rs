@@ -224,6 +224,8 @@ fn any_groups_message() -> impl Strategy<Value = GroupsMessage> {
             .prop_map(|(group, heads, reply)| GroupsMessage::Digest { group, heads, reply }),
         any::<u64>().prop_map(|nonce| GroupsMessage::Ping { nonce }),
         any::<u64>().prop_map(|nonce| GroupsMessage::Pong { nonce }),
+        (any::<u64>(), vec(any::<u8>(), 0..=64))
+            .prop_map(|(nonce, fill)| GroupsMessage::Probe { nonce, fill }),
     ]
 }
 
@@ -289,12 +291,13 @@ fn variant_name(message: &Message) -> &'static str {
             GroupsMessage::Digest { .. } => "groups/digest",
             GroupsMessage::Ping { .. } => "groups/ping",
             GroupsMessage::Pong { .. } => "groups/pong",
+            GroupsMessage::Probe { .. } => "groups/probe",
         },
     }
 }
 
 /// Every variant [`variant_name`] knows.
-const VARIANT_COUNT: usize = 34;
+const VARIANT_COUNT: usize = 35;
 
 /// A small pool of records that collide often: two origins, two keys, three versions, and per
 /// version two announcements with different payloads (a same-version conflict), a tombstone, and

@@ -7,8 +7,12 @@ use serde::{Deserialize, Serialize};
 use crate::id::NodeId;
 use crate::record::{decode_payload, encode_payload};
 
-/// Peers an estimate record may list, at most.
+/// Round trips an estimate record may list, at most.
 pub const ESTIMATES_MAX: usize = 1024;
+
+/// Bandwidths an estimate record may list, at most: with [`ESTIMATES_MAX`] round trips, the
+/// payload stays within a record's (about 38 + 19 KB of 64 KiB).
+pub const BANDWIDTH_ESTIMATES_MAX: usize = 512;
 
 /// Smoothed measurements from the origin to its peers.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,7 +31,8 @@ impl Estimates {
 
     /// Reads a record payload; `None` unless it is exactly one set of estimates within bounds.
     pub fn decode(bytes: &[u8]) -> Option<Estimates> {
-        decode_payload::<Estimates>(bytes)
-            .filter(|e| e.rtt_ms.len() <= ESTIMATES_MAX && e.bandwidth_kbps.len() <= ESTIMATES_MAX)
+        decode_payload::<Estimates>(bytes).filter(|e| {
+            e.rtt_ms.len() <= ESTIMATES_MAX && e.bandwidth_kbps.len() <= BANDWIDTH_ESTIMATES_MAX
+        })
     }
 }

@@ -1,10 +1,9 @@
 //! Measurements between group members (seed 004): each member pings a random other member
-//! every `ping-period`, smooths the round trips (and takes those the driver measured on its
-//! own connections), and shares them as its estimates record every `estimates-period`, when
-//! they moved enough to matter. Every member computes the group's topology from the same
-//! shared estimates, so a quiet grid re-publishes nothing and its topology stays put.
-//!
-//! Not built: bandwidth probes (the estimates record has room for them; see docs/decisions.md).
+//! every `ping-period` and probes the bandwidth to one every `bandwidth-period` (the `probe`
+//! module), smooths the round trips (and takes those the driver measured on its own
+//! connections), and shares both as its estimates record every `estimates-period`, when they
+//! moved enough to matter. Every member computes the group's topology from the same shared
+//! estimates, so a quiet grid re-publishes nothing and its topology stays put.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -13,7 +12,8 @@ use crate::id::NodeId;
 use crate::rng::Rng;
 use crate::time::Instant;
 
-use super::estimates::{ESTIMATES_MAX, Estimates};
+use super::estimates::{BANDWIDTH_ESTIMATES_MAX, ESTIMATES_MAX, Estimates};
+use super::probe::{PROBE_LEN, Probes};
 use super::{Groups, GroupsMessage, GroupsOutput};
 
 /// Pings awaiting their answer, at most; the oldest is forgotten first.
@@ -37,10 +37,22 @@ pub(super) struct Measurements {
     next_nonce: u64,
     /// When each group's next ping is due.
     next_ping: BTreeMap<String, Instant>,
+    /// Bandwidth probes and their results.
+    probes: Probes,
+    /// When each group's next bandwidth probe is due.
+    next_probe: BTreeMap<String, Instant>,
     /// When the estimates are next looked at.
     next_share: Option<Instant>,
     /// The estimates last shared, and when.
     shared: Option<(Estimates, Instant)>,
+}
+
+impl Measurements {
+    /// A fresh nonce for a ping or a probe.
+    fn nonce(&mut self) -> u64 {
+        self.next_nonce += 1;
+        self.next_nonce
+    }
 }
 
 impl Groups {
@@ -72,37 +84,50 @@ impl Groups {
         *smoothed += RTT_GAIN * (ms - *smoothed);
     }
 
-    /// Sends each group's ping if due, and shares the estimates if due and changed.
+    /// Sends each group's ping and bandwidth probe if due, and shares the estimates if due and
+    /// changed.
     pub(super) fn measure(&mut self, now: Instant, rng: &mut Rng, out: &mut Vec<GroupsOutput>) {
         let mut pings = Vec::new();
+        let mut probes = Vec::new();
         for (name, group) in &self.groups {
             let Some(topology) = &group.topology else { continue };
             let Some(spec) = &topology.spec else { continue };
-            let due = self.measurements.next_ping.entry(name.clone()).or_insert(now);
-            if now < *due {
-                continue;
-            }
-            *due = now + spec.params.ping_period;
             let others: Vec<NodeId> =
                 topology.members.iter().copied().filter(|member| *member != self.me).collect();
-            if !others.is_empty() {
-                pings.push(others[rng.index(others.len())]);
+            let measurements = &mut self.measurements;
+            let schedules = [
+                (&mut measurements.next_ping, spec.params.ping_period, &mut pings),
+                (&mut measurements.next_probe, spec.params.bandwidth_period, &mut probes),
+            ];
+            for (next, period, picked) in schedules {
+                let due = next.entry(name.clone()).or_insert(now);
+                if now >= *due {
+                    *due = now + period;
+                    if !others.is_empty() {
+                        picked.push(others[rng.index(others.len())]);
+                    }
+                }
             }
         }
         for peer in pings {
+            let nonce = self.measurements.nonce();
             let measurements = &mut self.measurements;
-            measurements.next_nonce += 1;
-            let nonce = measurements.next_nonce;
             measurements.pings.insert(nonce, (peer, now));
             while measurements.pings.len() > PINGS_PENDING_MAX {
                 measurements.pings.pop_first();
             }
             out.push(GroupsOutput::Send(peer, GroupsMessage::Ping { nonce }));
         }
+        for peer in probes {
+            let nonce = self.measurements.nonce();
+            self.measurements.probes.sent(nonce, peer, now);
+            let fill = vec![0; PROBE_LEN];
+            out.push(GroupsOutput::Send(peer, GroupsMessage::Probe { nonce, fill }));
+        }
         self.share_estimates(now, out);
     }
 
-    /// Answers a ping.
+    /// Answers a ping, or a probe once it arrived whole.
     pub(super) fn on_ping(&self, from: NodeId, nonce: u64, out: &mut Vec<GroupsOutput>) {
         if self.groups.is_empty() {
             return;
@@ -110,7 +135,7 @@ impl Groups {
         out.push(GroupsOutput::Send(from, GroupsMessage::Pong { nonce }));
     }
 
-    /// Takes the round trip of an answered ping.
+    /// Takes the round trip of an answered ping, or the bandwidth of an answered probe.
     pub(super) fn on_pong(&mut self, now: Instant, from: NodeId, nonce: u64) {
         match self.measurements.pings.remove(&nonce) {
             Some((peer, sent)) if peer == from => self.sample(peer, now.saturating_since(sent)),
@@ -118,8 +143,18 @@ impl Groups {
                 self.measurements.pings.insert(nonce, entry);
                 self.counters.refused += 1;
             }
-            None => self.counters.refused += 1,
+            None => {
+                let rtt = self.rtt_to(from);
+                if !self.measurements.probes.answered(now, from, nonce, rtt) {
+                    self.counters.refused += 1;
+                }
+            }
         }
+    }
+
+    /// The smoothed bandwidth to `peer`, in kilobytes per second, if probed.
+    pub fn bandwidth_to(&self, peer: NodeId) -> Option<u32> {
+        self.measurements.probes.kbps_to(peer)
     }
 
     /// Shares the estimates every `estimates-period` (the shortest of the groups'), if one
@@ -148,9 +183,11 @@ impl Groups {
             .take(ESTIMATES_MAX)
             .map(|(peer, ms)| (*peer, ms.round().clamp(1.0, f64::from(u32::MAX)) as u32))
             .collect();
-        let estimates = Estimates { rtt_ms, bandwidth_kbps: Vec::new() };
+        let bandwidth_kbps: Vec<(NodeId, u32)> =
+            measurements.probes.estimates().take(BANDWIDTH_ESTIMATES_MAX).collect();
+        let estimates = Estimates { rtt_ms, bandwidth_kbps };
         let moved = match &measurements.shared {
-            None => !estimates.rtt_ms.is_empty(),
+            None => !estimates.rtt_ms.is_empty() || !estimates.bandwidth_kbps.is_empty(),
             Some((shared, _)) => moved_enough(shared, &estimates),
         };
         if moved {
@@ -160,15 +197,20 @@ impl Groups {
     }
 }
 
-/// Whether `new` differs from `shared` enough to be shared: a peer added, or a round trip
-/// moved by more than [`CHANGE_FRACTION`] and [`CHANGE_MIN_MS`].
+/// Whether `new` differs from `shared` enough to be shared: a peer added, a round trip moved
+/// by more than [`CHANGE_FRACTION`] and [`CHANGE_MIN_MS`], or a bandwidth by more than
+/// [`CHANGE_FRACTION`].
 fn moved_enough(shared: &Estimates, new: &Estimates) -> bool {
-    let before: BTreeMap<NodeId, u32> = shared.rtt_ms.iter().copied().collect();
-    new.rtt_ms.iter().any(|(peer, ms)| match before.get(peer) {
-        None => true,
-        Some(old) => {
-            let delta = ms.abs_diff(*old);
-            delta > CHANGE_MIN_MS && f64::from(delta) > CHANGE_FRACTION * f64::from(*old)
-        }
-    })
+    let moved = |before: &[(NodeId, u32)], after: &[(NodeId, u32)], min_delta: u32| {
+        let before: BTreeMap<NodeId, u32> = before.iter().copied().collect();
+        after.iter().any(|(peer, figure)| match before.get(peer) {
+            None => true,
+            Some(old) => {
+                let delta = figure.abs_diff(*old);
+                delta > min_delta && f64::from(delta) > CHANGE_FRACTION * f64::from(*old)
+            }
+        })
+    };
+    moved(&shared.rtt_ms, &new.rtt_ms, CHANGE_MIN_MS)
+        || moved(&shared.bandwidth_kbps, &new.bandwidth_kbps, 0)
 }

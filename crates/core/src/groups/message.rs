@@ -54,10 +54,19 @@ pub enum GroupsMessage {
         /// Echoed in the answer.
         nonce: u64,
     },
-    /// The answer to a ping.
+    /// The answer to a ping or a probe.
     Pong {
-        /// The ping's nonce.
+        /// The ping's or the probe's nonce.
         nonce: u64,
+    },
+    /// A bandwidth probe: filler the receiver answers with a [`GroupsMessage::Pong`] once it
+    /// has it all, so the sender times how long the bytes took beyond a round trip.
+    Probe {
+        /// Echoed in the answer.
+        nonce: u64,
+        /// Filler, [`PROBE_LEN`](super::PROBE_LEN) bytes from an honest sender.
+        #[serde(with = "serde_bytes")]
+        fill: Vec<u8>,
     },
 }
 

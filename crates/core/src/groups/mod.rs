@@ -24,6 +24,7 @@ mod log;
 mod measure;
 mod members;
 mod message;
+mod probe;
 mod pull;
 mod repair;
 mod retention;
@@ -35,10 +36,11 @@ use std::collections::BTreeMap;
 pub use config::{GroupsConfig, MESSAGE_LEN_MAX_DEFAULT};
 pub use data::{BodySeal, GroupData, header_seal, message_id_text};
 pub use decree::{DECREE_EDGES_PER_MEMBER_MAX, TopologyDecree};
-pub use estimates::{ESTIMATES_MAX, Estimates};
+pub use estimates::{BANDWIDTH_ESTIMATES_MAX, ESTIMATES_MAX, Estimates};
 pub use measure::PINGS_PENDING_MAX;
 pub use members::{ComputedBy, GroupTopology};
 pub use message::{GroupsMessage, GroupsOutput};
+pub use probe::{BANDWIDTH_MAX_KBPS, PROBE_LEN, TRANSFER_FLOOR, chunk_transfer_ms};
 pub use pull::{CHUNK_LEN, chunk_count};
 pub use spec::{
     GROUP_SITES_MAX, GroupParams, GroupSpec, SITE_NAME_LEN_MAX, SpecError, winning_definition,
@@ -340,6 +342,7 @@ impl Groups {
             }
             GroupsMessage::Ping { nonce } => self.on_ping(from, nonce, out),
             GroupsMessage::Pong { nonce } => self.on_pong(now, from, nonce),
+            GroupsMessage::Probe { nonce, .. } => self.on_ping(from, nonce, out),
         }
     }
 

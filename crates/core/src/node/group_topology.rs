@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use crate::groups::topology::{self, CostMatrix, TopologyParams};
 use crate::groups::{
-    ComputedBy, Estimates, GroupSpec, GroupTopology, TopologyDecree, winning_definition,
+    ComputedBy, Estimates, GroupSpec, GroupTopology, TopologyDecree, chunk_transfer_ms,
+    winning_definition,
 };
 use crate::id::NodeId;
 use crate::profile::Profile;
@@ -397,11 +398,14 @@ impl Node {
         })
     }
 
-    /// The round trips between `members` that they shared in their estimates (the mean of both
-    /// ends' figures where both measured).
+    /// The costs between `members`, from the estimates they shared: a link's round trip plus
+    /// the time a chunk takes to cross it at its probed bandwidth (the mean of both ends'
+    /// figures where both measured). A link with a round trip but no bandwidth yet costs its
+    /// round trip.
     fn cost_matrix(&self, members: &[NodeId]) -> CostMatrix {
         let mut costs = CostMatrix::new(members.len());
-        let mut measured: BTreeMap<(usize, usize), Vec<u32>> = BTreeMap::new();
+        let mut rtts: BTreeMap<(usize, usize), Vec<u32>> = BTreeMap::new();
+        let mut bandwidths: BTreeMap<(usize, usize), Vec<u32>> = BTreeMap::new();
         for (from, member) in members.iter().enumerate() {
             let slot =
                 SlotKey { origin: *member, family: RecordKind::Estimate, key: String::new() };
@@ -412,15 +416,23 @@ impl Node {
             else {
                 continue;
             };
-            for (peer, rtt_ms) in estimates.rtt_ms {
-                if let Ok(to) = members.binary_search(&peer) {
-                    measured.entry((from.min(to), from.max(to))).or_default().push(rtt_ms);
+            let figures =
+                [(estimates.rtt_ms, &mut rtts), (estimates.bandwidth_kbps, &mut bandwidths)];
+            for (measured, into) in figures {
+                for (peer, figure) in measured {
+                    if let Ok(to) = members.binary_search(&peer) {
+                        into.entry((from.min(to), from.max(to))).or_default().push(figure);
+                    }
                 }
             }
         }
-        for ((a, b), figures) in measured {
-            let mean = figures.iter().map(|ms| u64::from(*ms)).sum::<u64>() / figures.len() as u64;
-            costs.set(a, b, u32::try_from(mean).unwrap_or(u32::MAX));
+        let mean = |figures: &[u32]| {
+            let sum = figures.iter().map(|figure| u64::from(*figure)).sum::<u64>();
+            u32::try_from(sum / figures.len() as u64).unwrap_or(u32::MAX)
+        };
+        for (pair, figures) in rtts {
+            let transfer = bandwidths.get(&pair).map_or(0, |kbps| chunk_transfer_ms(mean(kbps)));
+            costs.set(pair.0, pair.1, mean(&figures).saturating_add(transfer));
         }
         costs
     }
