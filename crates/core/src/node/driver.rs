@@ -166,7 +166,8 @@ pub enum Event {
         connectivity: u8,
         /// The live members, sorted.
         members: Vec<NodeId>,
-        /// The measured round trips between them: (one, the other, milliseconds).
+        /// The measured costs between them: (one, the other, milliseconds: the round trip
+        /// plus a 64 KiB chunk's crossing time at the probed bandwidth).
         costs: Vec<(NodeId, NodeId, u32)>,
     },
 }

@@ -120,10 +120,10 @@ impl Actor {
         }
         let estimates = costs
             .iter()
-            .map(|(a, b, rtt_ms)| GeneratorEstimate {
+            .map(|(a, b, cost_ms)| GeneratorEstimate {
                 a: name_of(a),
                 b: name_of(b),
-                rtt_ms: *rtt_ms,
+                cost_ms: *cost_ms,
             })
             .collect();
         let input =

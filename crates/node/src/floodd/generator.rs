@@ -1,5 +1,5 @@
 //! floodd's `topology-generator`: an external command that computes a group's topology at the
-//! master site. It gets the group's members and measured round trips as JSON on its standard
+//! master site. It gets the group's members and measured link costs as JSON on its standard
 //! input and prints one edge a line, `A B`, each end a site name or a node id (blank lines and
 //! lines starting with `#` are skipped). Its answer is checked by the core
 //! ([`herald_core::Node::offer_topology`]): an unknown site, a graph that does not connect the
@@ -54,12 +54,13 @@ pub(crate) struct GeneratorMember {
     pub site: String,
 }
 
-/// A measured round trip, in [`GeneratorInput`].
+/// A measured link cost, in [`GeneratorInput`]: the round trip plus the time a 64 KiB chunk
+/// takes to cross at the probed bandwidth, in milliseconds.
 #[derive(Debug, Serialize)]
 pub(crate) struct GeneratorEstimate {
     pub a: String,
     pub b: String,
-    pub rtt_ms: u32,
+    pub cost_ms: u32,
 }
 
 /// Runs the generator jobs the actor queues, one at a time, until the node stops.
