@@ -243,16 +243,18 @@ fn group_prints_its_parameters_and_both_members() {
     assert_eq!(
         node.herald(&["group", GROUP], b"").ok(),
         format!(
-            "group:        mirror-1\n\
-             connectivity: 2\n\
-             master site:  master\n\
-             generator:    default\n\
-             periods:      ping 15s, bandwidth 1m, estimates 30s, join 1m, update 2m\n\
-             neighbours:   {peer}\n\
+            "group:         mirror-1\n\
+             connectivity:  2\n\
+             master site:   master\n\
+             generator:     default\n\
+             access:        open\n\
+             periods:       ping 15s, bandwidth 1m, estimates 30s, join 1m, update 2m\n\
+             neighbours:    {peer}\n\
+             refused joins: -\n\
              \n\
-             SITE     NODE        STATE  NEIGHBOUR\n\
-             master   {node}  alive  no\n\
-             inferno  {peer}  alive  yes\n",
+             SITE     NODE        STATE  BY      NEIGHBOUR\n\
+             master   {node}  alive  listed  no\n\
+             inferno  {peer}  alive  listed  yes\n",
             node = &NODE_ID[..10],
             peer = &PEER_ID[..10],
         )

@@ -52,11 +52,14 @@ pub enum RecordKind {
     /// A group's topology as its master site computed it: key is the group name, payload an
     /// encoded [`crate::groups::TopologyDecree`].
     GroupTopology,
+    /// A node's request to be a member of a group its definition does not list: key is the
+    /// group name, payload empty. Granted when the group's access rule is `open`.
+    GroupJoin,
 }
 
 impl RecordKind {
     /// Every kind, in wire order.
-    pub const ALL: [RecordKind; 13] = [
+    pub const ALL: [RecordKind; 14] = [
         RecordKind::Announcement,
         RecordKind::Tombstone,
         RecordKind::LinkState,
@@ -70,6 +73,7 @@ impl RecordKind {
         RecordKind::Admission,
         RecordKind::GroupDefinition,
         RecordKind::GroupTopology,
+        RecordKind::GroupJoin,
     ];
 
     /// The domain-separation tag prefixed to the signed bytes of this kind.
@@ -88,6 +92,7 @@ impl RecordKind {
             RecordKind::Admission => b"herald/v1/record/admission\0",
             RecordKind::GroupDefinition => b"herald/v1/record/group-definition\0",
             RecordKind::GroupTopology => b"herald/v1/record/group-topology\0",
+            RecordKind::GroupJoin => b"herald/v1/record/group-join\0",
         }
     }
 
@@ -121,6 +126,7 @@ impl RecordKind {
             RecordKind::Admission => "admission",
             RecordKind::GroupDefinition => "group-definition",
             RecordKind::GroupTopology => "group-topology",
+            RecordKind::GroupJoin => "group-join",
         }
     }
 

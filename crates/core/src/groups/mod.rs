@@ -43,7 +43,8 @@ pub use message::{GroupsMessage, GroupsOutput};
 pub use probe::{BANDWIDTH_MAX_KBPS, PROBE_LEN, TRANSFER_FLOOR, chunk_transfer_ms};
 pub use pull::{CHUNK_LEN, chunk_count};
 pub use spec::{
-    GROUP_SITES_MAX, GroupParams, GroupSpec, SITE_NAME_LEN_MAX, SpecError, winning_definition,
+    GROUP_SITES_MAX, GroupAccess, GroupParams, GroupSpec, SITE_NAME_LEN_MAX, SpecError,
+    winning_definition,
 };
 pub use topology::{CostMatrix, Edge};
 

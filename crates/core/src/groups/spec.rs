@@ -48,6 +48,43 @@ pub struct GroupParams {
     pub master_site: Option<String>,
     /// The command that computes the topology at the master site, if one does.
     pub topology_generator: Option<String>,
+    /// Who may be a member besides the listed sites.
+    pub access: GroupAccess,
+}
+
+/// A group's access rule: who may join it besides the sites its definition lists. Every node
+/// is admitted to the grid first (its certificate, or the grid secret); this narrows who of
+/// those may take part in the group.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GroupAccess {
+    /// Any node of the grid that asks to join (floodd's rule: a site sends the master a join
+    /// request). The default.
+    #[default]
+    Open,
+    /// Only the sites the definition lists; a join request from another node is refused.
+    Listed,
+}
+
+impl GroupAccess {
+    /// The configuration's spelling: `open` or `listed`.
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupAccess::Open => "open",
+            GroupAccess::Listed => "listed",
+        }
+    }
+}
+
+impl std::str::FromStr for GroupAccess {
+    type Err = ();
+
+    /// `open` or `listed`, in any ASCII case.
+    fn from_str(text: &str) -> Result<GroupAccess, ()> {
+        [GroupAccess::Open, GroupAccess::Listed]
+            .into_iter()
+            .find(|access| access.name().eq_ignore_ascii_case(text))
+            .ok_or(())
+    }
 }
 
 impl Default for GroupParams {
@@ -64,6 +101,7 @@ impl Default for GroupParams {
             update_period: Duration::from_secs(120),
             master_site: None,
             topology_generator: None,
+            access: GroupAccess::Open,
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::record::{KEY_LEN_MAX, RecordKind, SignedRecord, Version};
 use crate::record_set::SlotKey;
 use crate::time::Instant;
 
+use super::group_joins::GroupJoins;
 use super::{CommandError, Event, Node, Output};
 
 /// The weight of a hop of diameter in a group topology's objective, against milliseconds of
@@ -40,22 +41,30 @@ pub(super) struct GroupsRefresh {
     stale: bool,
     /// When the last computation ran.
     last: Option<Instant>,
-    /// Each group's winning definition with the nodes its sites name, kept until a definition
-    /// or a profile changes (a member's change of state only filters it).
+    /// Each group's winning definition with the nodes it takes (those its sites name and the
+    /// joiners it lets in), kept until a definition, a join or a profile changes (a member's
+    /// change of state only filters it).
     resolved: Option<Vec<(String, GroupSpec, Vec<NodeId>)>>,
     /// The inputs last handed to the driver's topology generator, by group.
     requested: BTreeMap<String, (Vec<NodeId>, CostMatrix)>,
+    /// The groups this node asked to join, and the joins refused (see `group_joins`).
+    pub(super) joins: GroupJoins,
 }
 
 impl GroupsRefresh {
-    /// When a computation is due, if one is.
+    /// When a computation, or a check of this node's joins, is due, if one is.
     pub(super) fn due(&self) -> Option<Instant> {
+        [self.computation_due(), self.joins.due()].into_iter().flatten().min()
+    }
+
+    /// When a computation is due, if one is.
+    fn computation_due(&self) -> Option<Instant> {
         self.stale.then(|| self.last.map_or(Instant::ZERO, |last| last + TOPOLOGY_REFRESH_INTERVAL))
     }
 
     /// Whether a computation is due at `now`; if so it counts as done.
     fn take(&mut self, now: Instant) -> bool {
-        if self.due().is_none_or(|due| due > now) {
+        if self.computation_due().is_none_or(|due| due > now) {
             return false;
         }
         self.stale = false;
@@ -65,11 +74,11 @@ impl GroupsRefresh {
 }
 
 impl Node {
-    /// A record of `kind` was stored or removed: a definition, or (once a group is defined) a
-    /// profile or an estimate, may change a group's members or costs.
+    /// A record of `kind` was stored or removed: a definition or a join, or (once a group is
+    /// defined) a profile or an estimate, may change a group's members or costs.
     pub(super) fn note_groups_record(&mut self, kind: RecordKind) {
         match kind {
-            RecordKind::GroupDefinition => {
+            RecordKind::GroupDefinition | RecordKind::GroupJoin => {
                 self.groups_refresh.defined = true;
                 self.groups_refresh.stale = true;
                 self.groups_refresh.resolved = None;
@@ -127,17 +136,14 @@ impl Node {
         }
         let resolved = match self.groups_refresh.resolved.take() {
             Some(resolved) => resolved,
-            None => self
-                .group_definitions()
-                .into_iter()
-                .map(|(name, spec)| {
-                    let mut nodes: Vec<NodeId> =
-                        self.resolve_sites(&spec.sites).into_iter().flatten().collect();
-                    nodes.sort_unstable();
-                    nodes.dedup();
-                    (name, spec, nodes)
-                })
-                .collect(),
+            None => {
+                let mut resolved = Vec::new();
+                for (name, spec) in self.group_definitions() {
+                    let nodes = self.group_nodes(&name, &spec);
+                    resolved.push((name, spec, nodes));
+                }
+                resolved
+            }
         };
         if resolved.is_empty() && self.groups.names().next().is_none() {
             return;
@@ -392,7 +398,7 @@ impl Node {
     }
 
     /// Whether membership holds `id` dead or departed.
-    fn is_gone(&self, id: &NodeId) -> bool {
+    pub(super) fn is_gone(&self, id: &NodeId) -> bool {
         self.membership.as_ref().is_some_and(|membership| {
             membership.members().get(id).is_some_and(|member| member.state.is_gone())
         })

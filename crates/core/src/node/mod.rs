@@ -30,6 +30,7 @@
 //! `wiring` for its outputs.
 
 mod driver;
+mod group_joins;
 mod group_topology;
 mod groups;
 mod intake;
@@ -279,6 +280,7 @@ impl Node {
 
     fn on_timeout(&mut self, now: Instant) {
         self.refresh_groups(now);
+        self.resend_joins(now);
         if now >= self.next_sweep {
             self.next_sweep = now + self.config.records.expiry_interval;
             for slot in self.records.expire(now, self.config.records.departed_grace) {

@@ -130,6 +130,20 @@ impl Node {
         Ok(version)
     }
 
+    /// Publishes one of this node's descriptive records again under a new version, even if the
+    /// slot holds the same payload, so that it spreads afresh (a repeated join request). The
+    /// caller keeps the key and payload within bounds.
+    pub(super) fn republish_own(
+        &mut self,
+        now: Instant,
+        kind: RecordKind,
+        key: String,
+        payload: Vec<u8>,
+    ) {
+        let version = self.next_unrequested_version();
+        self.publish(now, kind, key, payload, 0, version);
+    }
+
     /// Counts a refusal on its way back to the caller.
     fn refused_unless<T>(&mut self, result: Result<T, CommandError>) -> Result<T, CommandError> {
         if result.is_err() {

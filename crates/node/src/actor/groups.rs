@@ -90,6 +90,10 @@ impl Actor {
         for (name, spec) in groups {
             self.command(|node, now| node.define_group(now, name, spec, unix_ms()))?
                 .map_err(|error| anyhow::anyhow!("defining group {name:?}: {error}"))?;
+            // The join request keeps this site a member under an `open` group's newer
+            // definitions that do not list it (a master restarted with an older file).
+            self.command(|node, now| node.join_group(now, name, unix_ms()))?
+                .map_err(|error| anyhow::anyhow!("joining group {name:?}: {error}"))?;
         }
         Ok(())
     }
@@ -164,16 +168,26 @@ impl Actor {
     pub(crate) fn group_view(&self, name: &str) -> Result<GroupView, ApiError> {
         let spec = self.node.group_definitions().remove(name).ok_or_else(|| no_group(name))?;
         let nodes = self.node.resolve_sites(&spec.sites);
-        let members = spec
+        let member_view = |site: String, node: Option<NodeId>, joined: bool| GroupMemberView {
+            site,
+            node_id: node.map(|id| id.to_string()),
+            state: node.map_or("unknown", |id| self.state_of(id).name()).to_owned(),
+            joined,
+        };
+        let mut members: Vec<GroupMemberView> = spec
             .sites
             .iter()
-            .zip(nodes)
-            .map(|(site, node)| GroupMemberView {
-                site: site.clone(),
-                node_id: node.map(|id| id.to_string()),
-                state: node.map_or("unknown", |id| self.state_of(id).name()).to_owned(),
-            })
+            .zip(&nodes)
+            .map(|(site, node)| member_view(site.clone(), *node, false))
             .collect();
+        let refused = self.node.refused_joins(name);
+        for joiner in self.node.group_joiners(name) {
+            if !nodes.contains(&Some(joiner)) && !refused.contains(&joiner) {
+                let site = self.profile_of(joiner).map(|profile| profile.name);
+                let site = site.filter(|site| !site.is_empty()).unwrap_or(joiner.to_string());
+                members.push(member_view(site, Some(joiner), true));
+            }
+        }
         let params = &spec.params;
         Ok(GroupView {
             name: name.to_owned(),
@@ -187,7 +201,9 @@ impl Actor {
                 update_period_s: params.update_period.as_secs_f64(),
                 master_site: params.master_site.clone(),
                 topology_generator: params.topology_generator.clone(),
+                access: params.access.name().to_owned(),
             },
+            refused_joins: refused.iter().map(NodeId::to_string).collect(),
             neighbors: self.node.groups().neighbors(name).iter().map(NodeId::to_string).collect(),
         })
     }

@@ -332,6 +332,7 @@ impl NodeApi for FakeApi {
             site: site.into(),
             node_id: Some(id.into()),
             state: "alive".into(),
+            joined: false,
         };
         Ok(GroupView {
             name,
@@ -345,8 +346,10 @@ impl NodeApi for FakeApi {
                 update_period_s: 120.0,
                 master_site: Some("master".into()),
                 topology_generator: None,
+                access: "open".into(),
             },
             neighbors: vec![PEER_ID.into()],
+            refused_joins: Vec::new(),
         })
     }
 

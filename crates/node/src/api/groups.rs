@@ -38,6 +38,8 @@ pub struct GroupView {
     pub parameters: GroupParamsView,
     /// This node's neighbours in the group's topology (empty unless it is a member).
     pub neighbors: Vec<String>,
+    /// The nodes that asked to join but the group's access rule (`listed`) refuses.
+    pub refused_joins: Vec<String>,
 }
 
 /// A member site of a group.
@@ -49,6 +51,8 @@ pub struct GroupMemberView {
     pub node_id: Option<String>,
     /// `alive`, `suspect`, `dead`, `left`, or `unknown` before the site's node is known.
     pub state: String,
+    /// Whether it is a member by its join request rather than by the definition's list.
+    pub joined: bool,
 }
 
 /// A group's parameters, periods in seconds.
@@ -70,6 +74,8 @@ pub struct GroupParamsView {
     pub master_site: Option<String>,
     /// floodd's `topology-generator`.
     pub topology_generator: Option<String>,
+    /// Who may join besides the listed sites: `open` or `listed`.
+    pub access: String,
 }
 
 /// The answer to `POST /v1/groups/{g}/messages`, once the message is stored durably.

@@ -119,6 +119,7 @@ pub fn spec_of(group: &GroupDef) -> GroupSpec {
         update_period: group.update_period.unwrap_or(base.update_period),
         master_site: group.master_site.clone(),
         topology_generator: group.topology_generator.clone(),
+        access: group.access.unwrap_or(base.access),
     };
     GroupSpec { sites, params }
 }

@@ -166,13 +166,16 @@ fn group_text(client: &Client, name: &str, json: bool) -> Result<String> {
     let periods: Vec<String> =
         periods.iter().map(|(what, period)| format!("{what} {}", period_text(*period))).collect();
     let neighbours: Vec<&str> = group.neighbors.iter().map(|id| short_id(id)).collect();
+    let refused: Vec<&str> = group.refused_joins.iter().map(|id| short_id(id)).collect();
     let mut text = key_values(&[
         ("group", group.name.clone()),
         ("connectivity", params.connectivity.to_string()),
         ("master site", params.master_site.clone().unwrap_or_else(|| "-".to_owned())),
         ("generator", params.topology_generator.clone().unwrap_or_else(|| "default".to_owned())),
+        ("access", params.access.clone()),
         ("periods", periods.join(", ")),
         ("neighbours", if neighbours.is_empty() { "-".to_owned() } else { neighbours.join(",") }),
+        ("refused joins", if refused.is_empty() { "-".to_owned() } else { refused.join(",") }),
     ]);
     text.push('\n');
     if group.members.is_empty() {
@@ -185,10 +188,11 @@ fn group_text(client: &Client, name: &str, json: bool) -> Result<String> {
         .map(|member| {
             let id = member.node_id.as_deref().map_or("-", short_id).to_owned();
             let neighbour = member.node_id.as_ref().is_some_and(|id| group.neighbors.contains(id));
-            vec![member.site.clone(), id, member.state.clone(), yes_no(neighbour)]
+            let by = if member.joined { "join" } else { "listed" };
+            vec![member.site.clone(), id, member.state.clone(), by.to_owned(), yes_no(neighbour)]
         })
         .collect();
-    text.push_str(&table(&["SITE", "NODE", "STATE", "NEIGHBOUR"], &rows));
+    text.push_str(&table(&["SITE", "NODE", "STATE", "BY", "NEIGHBOUR"], &rows));
     Ok(text)
 }
 

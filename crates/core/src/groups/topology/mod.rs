@@ -184,7 +184,8 @@ pub struct Edge {
     pub a: NodeId,
     /// The higher id.
     pub b: NodeId,
-    /// Its cost: the measured round trip, or the assumed cost of an unmeasured pair.
+    /// Its cost in milliseconds: the measured round trip plus a chunk's crossing time, or the
+    /// assumed cost of an unmeasured pair.
     pub cost_ms: u32,
 }
 

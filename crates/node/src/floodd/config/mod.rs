@@ -26,6 +26,8 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
+use herald_core::groups::GroupAccess;
+
 pub use error::{ConfigError, Position, Problem, Section, SiteChoiceError};
 
 /// The longest configuration text [`parse`] reads: 1 MiB, far above any real floodd file (the
@@ -94,6 +96,9 @@ pub struct GroupDef {
     pub update_period: Option<Duration>,
     /// `topology-generator`: a shell command that computes the topology.
     pub topology_generator: Option<String>,
+    /// herald's `access` extension: `open` (any node of the grid may join) or `listed` (only
+    /// the sites listed).
+    pub access: Option<GroupAccess>,
 }
 
 impl GroupDef {

@@ -133,6 +133,7 @@ fn group(
         join_period: None,
         update_period: None,
         topology_generator: None,
+        access: None,
     };
     for param in parameters(Section::Group, "group-name", elements)? {
         match param.key.as_str() {
@@ -169,6 +170,12 @@ fn group(
             "topology-generator" => {
                 group.topology_generator =
                     Some(seen.once("topology-generator", &param, command)?);
+            }
+            "access" => {
+                group.access =
+                    Some(seen.once("access", &param, |name, param| {
+                        parsed(name, "open or listed", param)
+                    })?);
             }
             _ => return Err(param.unknown(Section::Group)),
         }

@@ -51,6 +51,7 @@ fn the_manuals_sample_loads_unchanged_with_its_values() {
             join_period: None,
             update_period: secs(120),
             topology_generator: None,
+            access: None,
         }]
     );
     assert_eq!(
@@ -83,7 +84,7 @@ fn every_parameter_is_read() {
   (:group-name g) (:site a) (:site b) (:master-site c) (:connectivity 3)
   (:ping-period 0.5) (:bandwidth-period 60) (:estimates-period 30.25) (:join-period 45)
   (:update-period 120.0) (:topology-generator /usr/bin/topo --degree 3))
-(:group-define (:group-name h) (:site c) (:topology-generator "gen \"x y\" \\ z"))
+(:group-define (:group-name h) (:site c) (:topology-generator "gen \"x y\" \\ z") (:access Listed))
 (:local (:data-storage-max 1048576) (:export-command cat > /tmp/out)
   (:log-purge-period 3600))
 (:local (:site-purge-period 600) (:grid-secret "s3cret \"quoted\""))
@@ -109,6 +110,7 @@ fn every_parameter_is_read() {
     assert_eq!(g.update_period, secs(120));
     assert_eq!(g.topology_generator.as_deref(), Some("/usr/bin/topo --degree 3"));
     assert_eq!(h.topology_generator.as_deref(), Some("gen \"x y\" \\ z"));
+    assert_eq!((g.access, h.access), (None, Some(GroupAccess::Listed)));
     let local = &config.local;
     assert_eq!(local.position, Some(at(11, 1)));
     assert_eq!(local.data_storage_max, Some(1 << 20));
@@ -259,6 +261,10 @@ fn each_error_names_its_line_and_column() {
             "(:group-define (:group-name g) (:topology-generator a \"b\"))".to_owned(),
             "line 1, column 32: `:topology-generator` is either one quoted string or bare words, \
              not a mix of both",
+        ),
+        (
+            "(:group-define (:group-name g) (:access everyone))".to_owned(),
+            "line 1, column 41: `:access` needs open or listed, found `everyone`",
         ),
         (
             "(:local (:export-command))".to_owned(),
