@@ -76,13 +76,14 @@ fn when_the_master_site_crashes_the_members_compute_the_topology_themselves() {
 /// well within the retention window, loses no acknowledged message, and every member delivers
 /// each origin's messages in order.
 ///
-/// Ignored until the core is fixed: seeds 6, 7 and 8 each lose one message. A member whose own
-/// topology still names only unreachable neighbours (its failure detector lags) misses an
-/// origin's first message (seq 1) published during the split; it then receives seq 2 through
-/// another member's newer topology, has never heard from that origin, waits `start_wait` (2 s)
-/// with no reachable neighbour to repair from, skips seq 1 (`gaps_skipped`) and delivers seq 2.
-/// Seq 1 is held by every other member and far inside `log_purge_period`, yet that member now
-/// refuses it for good.
+/// Ignored until the core is fixed: seeds 6, 7 and 8 lose 4, 4 and 1 deliveries, each of an
+/// origin's first message (two, two and one origins). A member whose own topology still names
+/// only unreachable neighbours (its failure detector lags) misses an origin's first message
+/// (seq 1) published during the split; it then receives seq 2 through another member's newer
+/// topology, has never heard from that origin, waits `start_wait` (2 s) with no reachable
+/// neighbour to repair from, skips seq 1 (`gaps_skipped`) and delivers seq 2. Seq 1 is held by
+/// every other member and far inside `log_purge_period`, yet that member now refuses it for
+/// good.
 #[test]
 #[ignore = "floodd groups: a member skips an unknown origin's seq 1 after start_wait during a partition (seeds 6, 7, 8)"]
 fn across_a_partition_no_acknowledged_message_is_lost_for_seeds_1_to_10() {
