@@ -1,8 +1,10 @@
 //! floodd compatibility between real `herald run` processes: three sites read their own
 //! configuration files, messages sent through the client line protocol reach every other
 //! site's export command (a failing command loses nothing), a site that was stopped gets what
-//! it missed exactly once, the manual's sample configuration starts a node, and a malformed
-//! configuration is refused naming its line.
+//! it missed exactly once, the master site's topology generator decides the group's topology
+//! (and an answer that leaves a member out is refused, logged, and never used), the manual's
+//! sample configuration starts a node, and a malformed configuration is refused naming its
+//! line.
 
 // Shared with grid.rs, which uses all of it.
 #[allow(dead_code)]
@@ -229,6 +231,60 @@ fn the_master_sites_topology_generator_decides_the_topology_of_every_member() {
             exported(root, site) == b"over the path\n"
         });
     }
+}
+
+#[test]
+fn a_generator_answer_that_leaves_a_member_out_is_refused_and_the_computed_topology_stays() {
+    let root = tempfile::tempdir().unwrap();
+    let root = root.path();
+    // The generator never gives a usable answer: once it sees all three sites it answers the
+    // one edge alpha-beta, which leaves gamma out (the core refuses it); before that it names
+    // a site that does not exist (the node refuses it).
+    let generator = root.join("generator.sh");
+    std::fs::write(
+        &generator,
+        "#!/bin/sh\ncat > input.json\n\
+         if grep -q '\"site\":\"beta\"' input.json && grep -q '\"site\":\"gamma\"' input.json\n\
+         then touch saw-all-three; echo 'alpha beta'\nelse echo 'alpha nowhere'; fi\n",
+    )
+    .unwrap();
+    let _ = std::process::Command::new("chmod").args(["+x", generator.to_str().unwrap()]).status();
+    let group = format!(" (:master-site alpha) (:topology-generator \"{}\")", generator.display());
+    let sites = three_sites(root, |_| 0, |_| String::new(), &group);
+    let mut nodes: Vec<Node> = (0..3).map(|index| start(root, &sites, index)).collect();
+    let saw_all_three = root.join("alpha").join("saw-all-three");
+    wait_for("the generator to be run with all three sites", SETTLE, || saw_all_three.exists());
+    // Time for the refused answer to have been published and reached the sites, had it not
+    // been refused.
+    std::thread::sleep(Duration::from_secs(3));
+    // With no earlier good answer, every site floods over the topology the members compute
+    // (k = 2 over three sites: all three edges), not over the generator's single edge.
+    let computed_by_members = |node: &Node| {
+        api_get(node, "/v1/groups/mirror/topology").is_some_and(|topology| {
+            topology["computed_by"] == "members"
+                && topology["edges"].as_array().map_or(0, Vec::len) == 3
+        })
+    };
+    for node in &nodes {
+        wait_for("every site to use the members' topology", SETTLE, || computed_by_members(node));
+    }
+    let replies = client(sites[0].client_port, b"data\r\ndespite the generator\r\n.\r\nquit\r\n");
+    assert!(replies.iter().any(|line| line.starts_with("250 ")), "{replies:?}");
+    for site in ["beta", "gamma"] {
+        wait_for("the message at every other site", SETTLE, || {
+            exported(root, site) == b"despite the generator\n"
+        });
+    }
+    for node in &nodes {
+        assert!(computed_by_members(node), "the generator's answer was never used");
+    }
+    let (stopped, log) = nodes[0].terminate_with_log();
+    assert!(stopped, "alpha stops cleanly: {log}");
+    assert!(
+        log.lines().any(|line| line.contains("the topology generator's answer was refused")
+            && line.contains("the edges do not connect all 3 members")),
+        "alpha logs why it refused the generator's answer: {log}"
+    );
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! floodd groups in a run: one group of the first nodes, defined by every member as its
 //! configuration would, data messages published to it by random live members, and what the
-//! report says of it: whether the members agree on a k-connected topology, and whether every
-//! acknowledged message reached every live member exactly once.
+//! report says of it: whether the members agree on a k-connected topology, whether every
+//! acknowledged message reached every live member exactly once and in its origin's order, and
+//! how far messages published while the network was split went on their own side.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -34,6 +35,9 @@ pub struct GroupScenario {
     /// Whether the first member is the group's master site, which computes the topology for
     /// all (floodd's `master-site`).
     pub master: bool,
+    /// floodd's `log-purge-period` on every member, the retention window of delivered
+    /// messages; `None` keeps the node's default.
+    pub log_purge_period: Option<Duration>,
 }
 
 impl Default for GroupScenario {
@@ -45,6 +49,7 @@ impl Default for GroupScenario {
             message_bytes: 1024,
             message_interval: Duration::from_millis(100),
             master: false,
+            log_purge_period: None,
         }
     }
 }
@@ -74,6 +79,15 @@ pub struct GroupsReport {
     pub duplicates: u64,
     /// Deliveries again after a crash that came before the first was committed.
     pub redelivered_after_crash: u64,
+    /// First deliveries of a message older than one the member had delivered from the same
+    /// origin (per-origin order broken).
+    pub order_violations: u64,
+    /// Messages published while the network was split.
+    pub split_messages: u32,
+    /// Of those, deliveries before the network healed to the live members their origin could
+    /// reach ÷ (messages × those members): whether messages kept flowing on each side of the
+    /// split. 1 when none was published during a split.
+    pub split_delivered_fraction: f64,
     /// Bytes of group frames sent per member, over the run.
     pub group_bytes_per_member: f64,
 }
@@ -166,6 +180,15 @@ impl GroupScenario {
             .iter()
             .filter_map(|d| Some(millis(d.at.saturating_since(log.published.get(&d.digest)?.0))))
             .collect();
+        // Messages published during a split, against the live members on their origin's side.
+        let (mut split_expected, mut split_delivered) = (0u64, 0u64);
+        for (id, cut_off) in &log.published_while_split {
+            let origin = log.published.get(id).map(|(_, origin)| *origin);
+            for node in live.iter().filter(|n| Some(**n) != origin && !cut_off.contains(n)) {
+                split_expected += 1;
+                split_delivered += u64::from(log.delivered_while_split.contains(&(*node, *id)));
+            }
+        }
         let stats = sim.total_stats();
         GroupsReport {
             members: self.size.min(sim.len()),
@@ -183,6 +206,13 @@ impl GroupScenario {
             latency_ms: Percentiles::of(latencies),
             duplicates: log.duplicates,
             redelivered_after_crash: log.redelivered_after_crash,
+            order_violations: log.order_violations,
+            split_messages: log.published_while_split.len() as u32,
+            split_delivered_fraction: if split_expected == 0 {
+                1.0
+            } else {
+                split_delivered as f64 / split_expected as f64
+            },
             group_bytes_per_member: stats.group_bytes_out as f64 / f64::from(self.size.max(1)),
         }
     }

@@ -141,6 +141,9 @@ impl Scenario {
         config.broadcast.mode = self.broadcast;
         config.membership = self.membership.then(MembershipConfig::default);
         config.routing = self.routing.then(RoutingConfig::default);
+        if let Some(period) = self.group.as_ref().and_then(|group| group.log_purge_period) {
+            config.groups.log_purge_period = period;
+        }
         config
     }
 

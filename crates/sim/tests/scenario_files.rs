@@ -22,10 +22,24 @@ fn seeds(file: &ScenarioFile) -> Vec<u64> {
 
 /// One line of figures, printed for every run (visible with `--nocapture`).
 fn figures(name: &str, report: &Report) -> String {
+    let group = report.groups.as_ref().map_or(String::new(), |groups| {
+        format!(
+            "; group: delivered {:.4}, latency p50 {:.0} ms p99 {:.0} ms, {} duplicates, {} out \
+             of order, {} published during a split, delivered on their side before the heal \
+             {:.4}",
+            groups.delivered_fraction,
+            groups.latency_ms.p50,
+            groups.latency_ms.p99,
+            groups.duplicates,
+            groups.order_violations,
+            groups.split_messages,
+            groups.split_delivered_fraction,
+        )
+    });
     format!(
         "{name} seed {}: delivered {:.4} (by broadcast {:.4}), latency p50 {:.0} ms p99 {:.0} ms, \
          RMR {:.3}, {:.0} messages/node, converged {:?} ms, {} false suspicions, newcomer \
-         {:?} ms, {} alive, {} steps",
+         {:?} ms, {} alive, {} steps{group}",
         report.seed,
         report.delivered_fraction,
         report.delivered_by_broadcast_fraction,
@@ -95,6 +109,7 @@ scenario_file_tests! {
     burst => "burst.toml",
     routing => "routing.toml",
     groups => "groups.toml",
+    groups_partition => "groups-partition.toml",
 }
 
 #[test]

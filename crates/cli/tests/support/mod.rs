@@ -153,21 +153,32 @@ impl Node {
 
     /// SIGTERM, then waits; returns whether it exited 0.
     pub fn terminate(&mut self) -> bool {
-        let Some(mut child) = self.child.take() else { return false };
+        self.terminate_with_log().0
+    }
+
+    /// SIGTERM, then waits; returns whether it exited 0, and what it logged on stderr (at the
+    /// `HERALD_LOG` level [`herald`] sets).
+    pub fn terminate_with_log(&mut self) -> (bool, String) {
+        let Some(mut child) = self.child.take() else { return (false, String::new()) };
         let pid = child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
         let started = Instant::now();
-        loop {
+        let success = loop {
             if let Ok(Some(status)) = child.try_wait() {
-                return status.success();
+                break status.success();
             }
             if started.elapsed() > Duration::from_secs(20) {
                 let _ = child.kill();
                 let _ = child.wait();
-                return false;
+                break false;
             }
             std::thread::sleep(Duration::from_millis(50));
+        };
+        let mut log = String::new();
+        if let Some(mut pipe) = child.stderr.take() {
+            let _ = pipe.read_to_string(&mut log);
         }
+        (success, log)
     }
 }
 

@@ -36,6 +36,12 @@ pub struct Expect {
     pub group_topology_k_connected: Option<bool>,
     /// Smallest acceptable `groups.delivered_fraction` (needs a `[group]`).
     pub group_delivered_fraction_min: Option<f64>,
+    /// When true, every live member must deliver each origin's messages in their order and
+    /// none twice (needs a `[group]`).
+    pub group_in_order: Option<bool>,
+    /// Smallest acceptable `groups.split_delivered_fraction`: how far messages published
+    /// during a partition went on their origin's side before it healed (needs a `[group]`).
+    pub group_split_delivered_fraction_min: Option<f64>,
 }
 
 impl Expect {
@@ -137,6 +143,8 @@ impl Expect {
             self.routes_converged_ms_max.is_some(),
             self.group_topology_k_connected.is_some(),
             self.group_delivered_fraction_min.is_some(),
+            self.group_in_order.is_some(),
+            self.group_split_delivered_fraction_min.is_some(),
         ]
         .iter()
         .filter(|set| **set)
@@ -145,7 +153,10 @@ impl Expect {
 
     /// The group bounds `report` misses.
     fn group_misses(&self, report: &Report, misses: &mut Vec<String>) {
-        if self.group_topology_k_connected.is_none() && self.group_delivered_fraction_min.is_none()
+        if self.group_topology_k_connected.is_none()
+            && self.group_delivered_fraction_min.is_none()
+            && self.group_in_order.is_none()
+            && self.group_split_delivered_fraction_min.is_none()
         {
             return;
         }
@@ -171,6 +182,29 @@ impl Expect {
             misses.push(format!(
                 "groups.delivered_fraction is {value}, below the expected minimum {bound}"
             ));
+        }
+        if self.group_in_order == Some(true) {
+            if groups.order_violations > 0 {
+                misses.push(format!(
+                    "{} group messages were delivered after a later one of their origin",
+                    groups.order_violations
+                ));
+            }
+            // The topology bound reports duplicates already.
+            if groups.duplicates > 0 && self.group_topology_k_connected != Some(true) {
+                misses.push(format!("{} group messages were delivered twice", groups.duplicates));
+            }
+        }
+        if let Some(bound) = self.group_split_delivered_fraction_min {
+            if groups.split_messages == 0 {
+                misses.push("no group message was published during a split".into());
+            } else if groups.split_delivered_fraction < bound {
+                let value = short(groups.split_delivered_fraction);
+                misses.push(format!(
+                    "groups.split_delivered_fraction is {value}, below the expected minimum \
+                     {bound}"
+                ));
+            }
         }
     }
 

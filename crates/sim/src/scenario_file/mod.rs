@@ -197,6 +197,7 @@ struct GroupRepr {
     message_bytes: Option<usize>,
     message_interval: Option<HumanDuration>,
     master: Option<bool>,
+    log_purge_period: Option<HumanDuration>,
 }
 
 impl GroupRepr {
@@ -211,6 +212,7 @@ impl GroupRepr {
             message_bytes: self.message_bytes.unwrap_or(base.message_bytes),
             message_interval: self.message_interval.map_or(base.message_interval, |d| d.0),
             master: self.master.unwrap_or(base.master),
+            log_purge_period: self.log_purge_period.map(|d| d.0),
         }
     }
 }
@@ -375,6 +377,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::groups::GroupsReport;
     use crate::report::{Percentiles, Report, RoutingReport};
     use crate::routes::RouteCheck;
 
@@ -441,6 +444,7 @@ connectivity = 3
 messages = 7
 message_bytes = 100000
 message_interval = "1s"
+log_purge_period = "2m"
 
 [expect]
 delivered_fraction_min = 1.0
@@ -498,6 +502,7 @@ membership_converged_ms_max = 20000
                 message_bytes: 100_000,
                 message_interval: Duration::from_secs(1),
                 master: false,
+                log_purge_period: Some(Duration::from_secs(120)),
             }),
         };
         assert_eq!(file.scenario, expected);
@@ -693,6 +698,52 @@ membership_converged_ms_max = 20000
                  walks loop and 0 break",
             ]
         );
+    }
+
+    #[test]
+    fn group_order_and_split_bounds_need_a_group_that_met_them() {
+        let expect = Expect {
+            group_in_order: Some(true),
+            group_split_delivered_fraction_min: Some(0.99),
+            ..Expect::default()
+        };
+        assert_eq!(expect.len(), 2);
+        assert_eq!(
+            expect.misses(&report()),
+            vec!["the run had no group, where one was to be checked"]
+        );
+        let groups = |order_violations, duplicates, split_messages, split_delivered_fraction| {
+            Some(GroupsReport {
+                members: 10,
+                connectivity: 2,
+                topology_agreed: true,
+                topology_k_connected: true,
+                topology_edges: 10,
+                topology_from_master: 0,
+                messages: 5,
+                delivered_fraction: 1.0,
+                latency_ms: Percentiles::default(),
+                duplicates,
+                redelivered_after_crash: 0,
+                order_violations,
+                split_messages,
+                split_delivered_fraction,
+                group_bytes_per_member: 0.0,
+            })
+        };
+        let met = Report { groups: groups(0, 0, 3, 0.995), ..report() };
+        assert_eq!(expect.misses(&met), Vec::<String>::new());
+        let missed = Report { groups: groups(2, 1, 3, 0.5), ..report() };
+        assert_eq!(
+            expect.misses(&missed),
+            vec![
+                "2 group messages were delivered after a later one of their origin",
+                "1 group messages were delivered twice",
+                "groups.split_delivered_fraction is 0.5, below the expected minimum 0.99",
+            ]
+        );
+        let no_split = Report { groups: groups(0, 0, 0, 1.0), ..report() };
+        assert_eq!(expect.misses(&no_split), vec!["no group message was published during a split"]);
     }
 
     #[test]

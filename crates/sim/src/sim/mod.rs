@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
-use herald_core::{Config, Digest, Input, Instant, Keypair, Node, NodeId, Rng, Stats};
+use herald_core::{Config, Digest, Input, Instant, Keypair, Node, NodeId, Rng, Stats, Version};
 use herald_store::{MemStore, Store};
 
 use crate::checkers::Checker;
@@ -128,6 +128,17 @@ pub struct GroupLog {
     /// Deliveries of a message again after a crash that came before its delivery was
     /// committed: allowed (the real node commits the delivery with its export).
     pub redelivered_after_crash: u64,
+    /// The newest version each member delivered of each origin's messages, first deliveries
+    /// only: (member, origin) → version.
+    pub(super) last_delivered: BTreeMap<(NodeIndex, NodeId), Version>,
+    /// First deliveries of a message older than one the member had delivered from the same
+    /// origin: per-origin order was broken.
+    pub order_violations: u64,
+    /// Messages published while the network was split, with the nodes their origin could not
+    /// reach then.
+    pub published_while_split: BTreeMap<Digest, BTreeSet<NodeIndex>>,
+    /// (member, message id) first delivered while the network was split.
+    pub delivered_while_split: BTreeSet<(NodeIndex, Digest)>,
 }
 
 impl Sim {

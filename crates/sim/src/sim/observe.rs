@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use herald_core::{Digest, Event, Instant, MemberState, Node, NodeId, Stats};
+use herald_core::groups::GroupData;
+use herald_core::{Digest, Event, Instant, MemberState, Node, Stats};
 
 use super::{Delivery, GroupLog, Sim, Violation};
 use crate::network::NodeIndex;
@@ -106,7 +107,7 @@ impl Sim {
             self.false_suspicions += 1;
         }
         if let Event::GroupDelivered(data) = event {
-            self.observe_group_delivery(index, data.origin(), data.id());
+            self.observe_group_delivery(index, data);
         }
         if let Event::RecordStored { record, from, hops } = event {
             let digest = record.digest();
@@ -127,23 +128,46 @@ impl Sim {
         }
     }
 
-    /// A group message delivered at `index`: published there, or delivered to a member.
-    fn observe_group_delivery(&mut self, index: NodeIndex, origin: NodeId, id: Digest) {
+    /// A group message delivered at `index`: published there, or delivered to a member. While
+    /// the network is split, a publication notes the nodes its origin cannot reach, and a
+    /// delivery that it came before the heal.
+    fn observe_group_delivery(&mut self, index: NodeIndex, data: &GroupData) {
+        let (origin, id, version) = (data.origin(), data.id(), data.version());
         self.trace.update(&index.to_le_bytes());
         self.trace.update(&id);
-        if origin == self.id(index) {
+        let split = self.network.is_partitioned();
+        let log = &mut self.group_log;
+        if origin == self.nodes[index as usize].keypair.id() {
             let at = self.issued_at.unwrap_or(self.observed_at);
-            self.group_log.published.entry(id).or_insert((at, index));
+            if log.published.contains_key(&id) {
+                return;
+            }
+            log.published.insert(id, (at, index));
+            if split {
+                let cut_off = (0..self.nodes.len() as NodeIndex)
+                    .filter(|node| self.network.is_blocked(index, *node))
+                    .collect();
+                log.published_while_split.insert(id, cut_off);
+            }
             return;
         }
         let restarts = self.nodes[index as usize].restarts;
-        match self.group_log.seen.insert((index, id), restarts) {
+        match log.seen.insert((index, id), restarts) {
             None => {
                 let delivery = Delivery { node: index, digest: id, at: self.observed_at, hops: 0 };
-                self.group_log.deliveries.push(delivery);
+                log.deliveries.push(delivery);
+                if split {
+                    log.delivered_while_split.insert((index, id));
+                }
+                let last = log.last_delivered.entry((index, origin)).or_insert(version);
+                if version < *last {
+                    log.order_violations += 1;
+                } else {
+                    *last = version;
+                }
             }
-            Some(before) if before < restarts => self.group_log.redelivered_after_crash += 1,
-            Some(_) => self.group_log.duplicates += 1,
+            Some(before) if before < restarts => log.redelivered_after_crash += 1,
+            Some(_) => log.duplicates += 1,
         }
     }
 
