@@ -21,8 +21,9 @@ pub struct GroupsConfig {
     /// Default 1 s (guess, like the grid's anti-entropy round).
     pub repair_interval: Duration,
     /// How long a node that has never heard from an origin waits for that origin's earlier
-    /// messages before it delivers from the lowest it holds. A first message (seq 1) is
-    /// delivered at once. Default 2 s (two repair rounds).
+    /// messages, once a member that delivered them was asked, before it delivers from the
+    /// lowest it holds; with no such member asked it waits `log_purge_period`. A first
+    /// message (seq 1) is delivered at once. Default 2 s (two repair rounds).
     pub start_wait: Duration,
     /// How long a pull may go without a chunk before it is asked of the next neighbour that
     /// offered the message. Default 5 s.

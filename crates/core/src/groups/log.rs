@@ -5,8 +5,13 @@
 //! up on). A message at or below it is a duplicate. A message above it is held until it is the
 //! next one: the seq after the cursor's in the same epoch, or seq 1 of a later epoch (the
 //! origin lost its store and started a new sequence space). A message that is not next waits
-//! for the gap before it to be repaired, for `gap_wait` at most; an origin never heard from
-//! before waits `start_wait` for earlier messages, unless its first message is seq 1.
+//! for the gap before it to be repaired, for `gap_wait` at most. An origin never heard from
+//! before starts at once from seq 1; from a later message it starts once a member that
+//! delivered past the gap was asked for it (its digest covered the gap, and this node's
+//! answered it) and `start_wait` passed with no earlier message arriving or being pulled: the
+//! earlier ones are then held by no one asked, as for a member new to a group whose older
+//! messages were purged. Without such a member, it waits `gap_wait` too, as a member cut off
+//! from every holder by a partition must.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -27,7 +32,7 @@ pub(super) struct Held {
 /// How long messages may wait for the ones before them.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Waits {
-    /// For an origin never heard from.
+    /// For an origin never heard from, after a member that delivered past the gap was asked.
     pub start: Duration,
     /// For a gap after the cursor.
     pub gap: Duration,
@@ -40,6 +45,9 @@ pub(super) struct OriginLog {
     held: BTreeMap<Version, Held>,
     /// Since when the first message above the cursor has been waiting for a gap to fill.
     waiting_since: Option<Instant>,
+    /// Before the first delivery: when a member's digest first showed it delivered past the
+    /// gap before the first message held.
+    vouched_at: Option<Instant>,
 }
 
 impl OriginLog {
@@ -98,9 +106,24 @@ impl OriginLog {
         self.held.remove(&version)
     }
 
+    /// A member's digest says it delivered this origin up to `head`: if nothing was delivered
+    /// here yet and that covers the gap before the first message held, the member will offer
+    /// what it holds of the gap once it has this node's digest.
+    pub fn vouched(&mut self, now: Instant, head: Version) {
+        let Some(first) = self.held.keys().next().filter(|_| self.cursor.is_none()) else {
+            return;
+        };
+        let covers = head.epoch > first.epoch
+            || (head.epoch == first.epoch && head.seq.saturating_add(1) >= first.seq);
+        if covers {
+            self.vouched_at.get_or_insert(now);
+        }
+    }
+
     /// Delivers what is next, in order, and returns it with how many waits were given up on
     /// (gaps skipped, or an unknown start). The cursor moves past each delivered message.
-    pub fn advance(&mut self, now: Instant, waits: Waits) -> (Vec<GroupData>, u64) {
+    /// `pulling` says a message of this origin is being pulled, which holds an unknown start.
+    pub fn advance(&mut self, now: Instant, waits: Waits, pulling: bool) -> (Vec<GroupData>, u64) {
         let mut delivered = Vec::new();
         let mut skipped = 0;
         loop {
@@ -113,9 +136,12 @@ impl OriginLog {
                 break;
             };
             if !self.follows(version) {
-                let since = *self.waiting_since.get_or_insert(now);
-                let wait = if self.cursor.is_some() { waits.gap } else { waits.start };
-                if now.saturating_since(since) < wait {
+                let waited = now.saturating_since(*self.waiting_since.get_or_insert(now));
+                let start_ends = self.cursor.is_none()
+                    && !pulling
+                    && waited >= waits.start
+                    && self.vouched_at.is_some_and(|at| now.saturating_since(at) >= waits.start);
+                if waited < waits.gap && !start_ends {
                     break;
                 }
                 skipped += 1;
@@ -179,10 +205,10 @@ mod tests {
     fn messages_are_delivered_once_in_order_whatever_order_they_arrive_in() {
         let mut log = OriginLog::default();
         assert!(log.insert(held(1, 2)));
-        assert_eq!(seqs(&log.advance(at(0), WAITS).0), Vec::<u64>::new());
+        assert_eq!(seqs(&log.advance_at(at(0), WAITS).0), Vec::<u64>::new());
         assert!(log.insert(held(1, 1)));
         assert!(!log.insert(held(1, 1)), "a duplicate is refused");
-        assert_eq!(seqs(&log.advance(at(0), WAITS).0), vec![1, 2]);
+        assert_eq!(seqs(&log.advance_at(at(0), WAITS).0), vec![1, 2]);
         assert!(!log.insert(held(1, 2)), "a delivered message is a duplicate");
         assert_eq!(log.cursor(), Some(Version::new(1, 2)));
     }
@@ -191,32 +217,59 @@ mod tests {
     fn a_gap_is_waited_for_then_skipped() {
         let mut log = OriginLog::with_cursor(Version::new(1, 1));
         log.insert(held(1, 3));
-        assert!(log.advance(at(10), WAITS).0.is_empty());
-        assert!(log.advance(at(69), WAITS).0.is_empty());
-        let (delivered, skipped) = log.advance(at(70), WAITS);
+        assert!(log.advance_at(at(10), WAITS).0.is_empty());
+        assert!(log.advance_at(at(69), WAITS).0.is_empty());
+        let (delivered, skipped) = log.advance_at(at(70), WAITS);
         assert_eq!((seqs(&delivered), skipped), (vec![3], 1));
         assert!(!log.insert(held(1, 2)), "a skipped message is not delivered late");
     }
 
+    impl OriginLog {
+        fn advance_at(&mut self, now: Instant, waits: Waits) -> (Vec<GroupData>, u64) {
+            self.advance(now, waits, false)
+        }
+    }
+
     #[test]
-    fn an_unknown_origin_starts_at_once_from_seq_1_or_after_the_start_wait() {
+    fn an_unknown_origin_starts_at_once_from_seq_1_or_once_a_holder_was_asked() {
         let mut log = OriginLog::default();
         log.insert(held(1, 1));
-        assert_eq!(seqs(&log.advance(at(0), WAITS).0), vec![1]);
+        assert_eq!(seqs(&log.advance_at(at(0), WAITS).0), vec![1]);
 
         let mut late = OriginLog::default();
         late.insert(held(1, 7));
-        assert!(late.advance(at(0), WAITS).0.is_empty());
+        assert!(late.advance_at(at(0), WAITS).0.is_empty());
         late.insert(held(1, 6));
-        let (delivered, skipped) = late.advance(at(2), WAITS);
+        late.vouched(at(1), Version::new(1, 4));
+        assert!(
+            late.advance_at(at(5), WAITS).0.is_empty(),
+            "a digest short of the gap vouches nothing"
+        );
+        late.vouched(at(5), Version::new(1, 5));
+        assert!(late.advance_at(at(6), WAITS).0.is_empty(), "the start wait runs from the vouch");
+        assert!(
+            late.advance(at(7), WAITS, true).0.is_empty(),
+            "an earlier message is being pulled"
+        );
+        let (delivered, skipped) = late.advance_at(at(7), WAITS);
         assert_eq!((seqs(&delivered), skipped), (vec![6, 7], 1));
+    }
+
+    #[test]
+    fn an_unknown_origin_with_no_holder_asked_waits_the_gap_wait() {
+        let mut cut_off = OriginLog::default();
+        cut_off.insert(held(1, 2));
+        assert!(cut_off.advance_at(at(0), WAITS).0.is_empty());
+        assert!(cut_off.advance_at(at(59), WAITS).0.is_empty());
+        let (delivered, skipped) = cut_off.advance_at(at(60), WAITS);
+        assert_eq!((seqs(&delivered), skipped), (vec![2], 1));
     }
 
     #[test]
     fn a_new_epoch_starts_again_at_seq_1() {
         let mut log = OriginLog::with_cursor(Version::new(1, 5));
         log.insert(held(2, 1));
-        assert_eq!(seqs(&log.advance(at(0), WAITS).0), vec![1]);
+        assert_eq!(seqs(&log.advance_at(at(0), WAITS).0), vec![1]);
         assert_eq!(log.cursor(), Some(Version::new(2, 1)));
         assert!(!log.insert(held(1, 6)), "the old epoch is over");
     }

@@ -339,7 +339,7 @@ impl Groups {
                 self.on_want(now, from, &group, origin, version, out);
             }
             GroupsMessage::Digest { group, heads, reply } => {
-                self.on_digest(from, &group, heads, reply, out);
+                self.on_digest(now, from, &group, heads, reply, out);
             }
             GroupsMessage::Ping { nonce } => self.on_ping(from, nonce, out),
             GroupsMessage::Pong { nonce } => self.on_pong(now, from, nonce),
@@ -375,11 +375,14 @@ impl Groups {
     /// Delivers what `origin`'s log in `group` has next.
     fn advance(&mut self, now: Instant, name: &str, origin: NodeId, out: &mut Vec<GroupsOutput>) {
         let waits = Waits { start: self.config.start_wait, gap: self.config.log_purge_period };
-        let Some(log) = self.groups.get_mut(name).and_then(|group| group.logs.get_mut(&origin))
-        else {
+        let Some(group) = self.groups.get_mut(name) else {
             return;
         };
-        let (delivered, skipped) = log.advance(now, waits);
+        let pulling = group.pulls.keys().any(|(pulled, _)| *pulled == origin);
+        let Some(log) = group.logs.get_mut(&origin) else {
+            return;
+        };
+        let (delivered, skipped) = log.advance(now, waits, pulling);
         self.counters.gaps_skipped += skipped;
         let Some(cursor) = log.cursor().filter(|_| !delivered.is_empty()) else {
             return;

@@ -48,10 +48,12 @@ impl Groups {
         GroupsMessage::Digest { group: name.to_owned(), heads, reply }
     }
 
-    /// A neighbour's digest: remember what it holds, offer it what it lacks, and answer with
-    /// this node's digest if the neighbour has something this node lacks.
+    /// A member's digest: remember what it holds, offer it what it lacks, and answer with this
+    /// node's digest if the member delivered something this node did not (it then offers what
+    /// this node lacks, which lets an unknown origin's start wait end: see the `log` module).
     pub(super) fn on_digest(
         &mut self,
+        now: Instant,
         from: NodeId,
         name: &str,
         heads: Vec<(NodeId, Version)>,
@@ -68,9 +70,16 @@ impl Groups {
             return;
         }
         let heads: std::collections::BTreeMap<NodeId, Version> = heads.into_iter().collect();
-        let lacks = heads
-            .iter()
-            .any(|(origin, version)| group.logs.get(origin).is_none_or(|log| !log.has(*version)));
+        let mut lacks = false;
+        for (origin, head) in &heads {
+            match group.logs.get_mut(origin) {
+                Some(log) => {
+                    lacks |= !log.is_delivered(*head);
+                    log.vouched(now, *head);
+                }
+                None => lacks = true,
+            }
+        }
         let mut offered = 0;
         'origins: for (origin, log) in &group.logs {
             for held in log.held_above(heads.get(origin).copied()) {
