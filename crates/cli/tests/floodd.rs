@@ -288,6 +288,54 @@ fn a_generator_answer_that_leaves_a_member_out_is_refused_and_the_computed_topol
 }
 
 #[test]
+fn a_generator_answer_refused_after_a_good_one_leaves_the_last_good_topology() {
+    let root = tempfile::tempdir().unwrap();
+    let root = root.path();
+    // Once the generator sees all three sites it answers a path; every later run (the costs
+    // moved: round trips, then bandwidths, measured every second) leaves gamma out.
+    let generator = root.join("generator.sh");
+    std::fs::write(
+        &generator,
+        "#!/bin/sh\ncat > input.json\n\
+         if grep -q '\"site\":\"beta\"' input.json && grep -q '\"site\":\"gamma\"' input.json\n\
+         then if [ -e good-given ]; then touch bad-given; echo 'alpha beta'\n\
+         else touch good-given; echo 'alpha beta'; echo 'beta gamma'; fi\n\
+         else echo 'alpha nowhere'; fi\n",
+    )
+    .unwrap();
+    let _ = std::process::Command::new("chmod").args(["+x", generator.to_str().unwrap()]).status();
+    let group = format!(
+        " (:master-site alpha) (:topology-generator \"{}\") \
+         (:bandwidth-period 1) (:estimates-period 1) (:update-period 1)",
+        generator.display()
+    );
+    let sites = three_sites(root, |_| 0, |_| String::new(), &group);
+    let nodes: Vec<Node> = (0..3).map(|index| start(root, &sites, index)).collect();
+    let alpha = nodes[0].id();
+    let on_the_path = |node: &Node| {
+        api_get(node, "/v1/groups/mirror/topology").is_some_and(|topology| {
+            topology["computed_by"] == format!("master:{alpha}")
+                && topology["edges"].as_array().map_or(0, Vec::len) == 2
+        })
+    };
+    let bad_given = root.join("alpha").join("bad-given");
+    wait_for("the generator to be run again after its good answer", SETTLE, || bad_given.exists());
+    // Time for the refused answer to have been published and reached the sites, had it not
+    // been refused.
+    std::thread::sleep(Duration::from_secs(3));
+    for node in &nodes {
+        assert!(on_the_path(node), "every site keeps the generator's last good topology");
+    }
+    let (stopped, log) = nodes.into_iter().next().unwrap().terminate_with_log();
+    assert!(stopped, "alpha stops cleanly: {log}");
+    assert!(
+        log.lines().any(|line| line.contains("the topology generator's answer was refused")
+            && line.contains("the edges do not connect all 3 members")),
+        "alpha logs why it refused the generator's later answer: {log}"
+    );
+}
+
+#[test]
 fn the_manuals_sample_configuration_starts_a_node() {
     let root = tempfile::tempdir().unwrap();
     let config = root.path().join("sample.conf");

@@ -170,15 +170,16 @@ impl Node {
                 .as_ref()
                 .and_then(|site| self.resolve_sites(std::slice::from_ref(site)).pop().flatten())
                 .filter(|id| members.contains(id));
-            if let Some(topology) = self.master_topology(&name, &spec, &members, &costs, master) {
-                kept.insert(name, topology);
-                continue;
-            }
             // This node is the master and an external command computes the topology: ask the
-            // driver to run it when its inputs changed, and compute one meanwhile.
+            // driver to run it whenever its inputs changed (the members, or only the costs
+            // under the topology it made last), and compute one meanwhile if there is none.
             let generator = master == Some(me) && spec.params.topology_generator.is_some();
             if generator {
                 self.want_generated_topology(&name, &spec, &members, &costs);
+            }
+            if let Some(topology) = self.master_topology(&name, &spec, &members, &costs, master) {
+                kept.insert(name, topology);
+                continue;
             }
             let computed_by = if master == Some(me) && !generator {
                 ComputedBy::Master(me)
