@@ -17,33 +17,15 @@ Usage: group-latency.py BIN [--sites 5] [--rounds 40]
 """
 
 import argparse
+import base64
 import json
-import os
 import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
 
-
-def free_port():
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            udp.bind(("127.0.0.1", 0))
-            port = udp.getsockname()[1]
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-                tcp.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-
-
-def get(api, path):
-    with urllib.request.urlopen(f"http://{api}{path}", timeout=5) as response:
-        return json.load(response)
+from floodd_sites import SiteFailed, Sites, exit_on_sigterm
 
 
 def watch(api, arrivals, lock):
@@ -59,7 +41,7 @@ def watch(api, arrivals, lock):
                 now = time.monotonic()
                 data = json.loads(line[5:])
                 key = data.get("service") if kind == "announcement" else \
-                    __import__("base64").b64decode(data["data_base64"])[:12].decode(errors="replace")
+                    base64.b64decode(data["data_base64"])[:12].decode(errors="replace")
                 with lock:
                     arrivals.append((kind, key, now))
 
@@ -70,93 +52,61 @@ def percentile(values, fraction):
 
 
 def main():
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("binary")
     parser.add_argument("--sites", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=40)
     args = parser.parse_args()
-    root = tempfile.mkdtemp(prefix="herald-group-latency-")
-    sites = [(f"s{i}", free_port(), free_port()) for i in range(args.sites)]
-    text = ""
-    for name, data_port, client_port in sites:
-        text += f"(:site-define (:site-name {name}) (:inet-address 127.0.0.1) " \
-                f"(:client-port {client_port}) (:data-port {data_port}))\n"
-    text += "(:group-define (:group-name bench) " + " ".join(f"(:site {n})" for n, _, _ in sites)
-    text += " (:connectivity 2))\n"
-    config = os.path.join(root, "sites.conf")
-    with open(config, "w") as file:
-        file.write(text)
-    processes = []
-    env = dict(os.environ, HERALD_LOG="warn")
-    for name, data_port, _ in sites:
-        directory = os.path.join(root, name)
-        processes.append(subprocess.Popen(
-            [args.binary, "run", "--data-dir", directory, "--floodd-config", config, "--name", name,
-             "--open", "--listen", f"127.0.0.1:{data_port}", "--http", "127.0.0.1:0"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env))
+    exit_on_sigterm()
     try:
-        apis = []
-        for name, _, _ in sites:
-            path = os.path.join(root, name, "api.addr")
-            for _ in range(300):
-                if os.path.exists(path):
-                    break
-                time.sleep(0.1)
-            apis.append(open(path).read().strip())
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if all(len(get(api, "/v1/groups/bench/topology")["edges"]) > 0 and
-                       len(get(api, "/v1/members")) == args.sites for api in apis):
-                    break
-            except Exception:
-                pass
-            time.sleep(0.5)
-        else:
-            sys.exit("the sites did not settle within 60 s")
-        time.sleep(3)
-        arrivals, lock = [], threading.Lock()
-        for api in apis[1:]:
-            threading.Thread(target=watch, args=(api, arrivals, lock), daemon=True).start()
-        time.sleep(1)
-        client = socket.create_connection(("127.0.0.1", sites[0][2]))
-        client.recv(4096)
-        sent = {}
-        pad = "x" * 1000
-        for round_ in range(args.rounds):
-            key = f"bench-{round_:04d}"
-            body = json.dumps({"pad": pad}).encode()
-            request = urllib.request.Request(f"http://{apis[0]}/v1/services/{key}", data=body,
-                                             method="PUT",
-                                             headers={"Content-Type": "application/json"})
-            sent[("announcement", key)] = time.monotonic()
-            urllib.request.urlopen(request, timeout=5).read()
-            time.sleep(0.15)
-            message = f"m{round_:04d}-".ljust(12, "-") + pad
-            sent[("message", message[:12])] = time.monotonic()
-            client.sendall(f"data\r\n{message}\r\n.\r\n".encode())
-            reply = b""
-            while reply.count(b"\r\n") < 2:
-                reply += client.recv(4096)
-            time.sleep(0.15)
-        time.sleep(5)
-        latencies = {"announcement": [], "message": []}
-        with lock:
-            for kind, key, at in arrivals:
-                if (kind, key) in sent:
-                    latencies[kind].append((at - sent[(kind, key)]) * 1000)
-        expected = args.rounds * (args.sites - 1)
-        for kind, values in latencies.items():
-            print(f"{kind}: {len(values)}/{expected} copies, p50 {percentile(values, 0.5):.1f} ms, "
-                  f"p99 {percentile(values, 0.99):.1f} ms")
-        a, m = latencies["announcement"], latencies["message"]
-        print(f"message/announcement: p50 {percentile(m, 0.5) / percentile(a, 0.5):.2f}x, "
-              f"p99 {percentile(m, 0.99) / percentile(a, 0.99):.2f}x")
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait()
+        with Sites(args.binary, count=args.sites, prefix="herald-group-latency-") as sites:
+            sites.wait_settled()
+            measure(args, sites.apis, sites.client_ports[0])
+    except SiteFailed as error:
+        sys.exit(f"group-latency: {error}")
+    except KeyboardInterrupt:
+        sys.exit("group-latency: interrupted; the sites were stopped")
+
+
+def measure(args, apis, client_port):
+    """Publishes the pairs from site 0 and prints the latencies at the other sites."""
+    arrivals, lock = [], threading.Lock()
+    for api in apis[1:]:
+        threading.Thread(target=watch, args=(api, arrivals, lock), daemon=True).start()
+    time.sleep(1)
+    client = socket.create_connection(("127.0.0.1", client_port))
+    client.recv(4096)
+    sent = {}
+    pad = "x" * 1000
+    for round_ in range(args.rounds):
+        key = f"bench-{round_:04d}"
+        body = json.dumps({"pad": pad}).encode()
+        request = urllib.request.Request(f"http://{apis[0]}/v1/services/{key}", data=body,
+                                         method="PUT",
+                                         headers={"Content-Type": "application/json"})
+        sent[("announcement", key)] = time.monotonic()
+        urllib.request.urlopen(request, timeout=5).read()
+        time.sleep(0.15)
+        message = f"m{round_:04d}-".ljust(12, "-") + pad
+        sent[("message", message[:12])] = time.monotonic()
+        client.sendall(f"data\r\n{message}\r\n.\r\n".encode())
+        reply = b""
+        while reply.count(b"\r\n") < 2:
+            reply += client.recv(4096)
+        time.sleep(0.15)
+    time.sleep(5)
+    latencies = {"announcement": [], "message": []}
+    with lock:
+        for kind, key, at in arrivals:
+            if (kind, key) in sent:
+                latencies[kind].append((at - sent[(kind, key)]) * 1000)
+    expected = args.rounds * (args.sites - 1)
+    for kind, values in latencies.items():
+        print(f"{kind}: {len(values)}/{expected} copies, p50 {percentile(values, 0.5):.1f} ms, "
+              f"p99 {percentile(values, 0.99):.1f} ms")
+    a, m = latencies["announcement"], latencies["message"]
+    print(f"message/announcement: p50 {percentile(m, 0.5) / percentile(a, 0.5):.2f}x, "
+          f"p99 {percentile(m, 0.99) / percentile(a, 0.99):.2f}x")
 
 
 if __name__ == "__main__":

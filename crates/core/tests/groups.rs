@@ -291,6 +291,23 @@ fn storage_full_drops_what_every_neighbour_holds_first_and_counts_it() {
 }
 
 #[test]
+fn a_member_whose_storage_is_full_of_delivered_messages_still_pulls_new_ones() {
+    // Room for three bodies of two chunks each: once a member holds three delivered messages,
+    // an offer of a fourth must drop one of them rather than be refused for good.
+    let config = GroupsConfig { data_storage_max: 300_000, ..GroupsConfig::default() };
+    let mut grid = Grid::new(3, &[(0, 1), (1, 2)], config);
+    for n in 0..6u8 {
+        grid.publish(0, vec![n; 100_000]).unwrap();
+        grid.run_for(2 * SECOND, SECOND / 10);
+    }
+    assert_eq!(grid.seqs(1, 0), vec![1, 2, 3, 4, 5, 6]);
+    assert_eq!(grid.seqs(2, 0), vec![1, 2, 3, 4, 5, 6]);
+    for n in 1..3 {
+        assert!(grid.nodes[n].groups().stored_bytes() <= 300_000);
+    }
+}
+
+#[test]
 fn a_forged_or_foreign_chunk_is_refused_and_counted() {
     let mut grid = Grid::new(2, &[(0, 1)], GroupsConfig::default());
     let data = grid.nodes[0].publish_group_message(grid.now, GROUP, b"true".to_vec(), 0).unwrap();

@@ -83,8 +83,6 @@ impl Groups {
         out: &mut Vec<GroupsOutput>,
     ) {
         let (origin, version) = (header.record.origin, header.record.version);
-        let budget = self.config.data_storage_max;
-        let in_use = self.stored_bytes + self.pulling_bytes;
         let Some(group) = Self::group_lacking(&mut self.groups, &mut self.counters, &header) else {
             return;
         };
@@ -98,14 +96,16 @@ impl Groups {
             self.counters.refused += 1;
             return;
         };
-        // A body of one chunk is pushed, never offered; and one that does not fit now is
-        // offered again by the next digest.
-        if seal.len <= CHUNK_LEN || in_use + seal.len > budget || !verify(&header) {
+        // A body of one chunk is pushed, never offered. Room for the body is made now, by
+        // dropping in retention's order what may go (as its arrival would); a body that does
+        // not fit even so is offered again by the next digest.
+        if seal.len <= CHUNK_LEN || !verify(&header) || !self.make_room(seal.len, out) {
             self.counters.refused += 1;
             return;
         }
         let group_name = header.record.key.clone();
         self.pulling_bytes += seal.len;
+        let group = self.groups.get_mut(&group_name).expect("checked by group_lacking");
         group.pulls.insert((origin, version), Pull::new(header, seal, from, now));
         out.push(GroupsOutput::Send(
             from,
