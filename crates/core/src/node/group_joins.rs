@@ -10,7 +10,6 @@
 //! the master's topology, and publishes its request again if the master's members lack it.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use crate::groups::{GroupAccess, GroupParams, GroupSpec, TopologyDecree};
 use crate::id::NodeId;
@@ -60,17 +59,11 @@ impl Node {
             Vec::new(),
             issued_at_ms,
         )?;
-        let first_check = now + self.join_period(name);
+        let period = self.group_definitions().remove(name).map(|spec| spec.params.join_period);
+        let first_check = now + period.unwrap_or(GroupParams::default().join_period);
         self.groups_refresh.joins.asked.insert(name.to_owned(), first_check);
         self.note_groups_record(RecordKind::GroupJoin);
         Ok(version)
-    }
-
-    /// Group `name`'s `join-period`, or the default one while its definition is not held.
-    fn join_period(&self, name: &str) -> Duration {
-        self.group_definitions()
-            .remove(name)
-            .map_or(GroupParams::default().join_period, |spec| spec.params.join_period)
     }
 
     /// The nodes that asked to join group `name`, sorted.
@@ -133,16 +126,20 @@ impl Node {
         }
         let definitions = self.group_definitions();
         let me = self.id();
-        let asked: Vec<String> = self.groups_refresh.joins.asked.keys().cloned().collect();
-        for name in asked {
-            let period = self.join_period(&name);
-            let joins = &mut self.groups_refresh.joins;
-            let due = joins.asked.get_mut(&name).expect("asked holds every name listed");
-            if *due > now {
-                continue;
-            }
-            *due = now + period;
-            let Some(spec) = definitions.get(&name) else { continue };
+        let due: Vec<String> = self
+            .groups_refresh
+            .joins
+            .asked
+            .iter()
+            .filter(|(_, due)| **due <= now)
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in due {
+            let spec = definitions.get(&name);
+            let period =
+                spec.map_or(GroupParams::default().join_period, |spec| spec.params.join_period);
+            self.groups_refresh.joins.asked.insert(name.clone(), now + period);
+            let Some(spec) = spec else { continue };
             let listed = self.resolve_sites(&spec.sites).contains(&Some(me));
             if listed || spec.params.access == GroupAccess::Listed {
                 continue;
