@@ -49,8 +49,9 @@ impl Groups {
     }
 
     /// A member's digest: remember what it holds, offer it what it lacks, and answer with this
-    /// node's digest if the member delivered something this node did not (it then offers what
-    /// this node lacks, which lets an unknown origin's start wait end: see the `log` module).
+    /// node's digest if the member has something this node lacks, or (from an origin this node
+    /// has delivered nothing of) delivered something this node only holds: it then offers what
+    /// this node lacks, which lets an unknown origin's start wait end (see the `log` module).
     pub(super) fn on_digest(
         &mut self,
         now: Instant,
@@ -73,10 +74,13 @@ impl Groups {
         let mut lacks = false;
         for (origin, head) in &heads {
             match group.logs.get_mut(origin) {
-                Some(log) => {
+                // Before its first delivery from an origin, this node answers a member that
+                // delivered what it merely holds, so that member offers the gap before it.
+                Some(log) if log.cursor().is_none() => {
                     lacks |= !log.is_delivered(*head);
                     log.vouched(now, *head);
                 }
+                Some(log) => lacks |= !log.has(*head),
                 None => lacks = true,
             }
         }
