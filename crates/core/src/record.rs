@@ -53,7 +53,8 @@ pub enum RecordKind {
     /// encoded [`crate::groups::TopologyDecree`].
     GroupTopology,
     /// A node's request to be a member of a group its definition does not list: key is the
-    /// group name, payload empty. Granted when the group's access rule is `open`.
+    /// group name, payload empty (or `leave` once the node left the group). Granted when the
+    /// group's access rule is `open`.
     GroupJoin,
 }
 

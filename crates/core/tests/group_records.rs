@@ -164,3 +164,27 @@ fn a_joiner_asks_again_every_join_period_while_the_masters_topology_leaves_it_ou
     assert_eq!(joins_published(&mut joiner, start, end).len(), 1);
     assert_eq!(joiner.joins_resent(), 0);
 }
+
+#[test]
+fn a_node_whose_configuration_drops_a_group_leaves_it() {
+    let keys = keys(3);
+    let ids: Vec<NodeId> = keys.iter().map(Keypair::id).collect();
+    let open = definition(&keys, 2, GroupParams::default());
+    let mut joiner = node_holding(&keys, 2, vec![open]);
+    let start = Instant::ZERO + Duration::from_secs(2);
+    joiner.join_group(start, GROUP, 1).unwrap();
+    assert!(joiner.leave_groups_except(start, &[GROUP.to_owned()], 1).is_empty());
+    let later = start + Duration::from_secs(2);
+    joiner.handle(later, Input::Timeout);
+    assert_eq!(
+        members(&joiner),
+        sorted(ids.clone()),
+        "the joiner is in while its file lists the group"
+    );
+
+    assert_eq!(joiner.leave_groups_except(later, &[], 1), vec![GROUP.to_owned()]);
+    assert!(joiner.group_joiners(GROUP).is_empty(), "the request is withdrawn");
+    joiner.handle(later + Duration::from_secs(2), Input::Timeout);
+    assert!(!joiner.groups().is_member(GROUP), "and the group no longer counts it");
+    assert!(joiner.leave_groups_except(later, &[], 1).is_empty(), "a group is left once");
+}

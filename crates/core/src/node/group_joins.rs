@@ -3,7 +3,9 @@
 //!
 //! A join request is a `GroupJoin` record: signed, kept and repaired like any record, so every
 //! member learns of it and counts the joiner as a member when the group's access rule is
-//! `open`; under `listed` it is refused, and the group's view names the refused nodes. floodd
+//! `open`; under `listed` it is refused, and the group's view names the refused nodes. A node
+//! whose configuration no longer puts it in a group replaces its request with a leave (the
+//! same record, payload [`GROUP_LEAVE`]). floodd
 //! repeats its join request every `join-period` in case the master site lost its state. Here a
 //! member that lost its state gets the records back by anti-entropy, so the one case left is
 //! a master whose published topology leaves this node out: every `join-period` a joiner checks
@@ -18,6 +20,10 @@ use crate::record_set::SlotKey;
 use crate::time::Instant;
 
 use super::{CommandError, Node};
+
+/// The payload of a `GroupJoin` record that withdraws the request: the node left the group. A
+/// join's payload is empty.
+pub(crate) const GROUP_LEAVE: &[u8] = b"leave";
 
 /// The groups this node asked to join, and whose joins its view refuses.
 #[derive(Clone, Debug, Default)]
@@ -66,13 +72,53 @@ impl Node {
         Ok(version)
     }
 
-    /// The nodes that asked to join group `name`, sorted.
+    /// Withdraws this node's join request from every group not in `kept` (the groups its
+    /// configuration still puts it in): each becomes a leave, so an `open` group stops counting
+    /// this node a member. Returns the groups left.
+    pub fn leave_groups_except(
+        &mut self,
+        now: Instant,
+        kept: &[String],
+        issued_at_ms: u64,
+    ) -> Vec<String> {
+        let me = self.id();
+        let left: Vec<String> = self
+            .records
+            .iter()
+            .filter(|record| {
+                record.record.origin == me
+                    && record.record.kind == RecordKind::GroupJoin
+                    && record.record.payload.is_empty()
+                    && !kept.contains(&record.record.key)
+            })
+            .map(|record| record.record.key.clone())
+            .collect();
+        for name in &left {
+            // A leave is as small and bounded as the join it replaces; it cannot be refused.
+            let _ = self.publish_own(
+                now,
+                RecordKind::GroupJoin,
+                name.clone(),
+                GROUP_LEAVE.to_vec(),
+                issued_at_ms,
+            );
+            self.groups_refresh.joins.asked.remove(name);
+        }
+        if !left.is_empty() {
+            self.note_groups_record(RecordKind::GroupJoin);
+        }
+        left
+    }
+
+    /// The nodes that asked to join group `name` and have not left it since, sorted.
     pub fn group_joiners(&self, name: &str) -> Vec<NodeId> {
         let mut joiners: Vec<NodeId> = self
             .records
             .iter()
             .filter(|record| {
-                record.record.kind == RecordKind::GroupJoin && record.record.key == name
+                record.record.kind == RecordKind::GroupJoin
+                    && record.record.key == name
+                    && record.record.payload.is_empty()
             })
             .map(|record| record.record.origin)
             .collect();

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use herald_core::groups::{ComputedBy, GroupData, GroupSpec, PublishError, message_id_text};
 use herald_core::{MemberState, NodeId, Version};
+use tracing::info;
 
 use super::Actor;
 use crate::api::model::{
@@ -88,7 +89,9 @@ impl Actor {
         }
     }
 
-    /// Publishes this node's definitions of the groups its configuration lists.
+    /// Publishes this node's definitions of the groups its configuration lists, with a join
+    /// request for each; a group this node joined before that its configuration no longer
+    /// lists is left.
     pub(crate) fn define_groups(&mut self, groups: &[(String, GroupSpec)]) -> anyhow::Result<()> {
         for (name, spec) in groups {
             self.command(|node, now| node.define_group(now, name, spec, unix_ms()))?
@@ -97,6 +100,12 @@ impl Actor {
             // definitions that do not list it (a master restarted with an older file).
             self.command(|node, now| node.join_group(now, name, unix_ms()))?
                 .map_err(|error| anyhow::anyhow!("joining group {name:?}: {error}"))?;
+        }
+        let kept: Vec<String> = groups.iter().map(|(name, _)| name.clone()).collect();
+        let left = self.node.leave_groups_except(self.clock.now(), &kept, unix_ms());
+        self.drain()?;
+        for group in left {
+            info!(%group, "left the group: the configuration no longer puts this site in it");
         }
         Ok(())
     }
