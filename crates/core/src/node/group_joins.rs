@@ -13,10 +13,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::groups::{GroupAccess, GroupParams, GroupSpec, TopologyDecree};
+use crate::groups::{GroupAccess, GroupParams, GroupSpec};
 use crate::id::NodeId;
 use crate::record::{KEY_LEN_MAX, RecordKind, Version};
-use crate::record_set::SlotKey;
 use crate::time::Instant;
 
 use super::{CommandError, Node};
@@ -190,22 +189,13 @@ impl Node {
             if listed || spec.params.access == GroupAccess::Listed {
                 continue;
             }
-            let Some(master) = spec
-                .params
-                .master_site
-                .as_ref()
-                .and_then(|site| self.resolve_sites(std::slice::from_ref(site)).pop().flatten())
-                .filter(|master| *master != me && !self.is_gone(master))
+            let Some(master) =
+                self.master_node(spec).filter(|master| *master != me && !self.is_gone(master))
             else {
                 continue;
             };
-            let slot =
-                SlotKey { origin: master, family: RecordKind::GroupTopology, key: name.clone() };
-            let left_out = self
-                .records
-                .get(&slot)
-                .and_then(|record| TopologyDecree::decode(&record.record.payload))
-                .is_some_and(|decree| !decree.members.contains(&me));
+            let left_out =
+                self.decree_of(master, &name).is_some_and(|decree| !decree.members.contains(&me));
             if left_out {
                 self.republish_own(now, RecordKind::GroupJoin, name.clone(), Vec::new());
                 self.groups_refresh.joins.resent += 1;

@@ -164,12 +164,7 @@ impl Node {
                 continue;
             }
             let costs = self.cost_matrix(&members);
-            let master = spec
-                .params
-                .master_site
-                .as_ref()
-                .and_then(|site| self.resolve_sites(std::slice::from_ref(site)).pop().flatten())
-                .filter(|id| members.contains(id));
+            let master = self.master_node(&spec).filter(|id| members.contains(id));
             // This node is the master and an external command computes the topology: ask the
             // driver to run it whenever its inputs changed (the members, or only the costs
             // under the topology it made last), and compute one meanwhile if there is none.
@@ -250,6 +245,19 @@ impl Node {
             .collect()
     }
 
+    /// The node that group `spec`'s master site names, if it has one and it is known.
+    pub(super) fn master_node(&self, spec: &GroupSpec) -> Option<NodeId> {
+        let site = spec.params.master_site.as_ref()?;
+        self.resolve_sites(std::slice::from_ref(site)).pop().flatten()
+    }
+
+    /// The topology `master` published for group `name`, if this node holds a valid one.
+    pub(super) fn decree_of(&self, master: NodeId, name: &str) -> Option<TopologyDecree> {
+        let slot =
+            SlotKey { origin: master, family: RecordKind::GroupTopology, key: name.to_owned() };
+        TopologyDecree::decode(&self.records.get(&slot)?.record.payload)
+    }
+
     /// The node each of `sites` names, if known: a node id, or a name a profile carries.
     pub fn resolve_sites(&self, sites: &[String]) -> Vec<Option<NodeId>> {
         let names = self.sites_by_name();
@@ -290,13 +298,7 @@ impl Node {
         // The master's own decree counts only if an external command made it.
         let master = master
             .filter(|master| *master != self.id() || spec.params.topology_generator.is_some())?;
-        let slot =
-            SlotKey { origin: master, family: RecordKind::GroupTopology, key: name.to_owned() };
-        let decree = self
-            .records
-            .get(&slot)
-            .and_then(|record| TopologyDecree::decode(&record.record.payload))
-            .filter(|decree| decree.members == members)?;
+        let decree = self.decree_of(master, name).filter(|decree| decree.members == members)?;
         let pairs: Vec<(usize, usize)> =
             decree.edges.iter().map(|&(a, b, _)| (usize::from(a), usize::from(b))).collect();
         if !topology::is_connected(members.len(), &pairs) {
