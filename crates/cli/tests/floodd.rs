@@ -132,6 +132,30 @@ fn topology_edges(node: &Node) -> usize {
         .unwrap_or(0)
 }
 
+/// Writes the master's topology generator, an executable shell script, into `root`.
+fn write_generator(root: &Path, script: &str) -> std::path::PathBuf {
+    let generator = root.join("generator.sh");
+    std::fs::write(&generator, script).unwrap();
+    let _ = std::process::Command::new("chmod").args(["+x", generator.to_str().unwrap()]).status();
+    generator
+}
+
+/// The group parameters that make alpha the master running `generator`, and `extra`.
+fn generator_group(generator: &Path, extra: &str) -> String {
+    format!(" (:master-site alpha) (:topology-generator \"{}\"){extra}", generator.display())
+}
+
+/// Stops alpha and checks that it logged why it refused its generator's answer.
+fn assert_alpha_refused_the_generator(alpha: &mut Node) {
+    let (stopped, log) = alpha.terminate_with_log();
+    assert!(stopped, "alpha stops cleanly: {log}");
+    assert!(
+        log.lines().any(|line| line.contains("the topology generator's answer was refused")
+            && line.contains("the edges do not connect all 3 members")),
+        "alpha logs why it refused the generator's answer: {log}"
+    );
+}
+
 #[test]
 fn messages_reach_every_other_sites_export_command_once_even_across_a_restart() {
     let root = tempfile::tempdir().unwrap();
@@ -201,14 +225,11 @@ fn the_master_sites_topology_generator_decides_the_topology_of_every_member() {
     let root = root.path();
     // A path through the three sites: connected, though not 2-connected, which a generator
     // may decide.
-    let generator = root.join("generator.sh");
-    std::fs::write(
-        &generator,
+    let generator = write_generator(
+        root,
         "#!/bin/sh\ncat > input.json\necho 'alpha beta'\necho 'beta gamma'\n",
-    )
-    .unwrap();
-    let _ = std::process::Command::new("chmod").args(["+x", generator.to_str().unwrap()]).status();
-    let group = format!(" (:master-site alpha) (:topology-generator \"{}\")", generator.display());
+    );
+    let group = generator_group(&generator, "");
     let sites = three_sites(root, |_| 0, |_| String::new(), &group);
     let nodes: Vec<Node> = (0..3).map(|index| start(root, &sites, index)).collect();
     let alpha = nodes[0].id();
@@ -240,16 +261,13 @@ fn a_generator_answer_that_leaves_a_member_out_is_refused_and_the_computed_topol
     // The generator never gives a usable answer: once it sees all three sites it answers the
     // one edge alpha-beta, which leaves gamma out (the core refuses it); before that it names
     // a site that does not exist (the node refuses it).
-    let generator = root.join("generator.sh");
-    std::fs::write(
-        &generator,
+    let generator = write_generator(
+        root,
         "#!/bin/sh\ncat > input.json\n\
          if grep -q '\"site\":\"beta\"' input.json && grep -q '\"site\":\"gamma\"' input.json\n\
          then touch saw-all-three; echo 'alpha beta'\nelse echo 'alpha nowhere'; fi\n",
-    )
-    .unwrap();
-    let _ = std::process::Command::new("chmod").args(["+x", generator.to_str().unwrap()]).status();
-    let group = format!(" (:master-site alpha) (:topology-generator \"{}\")", generator.display());
+    );
+    let group = generator_group(&generator, "");
     let sites = three_sites(root, |_| 0, |_| String::new(), &group);
     let mut nodes: Vec<Node> = (0..3).map(|index| start(root, &sites, index)).collect();
     let saw_all_three = root.join("alpha").join("saw-all-three");
@@ -278,13 +296,7 @@ fn a_generator_answer_that_leaves_a_member_out_is_refused_and_the_computed_topol
     for node in &nodes {
         assert!(computed_by_members(node), "the generator's answer was never used");
     }
-    let (stopped, log) = nodes[0].terminate_with_log();
-    assert!(stopped, "alpha stops cleanly: {log}");
-    assert!(
-        log.lines().any(|line| line.contains("the topology generator's answer was refused")
-            && line.contains("the edges do not connect all 3 members")),
-        "alpha logs why it refused the generator's answer: {log}"
-    );
+    assert_alpha_refused_the_generator(&mut nodes[0]);
 }
 
 #[test]
@@ -293,24 +305,20 @@ fn a_generator_answer_refused_after_a_good_one_leaves_the_last_good_topology() {
     let root = root.path();
     // Once the generator sees all three sites it answers a path; every later run (the costs
     // moved: round trips, then bandwidths, measured every second) leaves gamma out.
-    let generator = root.join("generator.sh");
-    std::fs::write(
-        &generator,
+    let generator = write_generator(
+        root,
         "#!/bin/sh\ncat > input.json\n\
          if grep -q '\"site\":\"beta\"' input.json && grep -q '\"site\":\"gamma\"' input.json\n\
          then if [ -e good-given ]; then touch bad-given; echo 'alpha beta'\n\
          else touch good-given; echo 'alpha beta'; echo 'beta gamma'; fi\n\
          else echo 'alpha nowhere'; fi\n",
-    )
-    .unwrap();
-    let _ = std::process::Command::new("chmod").args(["+x", generator.to_str().unwrap()]).status();
-    let group = format!(
-        " (:master-site alpha) (:topology-generator \"{}\") \
-         (:bandwidth-period 1) (:estimates-period 1) (:update-period 1)",
-        generator.display()
+    );
+    let group = generator_group(
+        &generator,
+        " (:bandwidth-period 1) (:estimates-period 1) (:update-period 1)",
     );
     let sites = three_sites(root, |_| 0, |_| String::new(), &group);
-    let nodes: Vec<Node> = (0..3).map(|index| start(root, &sites, index)).collect();
+    let mut nodes: Vec<Node> = (0..3).map(|index| start(root, &sites, index)).collect();
     let alpha = nodes[0].id();
     let on_the_path = |node: &Node| {
         api_get(node, "/v1/groups/mirror/topology").is_some_and(|topology| {
@@ -326,13 +334,7 @@ fn a_generator_answer_refused_after_a_good_one_leaves_the_last_good_topology() {
     for node in &nodes {
         assert!(on_the_path(node), "every site keeps the generator's last good topology");
     }
-    let (stopped, log) = nodes.into_iter().next().unwrap().terminate_with_log();
-    assert!(stopped, "alpha stops cleanly: {log}");
-    assert!(
-        log.lines().any(|line| line.contains("the topology generator's answer was refused")
-            && line.contains("the edges do not connect all 3 members")),
-        "alpha logs why it refused the generator's later answer: {log}"
-    );
+    assert_alpha_refused_the_generator(&mut nodes[0]);
 }
 
 #[test]
