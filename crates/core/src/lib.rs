@@ -26,6 +26,7 @@
 pub mod admission;
 pub mod anti_entropy;
 pub mod broadcast;
+pub mod grid_control;
 pub mod groups;
 mod id;
 mod liveness;

@@ -133,12 +133,31 @@ fn explicit_sequence_number_must_be_newer_than_the_current_one() {
     let mut alice = node(1);
     assert_eq!(announce(&mut alice, "grid-control", Some(123)), Ok(Version::new(0, 123)));
     drain(&mut alice);
-    let refused = CommandError::Stale { requested: 123, current: Version::new(0, 123) };
+    let refused = CommandError::Stale { requested: 123, current: 123 };
     assert_eq!(announce(&mut alice, "grid-control", Some(123)), Err(refused));
     assert!(drain(&mut alice).is_empty(), "a refused command persists and sends nothing");
     assert_eq!(alice.stats().commands_refused, 1);
     // A plain announcement afterwards continues above the highest number issued.
     assert_eq!(announce(&mut alice, "grid-control", None), Ok(Version::new(0, 124)));
+}
+
+#[test]
+fn a_sequence_number_below_the_one_shown_is_stale_even_in_a_later_epoch() {
+    let mut alice = node(1);
+    announce(&mut alice, "grid-control", Some(123)).unwrap();
+    let kept = drain(&mut alice).into_iter().filter_map(|output| match output {
+        Output::Persist(PersistOp::PutRecord(record)) => Some((*record).clone()),
+        _ => None,
+    });
+    // The store was lost but the record came back from a peer; the driver's epoch moved on.
+    let snapshot = Snapshot { records: kept.collect(), ..Snapshot::default() };
+    let config = Config { epoch: 9, ..Config::default() };
+    let mut alice =
+        Node::restore(Keypair::from_secret([1; 32]), config, 1, Instant::ZERO, snapshot);
+    let refused = CommandError::Stale { requested: 50, current: 123 };
+    assert_eq!(announce(&mut alice, "grid-control", Some(50)), Err(refused.clone()));
+    assert!(refused.to_string().contains("not newer than the current one, 123"), "{refused}");
+    assert_eq!(announce(&mut alice, "grid-control", Some(124)), Ok(Version::new(9, 124)));
 }
 
 #[test]

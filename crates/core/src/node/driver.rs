@@ -12,7 +12,7 @@ use crate::liveness::MemberState;
 use crate::membership::MembershipConfig;
 use crate::overlay::OverlayConfig;
 use crate::persist::PersistOp;
-use crate::record::{KEY_LEN_MAX, PAYLOAD_LEN_MAX, SignedRecord, Version};
+use crate::record::{KEY_LEN_MAX, PAYLOAD_LEN_MAX, SignedRecord};
 use crate::role::Role;
 use crate::routing::RoutingConfig;
 
@@ -97,12 +97,14 @@ pub enum Input {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CommandError {
     /// The requested sequence number is not newer than the one held.
-    #[error("sequence number {requested} is not newer than the current {current}")]
+    #[error(
+        "sequence-number {requested} is not newer than the current one, {current} (the seq that `herald services` shows)"
+    )]
     Stale {
         /// What the caller asked for.
         requested: u64,
-        /// What the slot holds.
-        current: Version,
+        /// The sequence number of the announcement the slot holds.
+        current: u64,
     },
     /// The service name is empty or too long.
     #[error("a service name has 1 to {KEY_LEN_MAX} bytes")]
@@ -110,6 +112,12 @@ pub enum CommandError {
     /// The payload is too large.
     #[error("the payload has {0} bytes, more than the {PAYLOAD_LEN_MAX} allowed")]
     PayloadTooLarge(usize),
+    /// A recommendation, or a `grid-control` announcement's list of them, is invalid.
+    #[error("{0}")]
+    Recommendation(#[from] crate::grid_control::RecommendationError),
+    /// A grid manager's list edit was refused.
+    #[error("{0}")]
+    ManagerList(#[from] crate::grid_control::ManagerListError),
     /// A group definition is out of bounds.
     #[error("group {name:?}: {reason}")]
     BadGroup {

@@ -30,6 +30,7 @@
 //! `wiring` for its outputs.
 
 mod driver;
+mod grid_control;
 mod group_joins;
 mod group_topology;
 mod groups;

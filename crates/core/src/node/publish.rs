@@ -38,8 +38,9 @@ impl Node {
         now: Instant,
         announcement: Announcement,
     ) -> Result<Version, CommandError> {
+        self.refused_unless(check_service(&announcement.service, &announcement.payload))?;
+        self.check_grid_control(&announcement)?;
         let Announcement { service, payload, issued_at_ms, seq } = announcement;
-        self.refused_unless(check_service(&service, &payload))?;
         let current = self.records.version_of(self.id(), RecordKind::Announcement, &service);
         let version = self.refused_unless(self.next_version(current, seq))?;
         self.publish(now, RecordKind::Announcement, service, payload, issued_at_ms, version);
@@ -145,7 +146,10 @@ impl Node {
     }
 
     /// Counts a refusal on its way back to the caller.
-    fn refused_unless<T>(&mut self, result: Result<T, CommandError>) -> Result<T, CommandError> {
+    pub(super) fn refused_unless<T>(
+        &mut self,
+        result: Result<T, CommandError>,
+    ) -> Result<T, CommandError> {
         if result.is_err() {
             self.stats.commands_refused += 1;
         }
@@ -209,7 +213,9 @@ impl Node {
     }
 
     /// The version of the next record in a slot that holds `current`: the next in this node's
-    /// sequence space, or the one the caller insists on if it is newer than `current`.
+    /// sequence space, or the sequence number the caller insists on. That one must exceed the
+    /// slot's sequence number, the one `herald services` shows; it is then newer whatever the
+    /// epochs, because this node's epoch never falls below that of a version it issued.
     fn next_version(
         &self,
         current: Option<Version>,
@@ -219,10 +225,14 @@ impl Node {
         let Some(requested) = requested else {
             return Ok(counted);
         };
-        let version = Version::new(counted.epoch, requested);
         match current {
-            Some(current) if version <= current => Err(CommandError::Stale { requested, current }),
-            _ => Ok(version),
+            Some(current) if requested <= current.seq => {
+                Err(CommandError::Stale { requested, current: current.seq })
+            }
+            _ => Ok(Version::new(
+                current.map_or(counted.epoch, |c| c.epoch.max(counted.epoch)),
+                requested,
+            )),
         }
     }
 }

@@ -1,0 +1,132 @@
+//! The node's grid-control commands and queries: its own recommendations, reachability over
+//! everyone's, and grid-manager lists (see [`crate::grid_control`]).
+
+use std::sync::Arc;
+
+use crate::grid_control::{
+    GRID_CONTROL_SERVICE, ManagerList, Reached, Recommendation, reach, recommendation,
+};
+use crate::id::{Keypair, NodeId};
+use crate::record::{Record, RecordKind, SignedRecord, Version};
+use crate::record_set::SlotKey;
+use crate::time::Instant;
+
+use super::{Announcement, Arrival, CommandError, Node};
+
+impl Node {
+    /// This node's recommendations, as its newest `grid-control` announcement carries them.
+    pub fn recommendations(&self) -> Vec<Recommendation> {
+        recommendation::parse_lenient(&self.own_grid_control_payload())
+    }
+
+    /// Adds `recommendation` to this node's `grid-control` announcement, or renames the one with
+    /// the same `who` and `what`, and publishes the announcement.
+    pub fn recommend(
+        &mut self,
+        now: Instant,
+        recommendation: Recommendation,
+        issued_at_ms: u64,
+    ) -> Result<Version, CommandError> {
+        let payload = recommendation::with_added(&self.own_grid_control_payload(), recommendation);
+        self.republish_grid_control(now, payload, issued_at_ms)
+    }
+
+    /// Removes the recommendation of `who` for `what` and publishes the announcement.
+    pub fn unrecommend(
+        &mut self,
+        now: Instant,
+        who: NodeId,
+        what: &str,
+        issued_at_ms: u64,
+    ) -> Result<Version, CommandError> {
+        let payload = recommendation::with_removed(&self.own_grid_control_payload(), who, what);
+        self.republish_grid_control(now, payload, issued_at_ms)
+    }
+
+    /// The nodes reachable from this one over recommendation edges of kind `what` (see
+    /// [`reach::reachable`]), read from the `grid-control` announcements this node holds.
+    pub fn reachable(&self, what: &str, depth: Option<u32>) -> Vec<Reached> {
+        reach::reachable(self.id(), what, depth, |node| {
+            self.grid_control_record(*node)
+                .map(|record| recommendation::parse_lenient(&record.record.payload))
+        })
+    }
+
+    /// The newest list of the manager whose key is `manager`, with its version, if this node
+    /// holds one that parses.
+    pub fn manager_list(&self, manager: NodeId) -> Option<(Version, ManagerList)> {
+        let slot = SlotKey { origin: manager, family: RecordKind::ManagerList, key: String::new() };
+        let record = self.records.get(&slot)?;
+        ManagerList::decode(&record.record.payload).map(|list| (record.record.version, list))
+    }
+
+    /// Publishes the next version of the list of the manager whose secret key is `manager`. The
+    /// record's origin is the manager, not this node, so any node that holds the key may publish
+    /// the next version; the version counts on from the newest this node holds.
+    pub fn publish_manager_list(
+        &mut self,
+        now: Instant,
+        manager: &Keypair,
+        list: &ManagerList,
+        issued_at_ms: u64,
+    ) -> Result<Version, CommandError> {
+        let held = self.manager_list(manager.id()).map(|(version, _)| version);
+        let version = Version::new(0, held.map_or(1, |version| version.seq + 1));
+        let record = Record {
+            origin: manager.id(),
+            kind: RecordKind::ManagerList,
+            key: String::new(),
+            version,
+            issued_at_ms,
+            payload: list.encode(),
+        };
+        let record = Arc::new(record.sign(manager).expect("a manager list is within bounds"));
+        if self.store(now, record.clone(), None, 0) {
+            self.spread(now, record, None, Arrival::Tree { hops: 0 });
+        }
+        Ok(version)
+    }
+
+    /// Checks a `grid-control` payload this node is about to announce: its recommendations must
+    /// all be valid. Other services pass.
+    pub(super) fn check_grid_control(
+        &mut self,
+        announcement: &Announcement,
+    ) -> Result<(), CommandError> {
+        if announcement.service != GRID_CONTROL_SERVICE {
+            return Ok(());
+        }
+        let checked = recommendation::parse_strict(&announcement.payload).map(|_| ());
+        self.refused_unless(checked.map_err(CommandError::from))
+    }
+
+    fn republish_grid_control(
+        &mut self,
+        now: Instant,
+        payload: Result<Vec<u8>, recommendation::RecommendationError>,
+        issued_at_ms: u64,
+    ) -> Result<Version, CommandError> {
+        let payload = self.refused_unless(payload.map_err(CommandError::from))?;
+        let announcement =
+            Announcement { service: GRID_CONTROL_SERVICE.into(), payload, issued_at_ms, seq: None };
+        self.announce(now, announcement)
+    }
+
+    /// The payload of this node's newest `grid-control` announcement; empty if it has none or
+    /// withdrew it.
+    fn own_grid_control_payload(&self) -> Vec<u8> {
+        self.grid_control_record(self.id())
+            .map(|record| record.record.payload.clone())
+            .unwrap_or_default()
+    }
+
+    /// `node`'s newest `grid-control` announcement, unless it was withdrawn.
+    fn grid_control_record(&self, node: NodeId) -> Option<&Arc<SignedRecord>> {
+        let slot = SlotKey {
+            origin: node,
+            family: RecordKind::Announcement,
+            key: GRID_CONTROL_SERVICE.to_owned(),
+        };
+        self.records.get(&slot).filter(|record| record.record.kind == RecordKind::Announcement)
+    }
+}

@@ -1,0 +1,135 @@
+//! Grid control through the node's commands: a `grid-control` announcement's recommendations,
+//! reachability over the announcements a node holds, and grid-manager lists.
+
+use herald_core::grid_control::{GRID_CONTROL_SERVICE, ManagerList, Recommendation};
+use herald_core::{
+    Announcement, CommandError, Config, Instant, Keypair, Node, NodeId, Output, PersistOp,
+    SignedRecord, Snapshot, Version,
+};
+
+fn key(seed: u8) -> Keypair {
+    Keypair::from_secret([seed; 32])
+}
+
+/// The records a node's commands made, in order.
+fn published(node: &mut Node) -> Vec<SignedRecord> {
+    std::iter::from_fn(|| node.poll_output())
+        .filter_map(|output| match output {
+            Output::Persist(PersistOp::PutRecord(record)) => Some((*record).clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn holding(seed: u8, records: Vec<SignedRecord>) -> Node {
+    let snapshot = Snapshot { records, ..Snapshot::default() };
+    Node::restore(key(seed), Config::default(), 1, Instant::ZERO, snapshot)
+}
+
+fn recommend(node: &mut Node, who: NodeId, what: &str) -> Result<Version, CommandError> {
+    node.recommend(Instant::ZERO, Recommendation::new(who, "", what).unwrap(), 1)
+}
+
+fn reached(node: &Node, what: &str, depth: Option<u32>) -> Vec<NodeId> {
+    node.reachable(what, depth).into_iter().map(|reached| reached.node).collect()
+}
+
+#[test]
+fn the_seeds_document_is_announced_and_a_placeholder_id_is_refused() {
+    let mut alice = Node::new(key(1), Config::default(), 1, Instant::ZERO);
+    let bob = key(2).id();
+    let document = format!(
+        r#"{{"recommendations": [{{"who": "{bob}", "petname": "Bob", "what": "send-shares-to"}}]}}"#
+    );
+    let announce = |payload: &str, seq| Announcement {
+        service: GRID_CONTROL_SERVICE.into(),
+        payload: payload.as_bytes().to_vec(),
+        issued_at_ms: 1,
+        seq,
+    };
+    assert_eq!(
+        alice.announce(Instant::ZERO, announce(&document, Some(123))),
+        Ok(Version::new(0, 123))
+    );
+    assert_eq!(
+        alice.recommendations(),
+        [Recommendation::new(bob, "Bob", "send-shares-to").unwrap()]
+    );
+
+    let placeholder = r#"{"recommendations": [{"who": "BOB-PUBKEY", "what": "send-shares-to"}]}"#;
+    let refused = alice.announce(Instant::ZERO, announce(placeholder, Some(124))).unwrap_err();
+    assert!(refused.to_string().contains("who \"BOB-PUBKEY\" is not a node id"), "{refused}");
+    assert_eq!(alice.stats().commands_refused, 1);
+}
+
+#[test]
+fn a_chain_of_recommendations_is_reachable_from_every_holder_alike() {
+    let (mut alice, mut bob) = (holding(1, Vec::new()), holding(2, Vec::new()));
+    let carol = key(3).id();
+    recommend(&mut alice, bob.id(), "send-shares-to").unwrap();
+    recommend(&mut alice, carol, "accept-shares-from").unwrap();
+    recommend(&mut bob, carol, "send-shares-to").unwrap();
+    let mut records = published(&mut alice);
+    records.extend(published(&mut bob));
+
+    let alice = holding(1, records.clone());
+    assert_eq!(reached(&alice, "send-shares-to", None), [key(2).id(), carol]);
+    assert_eq!(reached(&alice, "send-shares-to", Some(1)), [key(2).id()]);
+    assert_eq!(reached(&alice, "accept-shares-from", None), [carol]);
+    let bob = holding(2, records);
+    assert_eq!(reached(&bob, "send-shares-to", None), [carol]);
+}
+
+#[test]
+fn a_withdrawn_recommendation_removes_its_edge() {
+    let mut alice = holding(1, Vec::new());
+    let bob = key(2).id();
+    recommend(&mut alice, bob, "send-shares-to").unwrap();
+    recommend(&mut alice, bob, "accept-shares-from").unwrap();
+    assert_eq!(reached(&alice, "send-shares-to", None), [bob]);
+    alice.unrecommend(Instant::ZERO, bob, "send-shares-to", 2).unwrap();
+    assert!(reached(&alice, "send-shares-to", None).is_empty());
+    assert_eq!(reached(&alice, "accept-shares-from", None), [bob], "the other kind stays");
+    let again = alice.unrecommend(Instant::ZERO, bob, "send-shares-to", 3).unwrap_err();
+    assert!(again.to_string().contains("is not recommended for \"send-shares-to\""), "{again}");
+
+    alice.withdraw(Instant::ZERO, GRID_CONTROL_SERVICE, 4).unwrap();
+    assert!(alice.recommendations().is_empty(), "a withdrawn announcement recommends nothing");
+    assert!(reached(&alice, "accept-shares-from", None).is_empty());
+}
+
+#[test]
+fn a_managers_list_is_versioned_and_its_newest_version_wins() {
+    let manager = key(9);
+    let (server_a, server_b) = (key(2).id(), key(3).id());
+    let mut keeper = holding(1, Vec::new());
+    let first = ManagerList::default().with(server_a).unwrap().with(server_b).unwrap();
+    assert_eq!(
+        keeper.publish_manager_list(Instant::ZERO, &manager, &first, 1),
+        Ok(Version::new(0, 1))
+    );
+    let v1 = published(&mut keeper);
+    let second = first.without(server_a).unwrap();
+    assert_eq!(
+        keeper.publish_manager_list(Instant::ZERO, &manager, &second, 2),
+        Ok(Version::new(0, 2))
+    );
+    let v2 = published(&mut keeper);
+    assert_eq!(
+        v2[0].record.origin,
+        manager.id(),
+        "the list is the manager's record, not the node's"
+    );
+
+    // A follower that hears the versions in either order keeps the newest.
+    let follower = holding(4, [v2.clone(), v1.clone()].concat());
+    assert_eq!(follower.manager_list(manager.id()), Some((Version::new(0, 2), second.clone())));
+    // Another node that holds the key counts on from the newest version it holds.
+    let mut other_keeper = holding(5, v2);
+    let third = second.with(server_a).unwrap();
+    assert_eq!(
+        other_keeper.publish_manager_list(Instant::ZERO, &manager, &third, 3),
+        Ok(Version::new(0, 3))
+    );
+    assert!(holding(6, v1).manager_list(key(8).id()).is_none(), "an unknown manager has no list");
+}
