@@ -41,6 +41,16 @@ enum Command {
     Withdraw(commands::client::WithdrawArgs),
     /// The announcements this node holds.
     Services(commands::client::ServicesArgs),
+    /// Recommend a node for something in this node's grid-control announcement.
+    Recommend(commands::client::RecommendArgs),
+    /// Withdraw one of this node's recommendations.
+    Unrecommend(commands::client::UnrecommendArgs),
+    /// The nodes reachable from this one over recommendations of one kind.
+    Reachable(commands::client::ReachableArgs),
+    /// This node's grid-manager list: create, add, remove, show.
+    Manager(commands::client::ManagerArgs),
+    /// Follow a grid manager's list of servers (or list those followed).
+    Follow(commands::client::FollowArgs),
     /// The node's counters.
     Stats(commands::client::StatsArgs),
     /// The node's overlay: active and passive views, broadcast-tree links.
@@ -81,6 +91,11 @@ fn main() -> ExitCode {
         Command::Announce(args) => done(client::announce(args)),
         Command::Withdraw(args) => done(client::withdraw(args)),
         Command::Services(args) => done(client::services(args)),
+        Command::Recommend(args) => done(client::recommend(args)),
+        Command::Unrecommend(args) => done(client::unrecommend(args)),
+        Command::Reachable(args) => done(client::reachable(args)),
+        Command::Manager(args) => done(client::manager(args)),
+        Command::Follow(args) => done(client::follow(args)),
         Command::Stats(args) => done(client::stats(args)),
         Command::Overlay(args) => done(client::overlay(args)),
         Command::Routes(args) => done(client::routes(args)),

@@ -3,15 +3,17 @@
 //! Layout (interface.md, "Data directory"):
 //! - `node.key`: the node's Ed25519 seed, mode 0600. Made on first use.
 //! - `grid-root.key`: the grid root key, mode 0600, only on the node that created the grid.
+//! - `grid-manager.key`: a grid manager's Ed25519 seed, mode 0600, only once `herald manager
+//!   create` made it.
 //! - `store/`: the redb store (records, issued sequence numbers, and meta values: the grid id,
-//!   the membership certificate chain, contacts, name, role, epoch). Its lock file keeps a second
+//!   the membership certificate chain, contacts, name, role, epoch, followed managers). Its lock file keeps a second
 //!   process out.
 //! - `api.token`: the bearer token for a non-loopback API, mode 0600.
 //! - `api.addr`, `listen.addr`: the addresses a running node chose, for the CLI to find it.
 //!
 //! Nothing is written outside the directory.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -25,6 +27,7 @@ use serde::{Deserialize, Serialize};
 
 const NODE_KEY_FILE: &str = "node.key";
 const ROOT_KEY_FILE: &str = "grid-root.key";
+const MANAGER_KEY_FILE: &str = "grid-manager.key";
 const STORE_DIR: &str = "store";
 /// The file holding the API's bearer token.
 pub const API_TOKEN_FILE: &str = "api.token";
@@ -42,6 +45,7 @@ const META_CHAIN: &str = "membership";
 const META_CONTACTS: &str = "contacts";
 const META_PROFILE: &str = "profile";
 const META_EPOCH: &str = "epoch";
+const META_FOLLOWS: &str = "follows";
 
 /// How long a certificate the grid root gives its first server lasts: ten years. Certificates
 /// are not renewed yet (see docs/decisions.md).
@@ -226,6 +230,33 @@ impl DataDir {
         cursors: &BTreeMap<(String, NodeId), Version>,
     ) -> Result<()> {
         self.put_meta(META_EXPORT_CURSORS, cursors)
+    }
+
+    /// The grid-manager key this node keeps, if `herald manager create` made one.
+    pub fn manager_key(&self) -> Result<Option<Keypair>> {
+        let path = self.path.join(MANAGER_KEY_FILE);
+        if !path.exists() {
+            return Ok(None);
+        }
+        load_or_make_key(&path).map(Some)
+    }
+
+    /// Makes this node's grid-manager key (`grid-manager.key`, 0600); refused if it has one.
+    pub fn create_manager_key(&mut self) -> Result<Keypair> {
+        if let Some(key) = self.manager_key()? {
+            bail!("this node keeps grid-manager key {} already", key.id());
+        }
+        load_or_make_key(&self.path.join(MANAGER_KEY_FILE))
+    }
+
+    /// The grid managers whose lists this node follows.
+    pub fn follows(&self) -> Result<BTreeSet<NodeId>> {
+        Ok(self.meta(META_FOLLOWS)?.unwrap_or_default())
+    }
+
+    /// Records, durably, the grid managers this node follows.
+    pub fn set_follows(&mut self, follows: &BTreeSet<NodeId>) -> Result<()> {
+        self.put_meta(META_FOLLOWS, follows)
     }
 
     fn meta<T: for<'de> Deserialize<'de>>(&self, key: &str) -> Result<Option<T>> {

@@ -4,10 +4,12 @@
 //! Every request is a closure run on the actor's own task, so it sees one consistent state and
 //! never races the protocol. The answer comes back on a one-shot channel.
 
-use herald_core::{Announcement, CommandError, Instant, Node, Version};
+use herald_core::grid_control::{ManagerListError, RecommendationError};
+use herald_core::{Announcement, CommandError, Instant, Node, NodeId, Version};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::actor::{Actor, Call};
+use crate::api::grid_control::{GridControlApi, ListChange, ManagerView, RecommendationsView};
 use crate::api::model::{
     ApiError, ApiEvent, GroupSummaryView, GroupView, InvitationRequest, InvitationView, MemberView,
     MessagesPage, NearestView, NodeApi, PingView, PublishedView, RouteView, SeqView, ServiceView,
@@ -82,13 +84,24 @@ fn run_command(
     actor: &mut Actor,
     command: impl FnOnce(&mut Node, Instant) -> Result<Version, CommandError>,
 ) -> Result<SeqView, ApiError> {
-    match actor.publish(command) {
-        Ok(version) => Ok(SeqView { seq: version.seq }),
-        Err(error @ CommandError::Stale { .. }) => {
-            Err(ApiError::Conflict(format!("stale: {error}")))
+    let version = actor.publish(command).map_err(command_refusal)?;
+    Ok(SeqView { seq: version.seq })
+}
+
+/// A refused command as the API answers it: 409 for a stale sequence number or a server listed
+/// already, 404 for what is not there to remove, 413 for too large, 400 for the rest.
+pub(crate) fn command_refusal(error: CommandError) -> ApiError {
+    match error {
+        CommandError::Stale { .. } => ApiError::Conflict(format!("stale: {error}")),
+        CommandError::ManagerList(ManagerListError::Listed(_)) => {
+            ApiError::Conflict(error.to_string())
         }
-        Err(error @ CommandError::PayloadTooLarge(_)) => Err(ApiError::TooLarge(error.to_string())),
-        Err(error) => Err(ApiError::BadRequest(error.to_string())),
+        CommandError::Recommendation(RecommendationError::NotRecommended { .. })
+        | CommandError::ManagerList(ManagerListError::NotListed(_)) => {
+            ApiError::NotFound(error.to_string())
+        }
+        CommandError::PayloadTooLarge(_) => ApiError::TooLarge(error.to_string()),
+        _ => ApiError::BadRequest(error.to_string()),
     }
 }
 
@@ -101,8 +114,12 @@ impl NodeApi for NodeHandle {
         self.call(|actor| actor.members_view()).await
     }
 
-    async fn services(&self, name: Option<String>) -> Result<Vec<ServiceView>, ApiError> {
-        self.call(move |actor| actor.services_view(name.as_deref())).await
+    async fn services(
+        &self,
+        name: Option<String>,
+        followed: bool,
+    ) -> Result<Vec<ServiceView>, ApiError> {
+        self.call(move |actor| actor.services_view(name.as_deref(), followed)).await
     }
 
     async fn announce(
@@ -195,5 +212,56 @@ impl NodeApi for NodeHandle {
 
     fn subscribe(&self) -> broadcast::Receiver<ApiEvent> {
         self.events.subscribe()
+    }
+}
+
+impl GridControlApi for NodeHandle {
+    async fn recommendations(&self) -> Result<RecommendationsView, ApiError> {
+        self.call(|actor| actor.recommendations_view()).await
+    }
+
+    async fn recommend(
+        &self,
+        who: NodeId,
+        what: String,
+        petname: String,
+    ) -> Result<RecommendationsView, ApiError> {
+        self.call_after_commit(move |actor| actor.recommend(who, what, petname)).await?
+    }
+
+    async fn unrecommend(
+        &self,
+        who: NodeId,
+        what: String,
+    ) -> Result<RecommendationsView, ApiError> {
+        self.call_after_commit(move |actor| actor.unrecommend(who, &what)).await?
+    }
+
+    async fn reachable(&self, what: String, depth: Option<u32>) -> Result<Vec<String>, ApiError> {
+        self.call(move |actor| actor.reachable_view(&what, depth)).await
+    }
+
+    async fn manager(&self) -> Result<ManagerView, ApiError> {
+        self.call(|actor| actor.manager_view()).await?
+    }
+
+    async fn create_manager(&self) -> Result<ManagerView, ApiError> {
+        self.call_after_commit(|actor| actor.create_manager()).await?
+    }
+
+    async fn edit_manager(
+        &self,
+        server: NodeId,
+        change: ListChange,
+    ) -> Result<ManagerView, ApiError> {
+        self.call_after_commit(move |actor| actor.edit_manager(server, change)).await?
+    }
+
+    async fn follows(&self) -> Result<Vec<ManagerView>, ApiError> {
+        self.call(|actor| actor.follows_view()).await
+    }
+
+    async fn follow(&self, manager: NodeId, follow: bool) -> Result<Vec<ManagerView>, ApiError> {
+        self.call(move |actor| actor.follow(manager, follow)).await?
     }
 }

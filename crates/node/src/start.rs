@@ -16,7 +16,7 @@ use tokio::sync::{Notify, broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
-use crate::actor::{Actor, ActorParts};
+use crate::actor::{Actor, ActorParts, GridControl};
 use crate::api::{Auth, router, serve};
 use crate::clock::Clock;
 use crate::contact;
@@ -195,6 +195,7 @@ impl RunningNode {
         write_file(&options.data_dir, LISTEN_ADDR_FILE, listen_addr.to_string().as_bytes(), 0o644)?;
         let (events, _) = broadcast::channel(1024);
         let (topology_jobs, topology_jobs_in) = mpsc::channel(16);
+        let grid_control = GridControl::load(&data)?;
         let mut actor = Actor::new(ActorParts {
             node,
             data,
@@ -207,6 +208,7 @@ impl RunningNode {
             contacts: contacts.clone(),
             events: events.clone(),
             topology_jobs,
+            grid_control,
         });
         actor.publish_profile()?;
         actor.define_groups(&options.groups)?;

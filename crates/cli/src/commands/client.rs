@@ -1,13 +1,15 @@
 //! The commands that talk to a running node over its HTTP API: `status`, `members`,
 //! `announce`, `withdraw`, `services`, `invite`, `stats` and `overlay`; (in `routing`)
 //! `routes`, `ping` and `nearest`; (in `groups`) `groups`, `group`, `publish` and `topology`;
-//! and (in `subscribe`) `subscribe`.
+//! (in `grid_control`) `recommend`, `unrecommend`, `reachable`, `manager` and `follow`; and
+//! (in `subscribe`) `subscribe`.
 //!
 //! Each takes [`ApiArgs`] (where the node is, `--json`), sends one request through [`Client`]
 //! and prints a human table ([`super::output`]) or, with `--json`, the API's JSON as it came.
 //! Failures come back as one-sentence anyhow errors; `main` prints them and exits 1.
 
 mod events;
+mod grid_control;
 mod groups;
 mod http;
 mod routing;
@@ -26,6 +28,10 @@ use herald_node::api::model::{
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+pub use grid_control::{
+    FollowArgs, ManagerArgs, ReachableArgs, RecommendArgs, UnrecommendArgs, follow, manager,
+    reachable, recommend, unrecommend,
+};
 pub use groups::{
     GroupArgs, GroupsArgs, PublishArgs, TopologyArgs, group, groups, publish, topology,
 };
@@ -89,8 +95,8 @@ pub struct WithdrawArgs {
 pub struct ServicesArgs {
     /// Only announcements of this service.
     pub service: Option<String>,
-    /// Only announcements from servers on the grid-manager lists this node follows (accepted
-    /// and ignored for now: grid managers are not built yet).
+    /// Only announcements from servers on the grid-manager lists this node follows (see
+    /// `herald follow`).
     #[arg(long)]
     pub followed: bool,
     /// Where the node is, and the output format.

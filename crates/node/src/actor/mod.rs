@@ -10,12 +10,14 @@
 //!
 //! The actor's state is private to this module. Its parts: `views` builds what the API shows
 //! from it, `admit` answers peers' hellos and join requests and signs invitations, `commit`
-//! groups commits, and `routing` feeds link round trips to the core and keeps routed pings;
+//! groups commits, `grid_control` keeps the manager key and the followed managers, and
+//! `routing` feeds link round trips to the core and keeps routed pings;
 //! the handle and the start-up code call the methods these define.
 
 mod admit;
 mod commit;
 mod export;
+mod grid_control;
 mod groups;
 mod routing;
 mod services;
@@ -45,6 +47,7 @@ use crate::transport::{Transport, TransportEvent};
 pub use commit::RELAYED_COMMIT_DELAY;
 use commit::{Commits, INPUTS_PER_TURN_MAX};
 use export::ExportQueue;
+pub(crate) use grid_control::GridControl;
 use groups::MessageIndex;
 use routing::{LINK_RTT_INTERVAL, ROUTE_EVENTS_INTERVAL, RoutingWatch};
 use services::ServiceIndex;
@@ -86,6 +89,8 @@ pub(crate) struct Actor {
     export: ExportQueue,
     /// Runs of groups' topology generators, for the generator worker.
     topology_jobs: mpsc::Sender<TopologyJob>,
+    /// The grid-manager key, and the managers followed.
+    grid_control: GridControl,
     stopping: bool,
 }
 
@@ -102,6 +107,7 @@ pub(crate) struct ActorParts {
     pub contacts: Vec<Contact>,
     pub events: broadcast::Sender<ApiEvent>,
     pub topology_jobs: mpsc::Sender<TopologyJob>,
+    pub grid_control: GridControl,
 }
 
 impl Actor {
@@ -142,6 +148,7 @@ impl Actor {
             messages: MessageIndex::default(),
             export: ExportQueue::default(),
             topology_jobs: parts.topology_jobs,
+            grid_control: parts.grid_control,
             stopping: false,
         }
         .with_restored_messages()

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use herald_core::{MemberState, NodeId, Profile, RecordKind, Role, SlotKey};
 
 use super::Actor;
-use crate::api::model::{MemberView, ServiceView, StatusCounts, StatusView};
+use crate::api::model::{MemberView, StatusCounts, StatusView};
 use crate::datadir::Contact;
 
 impl Actor {
@@ -88,10 +88,6 @@ impl Actor {
     }
 
     /// `GET /v1/services`.
-    pub(crate) fn services_view(&self, name: Option<&str>) -> Vec<ServiceView> {
-        self.services.list(name).cloned().collect()
-    }
-
     /// Servers this node considers alive, with their addresses, this node first if it is one.
     pub(crate) fn live_servers(&self, limit: usize) -> Vec<Contact> {
         let me = self.id();

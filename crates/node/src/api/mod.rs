@@ -3,6 +3,7 @@
 //! - [`model`]: the shapes the API speaks and the [`model::NodeApi`] trait the routes call.
 //! - [`router`] builds the axum router over a `NodeApi`; [`serve`] runs it until shutdown.
 //! - [`Auth`]: no authentication (loopback) or a bearer token (any other address).
+//! - [`grid_control`]: recommendations, reachability, grid-manager lists and follows.
 //! - [`error`]: the error body every refusal uses, `{"error": {"code", "message"}}`.
 //!
 //! Not here: what the answers mean. The node behind `NodeApi` decides; these modules only
@@ -12,6 +13,7 @@ mod auth;
 pub mod error;
 #[cfg(any(test, feature = "test-fake"))]
 pub mod fake;
+pub mod grid_control;
 mod groups;
 pub mod model;
 mod routes;

@@ -9,6 +9,8 @@ use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::grid_control::GridControlApi;
+
 pub use super::groups::{
     EdgeView, GroupMemberView, GroupParamsView, GroupSummaryView, GroupView, MessageView,
     MessagesPage, PublishedView, TopologyEventView, TopologyView,
@@ -221,15 +223,17 @@ pub enum ApiError {
 }
 
 /// What the HTTP routes ask of a node. Implemented by the real node's handle and by test fakes.
-pub trait NodeApi: Clone + Send + Sync + 'static {
+pub trait NodeApi: GridControlApi + Clone + Send + Sync + 'static {
     /// `GET /v1/status`.
     fn status(&self) -> impl Future<Output = Result<StatusView, ApiError>> + Send;
     /// `GET /v1/members`.
     fn members(&self) -> impl Future<Output = Result<Vec<MemberView>, ApiError>> + Send;
-    /// `GET /v1/services?name=`.
+    /// `GET /v1/services?name=&followed=`: `followed` keeps only the announcements of
+    /// servers on the grid-manager lists this node follows.
     fn services(
         &self,
         name: Option<String>,
+        followed: bool,
     ) -> impl Future<Output = Result<Vec<ServiceView>, ApiError>> + Send;
     /// `PUT /v1/services/{service}`: `payload` is the JSON object to announce, `seq` the
     /// grid-control `sequence-number` if the body gave one (already removed from `payload`).

@@ -26,6 +26,7 @@ use tokio::sync::watch;
 
 use super::auth::{self, Auth};
 use super::error::Failure;
+use super::grid_control;
 use super::groups;
 use super::model::{BODY_LIMIT, InvitationRequest, NodeApi};
 use super::sse::{self, Shutdown};
@@ -62,6 +63,7 @@ pub fn router<A: NodeApi>(api: A, auth: Auth) -> Router {
         )
         .route("/v1/groups/{group}/topology", get(groups::topology::<A>))
         .route("/v1/events", get(sse::events::<A>))
+        .merge(grid_control::routes::<A>())
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -129,13 +131,14 @@ async fn members<A: NodeApi>(State(api): State<A>) -> Result<Response, Failure> 
     Ok(Json(api.members().await?).into_response())
 }
 
-/// The query of `GET /v1/services`. `followed` (only announcements from followed grid
-/// managers' servers) is accepted and ignored until the node keeps a list of followed
-/// managers: unknown query keys are ignored.
+/// The query of `GET /v1/services`; unknown keys are ignored.
 #[derive(Debug, Deserialize)]
 struct ServicesQuery {
     /// Only announcements of this service.
     name: Option<String>,
+    /// `true` (or `1`): only announcements of servers on the grid-manager lists this node
+    /// follows. `false`, `0` or empty: every announcement.
+    followed: Option<String>,
 }
 
 async fn services<A: NodeApi>(
@@ -144,7 +147,16 @@ async fn services<A: NodeApi>(
 ) -> Result<Response, Failure> {
     let Query(query) = query?;
     let name = query.name.filter(|name| !name.is_empty());
-    Ok(Json(api.services(name).await?).into_response())
+    let followed = match query.followed.as_deref() {
+        None | Some("" | "false" | "0") => false,
+        Some("true" | "1") => true,
+        Some(other) => {
+            return Err(Failure::bad_request(format!(
+                "followed must be true or false, not {other:?}"
+            )));
+        }
+    };
+    Ok(Json(api.services(name, followed).await?).into_response())
 }
 
 async fn announce<A: NodeApi>(
@@ -216,7 +228,7 @@ async fn method_not_allowed(method: Method, uri: Uri) -> Failure {
 
 /// Parses a request body as JSON: `None` when it is empty. A `Content-Type`, if present, must
 /// be JSON (`application/json` or any `+json` type); none at all is taken as JSON.
-fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<Option<Value>, Failure> {
+pub(super) fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<Option<Value>, Failure> {
     if let Some(content_type) = headers.get(header::CONTENT_TYPE) {
         let text = content_type.to_str().unwrap_or("");
         let essence = text.split(';').next().unwrap_or("").trim();

@@ -73,11 +73,11 @@ async fn members_answers_a_list_with_the_contract_fields() {
 }
 
 #[tokio::test]
-async fn services_passes_the_name_filter_and_accepts_followed() {
+async fn services_passes_the_name_and_followed_filters() {
     let api = FakeApi::new();
     let put = json_request("PUT", "/v1/services/web", r#"{"port": 80}"#);
     assert_eq!(send(&api, put).await.0, StatusCode::OK);
-    let get = request("GET", "/v1/services?name=web&followed=true", Body::empty());
+    let get = request("GET", "/v1/services?name=web&followed=false", Body::empty());
     let (status, body) = send(&api, get).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
@@ -87,9 +87,18 @@ async fn services_passes_the_name_filter_and_accepts_followed() {
     );
     let get = request("GET", "/v1/services?name=&followed=", Body::empty());
     assert_eq!(send(&api, get).await.0, StatusCode::OK);
+    let followed = request("GET", "/v1/services?followed=true", Body::empty());
+    assert_eq!(send(&api, followed).await, (StatusCode::OK, json!([])), "no list names the fake");
+    api.add_followed_list(PEER_ID, &[NODE_ID]);
+    let followed = request("GET", "/v1/services?followed=1", Body::empty());
+    assert_eq!(send(&api, followed).await.1.as_array().map(Vec::len), Some(1));
+    let (status, body) =
+        send(&api, request("GET", "/v1/services?followed=yes", Body::empty())).await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "bad_request");
     let calls = api.calls();
-    assert_eq!(calls[1], Call::Services(Some("web".into())));
-    assert_eq!(calls[2], Call::Services(None), "an empty name is no filter");
+    assert_eq!(calls[1], Call::Services(Some("web".into()), false));
+    assert_eq!(calls[2], Call::Services(None, false), "an empty name is no filter");
+    assert_eq!(calls[3], Call::Services(None, true));
 }
 
 #[tokio::test]
@@ -379,3 +388,6 @@ async fn serve_answers_and_ends_event_streams_at_shutdown() {
         .expect("the server stopped before the grace period ran out");
     result.expect("no panic").expect("no I/O error");
 }
+
+#[path = "grid_control_tests.rs"]
+mod grid_control;

@@ -190,6 +190,12 @@ impl Client {
         self.answer(self.authorize(request).call())
     }
 
+    /// `DELETE path` with a JSON body naming what to delete.
+    pub fn delete_json(&self, path: &str, body: &Value) -> Result<Value> {
+        let request = self.agent.delete(format!("{}{path}", self.base)).force_send_body();
+        self.answer(self.authorize(request).send_json(body))
+    }
+
     fn authorize<B>(&self, request: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
         match &self.token {
             Some(token) => request.header("Authorization", format!("Bearer {token}")),

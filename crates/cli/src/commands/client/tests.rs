@@ -154,7 +154,7 @@ fn announce_then_services_shows_the_announcement() {
     let text = announce_text(&client, &announce_request(&args).unwrap(), false).unwrap();
     assert_eq!(text, "announced web (seq 1)\n");
 
-    let table = services_text(&client, Some("web"), true, false).unwrap();
+    let table = services_text(&client, Some("web"), false, false).unwrap();
     let lines: Vec<&str> = table.lines().collect();
     assert_eq!(lines.len(), 2, "{table}");
     assert!(lines[1].starts_with(&NODE_ID[..10]), "{table}");
@@ -163,6 +163,8 @@ fn announce_then_services_shows_the_announcement() {
         services_text(&client, Some("none"), false, false).unwrap(),
         "no announcements known\n"
     );
+    let followed = services_text(&client, Some("web"), true, false).unwrap();
+    assert_eq!(followed, "no announcements known\n", "no followed list names the fake node");
     assert!(members_text(&client, false).unwrap().contains("suspect"));
 }
 

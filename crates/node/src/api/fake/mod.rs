@@ -11,6 +11,10 @@ use base64::Engine as _;
 use serde_json::{Map, Value, json};
 use tokio::sync::broadcast;
 
+mod grid_control;
+
+pub use grid_control::{GridControlCall, MANAGER_KEY, SERVER_ID};
+
 use super::model::{
     ApiError, ApiEvent, EdgeView, GroupMemberView, GroupParamsView, GroupSummaryView, GroupView,
     InvitationRequest, InvitationView, MemberView, MessageView, MessagesPage, NearestView, NodeApi,
@@ -32,8 +36,8 @@ pub enum Call {
     Status,
     /// `members()`.
     Members,
-    /// `services(name)`.
-    Services(Option<String>),
+    /// `services(name, followed)`.
+    Services(Option<String>, bool),
     /// `announce(service, payload, seq)`.
     Announce(String, Map<String, Value>, Option<u64>),
     /// `withdraw(service)`.
@@ -64,6 +68,8 @@ pub enum Call {
     Topology(String),
     /// `subscribe()`: an event stream opened.
     Events,
+    /// A grid-control call ([`grid_control`]).
+    GridControl(GridControlCall),
 }
 
 /// The one group the fake is a member of.
@@ -83,6 +89,7 @@ struct Inner {
     messages: Mutex<Vec<Vec<u8>>>,
     fail_next: Mutex<Option<ApiError>>,
     events: broadcast::Sender<ApiEvent>,
+    grid_control: Mutex<grid_control::FakeGridControl>,
 }
 
 impl Default for FakeApi {
@@ -106,6 +113,7 @@ impl FakeApi {
                 messages: Mutex::new(Vec::new()),
                 fail_next: Mutex::new(None),
                 events: broadcast::channel(capacity).0,
+                grid_control: Mutex::default(),
             }),
         }
     }
@@ -216,12 +224,18 @@ impl NodeApi for FakeApi {
         Ok(vec![FakeApi::own_member(), peer])
     }
 
-    async fn services(&self, name: Option<String>) -> Result<Vec<ServiceView>, ApiError> {
-        self.record(Call::Services(name.clone()))?;
+    async fn services(
+        &self,
+        name: Option<String>,
+        followed: bool,
+    ) -> Result<Vec<ServiceView>, ApiError> {
+        self.record(Call::Services(name.clone(), followed))?;
+        let servers = lock(&self.inner.grid_control).followed_servers();
         let services = lock(&self.inner.services);
         Ok(services
             .iter()
             .filter(|view| name.as_ref().is_none_or(|name| *name == view.service))
+            .filter(|view| !followed || servers.contains(&view.origin))
             .cloned()
             .collect())
     }
