@@ -18,6 +18,7 @@ mod checkers;
 pub mod checks;
 mod connectivity;
 mod fault;
+mod grid_control;
 mod groups;
 mod memo;
 mod network;
@@ -36,6 +37,7 @@ pub use checkers::{
 };
 pub use connectivity::Connectivity;
 pub use fault::Fault;
+pub use grid_control::{GridControlReport, GridControlScenario};
 pub use groups::{GROUP_NAME, GroupScenario, GroupsReport};
 pub use memo::MemoVerifier;
 pub use network::{LossModel, NetworkModel, NodeIndex, RETRANSMISSIONS_MAX};

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::grid_control::GridControlReport;
 use crate::groups::GroupsReport;
 
 use crate::routes::RouteCheck;
@@ -103,6 +104,9 @@ pub struct Report {
     /// The run's floodd group, if it had one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub groups: Option<GroupsReport>,
+    /// The run's grid control (recommendations and a manager's list), if it had any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grid_control: Option<GridControlReport>,
     /// With routing on: the live nodes' routing tables at the end, and what advertising cost.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub routing: Option<RoutingReport>,

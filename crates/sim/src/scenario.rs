@@ -17,6 +17,7 @@ use herald_core::{
 use crate::checkers::standard_checkers;
 use crate::connectivity;
 use crate::fault::{self, Fault};
+use crate::grid_control::GridControlScenario;
 use crate::groups::GroupScenario;
 use crate::network::{LossModel, NetworkModel, NodeIndex};
 use crate::reach::{ReachCurve, reach_curves};
@@ -77,6 +78,8 @@ pub struct Scenario {
     pub service: ServiceModel,
     /// A floodd group and the data messages flooded to it, if any.
     pub group: Option<GroupScenario>,
+    /// Grid control: recommendations and a manager's list, if any.
+    pub grid_control: Option<GridControlScenario>,
 }
 
 impl Default for Scenario {
@@ -101,6 +104,7 @@ impl Default for Scenario {
             settle: Duration::from_secs(30),
             service: ServiceModel::INSTANT,
             group: None,
+            grid_control: None,
         }
     }
 }
@@ -196,6 +200,10 @@ impl Scenario {
             group.schedule(&mut sim, define_at, t0 + BROADCASTS_AFTER, &downed, &mut rng);
             broadcasts_end =
                 broadcasts_end.max(BROADCASTS_AFTER + group.message_interval * group.messages);
+        }
+        if let Some(grid_control) = &self.grid_control {
+            grid_control.schedule(&mut sim, t0 + BROADCASTS_AFTER, self.seed, &mut rng);
+            broadcasts_end = broadcasts_end.max(BROADCASTS_AFTER + grid_control.ends());
         }
         progress.downed = downed;
         let faults_end =
@@ -408,6 +416,7 @@ impl Scenario {
             },
             membership: self.membership,
             groups: self.group.as_ref().map(|group| group.report(sim)),
+            grid_control: self.grid_control.as_ref().map(|control| control.report(sim, self.seed)),
             routing: progress.route_check.map(|check| RoutingReport {
                 check,
                 converged_ms: since(progress.routes_converged_at, healed_at),

@@ -110,6 +110,7 @@ scenario_file_tests! {
     routing => "routing.toml",
     groups => "groups.toml",
     groups_partition => "groups-partition.toml",
+    grid_control => "grid-control.toml",
 }
 
 #[test]

@@ -46,7 +46,13 @@ impl Node {
     /// The nodes reachable from this one over recommendation edges of kind `what` (see
     /// [`reach::reachable`]), read from the `grid-control` announcements this node holds.
     pub fn reachable(&self, what: &str, depth: Option<u32>) -> Vec<Reached> {
-        reach::reachable(self.id(), what, depth, |node| {
+        self.reachable_from(self.id(), what, depth)
+    }
+
+    /// The nodes reachable from `from`, as this node's announcements say: two nodes that hold
+    /// the same announcements give the same answer (the simulator checks that they do).
+    pub fn reachable_from(&self, from: NodeId, what: &str, depth: Option<u32>) -> Vec<Reached> {
+        reach::reachable(from, what, depth, |node| {
             self.grid_control_record(*node)
                 .map(|record| recommendation::parse_lenient(&record.record.payload))
         })
@@ -121,7 +127,7 @@ impl Node {
     }
 
     /// `node`'s newest `grid-control` announcement, unless it was withdrawn.
-    fn grid_control_record(&self, node: NodeId) -> Option<&Arc<SignedRecord>> {
+    pub fn grid_control_record(&self, node: NodeId) -> Option<&Arc<SignedRecord>> {
         let slot = SlotKey {
             origin: node,
             family: RecordKind::Announcement,

@@ -42,6 +42,11 @@ pub struct Expect {
     /// Smallest acceptable `groups.split_delivered_fraction`: how far messages published
     /// during a partition went on their origin's side before it healed (needs a `[group]`).
     pub group_split_delivered_fraction_min: Option<f64>,
+    /// When true, every live node must compute the same non-empty reachability from node 0
+    /// (needs a `[grid_control]`).
+    pub grid_control_reachability_agreed: Option<bool>,
+    /// Smallest acceptable `grid_control.removal_seen_fraction` (needs a `[grid_control]`).
+    pub grid_control_removal_seen_fraction_min: Option<f64>,
 }
 
 impl Expect {
@@ -112,6 +117,7 @@ impl Expect {
             "the routing tables were never all right",
         );
         self.group_misses(report, &mut misses);
+        self.grid_control_misses(report, &mut misses);
         if self.routes_correct == Some(true) {
             match &report.routing {
                 None => {
@@ -145,10 +151,40 @@ impl Expect {
             self.group_delivered_fraction_min.is_some(),
             self.group_in_order.is_some(),
             self.group_split_delivered_fraction_min.is_some(),
+            self.grid_control_reachability_agreed.is_some(),
+            self.grid_control_removal_seen_fraction_min.is_some(),
         ]
         .iter()
         .filter(|set| **set)
         .count()
+    }
+
+    /// The grid-control bounds `report` misses.
+    fn grid_control_misses(&self, report: &Report, misses: &mut Vec<String>) {
+        let agreed = self.grid_control_reachability_agreed == Some(true);
+        if !agreed && self.grid_control_removal_seen_fraction_min.is_none() {
+            return;
+        }
+        let Some(control) = &report.grid_control else {
+            misses.push("the run had no grid control, where it was to be checked".into());
+            return;
+        };
+        if agreed && control.reachable_from_first == 0 {
+            misses.push("node 0 reaches nobody: the recommendations were not seen".into());
+        } else if agreed && control.reachability_agreed < control.live {
+            misses.push(format!(
+                "only {} of {} live nodes compute node 0's reachability alike",
+                control.reachability_agreed, control.live
+            ));
+        }
+        if let Some(bound) = self.grid_control_removal_seen_fraction_min
+            && control.removal_seen_fraction < bound
+        {
+            let value = short(control.removal_seen_fraction);
+            misses.push(format!(
+                "grid_control.removal_seen_fraction is {value}, below the expected minimum {bound}"
+            ));
+        }
     }
 
     /// The group bounds `report` misses.

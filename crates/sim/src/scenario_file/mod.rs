@@ -23,6 +23,7 @@
 //! the same simulations every time; `[expect]` holds the bounds that test asserts.
 
 mod expect;
+mod grid_control;
 mod values;
 
 use std::path::{Path, PathBuf};
@@ -36,6 +37,7 @@ use crate::network::LossModel;
 use crate::scenario::{Origins, Scenario, gossip_fanout};
 use crate::service::ServiceModel;
 pub use expect::Expect;
+use grid_control::GridControlRepr;
 use values::{Fraction, HumanDuration, NodeCount, Positive, Probability, Rate};
 
 /// Largest grid a scenario file may ask for (the same bound as `herald sim --nodes`).
@@ -120,6 +122,7 @@ impl ScenarioFile {
         };
         let mut scenario = file.scenario.into_scenario(first_seed, file.faults);
         scenario.group = file.group.map(GroupRepr::group);
+        scenario.grid_control = file.grid_control.map(GridControlRepr::grid_control);
         Ok(ScenarioFile {
             path,
             description: file.description,
@@ -156,6 +159,8 @@ struct FileRepr {
     faults: Vec<FaultRepr>,
     #[serde(default)]
     group: Option<GroupRepr>,
+    #[serde(default)]
+    grid_control: Option<GridControlRepr>,
     #[serde(default)]
     expect: Expect,
 }
@@ -252,6 +257,7 @@ impl ScenarioRepr {
             settle: duration(self.settle, base.settle),
             service: self.service_model(nodes),
             group: None,
+            grid_control: None,
         }
     }
 

@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
+use herald_core::grid_control::ManagerList;
 use herald_core::groups::GroupSpec;
-use herald_core::{Announcement, Instant, NodeId};
+use herald_core::{Announcement, Instant, Keypair, NodeId};
 
 use crate::network::NodeIndex;
 
@@ -55,6 +56,13 @@ pub enum SimCommand {
         group: String,
         /// The message's body.
         body: Vec<u8>,
+    },
+    /// [`herald_core::Node::publish_manager_list`].
+    PublishManagerList {
+        /// The manager's key.
+        manager: Box<Keypair>,
+        /// The list.
+        list: ManagerList,
     },
 }
 

@@ -446,6 +446,10 @@ impl Sim {
                             let issued_at_ms = now.as_micros() / 1000;
                             let _ = state.publish_group_message(now, &group, body, issued_at_ms);
                         }
+                        SimCommand::PublishManagerList { manager, list } => {
+                            let issued_at_ms = now.as_micros() / 1000;
+                            let _ = state.publish_manager_list(now, &manager, &list, issued_at_ms);
+                        }
                     }
                 }
                 Some((node, self.service.work(0)))
