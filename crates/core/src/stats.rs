@@ -55,6 +55,9 @@ pub struct Stats {
     pub frames_dropped: u64,
     /// Local commands refused (stale sequence number, too large, ...).
     pub commands_refused: u64,
+    /// Announcements refused because their origin is not reachable over the kind of
+    /// recommendation the forwarding policy follows (see [`crate::grid_control::policy`]).
+    pub records_unreachable: u64,
 }
 
 impl AddAssign<&Stats> for Stats {
@@ -83,6 +86,7 @@ impl AddAssign<&Stats> for Stats {
             prunes,
             frames_dropped,
             commands_refused,
+            records_unreachable,
         } = more;
         self.frames_in += frames_in;
         self.bytes_in += bytes_in;
@@ -106,5 +110,6 @@ impl AddAssign<&Stats> for Stats {
         self.prunes += prunes;
         self.frames_dropped += frames_dropped;
         self.commands_refused += commands_refused;
+        self.records_unreachable += records_unreachable;
     }
 }

@@ -133,3 +133,56 @@ fn a_managers_list_is_versioned_and_its_newest_version_wins() {
     );
     assert!(holding(6, v1).manager_list(key(8).id()).is_none(), "an unknown manager has no list");
 }
+
+/// Hands `records` to `node` as one anti-entropy push from `from`.
+fn push(node: &mut Node, from: NodeId, records: &[SignedRecord]) {
+    use herald_core::anti_entropy::AntiEntropyMessage;
+    use herald_core::wire::{self, Message};
+    let records = records.iter().cloned().map(std::sync::Arc::new).collect();
+    let message = Message::AntiEntropy(AntiEntropyMessage::Records { records, more: false });
+    let bytes = wire::encode(&message).unwrap().into();
+    node.handle(Instant::ZERO, herald_core::Input::Frame { from, bytes });
+}
+
+fn announcement_of(seed: u8, service: &str) -> SignedRecord {
+    let mut node = holding(seed, Vec::new());
+    let announcement = Announcement {
+        service: service.into(),
+        payload: br#"{"furl": "pb://x"}"#.to_vec(),
+        issued_at_ms: 1,
+        seq: None,
+    };
+    node.announce(Instant::ZERO, announcement).unwrap();
+    published(&mut node).remove(0)
+}
+
+#[test]
+fn with_the_policy_on_only_reachable_origins_announcements_are_kept() {
+    let config = Config {
+        grid_control: herald_core::grid_control::GridControlConfig {
+            forward_only_reachable: Some("send-shares-to".into()),
+        },
+        ..Config::default()
+    };
+    let mut alice = Node::new(key(1), config, 1, Instant::ZERO);
+    let (bob, carol) = (key(2).id(), key(3).id());
+    recommend(&mut alice, bob, "send-shares-to").unwrap();
+    published(&mut alice);
+    let held = |node: &Node, seed: u8| node.records().of_origin(key(seed).id()).count();
+
+    push(&mut alice, bob, &[announcement_of(2, "storage"), announcement_of(3, "storage")]);
+    assert_eq!((held(&alice, 2), held(&alice, 3)), (1, 0), "bob's is kept, carol's refused");
+    assert_eq!(alice.stats().records_unreachable, 1);
+
+    // Bob recommends carol: her announcement is kept when it comes again.
+    let mut bob_node = holding(2, Vec::new());
+    recommend(&mut bob_node, carol, "send-shares-to").unwrap();
+    push(&mut alice, bob, &published(&mut bob_node));
+    push(&mut alice, bob, &[announcement_of(3, "storage")]);
+    assert_eq!(held(&alice, 3), 1, "carol is reachable through bob now");
+
+    // Without the policy, everything is kept.
+    let mut open = Node::new(key(5), Config::default(), 1, Instant::ZERO);
+    push(&mut open, bob, &[announcement_of(4, "storage")]);
+    assert_eq!((held(&open, 4), open.stats().records_unreachable), (1, 0));
+}

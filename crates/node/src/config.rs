@@ -27,6 +27,9 @@ pub struct FileConfig {
     pub open: Option<bool>,
     /// `text` (default) or `json` logs.
     pub log_format: Option<String>,
+    /// Keep and forward announcements only from nodes reachable over recommendations of this
+    /// kind, such as `send-shares-to` (Tahoe grid control; default: all announcements).
+    pub forward_only_reachable: Option<String>,
 }
 
 impl FileConfig {
@@ -58,6 +61,13 @@ mod tests {
         assert_eq!(config.listen, Some("127.0.0.1:9000".parse().unwrap()));
         assert_eq!(config.peers.len(), 1);
         assert_eq!(config.open, Some(true));
+    }
+
+    #[test]
+    fn the_forwarding_policy_names_a_kind() {
+        let config: FileConfig =
+            toml::from_str("forward_only_reachable = \"send-shares-to\"\n").unwrap();
+        assert_eq!(config.forward_only_reachable.as_deref(), Some("send-shares-to"));
     }
 
     #[test]

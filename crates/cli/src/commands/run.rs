@@ -7,9 +7,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use herald_core::Role;
+use herald_core::grid_control::WHAT_LEN_MAX;
 use herald_node::config::{CONFIG_FILE, FileConfig};
 use herald_node::floodd::site::{self, FlooddSite};
 use herald_node::{HTTP_DEFAULT, LISTEN_DEFAULT, NodeOptions, RunningNode};
@@ -79,6 +80,14 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     options.peers = if args.peers.is_empty() { file.peers } else { args.peers.clone() };
     options.open = args.open || file.open.unwrap_or(false);
     options.role = args.role.as_deref().and_then(Role::from_name);
+    if let Some(what) = file.forward_only_reachable {
+        if what.is_empty() || what.len() > WHAT_LEN_MAX {
+            bail!(
+                "forward_only_reachable in the configuration file must be 1 to {WHAT_LEN_MAX} bytes, such as \"send-shares-to\""
+            );
+        }
+        options.core.grid_control.forward_only_reachable = Some(what);
+    }
     if let Some(address) = args.client_port {
         options.client_port = Some(address);
         options.client_port_explicit = true;

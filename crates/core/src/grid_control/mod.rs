@@ -10,14 +10,19 @@
 //!   flooded, stored and superseded like every other record, and any node that holds the key can
 //!   publish the next version.
 //!
+//! - [`policy`]: the optional rule that a node keeps and forwards announcements only from
+//!   nodes it reaches over one kind of recommendation (seed 000's first open question).
+//!
 //! All of it is pure: the node's command methods (`node/grid_control.rs`) read and write the
 //! record set, and drivers decide which lists a node follows.
 
 pub mod manager;
+pub mod policy;
 pub mod reach;
 pub mod recommendation;
 
 pub use manager::{MANAGER_SERVERS_MAX, ManagerList, ManagerListError};
+pub use policy::{GridControlConfig, ReachableOnly};
 pub use reach::{Reached, reachable};
 pub use recommendation::{
     KNOWN_KINDS, PETNAME_LEN_MAX, RECOMMENDATIONS_MAX, Recommendation, RecommendationError,

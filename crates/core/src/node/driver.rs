@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::anti_entropy::AntiEntropyConfig;
 use crate::broadcast::BroadcastConfig;
+use crate::grid_control::GridControlConfig;
 use crate::groups::{GroupData, GroupsConfig};
 use crate::id::NodeId;
 use crate::liveness::MemberState;
@@ -40,6 +41,8 @@ pub struct Config {
     pub routing: Option<RoutingConfig>,
     /// floodd groups and their data messages (idle until the node takes part in a group).
     pub groups: GroupsConfig,
+    /// Grid control: whether announcements are kept only from reachable nodes.
+    pub grid_control: GridControlConfig,
 }
 
 /// Record-store tunables.

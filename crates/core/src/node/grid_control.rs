@@ -9,6 +9,7 @@ use crate::grid_control::{
 use crate::id::{Keypair, NodeId};
 use crate::record::{Record, RecordKind, SignedRecord, Version};
 use crate::record_set::SlotKey;
+use crate::record_set::{MergeOutcome, RecordSet};
 use crate::time::Instant;
 
 use super::{Announcement, Arrival, CommandError, Node};
@@ -52,10 +53,7 @@ impl Node {
     /// The nodes reachable from `from`, as this node's announcements say: two nodes that hold
     /// the same announcements give the same answer (the simulator checks that they do).
     pub fn reachable_from(&self, from: NodeId, what: &str, depth: Option<u32>) -> Vec<Reached> {
-        reach::reachable(from, what, depth, |node| {
-            self.grid_control_record(*node)
-                .map(|record| recommendation::parse_lenient(&record.record.payload))
-        })
+        reach::reachable(from, what, depth, |node| recommendations_in(&self.records, node))
     }
 
     /// The newest list of the manager whose key is `manager`, with its version, if this node
@@ -128,11 +126,50 @@ impl Node {
 
     /// `node`'s newest `grid-control` announcement, unless it was withdrawn.
     pub fn grid_control_record(&self, node: NodeId) -> Option<&Arc<SignedRecord>> {
-        let slot = SlotKey {
-            origin: node,
-            family: RecordKind::Announcement,
-            key: GRID_CONTROL_SERVICE.to_owned(),
-        };
-        self.records.get(&slot).filter(|record| record.record.kind == RecordKind::Announcement)
+        grid_control_in(&self.records, &node)
     }
+
+    /// Whether the forwarding policy (if on) admits `record`: announcements and withdrawals
+    /// only from nodes this one reaches; everything else always.
+    pub(super) fn admits(&mut self, record: &SignedRecord) -> bool {
+        let me = self.id();
+        let Some(policy) = &mut self.reachable_only else { return true };
+        if record.record.kind.family() != RecordKind::Announcement {
+            return true;
+        }
+        let records = &self.records;
+        policy.admits(me, record.record.origin, |node| recommendations_in(records, node))
+    }
+
+    /// Tells the forwarding policy (if on) that a `grid-control` announcement or withdrawal
+    /// was stored.
+    pub(super) fn note_grid_control(&mut self, record: &SignedRecord, outcome: MergeOutcome) {
+        let Some(policy) = &mut self.reachable_only else { return };
+        if record.record.kind.family() != RecordKind::Announcement
+            || record.record.key != GRID_CONTROL_SERVICE
+        {
+            return;
+        }
+        let replaced = outcome != MergeOutcome::Inserted || record.record.kind.is_tombstone();
+        let records = &self.records;
+        policy.grid_control_stored(record.record.origin, replaced, |node| {
+            recommendations_in(records, node)
+        });
+    }
+}
+
+/// `node`'s newest `grid-control` announcement in `records`, unless it was withdrawn.
+fn grid_control_in<'a>(records: &'a RecordSet, node: &NodeId) -> Option<&'a Arc<SignedRecord>> {
+    let slot = SlotKey {
+        origin: *node,
+        family: RecordKind::Announcement,
+        key: GRID_CONTROL_SERVICE.to_owned(),
+    };
+    records.get(&slot).filter(|record| record.record.kind == RecordKind::Announcement)
+}
+
+/// The recommendations `node`'s newest `grid-control` announcement in `records` carries.
+fn recommendations_in(records: &RecordSet, node: &NodeId) -> Option<Vec<Recommendation>> {
+    grid_control_in(records, node)
+        .map(|record| recommendation::parse_lenient(&record.record.payload))
 }

@@ -131,6 +131,10 @@ impl Node {
             self.stats.records_rejected += 1;
             return false;
         }
+        if !self.admits(&record) {
+            self.stats.records_unreachable += 1;
+            return false;
+        }
         let record = self.verifier.share(record);
         if record.record.origin == self.id() {
             self.resync_own_version(record.record.version);
@@ -183,6 +187,7 @@ impl Node {
         self.stats.records_stored += 1;
         self.anti_entropy.note_stored(now, &record);
         self.note_graph_record(record.record.kind);
+        self.note_grid_control(&record, outcome);
         self.outputs.push_back(Output::Persist(PersistOp::PutRecord(record.clone())));
         let hops = if from.is_some() { hops } else { 0 };
         self.outputs.push_back(Output::Event(Event::RecordStored {

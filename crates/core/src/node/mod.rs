@@ -49,6 +49,7 @@ use group_topology::GroupsRefresh;
 
 use crate::anti_entropy::AntiEntropy;
 use crate::broadcast::Broadcast;
+use crate::grid_control::ReachableOnly;
 use crate::groups::Groups;
 use crate::id::{Keypair, NodeId};
 use crate::liveness::{LivenessClaim, MemberState};
@@ -89,6 +90,8 @@ pub struct Node {
     membership: Option<Membership>,
     routing: Option<Routing>,
     groups: Groups,
+    /// The forwarding policy of grid control, when it is on.
+    reachable_only: Option<ReachableOnly>,
     /// When the groups' topologies are computed again (see `group_topology`).
     groups_refresh: GroupsRefresh,
     outputs: VecDeque<Output>,
@@ -134,6 +137,8 @@ impl Node {
             groups.restore_cursor(group, *origin, *version);
         }
         let mut rng = Rng::from_seed(seed);
+        let reachable_only =
+            config.grid_control.forward_only_reachable.clone().map(ReachableOnly::new);
         let mut node = Node {
             overlay: Overlay::new(me, config.role, config.overlay.clone(), now, &mut rng),
             broadcast: Broadcast::new(config.broadcast.clone()),
@@ -147,6 +152,7 @@ impl Node {
             membership,
             routing,
             groups,
+            reachable_only,
             groups_refresh: GroupsRefresh::default(),
             outputs: VecDeque::new(),
             next_sweep,
