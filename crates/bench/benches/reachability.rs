@@ -16,7 +16,7 @@
 //! prints their mean times and ratios to the baseline (`reachability/paired`), the figures to
 //! quote on a shared machine. Run with `cargo bench -p herald-bench --bench reachability`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -36,7 +36,7 @@ const PAIRED_TIME: Duration = Duration::from_secs(10);
 /// The same graph three ways.
 struct Graph {
     ids: Vec<NodeId>,
-    index: HashMap<NodeId, Vec<Recommendation>>,
+    index: BTreeMap<NodeId, Vec<Recommendation>>,
     node: Node,
     adjacency: Vec<Vec<u32>>,
 }
@@ -45,7 +45,7 @@ fn graph() -> Graph {
     let mut rng = Rng::from_seed(18);
     let keys: Vec<Keypair> = (0..NODES).map(|_| Keypair::from_secret(rng.bytes32())).collect();
     let ids: Vec<NodeId> = keys.iter().map(Keypair::id).collect();
-    let mut index = HashMap::new();
+    let mut index = BTreeMap::new();
     let mut adjacency = vec![Vec::new(); NODES];
     let mut records = Vec::new();
     for (node, key) in keys.iter().enumerate() {

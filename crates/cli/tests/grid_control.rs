@@ -102,8 +102,8 @@ fn the_seeds_document_spreads_stale_numbers_are_refused_and_recommendations_chai
     wait_for("alice to reach carol through bob", SPREAD, || {
         reachable(alice, "send-shares-to", None) == [bob_id.clone(), carol_id.clone()]
     });
-    assert_eq!(reachable(alice, "send-shares-to", Some("1")), [bob_id.clone()]);
-    assert_eq!(reachable(alice, "accept-shares-from", None), [bob_id.clone()]);
+    assert_eq!(reachable(alice, "send-shares-to", Some("1")), [bob_id.as_str()]);
+    assert_eq!(reachable(alice, "accept-shares-from", None), [bob_id.as_str()]);
 
     // A withdrawn recommendation removes its edge everywhere.
     bob.cli_ok(&["unrecommend", &carol_id, "send-shares-to"]);

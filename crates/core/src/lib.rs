@@ -16,6 +16,8 @@
 //!   machine, its messages and its config.
 //! - [`Node`]: the sans-IO node (`handle`, `poll_output`, `poll_timeout`, and command methods
 //!   such as [`Node::announce`] that answer directly) that wires them.
+//! - [`grid_control`]: Tahoe's recommendations, reachability over them and grid-manager lists,
+//!   as rules over the records every node holds.
 //! - [`Role`]: server or client, read by every component.
 //! - [`admission`]: membership certificate chains ([`CertChain`]), invitation codes
 //!   ([`Invitation`]) and the pure join decision ([`admission::decide`]); [`Profile`] is how a

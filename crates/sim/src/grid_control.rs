@@ -3,7 +3,7 @@
 //! service. The report says whether every live node computes the same reachability from the
 //! same start over what it holds, and how soon the live nodes held the manager's removal.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,7 +25,9 @@ const KEEPER: NodeIndex = 0;
 pub struct GridControlScenario {
     /// Nodes that publish a `grid-control` announcement: the first this many (all if more).
     pub recommenders: u32,
-    /// Recommendations in each announcement, each of a random node for a random known kind.
+    /// Recommendations in each announcement, each of a random recommender for a random known
+    /// kind. Servers recommend servers: drawn from all nodes, the targets would mostly be nodes
+    /// that recommend nobody, and the walks would stop after a hop or two.
     pub recommendations_each: u32,
     /// Time between two recommenders' announcements.
     pub publish_interval: Duration,
@@ -78,10 +80,11 @@ impl GridControlScenario {
     /// removes the first after [`GridControlScenario::removal_after`].
     pub fn schedule(&self, sim: &mut Sim, start: Instant, seed: u64, rng: &mut Rng) {
         let nodes = sim.len();
-        for index in 0..self.recommenders.min(nodes) {
+        let recommenders = self.recommenders.min(nodes);
+        for index in 0..recommenders {
             let list: Vec<serde_json::Value> = (0..self.recommendations_each)
                 .map(|n| {
-                    let who = sim.id(rng.below(u64::from(nodes)) as NodeIndex);
+                    let who = sim.id(rng.below(u64::from(recommenders)) as NodeIndex);
                     let what = KNOWN_KINDS[rng.index(KNOWN_KINDS.len())];
                     Recommendation::new(who, format!("n{n}"), what)
                         .expect("a known kind and a short petname are valid")
@@ -165,7 +168,7 @@ impl GridControlScenario {
         else {
             return (0.0, Vec::new());
         };
-        let mut seen_at: HashMap<NodeIndex, Instant> = HashMap::new();
+        let mut seen_at: BTreeMap<NodeIndex, Instant> = BTreeMap::new();
         for delivery in sim.deliveries().iter().filter(|delivery| delivery.digest == digest) {
             seen_at.entry(delivery.node).or_insert(delivery.at);
         }
@@ -184,7 +187,7 @@ impl GridControlScenario {
 /// record's allocation, so thousands of nodes' walks parse each announcement once.
 #[derive(Default)]
 struct ParsedRecommendations {
-    by_record: HashMap<usize, Arc<[Recommendation]>>,
+    by_record: BTreeMap<usize, Arc<[Recommendation]>>,
 }
 
 impl ParsedRecommendations {

@@ -20,7 +20,7 @@
 //! already reached only adds edges, so the set is extended from it; one that replaces or
 //! withdraws an older one may remove edges, so the set is computed again when next asked.
 
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 
 use crate::id::NodeId;
 
@@ -39,7 +39,7 @@ pub struct GridControlConfig {
 pub struct ReachableOnly {
     what: String,
     /// `None` when it must be computed again.
-    reached: Option<HashSet<NodeId>>,
+    reached: Option<BTreeSet<NodeId>>,
 }
 
 impl ReachableOnly {
@@ -60,7 +60,7 @@ impl ReachableOnly {
         }
         let what = &self.what;
         let reached = self.reached.get_or_insert_with(|| {
-            let mut reached: HashSet<NodeId> =
+            let mut reached: BTreeSet<NodeId> =
                 super::reachable(me, what, None, lookup).into_iter().map(|r| r.node).collect();
             reached.insert(me);
             reached

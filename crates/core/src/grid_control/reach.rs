@@ -6,7 +6,7 @@
 //! simulator's shared cache. The answer depends only on what the lookups return: every level is
 //! sorted, so two nodes that hold the same announcements give the same list.
 
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 
 use crate::id::NodeId;
 
@@ -29,7 +29,7 @@ where
     L: FnMut(&NodeId) -> Option<R>,
     R: AsRef<[Recommendation]>,
 {
-    let mut seen = HashSet::from([from]);
+    let mut seen = BTreeSet::from([from]);
     let mut reached = Vec::new();
     let mut frontier = vec![from];
     let mut hops = 0u32;
@@ -105,7 +105,7 @@ mod tests {
     fn each_node_is_listed_once_at_its_fewest_hops_in_id_order() {
         let g = graph(&[(1, 2, "x"), (1, 3, "x"), (2, 4, "x"), (3, 4, "x"), (4, 2, "x")]);
         let walked = walk(&g, 1, "x", None);
-        let mut first = vec![(1, id(2)), (1, id(3))];
+        let mut first = [(1, id(2)), (1, id(3))];
         first.sort();
         assert_eq!(walked[..2], first[..]);
         assert_eq!(walked[2], (2, id(4)));

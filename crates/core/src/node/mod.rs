@@ -21,6 +21,7 @@
 //! - `driver`: the driver interface (config, inputs, outputs, events);
 //! - `intake`: a frame's way from bytes to a stored record handed to the components;
 //! - `publish`: the local commands, signing and versioning of this node's own records;
+//! - `grid_control`: recommendations, reachability, manager lists and the forwarding policy;
 //! - `wiring`: what each component's outputs become (sends, publishes, calls on the others).
 //!
 //! A new capability plugs in the same way each of these does (docs/protocol.md, "Where a new

@@ -383,6 +383,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::grid_control::GridControlScenario;
     use crate::groups::GroupsReport;
     use crate::report::{Percentiles, Report, RoutingReport};
     use crate::routes::RouteCheck;
@@ -452,6 +453,10 @@ message_bytes = 100000
 message_interval = "1s"
 log_purge_period = "2m"
 
+[grid_control]
+recommenders = 50
+removal_after = "3s"
+
 [expect]
 delivered_fraction_min = 1.0
 latency_p99_ms_max = 2000
@@ -509,6 +514,11 @@ membership_converged_ms_max = 20000
                 message_interval: Duration::from_secs(1),
                 master: false,
                 log_purge_period: Some(Duration::from_secs(120)),
+            }),
+            grid_control: Some(GridControlScenario {
+                recommenders: 50,
+                removal_after: Duration::from_secs(3),
+                ..GridControlScenario::default()
             }),
         };
         assert_eq!(file.scenario, expected);
@@ -619,6 +629,7 @@ membership_converged_ms_max = 20000
             broadcast: String::new(),
             membership: true,
             groups: None,
+            grid_control: None,
             routing: None,
             overlay_components: 1,
             overlay_outside_largest: 0,
