@@ -2,6 +2,11 @@
 //! recommendations, and a grid manager publishes its list of servers, then takes one out of
 //! service. The report says whether every live node computes the same reachability from the
 //! same start over what it holds, and how soon the live nodes held the manager's removal.
+//!
+//! When some nodes recommend nobody, the last of them is an intruder: nobody recommends it, and
+//! it announces a service. With the forwarding policy on at every node, the report says how
+//! far the intruder's announcement went, and what share of the announcements each node should
+//! keep (those of the nodes it reaches) it held at the end.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -19,6 +24,10 @@ use crate::sim::{Sim, SimCommand};
 
 /// The node that keeps the manager key and publishes its lists.
 const KEEPER: NodeIndex = 0;
+/// The kind of recommendation reachability is checked over, and the forwarding policy follows.
+const POLICY_KIND: &str = KNOWN_KINDS[0];
+/// The service the intruder announces.
+const INTRUSION_SERVICE: &str = "storage";
 
 /// The grid control of a run.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,6 +44,9 @@ pub struct GridControlScenario {
     pub servers: u32,
     /// How long after its first list the manager publishes the list without the first server.
     pub removal_after: Duration,
+    /// Whether every node keeps and forwards announcements only from the nodes it reaches over
+    /// `send-shares-to` (the forwarding policy).
+    pub policy: bool,
 }
 
 impl Default for GridControlScenario {
@@ -45,6 +57,7 @@ impl Default for GridControlScenario {
             publish_interval: Duration::from_millis(10),
             servers: 10,
             removal_after: Duration::from_secs(5),
+            policy: false,
         }
     }
 }
@@ -66,6 +79,15 @@ pub struct GridControlReport {
     pub removal_seen_fraction: f64,
     /// From the removal's publication to each of those nodes storing it.
     pub removal_seen_ms: Percentiles,
+    /// Whether the forwarding policy ran.
+    pub policy: bool,
+    /// Live nodes other than the intruder that hold its announcement (none without an
+    /// intruder: when every node recommends).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub intruder_holders: Option<u32>,
+    /// Over every live node and every recommender it reaches by the recommendations as
+    /// published: the share of those recommenders' `grid-control` announcements it holds.
+    pub reachable_held_fraction: f64,
 }
 
 impl GridControlScenario {
@@ -76,8 +98,18 @@ impl GridControlScenario {
         Keypair::from_secret(secret)
     }
 
-    /// Recommenders announce from `start` on; the manager lists its servers at `start` and
-    /// removes the first after [`GridControlScenario::removal_after`].
+    /// The kind of recommendation the forwarding policy follows, when it is on.
+    pub fn policy_kind(&self) -> Option<&'static str> {
+        self.policy.then_some(POLICY_KIND)
+    }
+
+    /// The node nobody recommends that announces a service, if some nodes recommend nobody.
+    fn intruder(&self, sim: &Sim) -> Option<NodeIndex> {
+        (self.recommenders < sim.len()).then(|| sim.len() - 1)
+    }
+
+    /// Recommenders announce from `start` on, and the intruder too; the manager lists its
+    /// servers at `start` and removes the first after [`GridControlScenario::removal_after`].
     pub fn schedule(&self, sim: &mut Sim, start: Instant, seed: u64, rng: &mut Rng) {
         let nodes = sim.len();
         let recommenders = self.recommenders.min(nodes);
@@ -100,6 +132,15 @@ impl GridControlScenario {
                 seq: None,
             };
             sim.schedule_command(at, index, SimCommand::Announce(announcement));
+        }
+        if let Some(intruder) = self.intruder(sim) {
+            let announcement = Announcement {
+                service: INTRUSION_SERVICE.to_owned(),
+                payload: br#"{"furl": "pb://unrecommended"}"#.to_vec(),
+                issued_at_ms: start.as_micros() / 1000,
+                seq: None,
+            };
+            sim.schedule_command(start, intruder, SimCommand::Announce(announcement));
         }
         let servers: Vec<NodeId> =
             (1..=self.servers.min(nodes.saturating_sub(1))).map(|node| sim.id(node)).collect();
@@ -128,7 +169,7 @@ impl GridControlScenario {
         let mut parsed = ParsedRecommendations::default();
         let mut reach_of = |node: NodeIndex| {
             let state = sim.node(node)?;
-            Some(reachable(first, KNOWN_KINDS[0], None, |id| {
+            Some(reachable(first, POLICY_KIND, None, |id| {
                 parsed.of(state.grid_control_record(*id)?)
             }))
         };
@@ -140,6 +181,18 @@ impl GridControlScenario {
             .map(|record| recommendation::parse_lenient(&record.record.payload).len() as u64)
             .sum();
         let (fraction, seen) = self.removal_seen(sim, seed, &live);
+        let intruder_holders = self.intruder(sim).map(|intruder| {
+            let slot = SlotKey {
+                origin: sim.id(intruder),
+                family: RecordKind::Announcement,
+                key: INTRUSION_SERVICE.to_owned(),
+            };
+            let holds = |node: &&NodeIndex| {
+                **node != intruder
+                    && sim.node(**node).is_some_and(|n| n.records().get(&slot).is_some())
+            };
+            live.iter().filter(holds).count() as u32
+        });
         GridControlReport {
             recommenders: self.recommenders.min(sim.len()),
             edges,
@@ -148,7 +201,34 @@ impl GridControlScenario {
             live: live.len() as u32,
             removal_seen_fraction: fraction,
             removal_seen_ms: Percentiles::of(seen),
+            policy: self.policy,
+            intruder_holders,
+            reachable_held_fraction: self.reachable_held_fraction(sim, &live),
         }
+    }
+
+    /// Over every live node and every recommender it reaches by the lists as their publishers
+    /// hold them: the share of those recommenders' announcements the node holds.
+    fn reachable_held_fraction(&self, sim: &Sim, live: &[NodeIndex]) -> f64 {
+        let published: BTreeMap<NodeId, Vec<Recommendation>> =
+            (0..self.recommenders.min(sim.len()))
+                .filter_map(|node| {
+                    let id = sim.id(node);
+                    let record = sim.node(node)?.grid_control_record(id)?;
+                    Some((id, recommendation::parse_lenient(&record.record.payload)))
+                })
+                .collect();
+        let (mut owed, mut held) = (0u64, 0u64);
+        for node in live {
+            let Some(state) = sim.node(*node) else { continue };
+            for reached in reachable(sim.id(*node), POLICY_KIND, None, |id| published.get(id)) {
+                if published.contains_key(&reached.node) {
+                    owed += 1;
+                    held += u64::from(state.grid_control_record(reached.node).is_some());
+                }
+            }
+        }
+        if owed == 0 { 1.0 } else { held as f64 / owed as f64 }
     }
 
     /// The fraction of live nodes other than the keeper that stored the manager's second list,

@@ -148,6 +148,9 @@ impl Scenario {
         if let Some(period) = self.group.as_ref().and_then(|group| group.log_purge_period) {
             config.groups.log_purge_period = period;
         }
+        if let Some(kind) = self.grid_control.as_ref().and_then(GridControlScenario::policy_kind) {
+            config.grid_control.forward_only_reachable = Some(kind.to_owned());
+        }
         config
     }
 

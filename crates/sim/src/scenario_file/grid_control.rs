@@ -14,6 +14,7 @@ pub(super) struct GridControlRepr {
     publish_interval: Option<HumanDuration>,
     servers: Option<u32>,
     removal_after: Option<HumanDuration>,
+    policy: Option<bool>,
 }
 
 impl GridControlRepr {
@@ -25,6 +26,7 @@ impl GridControlRepr {
             publish_interval: self.publish_interval.map_or(base.publish_interval, |d| d.0),
             servers: self.servers.unwrap_or(base.servers),
             removal_after: self.removal_after.map_or(base.removal_after, |d| d.0),
+            policy: self.policy.unwrap_or(base.policy),
         }
     }
 }
