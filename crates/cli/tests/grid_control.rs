@@ -98,7 +98,13 @@ fn the_seeds_document_spreads_stale_numbers_are_refused_and_recommendations_chai
     );
 
     // alice → bob (from the document) → carol: reachable, and cut at depth 1.
-    bob.cli_ok(&["recommend", &carol_id, "send-shares-to", "--petname", "Carol"]);
+    let answer =
+        bob.cli_ok(&["recommend", &carol_id, "send-shares-to", "--petname", "Carol", "--json"]);
+    let answer: Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(answer["recommendations"][0]["petname"], "Carol");
+    let shown = bob.services("grid-control");
+    let bobs = shown.iter().find(|view| view["origin"] == bob_id.as_str()).expect("bob's own");
+    assert_eq!(answer["seq"], bobs["seq"], "the answer names the seq the new announcement has");
     wait_for("alice to reach carol through bob", SPREAD, || {
         reachable(alice, "send-shares-to", None) == [bob_id.clone(), carol_id.clone()]
     });

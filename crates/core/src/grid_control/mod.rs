@@ -9,7 +9,6 @@
 //!   service directory). The list is a record whose origin is the manager's own key, so it is
 //!   flooded, stored and superseded like every other record, and any node that holds the key can
 //!   publish the next version.
-//!
 //! - [`policy`]: the optional rule that a node keeps and forwards announcements only from
 //!   nodes it reaches over one kind of recommendation (seed 000's first open question).
 //!

@@ -40,11 +40,9 @@ fn no_manager() -> ApiError {
 impl Actor {
     /// `GET /v1/recommendations`.
     pub(crate) fn recommendations_view(&self) -> RecommendationsView {
-        let seq = self
-            .services
-            .list(Some(herald_core::grid_control::GRID_CONTROL_SERVICE))
-            .find(|view| view.origin == self.id().to_string())
-            .map(|view| view.seq);
+        // From the core, not the service index: a command's own record reaches the index only
+        // when the turn's outputs are drained, after this answer is made.
+        let seq = self.node.grid_control_record(self.id()).map(|record| record.record.version.seq);
         let recommendations = self
             .node
             .recommendations()
