@@ -3,7 +3,7 @@
 //! Three computations of the same answer, the nodes reachable from node 0 over
 //! `send-shares-to` edges:
 //! - `index`: herald-core's `reachable` walk over recommendations already parsed, looked up by
-//!   node id in a hash map (what a driver that keeps an index pays);
+//!   node id in an ordered map (what a driver that keeps an index pays);
 //! - `records`: `Node::reachable_from`, which reads each reached node's `grid-control`
 //!   announcement from the record set and parses its JSON (what `GET /v1/reachable` pays);
 //! - `plain_bfs`: the baseline, a textbook breadth-first search over an adjacency list of

@@ -150,6 +150,12 @@ fn a_follower_sees_exactly_the_listed_servers_and_loses_a_removed_one() {
     });
     assert_eq!(follower.services("storage").len(), 3, "unfiltered, the manager's own shows too");
 
+    // An add of a listed server, or a remove of an unlisted one, is refused with a sentence.
+    let stderr = refused(manager, &["manager", "add", &ids[1]]);
+    assert!(stderr.contains("is on the list already"), "{stderr}");
+    let stderr = refused(manager, &["manager", "remove", &ids[3]]);
+    assert!(stderr.contains("is not on the list"), "{stderr}");
+
     // Out of service: every follower stops seeing it.
     manager.cli_ok(&["manager", "remove", &ids[2]]);
     let shown: Value =
@@ -179,4 +185,14 @@ fn a_follower_sees_exactly_the_listed_servers_and_loses_a_removed_one() {
     });
     let stderr = refused(&nodes[0], &["manager", "create"]);
     assert!(stderr.contains("keeps grid-manager key"), "{stderr}");
+
+    // The manager's acknowledged edit survives a kill -9 straight after the answer.
+    nodes[0].cli_ok(&["manager", "add", &ids[2]]);
+    let manager_dir = nodes[0].dir.clone();
+    nodes[0].kill9();
+    let manager = Node::start(&manager_dir, &[]);
+    let shown: Value =
+        serde_json::from_str(&manager.cli_ok(&["manager", "show", "--json"])).unwrap();
+    assert_eq!(shown["version"], 5, "{shown}");
+    assert_eq!(shown["servers"].as_array().map(Vec::len), Some(2), "{shown}");
 }

@@ -186,3 +186,39 @@ fn with_the_policy_on_only_reachable_origins_announcements_are_kept() {
     push(&mut open, bob, &[announcement_of(4, "storage")]);
     assert_eq!((held(&open, 4), open.stats().records_unreachable), (1, 0));
 }
+
+#[test]
+fn with_the_policy_on_a_withdrawal_of_a_held_announcement_passes() {
+    let config = Config {
+        grid_control: herald_core::grid_control::GridControlConfig {
+            forward_only_reachable: Some("send-shares-to".into()),
+        },
+        ..Config::default()
+    };
+    // Alice holds carol's announcement (from before the policy, say) but does not reach her.
+    let storage = announcement_of(3, "storage");
+    let snapshot = Snapshot { records: vec![storage], ..Snapshot::default() };
+    let mut alice = Node::restore(key(1), config, 1, Instant::ZERO, snapshot);
+    let mut carol = holding(3, Vec::new());
+    carol
+        .announce(
+            Instant::ZERO,
+            Announcement {
+                service: "storage".into(),
+                payload: b"{}".to_vec(),
+                issued_at_ms: 1,
+                seq: None,
+            },
+        )
+        .unwrap();
+    carol.withdraw(Instant::ZERO, "storage", 2).unwrap();
+    let records = published(&mut carol);
+    let withdrawal = records.last().unwrap().clone();
+    push(&mut alice, key(2).id(), &[withdrawal]);
+    let slot = herald_core::SlotKey::of(records.last().unwrap());
+    let held = alice.records().get(&slot).expect("the slot is held");
+    assert!(held.record.kind.is_tombstone(), "the withdrawal replaced what alice held");
+    // A new announcement of hers is still refused.
+    push(&mut alice, key(2).id(), &[announcement_of(3, "web")]);
+    assert_eq!(alice.stats().records_unreachable, 1);
+}

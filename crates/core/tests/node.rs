@@ -161,6 +161,13 @@ fn a_sequence_number_below_the_one_shown_is_stale_even_in_a_later_epoch() {
 }
 
 #[test]
+fn the_largest_sequence_number_is_followed_by_the_next_epoch() {
+    let mut alice = node(1);
+    assert_eq!(announce(&mut alice, "grid-control", Some(u64::MAX)), Ok(Version::new(0, u64::MAX)));
+    assert_eq!(announce(&mut alice, "web", None), Ok(Version::new(1, 1)));
+}
+
+#[test]
 fn withdraw_replaces_the_announcement_with_a_tombstone() {
     let mut alice = node(1);
     announce(&mut alice, "storage", None).unwrap();

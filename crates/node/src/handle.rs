@@ -88,12 +88,13 @@ fn run_command(
     Ok(SeqView { seq: version.seq })
 }
 
-/// A refused command as the API answers it: 409 for a stale sequence number or a server listed
-/// already, 404 for what is not there to remove, 413 for too large, 400 for the rest.
+/// A refused command as the API answers it: 409 for a stale sequence number and for a manager's
+/// list that cannot take the edit, 404 for what is not there to remove, 413 for too large, 400
+/// for the rest.
 pub(crate) fn command_refusal(error: CommandError) -> ApiError {
     match error {
         CommandError::Stale { .. } => ApiError::Conflict(format!("stale: {error}")),
-        CommandError::ManagerList(ManagerListError::Listed(_)) => {
+        CommandError::ManagerList(ManagerListError::Listed(_) | ManagerListError::Full) => {
             ApiError::Conflict(error.to_string())
         }
         CommandError::Recommendation(RecommendationError::NotRecommended { .. })

@@ -7,10 +7,11 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use herald_core::Role;
-use herald_core::grid_control::WHAT_LEN_MAX;
+use herald_core::grid_control::KNOWN_KINDS;
+use herald_core::grid_control::recommendation::check_what;
 use herald_node::config::{CONFIG_FILE, FileConfig};
 use herald_node::floodd::site::{self, FlooddSite};
 use herald_node::{HTTP_DEFAULT, LISTEN_DEFAULT, NodeOptions, RunningNode};
@@ -81,9 +82,15 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     options.open = args.open || file.open.unwrap_or(false);
     options.role = args.role.as_deref().and_then(Role::from_name);
     if let Some(what) = file.forward_only_reachable {
-        if what.is_empty() || what.len() > WHAT_LEN_MAX {
-            bail!(
-                "forward_only_reachable in the configuration file must be 1 to {WHAT_LEN_MAX} bytes, such as \"send-shares-to\""
+        check_what(&what).map_err(|error| {
+            anyhow::anyhow!("forward_only_reachable in the configuration file: {error}")
+        })?;
+        if !KNOWN_KINDS.contains(&what.as_str()) {
+            tracing::warn!(
+                kind = %what,
+                known = ?KNOWN_KINDS,
+                "forward_only_reachable names a kind Tahoe does not know: only announcements of \
+                 nodes recommended for exactly that kind will be kept"
             );
         }
         options.core.grid_control.forward_only_reachable = Some(what);

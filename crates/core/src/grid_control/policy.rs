@@ -4,9 +4,10 @@
 //!
 //! Off by default. When on, an announcement (or withdrawal) whose origin this node does not
 //! reach is refused at intake, like a record that fails its signature: not stored, not
-//! forwarded, counted (`records_unreachable`). Its own announcements always pass, and so does
-//! every other kind of record (liveness, profiles, routing), which the protocol needs whoever
-//! the origin is.
+//! forwarded, counted (`records_unreachable`). Its own announcements always pass, and so do a
+//! withdrawal of an announcement the node holds and every other kind of record (liveness,
+//! profiles, routing), which the protocol needs whoever the origin is. The set is computed
+//! again when a `grid-control` announcement expires.
 //!
 //! The trade-off, recorded in docs/decisions.md ("Forwarding only what is reachable"):
 //! - a recommended node's announcements arrive only once the recommendation does; one that came
@@ -69,6 +70,11 @@ impl ReachableOnly {
             reached
         });
         reached.contains(&origin)
+    }
+
+    /// Makes the set be computed again when next asked (an announcement expired).
+    pub fn forget_reached(&mut self) {
+        self.reached = None;
     }
 
     /// `origin`'s `grid-control` announcement was stored: `replaced` if it took the place of an

@@ -126,7 +126,8 @@ fn field(value: &Value, key: &str) -> String {
     value.get(key).map_or_else(|| "nothing".to_owned(), Value::to_string)
 }
 
-fn check_what(what: &str) -> Result<(), RecommendationError> {
+/// Whether `what` can name a kind of recommendation: 1 to [`WHAT_LEN_MAX`] bytes.
+pub fn check_what(what: &str) -> Result<(), RecommendationError> {
     if what.is_empty() || what.len() > WHAT_LEN_MAX {
         return Err(RecommendationError::BadWhat);
     }

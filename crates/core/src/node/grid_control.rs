@@ -65,8 +65,10 @@ impl Node {
     }
 
     /// Publishes the next version of the list of the manager whose secret key is `manager`. The
-    /// record's origin is the manager, not this node, so any node that holds the key may publish
-    /// the next version; the version counts on from the newest this node holds.
+    /// record's origin is the manager, not this node, so a node that holds the key may publish
+    /// the next version; the version counts on from the newest this node holds. Two holders
+    /// that publish at once pick the same version, and the store rules keep one of the two
+    /// lists everywhere: the key should have one writer at a time.
     pub fn publish_manager_list(
         &mut self,
         now: Instant,
@@ -74,8 +76,10 @@ impl Node {
         list: &ManagerList,
         issued_at_ms: u64,
     ) -> Result<Version, CommandError> {
-        let held = self.manager_list(manager.id()).map(|(version, _)| version);
-        let version = Version::new(0, held.map_or(1, |version| version.seq + 1));
+        // Counted from the slot, not from the list: a held payload this node cannot read (a
+        // later version of herald's) still has a version to count on from.
+        let held = self.records.version_of(manager.id(), RecordKind::ManagerList, "");
+        let version = Version::new(0, held.map_or(1, |version| version.seq.saturating_add(1)));
         let record = Record {
             origin: manager.id(),
             kind: RecordKind::ManagerList,
@@ -85,6 +89,7 @@ impl Node {
             payload: list.encode(),
         };
         let record = Arc::new(record.sign(manager).expect("a manager list is within bounds"));
+        // Counted past what the slot holds, so the record is new here and always stored.
         if self.store(now, record.clone(), None, 0) {
             self.spread(now, record, None, Arrival::Tree { hops: 0 });
         }
@@ -129,8 +134,9 @@ impl Node {
         grid_control_in(&self.records, &node)
     }
 
-    /// Whether the forwarding policy (if on) admits `record`: announcements and withdrawals
-    /// only from nodes this one reaches; everything else always.
+    /// Whether the forwarding policy (if on) admits `record`: announcements only from nodes
+    /// this one reaches, and withdrawals from those or of an announcement this node holds (one
+    /// admitted while its origin was reached); everything else always.
     pub(super) fn admits(&mut self, record: &SignedRecord) -> bool {
         let me = self.id();
         let Some(policy) = &mut self.reachable_only else { return true };
@@ -138,6 +144,9 @@ impl Node {
             return true;
         }
         let records = &self.records;
+        if record.record.kind.is_tombstone() && records.get(&SlotKey::of(record)).is_some() {
+            return true;
+        }
         policy.admits(me, record.record.origin, |node| recommendations_in(records, node))
     }
 
@@ -155,6 +164,17 @@ impl Node {
         policy.grid_control_stored(record.record.origin, replaced, |node| {
             recommendations_in(records, node)
         });
+    }
+
+    /// Tells the forwarding policy (if on) that a slot expired: a `grid-control` announcement
+    /// that goes may take edges with it.
+    pub(super) fn note_grid_control_expired(&mut self, slot: &SlotKey) {
+        if let Some(policy) = &mut self.reachable_only
+            && slot.family == RecordKind::Announcement
+            && slot.key == GRID_CONTROL_SERVICE
+        {
+            policy.forget_reached();
+        }
     }
 }
 

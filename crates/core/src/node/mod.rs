@@ -294,6 +294,7 @@ impl Node {
             for slot in self.records.expire(now, self.config.records.departed_grace) {
                 self.stats.records_expired += 1;
                 self.note_graph_record(slot.family);
+                self.note_grid_control_expired(&slot);
                 self.outputs.push_back(Output::Persist(PersistOp::DeleteRecord(slot)));
             }
         }

@@ -205,11 +205,15 @@ impl Node {
     fn next_unrequested_version(&self) -> Version {
         let epoch =
             self.issued_high.map_or(self.config.epoch, |high| high.epoch.max(self.config.epoch));
-        let counted = match self.issued_high {
-            Some(high) if high.epoch == epoch => high.seq + 1,
-            _ => 1,
-        };
-        Version::new(epoch, counted)
+        match self.issued_high {
+            // A sequence number given as 2^64 - 1 leaves no room in the epoch: the next one
+            // starts the epoch after, which is newer still.
+            Some(high) if high.epoch == epoch && high.seq == u64::MAX => {
+                Version::new(epoch.saturating_add(1), 1)
+            }
+            Some(high) if high.epoch == epoch => Version::new(epoch, high.seq + 1),
+            _ => Version::new(epoch, 1),
+        }
     }
 
     /// The version of the next record in a slot that holds `current`: the next in this node's

@@ -73,7 +73,7 @@ impl Actor {
         if let PersistOp::DeleteGroupMessage { group, origin, version } = &op {
             self.messages.forget(group, *origin, *version);
         }
-        self.commits.owed |= op.is_owed_by(self.node.id());
+        self.commits.owed |= op.is_owed_by(self.node.id()) || self.grid_control.owes(&op);
         self.commits.pending.push(op);
         self.commits.waiting_since.get_or_insert_with(std::time::Instant::now);
     }

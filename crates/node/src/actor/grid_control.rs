@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use anyhow::Result;
 use herald_core::grid_control::{ManagerList, Recommendation};
-use herald_core::{Keypair, NodeId};
+use herald_core::{Keypair, NodeId, PersistOp};
 
 use super::Actor;
 use crate::api::grid_control::{ListChange, ManagerView, RecommendationView, RecommendationsView};
@@ -27,6 +27,16 @@ impl GridControl {
     /// What the data directory kept.
     pub(crate) fn load(data: &DataDir) -> Result<GridControl> {
         Ok(GridControl { manager: data.manager_key()?, follows: data.follows()? })
+    }
+
+    /// Whether `op` is owed as this node's own records are: a list of the manager whose key
+    /// this node keeps is acknowledged to the user who edited it, but its origin is the
+    /// manager's key, which the core's rule ([`PersistOp::is_owed_by`]) does not know as ours.
+    pub(crate) fn owes(&self, op: &PersistOp) -> bool {
+        match (op, &self.manager) {
+            (PersistOp::PutRecord(record), Some(manager)) => record.record.origin == manager.id(),
+            _ => false,
+        }
     }
 }
 

@@ -87,7 +87,6 @@ impl Actor {
             .collect()
     }
 
-    /// `GET /v1/services`.
     /// Servers this node considers alive, with their addresses, this node first if it is one.
     pub(crate) fn live_servers(&self, limit: usize) -> Vec<Contact> {
         let me = self.id();

@@ -1,8 +1,8 @@
 //! The grid-control part of the HTTP API: recommendations, reachability, this node's grid-manager
 //! list and the lists it follows (Tahoe seeds 000 and 001).
 //!
-//! Routes (interface.md names the first three; the manager and follow routes are ours, the
-//! `herald manager` and `herald follow` commands' own):
+//! Routes (interface.md names the recommendation and reachability routes; the manager and follow
+//! routes are ours, the `herald manager` and `herald follow` commands' own):
 //! - `GET /v1/recommendations`; `PUT` with `{who, what, petname?}` adds one (or renames it);
 //!   `DELETE` with `{who, what}` removes one. Each answers the list and the announcement's seq.
 //! - `GET /v1/reachable?what=&depth=`: `[node_id]`, nearest first.

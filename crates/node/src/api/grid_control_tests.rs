@@ -80,13 +80,17 @@ async fn the_manager_is_created_edited_and_shown() {
     assert_eq!(made, json!({"key": MANAGER_KEY, "version": 1, "servers": []}));
     let (status, error) = send(&api, request("POST", "/v1/manager", Body::empty())).await;
     assert_error(status, &error, StatusCode::CONFLICT, "conflict");
-    let add = request("PUT", &format!("/v1/manager/servers/{SERVER_ID}"), Body::empty());
-    assert_eq!(send(&api, add).await.1["servers"], json!([SERVER_ID]));
-    let remove = request("DELETE", &format!("/v1/manager/servers/{SERVER_ID}"), Body::empty());
+    let add = || request("PUT", &format!("/v1/manager/servers/{SERVER_ID}"), Body::empty());
+    assert_eq!(send(&api, add()).await.1["servers"], json!([SERVER_ID]));
+    let (status, error) = send(&api, add()).await;
+    assert_error(status, &error, StatusCode::CONFLICT, "conflict");
+    let remove = || request("DELETE", &format!("/v1/manager/servers/{SERVER_ID}"), Body::empty());
     assert_eq!(
-        send(&api, remove).await.1,
+        send(&api, remove()).await.1,
         json!({"key": MANAGER_KEY, "version": 3, "servers": []})
     );
+    let (status, error) = send(&api, remove()).await;
+    assert_error(status, &error, StatusCode::NOT_FOUND, "not_found");
     let (status, error) =
         send(&api, request("PUT", "/v1/manager/servers/not-an-id", Body::empty())).await;
     assert_error(status, &error, StatusCode::BAD_REQUEST, "bad_request");

@@ -152,9 +152,16 @@ impl GridControlApi for FakeApi {
             .manager
             .as_mut()
             .ok_or_else(|| ApiError::NotFound("this node keeps no grid-manager key".into()))?;
-        list.servers.retain(|held| *held != server);
-        if change == ListChange::Add {
-            list.servers.push(server);
+        let listed = list.servers.contains(&server);
+        match change {
+            ListChange::Add if listed => {
+                return Err(ApiError::Conflict(format!("{server} is on the list already")));
+            }
+            ListChange::Remove if !listed => {
+                return Err(ApiError::NotFound(format!("{server} is not on the list")));
+            }
+            ListChange::Add => list.servers.push(server),
+            ListChange::Remove => list.servers.retain(|held| *held != server),
         }
         list.version += 1;
         Ok(list.clone())
