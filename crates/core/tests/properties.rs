@@ -9,8 +9,9 @@
 //! with a failure, together with the command to re-run it. Cases are kept few enough (256) that
 //! the file runs in seconds in a debug build; raise them with `PROPTEST_CASES` for a longer soak.
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, LazyLock};
 
 use herald_core::anti_entropy::AntiEntropyMessage;
@@ -29,21 +30,8 @@ use proptest::option;
 use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::strategy::ValueTree;
-use proptest::test_runner::{RngSeed, TestRunner};
-
-/// The test configuration: 256 cases, seeded from `HERALD_SEED` or a freshly drawn seed.
-fn config() -> ProptestConfig {
-    let seed = match std::env::var("HERALD_SEED") {
-        Ok(text) => text.parse().expect("HERALD_SEED must be a u64"),
-        // RandomState is seeded by the OS: a cheap way to draw a seed without a clock.
-        Err(_) => std::collections::hash_map::RandomState::new().build_hasher().finish(),
-    };
-    // Captured by the test harness and shown only when the test fails.
-    eprintln!(
-        "seed {seed}; re-run with: HERALD_SEED={seed} cargo test -p herald-core --test properties"
-    );
-    ProptestConfig { cases: 256, rng_seed: RngSeed::Fixed(seed), ..ProptestConfig::default() }
-}
+use proptest::test_runner::TestRunner;
+use support::config_for;
 
 /// A few fixed identities: enough for records of different origins, few enough that slots of
 /// one origin collide.
@@ -351,7 +339,7 @@ fn contents(set: &RecordSet) -> Vec<Digest> {
 }
 
 proptest! {
-    #![proptest_config(config())]
+    #![proptest_config(config_for("properties"))]
 
     #[test]
     fn decode_of_encode_is_identity_for_every_message(message in any_message()) {
@@ -465,7 +453,7 @@ fn the_message_strategy_generates_every_variant() {
     // The round-trip and corruption properties are only as wide as the strategy: every variant
     // of every component must come up. The rarest (an overlay message) is 1 draw in 50, so 2,000
     // draws miss one with probability below 1e-15.
-    let mut runner = TestRunner::new(config());
+    let mut runner = TestRunner::new(config_for("properties"));
     let strategy = any_message();
     let mut seen = std::collections::BTreeSet::new();
     for _ in 0..2000 {
