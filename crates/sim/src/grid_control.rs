@@ -34,9 +34,11 @@ const INTRUSION_SERVICE: &str = "storage";
 pub struct GridControlScenario {
     /// Nodes that publish a `grid-control` announcement: the first this many (all if more).
     pub recommenders: u32,
-    /// Recommendations in each announcement, each of a random recommender for a random known
-    /// kind. Servers recommend servers: drawn from all nodes, the targets would mostly be nodes
-    /// that recommend nobody, and the walks would stop after a hop or two.
+    /// Recommendations in each announcement, each of a random recommender, for the known kinds
+    /// in turn (so that every recommender has edges of both kinds from two recommendations on,
+    /// and node 0's walk has somewhere to start). Servers recommend servers: drawn from all
+    /// nodes, the targets would mostly be nodes that recommend nobody, and the walks would stop
+    /// after a hop or two.
     pub recommendations_each: u32,
     /// Time between two recommenders' announcements.
     pub publish_interval: Duration,
@@ -117,7 +119,7 @@ impl GridControlScenario {
             let list: Vec<serde_json::Value> = (0..self.recommendations_each)
                 .map(|n| {
                     let who = sim.id(rng.below(u64::from(recommenders)) as NodeIndex);
-                    let what = KNOWN_KINDS[rng.index(KNOWN_KINDS.len())];
+                    let what = KNOWN_KINDS[n as usize % KNOWN_KINDS.len()];
                     Recommendation::new(who, format!("n{n}"), what)
                         .expect("a known kind and a short petname are valid")
                         .to_json()
