@@ -27,6 +27,8 @@ enum Command {
     Run(commands::run::RunArgs),
     /// Grid administration: `grid create`.
     Grid(commands::grid::GridArgs),
+    /// Configuration files: `config check FILE`.
+    Config(commands::config::ConfigArgs),
     /// Ask the running node for an invitation code.
     Invite(commands::client::InviteArgs),
     /// Join a grid with an invitation code.
@@ -84,6 +86,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => commands::run::run(args),
         Command::Grid(args) => commands::grid::run(args),
+        Command::Config(args) => done(commands::config::run(args)),
         Command::Invite(args) => done(client::invite(args)),
         Command::Join(args) => commands::join::run(args),
         Command::Status(args) => done(client::status(args)),

@@ -44,7 +44,12 @@ impl FileConfig {
                 return Err(error).with_context(|| format!("reading {}", path.display()));
             }
         };
-        toml::from_str(&text).with_context(|| format!("reading {}", path.display()))
+        toml::from_str(&text).map_err(|error| {
+            // toml's own text spans several lines with a drawing of the line; one line is
+            // enough: where (its first line) and what (its message).
+            let at = error.to_string().lines().next().unwrap_or_default().to_owned();
+            anyhow::anyhow!("{}: {at}: {}", path.display(), error.message().trim())
+        })
     }
 }
 
@@ -71,9 +76,14 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_key_is_an_error_naming_it() {
-        let error = toml::from_str::<FileConfig>("lisen = \"x\"\n").unwrap_err();
-        assert!(error.to_string().contains("lisen"), "{error}");
+    fn an_unknown_key_is_an_error_naming_it_with_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("herald.toml");
+        std::fs::write(&path, "name = \"a\"\nlisen = \"x\"\n").unwrap();
+        let error = format!("{:#}", FileConfig::load(&path, true).unwrap_err());
+        assert!(error.contains("line 2, column 1"), "{error}");
+        assert!(error.contains("unknown field `lisen`"), "{error}");
+        assert_eq!(error.lines().count(), 1, "one line: {error}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! One module per subcommand, plus what several of them share.
 
 pub mod client;
+pub mod config;
 pub mod data_dir;
 pub mod demo;
 pub mod grid;

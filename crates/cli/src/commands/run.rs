@@ -10,12 +10,11 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use herald_core::Role;
-use herald_core::grid_control::KNOWN_KINDS;
-use herald_core::grid_control::recommendation::check_what;
 use herald_node::config::{CONFIG_FILE, FileConfig};
 use herald_node::floodd::site::{self, FlooddSite};
 use herald_node::{HTTP_DEFAULT, LISTEN_DEFAULT, NodeOptions, RunningNode};
 
+use crate::commands::config::{CheckedFile, as_toml, checked};
 use crate::commands::data_dir::DataDirArg;
 use crate::commands::logging::{LogFormat, init_logging};
 
@@ -56,6 +55,10 @@ pub struct RunArgs {
     /// Log format [default: the configuration file's log_format, else text].
     #[arg(long, value_enum, env = "HERALD_LOG_FORMAT")]
     log_format: Option<LogFormat>,
+    /// Print the configuration that flags, HERALD_* variables, the file and the defaults make,
+    /// as herald.toml lines, and exit without starting the node.
+    #[arg(long)]
+    print_config: bool,
 }
 
 /// Runs the node until a signal; exit 0 after a clean departure.
@@ -65,15 +68,12 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         Some(path) => FileConfig::load(path, true)?,
         None => FileConfig::load(&data_dir.join(CONFIG_FILE), false)?,
     };
-    let file_log_format = match file.log_format.as_deref() {
-        None => None,
-        Some(name) => Some(LogFormat::from_str(name, true).map_err(|_| {
-            anyhow::anyhow!(
-                "log_format in the configuration file must be text or json, not {name:?}"
-            )
-        })?),
-    };
-    init_logging(args.log_format.or(file_log_format).unwrap_or(LogFormat::Text));
+    let CheckedFile { file, log_format: file_log_format, warnings } = checked(file)?;
+    let log_format = args.log_format.or(file_log_format).unwrap_or(LogFormat::Text);
+    init_logging(log_format);
+    for warning in warnings {
+        tracing::warn!("{warning}");
+    }
     let mut options = NodeOptions::new(data_dir);
     options.listen = args.listen.or(file.listen).unwrap_or(LISTEN_DEFAULT);
     options.http = Some(args.http.or(file.http).unwrap_or(HTTP_DEFAULT));
@@ -81,20 +81,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     options.peers = if args.peers.is_empty() { file.peers } else { args.peers.clone() };
     options.open = args.open || file.open.unwrap_or(false);
     options.role = args.role.as_deref().and_then(Role::from_name);
-    if let Some(what) = file.forward_only_reachable {
-        check_what(&what).map_err(|error| {
-            anyhow::anyhow!("forward_only_reachable in the configuration file: {error}")
-        })?;
-        if !KNOWN_KINDS.contains(&what.as_str()) {
-            tracing::warn!(
-                kind = %what,
-                known = ?KNOWN_KINDS,
-                "forward_only_reachable names a kind Tahoe does not know: only announcements of \
-                 nodes recommended for exactly that kind will be kept"
-            );
-        }
-        options.core.grid_control.forward_only_reachable = Some(what);
-    }
+    options.core.grid_control.forward_only_reachable = file.forward_only_reachable;
     if let Some(address) = args.client_port {
         options.client_port = Some(address);
         options.client_port_explicit = true;
@@ -102,8 +89,28 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     if let Some(path) = &args.floodd_config {
         apply_floodd(&mut options, path, &args)?;
     }
+    if args.print_config {
+        print!("{}", effective_config(&options, log_format));
+        return Ok(ExitCode::SUCCESS);
+    }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(run_until_signal(options))
+}
+
+/// The effective configuration of a node about to start with `options`, as herald.toml lines
+/// after a comment naming the data directory (which the file cannot set).
+fn effective_config(options: &NodeOptions, log_format: LogFormat) -> String {
+    let log_format = log_format.to_possible_value().map(|value| value.get_name().to_owned());
+    let effective = FileConfig {
+        listen: Some(options.listen),
+        http: options.http,
+        name: options.name.clone(),
+        peers: options.peers.clone(),
+        open: Some(options.open),
+        log_format,
+        forward_only_reachable: options.core.grid_control.forward_only_reachable.clone(),
+    };
+    format!("# data directory: {}\n{}", options.data_dir.display(), as_toml(&effective))
 }
 
 /// Takes this site's settings from a floodd configuration: its name, ports, peers, groups and
