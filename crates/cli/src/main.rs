@@ -6,7 +6,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 mod commands;
 mod plot;
@@ -77,6 +77,15 @@ enum Command {
     Demo(commands::demo::DemoArgs),
     /// Run the deterministic simulator of the protocol: N nodes in one process.
     Sim(commands::sim::SimArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish or powershell).
+    #[command(after_help = "\
+Examples:
+  herald completions bash > /etc/bash_completion.d/herald
+  herald completions zsh > \"${fpath[1]}/_herald\"")]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 fn main() -> ExitCode {
@@ -111,6 +120,7 @@ fn main() -> ExitCode {
         Command::Topology(args) => done(client::topology(args)),
         Command::Demo(args) => commands::demo::run(args),
         Command::Sim(args) => commands::sim::run(args),
+        Command::Completions { shell } => done(completions(shell)),
     };
     match result {
         Ok(code) => code,
@@ -121,6 +131,14 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// `herald completions SHELL`: the completion script of every command and flag, on stdout.
+fn completions(shell: clap_complete::Shell) -> anyhow::Result<()> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "herald", &mut script);
+    std::io::Write::write_all(&mut std::io::stdout().lock(), &script)?;
+    Ok(())
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
