@@ -1,7 +1,8 @@
 //! herald: the command-line binary. Parses arguments, calls the library crates, prints results.
 //!
 //! Errors are printed as one sentence (the anyhow chain joined by `: `) and mapped to exit
-//! status 1; usage errors exit 2 (clap's convention). `main` never returns an anyhow error, so
+//! status 1; usage errors exit 2 (clap's convention), those clap finds and the bad values the
+//! commands find after it ([`commands::usage`]). `main` never returns an anyhow error, so
 //! `RUST_BACKTRACE=1` does not turn an error into a backtrace.
 
 use std::process::ExitCode;
@@ -126,6 +127,10 @@ fn main() -> ExitCode {
         Ok(code) => code,
         // A reader that went away (`herald sim | head`) is not an error worth a message.
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) if commands::usage::is_usage(&error) => {
+            eprintln!("herald: {error:#}");
+            ExitCode::from(2)
+        }
         Err(error) => {
             eprintln!("herald: {error:#}");
             ExitCode::from(1)

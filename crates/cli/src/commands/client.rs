@@ -40,6 +40,7 @@ pub use routing::{NearestArgs, PingArgs, RoutesArgs, nearest, ping, routes};
 pub use subscribe::{SubscribeArgs, subscribe};
 
 use super::output;
+use super::usage::usage;
 
 /// Arguments of `herald status`.
 #[derive(Args, Debug)]
@@ -256,7 +257,8 @@ fn announce_request(args: &AnnounceArgs) -> Result<AnnounceRequest> {
     let (Some(service), Some(payload)) = (&args.service, &args.json_payload) else {
         bail!("give a SERVICE and a JSON payload, or --file");
     };
-    let body = json_object(payload).context("the payload must be a JSON object")?;
+    let body = json_object(payload)
+        .map_err(|error| usage(format!("the payload must be a JSON object: {error:#}")))?;
     Ok(AnnounceRequest { service: service.clone(), body })
 }
 

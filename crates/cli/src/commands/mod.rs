@@ -12,3 +12,4 @@ pub mod run;
 pub mod sim;
 mod sim_text;
 pub mod sweep;
+pub mod usage;

@@ -20,6 +20,7 @@ use herald_sim::{
 
 use crate::commands::sim_text;
 use crate::commands::sweep::{self, SeedList};
+use crate::commands::usage::usage;
 use crate::plot;
 use crate::progress::LazyProgress;
 
@@ -220,7 +221,7 @@ impl SimArgs {
         let file = match self.scenario.as_slice() {
             [] => None,
             [path] => Some(ScenarioFile::load(path)?),
-            _ => bail!("--scenario names one file, except with --sweep"),
+            _ => return Err(usage("--scenario names one file, except with --sweep")),
         };
         let mut scenario =
             file.as_ref().map_or_else(Scenario::default, |file| file.scenario.clone());
@@ -233,7 +234,9 @@ impl SimArgs {
         if let Some(nodes) = self.nodes {
             set(true);
             if nodes == 0 || nodes > NODES_MAX {
-                bail!("--nodes must be between 1 and {NODES_MAX}, not {nodes}");
+                return Err(usage(format!(
+                    "--nodes must be between 1 and {NODES_MAX}, not {nodes}"
+                )));
             }
             scenario.nodes = nodes;
         }
@@ -248,7 +251,7 @@ impl SimArgs {
         if let Some(loss) = self.loss {
             set(true);
             if !(0.0..1.0).contains(&loss) {
-                bail!("--loss must be at least 0 and below 1, not {loss}");
+                return Err(usage(format!("--loss must be at least 0 and below 1, not {loss}")));
             }
             scenario.loss = loss;
         }
@@ -309,7 +312,7 @@ impl SimArgs {
         let mut faults = Vec::new();
         if let Some(kill) = self.kill {
             if !(0.0..=1.0).contains(&kill) {
-                bail!("--kill must be between 0 and 1, not {kill}");
+                return Err(usage(format!("--kill must be between 0 and 1, not {kill}")));
             }
             if kill > 0.0 {
                 faults.push(Fault::Crash { at: Duration::ZERO, fraction: kill });
@@ -321,10 +324,10 @@ impl SimArgs {
                 .parse()
                 .ok()
                 .filter(|f| (0.0..=0.5).contains(f))
-                .with_context(|| format!("--partition takes FRACTION[:SECONDS] with FRACTION from 0 to 0.5, not {spec:?}"))?;
-            let secs: f64 = secs
-                .parse()
-                .with_context(|| format!("--partition SECONDS must be a number, not {secs:?}"))?;
+                .ok_or_else(|| usage(format!("--partition takes FRACTION[:SECONDS] with FRACTION from 0 to 0.5, not {spec:?}")))?;
+            let secs: f64 = secs.parse().map_err(|_| {
+                usage(format!("--partition SECONDS must be a number, not {secs:?}"))
+            })?;
             let duration = seconds("--partition SECONDS", secs)?;
             faults.push(Fault::Partition {
                 at: Duration::ZERO,
@@ -345,7 +348,9 @@ fn millis(flag: &str, value: f64) -> anyhow::Result<Duration> {
     Duration::try_from_secs_f64(value / 1000.0)
         .ok()
         .filter(|duration| *duration <= Duration::from_secs(3600))
-        .with_context(|| format!("{flag} must be between 0 and 3600000 milliseconds, not {value}"))
+        .ok_or_else(|| {
+            usage(format!("{flag} must be between 0 and 3600000 milliseconds, not {value}"))
+        })
 }
 
 /// One finished run.
@@ -579,13 +584,27 @@ mod tests {
     }
 
     #[test]
-    fn bad_flags_are_one_sentence_errors() {
-        let error = |args: &[&str]| format!("{:#}", plan(args).err().expect("an error"));
+    fn bad_flags_are_one_sentence_usage_errors() {
+        let refused = |args: &[&str]| plan(args).err().expect("an error");
+        let error = |args: &[&str]| format!("{:#}", refused(args));
         assert_eq!(error(&["--nodes", "0"]), "--nodes must be between 1 and 1000000, not 0");
         assert_eq!(error(&["--loss", "1"]), "--loss must be at least 0 and below 1, not 1");
+        for args in [
+            &["--nodes", "0"][..],
+            &["--loss", "1"],
+            &["--kill", "2"],
+            &["--partition", "x"],
+            &["--partition", "0.2:soon"],
+            &["--latency", "9e9"],
+            &["--settle", "1e9"],
+        ] {
+            assert!(crate::commands::usage::is_usage(&refused(args)), "{args:?} exits 2");
+        }
+        // A file that cannot be read is a failure, not a bad call: exit 1.
+        let missing = refused(&["--scenario", "/nonexistent.toml"]);
         assert!(
-            error(&["--scenario", "/nonexistent.toml"])
-                .starts_with("cannot read scenario file /nonexistent.toml: ")
+            format!("{missing:#}").starts_with("cannot read scenario file /nonexistent.toml: ")
         );
+        assert!(!crate::commands::usage::is_usage(&missing));
     }
 }

@@ -50,8 +50,10 @@ fn announce_maps_service_and_payload_to_the_request() {
 fn announce_refuses_a_payload_that_is_not_an_object() {
     for payload in ["[1]", "3", "{oops"] {
         let args = announce_args(&["web", payload]).unwrap();
-        let error = format!("{:#}", announce_request(&args).unwrap_err());
+        let refused = announce_request(&args).unwrap_err();
+        let error = format!("{refused:#}");
         assert!(error.starts_with("the payload must be a JSON object"), "{error}");
+        assert!(crate::commands::usage::is_usage(&refused), "a bad payload on the line exits 2");
     }
 }
 
