@@ -18,7 +18,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use herald_core::NodeId;
@@ -122,9 +122,9 @@ pub(super) fn routes<A: NodeApi>() -> Router<A> {
         )
         .route("/v1/reachable", get(reachable::<A>))
         .route("/v1/manager", get(manager::<A>).post(create_manager::<A>))
-        .route("/v1/manager/servers/{node}", put(add_server::<A>).delete(remove_server::<A>))
+        .route("/v1/manager/servers/{node}", put(edit_server::<A>).delete(edit_server::<A>))
         .route("/v1/follows", get(follows::<A>))
-        .route("/v1/follows/{manager}", put(follow::<A>).delete(unfollow::<A>))
+        .route("/v1/follows/{manager}", put(follow::<A>).delete(follow::<A>))
 }
 
 #[derive(Deserialize)]
@@ -194,40 +194,29 @@ async fn create_manager<A: NodeApi>(State(api): State<A>) -> Result<Response, Fa
     Ok(axum::Json(api.create_manager().await?).into_response())
 }
 
-async fn add_server<A: NodeApi>(
+/// `PUT` adds the server to the list, `DELETE` removes it.
+async fn edit_server<A: NodeApi>(
     State(api): State<A>,
+    method: Method,
     node: Result<Path<String>, PathRejection>,
 ) -> Result<Response, Failure> {
     let server = node_id("the server", &node?.0)?;
-    Ok(axum::Json(api.edit_manager(server, ListChange::Add).await?).into_response())
-}
-
-async fn remove_server<A: NodeApi>(
-    State(api): State<A>,
-    node: Result<Path<String>, PathRejection>,
-) -> Result<Response, Failure> {
-    let server = node_id("the server", &node?.0)?;
-    Ok(axum::Json(api.edit_manager(server, ListChange::Remove).await?).into_response())
+    let change = if method == Method::PUT { ListChange::Add } else { ListChange::Remove };
+    Ok(axum::Json(api.edit_manager(server, change).await?).into_response())
 }
 
 async fn follows<A: NodeApi>(State(api): State<A>) -> Result<Response, Failure> {
     Ok(axum::Json(api.follows().await?).into_response())
 }
 
+/// `PUT` follows the manager's list, `DELETE` stops following it.
 async fn follow<A: NodeApi>(
     State(api): State<A>,
+    method: Method,
     manager: Result<Path<String>, PathRejection>,
 ) -> Result<Response, Failure> {
     let manager = node_id("the manager key", &manager?.0)?;
-    Ok(axum::Json(api.follow(manager, true).await?).into_response())
-}
-
-async fn unfollow<A: NodeApi>(
-    State(api): State<A>,
-    manager: Result<Path<String>, PathRejection>,
-) -> Result<Response, Failure> {
-    let manager = node_id("the manager key", &manager?.0)?;
-    Ok(axum::Json(api.follow(manager, false).await?).into_response())
+    Ok(axum::Json(api.follow(manager, method == Method::PUT).await?).into_response())
 }
 
 /// A JSON body of the shape `T`, or a 400 that names the expected fields.
