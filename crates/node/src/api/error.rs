@@ -22,7 +22,8 @@ pub struct ErrorBody {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorDetail {
     /// A stable, machine-readable code: `bad_request`, `unauthorized`, `not_found`,
-    /// `method_not_allowed`, `conflict`, `too_large`, `not_ready`, `timeout` or `busy`.
+    /// `forbidden`, `method_not_allowed`, `conflict`, `too_large`, `not_ready`, `timeout` or
+    /// `busy`.
     pub code: String,
     /// One sentence for a human.
     pub message: String,

@@ -10,6 +10,7 @@
 //! translate between HTTP and its calls.
 
 mod auth;
+mod cross_site;
 pub mod error;
 #[cfg(any(test, feature = "test-fake"))]
 pub mod fake;

@@ -5,8 +5,10 @@
 //! on a listener until a shutdown future resolves.
 //!
 //! Request bodies are read as bytes and parsed here rather than with axum's `Json` extractor, so
-//! that a body without a `Content-Type` is taken as JSON (what `curl -d` users expect) and every
-//! parse error gets the same error body.
+//! that every parse error, and a body whose `Content-Type` is not JSON, gets the same error body.
+//! A JSON body must carry `Content-Type: application/json` (`curl --json` sends it; `curl -d`
+//! does not, and is refused): one of the two defences against requests from other sites' web
+//! pages, with the `Origin` check of [`super::cross_site`].
 
 use std::future::{Future, IntoFuture};
 use std::sync::Arc;
@@ -25,6 +27,7 @@ use serde_json::{Map, Value};
 use tokio::sync::watch;
 
 use super::auth::{self, Auth};
+use super::cross_site;
 use super::error::Failure;
 use super::grid_control;
 use super::groups;
@@ -67,8 +70,9 @@ pub fn router<A: NodeApi>(api: A, auth: Auth) -> Router {
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        // Added last, so it runs first: a refused request is not read further.
         .layer(axum::middleware::from_fn_with_state(Arc::new(auth), auth::require))
+        // Added last, so it runs first: a refused request is not read further.
+        .layer(axum::middleware::from_fn(cross_site::refuse))
         .with_state(api)
 }
 
@@ -226,22 +230,21 @@ async fn method_not_allowed(method: Method, uri: Uri) -> Failure {
     Failure::method_not_allowed(method.as_str(), uri.path())
 }
 
-/// Parses a request body as JSON: `None` when it is empty. A `Content-Type`, if present, must
-/// be JSON (`application/json` or any `+json` type); none at all is taken as JSON.
+/// Parses a request body as JSON: `None` when it is empty. A body that is not empty must say it
+/// is JSON with its `Content-Type` (`application/json` or any `+json` type): a cross-site form
+/// cannot send those (module docs).
 pub(super) fn json_body(headers: &HeaderMap, body: &Bytes) -> Result<Option<Value>, Failure> {
-    if let Some(content_type) = headers.get(header::CONTENT_TYPE) {
-        let text = content_type.to_str().unwrap_or("");
-        let essence = text.split(';').next().unwrap_or("").trim();
-        let json = essence.eq_ignore_ascii_case("application/json")
-            || essence.to_ascii_lowercase().ends_with("+json");
-        if !json {
-            return Err(Failure::bad_request(format!(
-                "expected a JSON body (Content-Type: application/json), not {text:?}"
-            )));
-        }
-    }
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
+    }
+    let text = headers.get(header::CONTENT_TYPE).map(|value| value.to_str().unwrap_or("?"));
+    let essence = text.unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if essence != "application/json" && !essence.ends_with("+json") {
+        let given = text.map_or("none".to_owned(), |text| format!("{text:?}"));
+        return Err(Failure::bad_request(format!(
+            "a JSON body must be sent with Content-Type: application/json (curl --json does \
+             that), not {given}"
+        )));
     }
     serde_json::from_slice(body)
         .map(Some)

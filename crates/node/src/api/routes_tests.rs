@@ -112,10 +112,39 @@ async fn put_announces_the_payload_and_answers_the_seq() {
 }
 
 #[tokio::test]
-async fn put_without_content_type_is_taken_as_json() {
+async fn a_json_body_without_its_content_type_is_refused() {
     let api = FakeApi::new();
-    let (status, _) = send(&api, request("PUT", "/v1/services/web", r#"{"a": 1}"#)).await;
-    assert_eq!(status, StatusCode::OK);
+    let (status, answer) = send(&api, request("PUT", "/v1/services/web", r#"{"a": 1}"#)).await;
+    assert_error(status, &answer, StatusCode::BAD_REQUEST, "bad_request");
+    let message = answer["error"]["message"].as_str().unwrap_or("");
+    assert!(message.contains("Content-Type: application/json"), "{message}");
+    let invite = request("POST", "/v1/invitations", r#"{"role": "server"}"#);
+    let (status, _) = send(&api, invite).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(api.calls().is_empty(), "a refused body reached the node");
+}
+
+#[tokio::test]
+async fn a_request_from_another_sites_page_is_refused() {
+    let api = FakeApi::new();
+    let from = |origin: &str, request: Request<Body>| {
+        let mut request = request;
+        let headers = request.headers_mut();
+        headers.insert(header::HOST, "127.0.0.1:7421".parse().expect("a header value"));
+        headers.insert(header::ORIGIN, origin.parse().expect("a header value"));
+        request
+    };
+    // A form post to a group, and a no-cors fetch that creates an invitation.
+    let post = request("POST", "/v1/groups/g/messages", "hello");
+    let (status, answer) = send(&api, from("https://evil.example", post)).await;
+    assert_error(status, &answer, StatusCode::FORBIDDEN, "forbidden");
+    let invite = request("POST", "/v1/invitations", Body::empty());
+    let (status, _) = send(&api, from("null", invite)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(api.calls().is_empty(), "a cross-site request reached the node");
+    // The API's own page is let through.
+    let own = from("http://127.0.0.1:7421", request("GET", "/v1/status", Body::empty()));
+    assert_eq!(send(&api, own).await.0, StatusCode::OK);
 }
 
 #[tokio::test]
