@@ -71,10 +71,10 @@ pub use record_set::{
 pub use rng::Rng;
 pub use role::Role;
 pub use routing::RoutingConfig;
-pub use stats::Stats;
+pub use stats::{ByKind, KindCounts, Stats};
 pub use time::Instant;
 pub use verify::{DirectVerifier, Verifier};
-pub use wire::{DecodeError, EncodeError, FRAME_SIZE_MAX, Message, PROTOCOL_VERSION};
+pub use wire::{DecodeError, EncodeError, FRAME_SIZE_MAX, Message, MessageKind, PROTOCOL_VERSION};
 
 /// Re-exported so drivers name the same signature type the records carry.
 pub use ed25519_dalek::Signature;

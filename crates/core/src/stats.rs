@@ -5,6 +5,9 @@
 use std::ops::AddAssign;
 
 use serde::Serialize;
+use serde::ser::SerializeMap;
+
+use crate::wire::MessageKind;
 
 /// Monotonic counters, read by `herald stats`, `/v1/stats` and the simulator.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -58,6 +61,68 @@ pub struct Stats {
     /// Announcements refused because their origin is not reachable over the kind of
     /// recommendation the forwarding policy follows (see [`crate::grid_control::policy`]).
     pub records_unreachable: u64,
+    /// Frames and bytes in and out by message kind. The totals above count frames that could
+    /// not be decoded too; these count only frames whose kind is known.
+    pub by_kind: ByKind,
+}
+
+/// Frames and bytes of one message kind, in and out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct KindCounts {
+    /// Frames received.
+    pub frames_in: u64,
+    /// Bytes of those frames.
+    pub bytes_in: u64,
+    /// Frames sent.
+    pub frames_out: u64,
+    /// Bytes of those frames.
+    pub bytes_out: u64,
+}
+
+/// [`KindCounts`] for every [`MessageKind`]; serialized as an object keyed by the kinds' names.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ByKind([KindCounts; MessageKind::ALL.len()]);
+
+impl ByKind {
+    /// The counts of `kind`.
+    pub fn get(&self, kind: MessageKind) -> &KindCounts {
+        &self.0[kind as usize]
+    }
+
+    /// Counts a frame of `bytes` bytes received.
+    pub(crate) fn note_in(&mut self, kind: MessageKind, bytes: usize) {
+        let counts = &mut self.0[kind as usize];
+        counts.frames_in += 1;
+        counts.bytes_in += bytes as u64;
+    }
+
+    /// Counts a frame of `bytes` bytes sent.
+    pub(crate) fn note_out(&mut self, kind: MessageKind, bytes: usize) {
+        let counts = &mut self.0[kind as usize];
+        counts.frames_out += 1;
+        counts.bytes_out += bytes as u64;
+    }
+}
+
+impl Serialize for ByKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(MessageKind::ALL.len()))?;
+        for kind in MessageKind::ALL {
+            map.serialize_entry(kind.name(), self.get(kind))?;
+        }
+        map.end()
+    }
+}
+
+impl AddAssign<&ByKind> for ByKind {
+    fn add_assign(&mut self, more: &ByKind) {
+        for (counts, more) in self.0.iter_mut().zip(&more.0) {
+            counts.frames_in += more.frames_in;
+            counts.bytes_in += more.bytes_in;
+            counts.frames_out += more.frames_out;
+            counts.bytes_out += more.bytes_out;
+        }
+    }
 }
 
 impl AddAssign<&Stats> for Stats {
@@ -87,6 +152,7 @@ impl AddAssign<&Stats> for Stats {
             frames_dropped,
             commands_refused,
             records_unreachable,
+            by_kind,
         } = more;
         self.frames_in += frames_in;
         self.bytes_in += bytes_in;
@@ -111,5 +177,6 @@ impl AddAssign<&Stats> for Stats {
         self.frames_dropped += frames_dropped;
         self.commands_refused += commands_refused;
         self.records_unreachable += records_unreachable;
+        self.by_kind += by_kind;
     }
 }

@@ -50,6 +50,68 @@ pub enum Message {
     Groups(GroupsMessage),
 }
 
+/// Which component a message is for: the label of the per-kind counters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MessageKind {
+    /// [`Message::Overlay`].
+    Overlay,
+    /// [`Message::Broadcast`].
+    Broadcast,
+    /// [`Message::AntiEntropy`].
+    AntiEntropy,
+    /// [`Message::Membership`].
+    Membership,
+    /// [`Message::Routing`].
+    Routing,
+    /// [`Message::Groups`].
+    Groups,
+}
+
+impl MessageKind {
+    /// Every kind, in wire order.
+    pub const ALL: [MessageKind; 6] = [
+        MessageKind::Overlay,
+        MessageKind::Broadcast,
+        MessageKind::AntiEntropy,
+        MessageKind::Membership,
+        MessageKind::Routing,
+        MessageKind::Groups,
+    ];
+
+    /// The kind's name in counters and metrics labels.
+    pub fn name(self) -> &'static str {
+        match self {
+            MessageKind::Overlay => "overlay",
+            MessageKind::Broadcast => "broadcast",
+            MessageKind::AntiEntropy => "anti_entropy",
+            MessageKind::Membership => "membership",
+            MessageKind::Routing => "routing",
+            MessageKind::Groups => "groups",
+        }
+    }
+}
+
+impl Message {
+    /// The message's kind.
+    pub fn kind(&self) -> MessageKind {
+        match self {
+            Message::Overlay { .. } => MessageKind::Overlay,
+            Message::Broadcast(_) => MessageKind::Broadcast,
+            Message::AntiEntropy(_) => MessageKind::AntiEntropy,
+            Message::Membership(_) => MessageKind::Membership,
+            Message::Routing(_) => MessageKind::Routing,
+            Message::Groups(_) => MessageKind::Groups,
+        }
+    }
+}
+
+/// The kind of the message in an encoded frame, read from its variant tag without decoding
+/// the rest; `None` for a frame too short or with an unknown tag. postcard writes the variant
+/// index as a varint, one byte while there are fewer than 128 variants.
+pub fn kind_of(frame: &[u8]) -> Option<MessageKind> {
+    MessageKind::ALL.get(usize::from(*frame.get(1)?)).copied()
+}
+
 /// Why bytes from a peer could not be read as a frame.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
@@ -119,6 +181,42 @@ mod tests {
         let frame = encode(&message).unwrap();
         assert_eq!(frame[0], PROTOCOL_VERSION);
         assert_eq!(decode(&frame), Ok(message));
+    }
+
+    #[test]
+    fn the_kind_read_from_a_frame_is_the_messages_kind() {
+        let id = crate::id::NodeId::from_bytes([7; 32]);
+        let messages = [
+            Message::Overlay { message: crate::overlay::OverlayMessage::Disconnect, profile: None },
+            Message::Broadcast(prune()),
+            Message::AntiEntropy(crate::anti_entropy::AntiEntropyMessage::Want {
+                origins: Vec::new(),
+            }),
+            Message::Membership(crate::membership::MembershipMessage::Ack {
+                seq: 1,
+                relay_for: None,
+            }),
+            Message::Routing(crate::routing::RoutingMessage::Routed(crate::routing::Routed {
+                source: id,
+                destination: id,
+                hops_left: 1,
+                path: vec![id],
+                body: crate::routing::RoutedBody::Ping { id: 1 },
+            })),
+            Message::Groups(crate::groups::GroupsMessage::Want {
+                group: "g".into(),
+                origin: id,
+                version: crate::record::Version { epoch: 0, seq: 1 },
+            }),
+        ];
+        let kinds: Vec<MessageKind> = messages.iter().map(Message::kind).collect();
+        assert_eq!(kinds, MessageKind::ALL, "one message of each kind, in wire order");
+        for message in &messages {
+            let frame = encode(message).unwrap();
+            assert_eq!(kind_of(&frame), Some(message.kind()), "{message:?}");
+        }
+        assert_eq!(kind_of(&[PROTOCOL_VERSION]), None);
+        assert_eq!(kind_of(&[PROTOCOL_VERSION, 6]), None);
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Probe messages between two members, and what membership asks of the node.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 
 use crate::id::NodeId;
@@ -49,4 +51,11 @@ pub enum MembershipOutput {
     },
     /// A dead or left member was forgotten after the purge period.
     Purged(NodeId),
+    /// A member answered this node's direct probe after `rtt`.
+    Answered {
+        /// The member.
+        member: NodeId,
+        /// The probe's round trip.
+        rtt: Duration,
+    },
 }

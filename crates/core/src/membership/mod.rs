@@ -293,7 +293,7 @@ impl Membership {
                     MembershipMessage::Ack { seq: requester_seq, relay_for: None },
                 ));
             }
-            MembershipMessage::Ack { seq, relay_for: None } => self.on_ack(now, from, seq),
+            MembershipMessage::Ack { seq, relay_for: None } => self.on_ack(now, from, seq, out),
         }
     }
 

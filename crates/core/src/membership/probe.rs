@@ -27,7 +27,13 @@ pub(super) struct Probe {
 }
 
 impl Membership {
-    pub(super) fn on_ack(&mut self, now: Instant, from: NodeId, seq: u64) {
+    pub(super) fn on_ack(
+        &mut self,
+        now: Instant,
+        from: NodeId,
+        seq: u64,
+        out: &mut Vec<MembershipOutput>,
+    ) {
         let Some(probe) = self.probe.as_mut() else { return };
         let answerable = from == probe.target || probe.helpers.contains(&from);
         if probe.seq != seq || probe.acked || !answerable {
@@ -45,6 +51,7 @@ impl Membership {
                 if member.rtts.len() > self.config.rtt_samples_max {
                     member.rtts.remove(0);
                 }
+                out.push(MembershipOutput::Answered { member: target, rtt });
             }
         }
     }

@@ -153,6 +153,13 @@ pub enum Event {
         /// The incarnation the state refers to.
         incarnation: u64,
     },
+    /// A member answered this node's direct membership probe: the round trip, for metrics.
+    ProbeAnswered {
+        /// The member.
+        member: NodeId,
+        /// The round trip.
+        rtt: Duration,
+    },
     /// A routed ping ([`crate::Node::ping`]) was answered.
     PingAnswered {
         /// The ping's id, as [`crate::Node::ping`] returned it.

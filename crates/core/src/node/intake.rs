@@ -20,7 +20,10 @@ impl Node {
         self.stats.frames_in += 1;
         self.stats.bytes_in += bytes.len() as u64;
         let message = match wire::decode(bytes) {
-            Ok(message) => message,
+            Ok(message) => {
+                self.stats.by_kind.note_in(message.kind(), bytes.len());
+                message
+            }
             Err(_) => {
                 self.stats.decode_errors += 1;
                 return;

@@ -122,6 +122,10 @@ impl Node {
                     let event = Event::MemberChanged { id, state, incarnation };
                     self.outputs.push_back(Output::Event(event));
                 }
+                MembershipOutput::Answered { member, rtt } => {
+                    let event = Event::ProbeAnswered { member, rtt };
+                    self.outputs.push_back(Output::Event(event));
+                }
                 MembershipOutput::Purged(id) => {
                     // Claims others made about a forgotten member go with it.
                     let key = id.to_string();
@@ -174,6 +178,9 @@ impl Node {
     fn transmit(&mut self, to: NodeId, frame: Arc<[u8]>) {
         self.stats.frames_out += 1;
         self.stats.bytes_out += frame.len() as u64;
+        if let Some(kind) = wire::kind_of(&frame) {
+            self.stats.by_kind.note_out(kind, frame.len());
+        }
         self.outputs.push_back(Output::Transmit { to, frame });
     }
 }
