@@ -26,6 +26,7 @@ pub mod floodd;
 pub mod framing;
 pub mod handle;
 pub mod join;
+mod metrics;
 pub mod peer_requests;
 pub mod policy;
 mod start;

@@ -59,6 +59,16 @@ impl Commits {
         self.waiting_since.map(|since| since + RELAYED_COMMIT_DELAY)
     }
 
+    /// Operations waiting for the next commit.
+    pub(super) fn pending_len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Frames held until the next commit.
+    pub(super) fn held_len(&self) -> usize {
+        self.held.len()
+    }
+
     fn commit_due(&self) -> bool {
         self.owed
             || self.pending.len() >= LAZY_OPS_MAX
@@ -116,12 +126,14 @@ impl Actor {
         if !self.commits.pending.is_empty() {
             let store = self.data.store();
             let pending = &self.commits.pending;
+            let started = std::time::Instant::now();
             let committed = match Handle::try_current().map(|handle| handle.runtime_flavor()) {
                 Ok(RuntimeFlavor::MultiThread) => {
                     tokio::task::block_in_place(|| store.apply(pending))
                 }
                 _ => store.apply(pending),
             };
+            self.metrics.observe_commit(started.elapsed());
             if let Err(error) = committed {
                 self.commits.broken = true;
                 self.stopping = true;

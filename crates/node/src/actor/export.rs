@@ -33,6 +33,18 @@ pub(crate) struct ExportQueue {
     exported: u64,
 }
 
+impl ExportQueue {
+    /// Messages waiting for the export command.
+    pub(crate) fn pending_len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Messages the export command acknowledged.
+    pub(crate) fn exported(&self) -> u64 {
+        self.exported
+    }
+}
+
 /// The next batch for the export command: one group's messages, oldest first.
 #[derive(Debug)]
 pub(crate) struct ExportBatch {
@@ -44,6 +56,11 @@ pub(crate) struct ExportBatch {
 
 impl Actor {
     /// The export counters, for `GET /v1/stats`.
+    /// Export-command runs: count one, and whether it succeeded (the worker tells).
+    pub(crate) fn note_export_run(&mut self, succeeded: bool) {
+        self.metrics.note_export_run(succeeded);
+    }
+
     pub(crate) fn export_counters(&self) -> serde_json::Value {
         let queue = &self.export;
         serde_json::json!({

@@ -41,6 +41,7 @@ use crate::api::model::ApiEvent;
 use crate::clock::Clock;
 use crate::datadir::{Contact, DataDir, StoredProfile, unix_ms};
 use crate::floodd::generator::TopologyJob;
+use crate::metrics::NodeMetrics;
 use crate::policy::GridPolicy;
 use crate::tls::PeerIdentity;
 use crate::transport::{Transport, TransportEvent};
@@ -91,6 +92,8 @@ pub(crate) struct Actor {
     topology_jobs: mpsc::Sender<TopologyJob>,
     /// The grid-manager key, and the managers followed.
     grid_control: GridControl,
+    /// The page of `/metrics`, and the histograms and counts only the actor sees.
+    metrics: NodeMetrics,
     stopping: bool,
 }
 
@@ -149,6 +152,7 @@ impl Actor {
             export: ExportQueue::default(),
             topology_jobs: parts.topology_jobs,
             grid_control: parts.grid_control,
+            metrics: NodeMetrics::new(),
             stopping: false,
         }
         .with_restored_messages()
@@ -299,6 +303,7 @@ impl Actor {
                 Output::Transmit { to, frame } => self.transmit(to, frame),
                 Output::Event(Event::RecordStored { record, .. }) => self.on_record_stored(&record),
                 Output::Event(Event::MemberChanged { id, state, .. }) => {
+                    self.metrics.note_member_state(id, state);
                     // A suspect or a dead member's connection may lead to a process that is
                     // gone; the next frame dials afresh (see the transport).
                     if state != MemberState::Alive {
@@ -307,6 +312,9 @@ impl Actor {
                     if let Some(member) = self.member_view(id) {
                         let _ = self.events.send(ApiEvent::Member(member));
                     }
+                }
+                Output::Event(Event::ProbeAnswered { rtt, .. }) => {
+                    self.metrics.observe_probe_rtt(rtt);
                 }
                 Output::Event(Event::PingAnswered { id, rtt, path }) => {
                     self.ping_answered(id, rtt, &path);

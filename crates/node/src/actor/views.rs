@@ -1,13 +1,12 @@
 //! What the API shows, built from the actor's state: status, members, services, overlay,
 //! counters and Prometheus metrics, as methods of the actor.
 
-use std::fmt::Write as _;
-
 use herald_core::{MemberState, NodeId, Profile, RecordKind, Role, SlotKey};
 
 use super::Actor;
 use crate::api::model::{MemberView, StatusCounts, StatusView};
 use crate::datadir::Contact;
+use crate::metrics::Snapshot;
 
 impl Actor {
     /// The profile `id` announced, if it arrived.
@@ -132,60 +131,50 @@ impl Actor {
         })
     }
 
-    /// `GET /v1/stats`: the core's counters and the transport's.
+    /// `GET /v1/stats`: the core's counters (with frames and bytes by message kind), the
+    /// transport's, and the depths of the node's queues.
     pub(crate) fn stats_view(&self) -> serde_json::Value {
+        let queues: serde_json::Map<String, serde_json::Value> = self
+            .queue_depths()
+            .into_iter()
+            .map(|(name, depth)| (name.into(), depth.into()))
+            .collect();
         serde_json::json!({
             "core": self.node.stats(),
             "routing": self.node.routing().map(|routing| routing.counters()),
             "groups": self.node.groups().counters(),
             "export": self.export_counters(),
             "transport": self.transport.stats(),
+            "queues": queues,
         })
     }
 
-    /// `GET /metrics`: every counter of [`stats`], flattened, plus member counts by state.
-    pub(crate) fn metrics_text(&self) -> String {
-        let mut text = String::new();
-        flatten_metrics(&mut text, "herald", &self.stats_view());
-        let _ = writeln!(text, "# TYPE herald_members gauge");
-        for state in
-            [MemberState::Alive, MemberState::Suspect, MemberState::Dead, MemberState::Left]
-        {
-            let (name, count) = (state.name(), self.members_in(state));
-            let _ = writeln!(text, "herald_members{{state=\"{name}\"}} {count}");
-        }
-        let _ = writeln!(text, "# TYPE herald_records gauge");
-        let _ = writeln!(text, "herald_records {}", self.node.records().len());
-        text
+    /// Items waiting in the node's queues: operations for the next commit, frames held until
+    /// it, messages for the export command, and the core's outputs not yet carried out.
+    fn queue_depths(&self) -> Vec<(&'static str, u64)> {
+        vec![
+            ("commit", self.commits.pending_len() as u64),
+            ("held_for_commit", self.commits.held_len() as u64),
+            ("export", self.export.pending_len() as u64),
+        ]
     }
-}
 
-fn flatten_metrics(text: &mut String, prefix: &str, value: &serde_json::Value) {
-    match value {
-        serde_json::Value::Object(map) => {
-            for (key, inner) in map {
-                flatten_metrics(text, &format!("{prefix}_{key}"), inner);
-            }
-        }
-        serde_json::Value::Number(number) => {
-            let _ = writeln!(text, "# TYPE {prefix} counter");
-            let _ = writeln!(text, "{prefix} {number}");
-        }
-        _ => {}
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nested_counters_flatten_into_prometheus_lines() {
-        let mut text = String::new();
-        let value = serde_json::json!({"core": {"frames_in": 3}, "dropped": 1, "name": "x"});
-        flatten_metrics(&mut text, "herald", &value);
-        assert!(text.contains("herald_core_frames_in 3\n"), "{text}");
-        assert!(text.contains("herald_dropped 1\n"), "{text}");
-        assert!(!text.contains("name"), "{text}");
+    /// `GET /metrics`: Prometheus text (see [`crate::metrics`]).
+    pub(crate) fn metrics_text(&mut self) -> String {
+        let states =
+            [MemberState::Alive, MemberState::Suspect, MemberState::Dead, MemberState::Left];
+        let members = states.iter().map(|state| (state.name(), self.members_in(*state))).collect();
+        let snapshot = Snapshot {
+            core: self.node.stats(),
+            routing: self.node.routing().map(|routing| routing.counters()),
+            groups: self.node.groups().counters(),
+            transport: self.transport.stats(),
+            members,
+            records: self.node.records().len() as u64,
+            ready: self.ready,
+            queues: self.queue_depths(),
+            exported: self.export.exported(),
+        };
+        self.metrics.render(&snapshot)
     }
 }

@@ -22,7 +22,12 @@ pub(crate) async fn run(handle: NodeHandle, command: ExportCommand, queued: Arc<
             queued.notified().await;
             continue;
         };
-        match command.run(&batch.group, &batch.bodies).await {
+        let ran = command.run(&batch.group, &batch.bodies).await;
+        let succeeded = ran.is_ok();
+        if handle.call(move |actor| actor.note_export_run(succeeded)).await.is_err() {
+            return;
+        }
+        match ran {
             Ok(()) => {
                 backoff.reset();
                 debug!(group = %batch.group, messages = batch.bodies.len(), "exported");
