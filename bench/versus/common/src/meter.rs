@@ -83,15 +83,26 @@ pub fn peak_rss_bytes() -> Result<u64> {
 }
 
 /// Bytes sent so far on `lo`, when the run has the namespace to itself; `None` otherwise.
+/// Read from /proc/net/dev, which follows the reader's network namespace (/sys/class/net does
+/// not: an `unshare --net` without a fresh sysfs mount still shows the host's interfaces).
 fn loopback_bytes() -> Result<Option<u64>> {
     if !in_own_namespace() {
         return Ok(None);
     }
-    let path = "/sys/class/net/lo/statistics/tx_bytes";
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
-    match text.trim().parse() {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(_) => bail!("{path} holds {text:?}, not a count"),
+    let text = std::fs::read_to_string("/proc/net/dev").context("reading /proc/net/dev")?;
+    transmitted_on_lo(&text).map(Some)
+}
+
+/// The bytes transmitted on `lo` in the text of /proc/net/dev: after `lo:`, eight receive
+/// columns, then transmitted bytes.
+fn transmitted_on_lo(text: &str) -> Result<u64> {
+    let line = text
+        .lines()
+        .find_map(|line| line.trim_start().strip_prefix("lo:"))
+        .context("/proc/net/dev has no lo line")?;
+    match line.split_whitespace().nth(8).map(str::parse) {
+        Some(Ok(bytes)) => Ok(bytes),
+        _ => bail!("/proc/net/dev's lo line is not the expected columns: {line:?}"),
     }
 }
 
@@ -111,6 +122,16 @@ mod tests {
         let cost = meter.stop().unwrap();
         assert!(cost.cpu_s >= 0.1, "300 ms of spinning read as {} s of CPU", cost.cpu_s);
         assert!(cost.wall_s >= 0.3);
+    }
+
+    #[test]
+    fn loopback_bytes_are_the_ninth_column_after_lo() {
+        let text = "Inter-|   Receive                                                |  Transmit\n \
+                    face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets\n    \
+                    lo: 1234      10    0    0    0     0          0         0     5678      10    0\n  \
+                    eth0: 1 2 3 4 5 6 7 8 9 10\n";
+        assert_eq!(transmitted_on_lo(text).unwrap(), 5678);
+        assert!(transmitted_on_lo("eth0: 1 2 3").is_err());
     }
 
     #[test]
