@@ -354,9 +354,13 @@ impl Actor {
                     self.addresses.set_announced(record.record.origin, profile.addresses);
                 }
             }
-            RecordKind::Announcement | RecordKind::Tombstone => {
+            RecordKind::Announcement => {
                 self.services.stored(record);
                 let _ = self.events.send(ApiEvent::Announcement(services::view(record)));
+            }
+            RecordKind::Tombstone => {
+                self.services.stored(record);
+                let _ = self.events.send(ApiEvent::Withdrawal(services::view(record)));
             }
             _ => {}
         }

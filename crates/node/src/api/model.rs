@@ -160,8 +160,10 @@ pub struct InvitationView {
 pub enum ApiEvent {
     /// A member changed state.
     Member(MemberView),
-    /// An announcement (or a withdrawal: `payload` is null) was stored.
+    /// An announcement was stored.
     Announcement(ServiceView),
+    /// A withdrawal was stored: the service is gone (`payload` is null).
+    Withdrawal(ServiceView),
     /// A destination's route appeared, changed or was lost.
     Route(RouteChangeView),
     /// A group message was delivered to this node (its own included).
@@ -171,11 +173,13 @@ pub enum ApiEvent {
 }
 
 impl ApiEvent {
-    /// The SSE event name: `member`, `announcement`, `route`, `message` or `topology`.
+    /// The SSE event name: `member`, `announcement`, `withdrawal`, `route`, `message` or
+    /// `topology`.
     pub fn name(&self) -> &'static str {
         match self {
             ApiEvent::Member(_) => "member",
             ApiEvent::Announcement(_) => "announcement",
+            ApiEvent::Withdrawal(_) => "withdrawal",
             ApiEvent::Route(_) => "route",
             ApiEvent::Message(_) => "message",
             ApiEvent::Topology(_) => "topology",

@@ -281,7 +281,10 @@ impl NodeApi for FakeApi {
         };
         view.seq += 1;
         view.payload = Value::Null;
-        Ok(SeqView { seq: view.seq })
+        let (seq, withdrawn) = (view.seq, view.clone());
+        drop(services);
+        self.send_event(ApiEvent::Withdrawal(withdrawn));
+        Ok(SeqView { seq })
     }
 
     async fn invite(&self, request: InvitationRequest) -> Result<InvitationView, ApiError> {
