@@ -57,13 +57,22 @@ pub fn status(view: &StatusView) -> String {
         ("addresses", addresses),
         ("uptime", duration(Duration::from_secs(view.uptime_s))),
         ("version", view.version.clone()),
-        ("ready", if view.ready { "yes" } else { "no, catching up" }.to_owned()),
+        ("ready", readiness(view)),
         ("members", format!("{} ({} alive)", counts.members, counts.alive)),
         ("services", counts.services.to_string()),
         ("records", counts.records.to_string()),
         ("neighbours", counts.neighbours.to_string()),
     ];
     key_values(&lines)
+}
+
+/// The `ready` line: yes, or no with the node's reason.
+fn readiness(view: &StatusView) -> String {
+    match (&view.not_ready_reason, view.ready) {
+        (_, true) => "yes".to_owned(),
+        (Some(reason), false) => format!("no: {reason}"),
+        (None, false) => "no".to_owned(),
+    }
 }
 
 /// `herald members`: a table, one member a row.
@@ -237,9 +246,17 @@ mod tests {
             uptime_s: 3723,
             version: "0.1.0".into(),
             ready: true,
+            not_ready_reason: None,
             counts: StatusCounts { members: 3, alive: 2, ..StatusCounts::default() },
         };
         let text = status(&view);
+        assert!(text.contains("ready:      yes\n"), "{text}");
+        let waiting = StatusView {
+            ready: false,
+            not_ready_reason: Some("no neighbour yet".into()),
+            ..view.clone()
+        };
+        assert!(status(&waiting).contains("ready:      no: no neighbour yet\n"));
         assert!(text.starts_with(&format!("node id:    {ID}\n")), "{text}");
         assert!(text.contains("uptime:     1h 2m 3s\n"), "{text}");
         assert!(text.contains("members:    3 (2 alive)\n"), "{text}");

@@ -210,6 +210,11 @@ impl Node {
         &self.stats
     }
 
+    /// Anti-entropy rounds this node started, with one neighbour each.
+    pub fn anti_entropy_rounds(&self) -> u64 {
+        self.anti_entropy.rounds()
+    }
+
     /// The highest version this node has issued.
     pub fn issued_high(&self) -> Option<Version> {
         self.issued_high

@@ -19,6 +19,7 @@ mod commit;
 mod export;
 mod grid_control;
 mod groups;
+mod readiness;
 mod routing;
 mod services;
 mod views;
@@ -31,8 +32,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use herald_core::admission::CertChain;
 use herald_core::{
-    CommandError, Event, Input, Instant, MemberState, Node, NodeId, Output, Profile, RecordKind,
-    SignedRecord, Version,
+    CommandError, Event, Input, Instant, MemberState, MessageKind, Node, NodeId, Output, Profile,
+    RecordKind, SignedRecord, Version,
 };
 use tokio::sync::{broadcast, mpsc};
 
@@ -50,6 +51,7 @@ use commit::{Commits, INPUTS_PER_TURN_MAX};
 use export::ExportQueue;
 pub(crate) use grid_control::GridControl;
 use groups::MessageIndex;
+use readiness::Readiness;
 use routing::{LINK_RTT_INTERVAL, ROUTE_EVENTS_INTERVAL, RoutingWatch};
 use services::ServiceIndex;
 
@@ -75,8 +77,8 @@ pub(crate) struct Actor {
     advertised: Vec<SocketAddr>,
     events: broadcast::Sender<ApiEvent>,
     started: std::time::Instant,
-    /// True once the node had a neighbour, or when it has nobody to join.
-    ready: bool,
+    /// Whether the node has caught up with its peers, and why not.
+    readiness: Readiness,
     /// The live announcements, as the API shows them.
     services: ServiceIndex,
     /// The overlay's neighbours as the transport was last told them.
@@ -129,7 +131,7 @@ impl Actor {
                 addresses.set_announced(record.record.origin, profile.addresses);
             }
         }
-        let ready = parts.contacts.is_empty();
+        let readiness = Readiness::new(parts.contacts.len());
         let services = ServiceIndex::of(parts.node.records().iter().map(|record| &**record));
         Actor {
             node: parts.node,
@@ -143,7 +145,7 @@ impl Actor {
             advertised: parts.advertised,
             events: parts.events,
             started: std::time::Instant::now(),
-            ready,
+            readiness,
             services,
             kept_open: BTreeSet::new(),
             commits: Commits::default(),
@@ -332,9 +334,11 @@ impl Actor {
             }
         }
         self.tell_topology_changes();
-        if !self.ready && !self.node.overlay().active().is_empty() {
-            self.ready = true;
-        }
+        let neighbours = self.node.overlay().active().len();
+        let stats = self.node.stats();
+        let (repaired, heard) =
+            (stats.records_repaired, stats.by_kind.get(MessageKind::AntiEntropy).frames_in);
+        self.readiness.update(neighbours, self.node.anti_entropy_rounds(), repaired, heard);
         let overlay = self.node.overlay();
         let mut links = overlay.active().iter().chain(overlay.clients());
         let unchanged = overlay.active().len() + overlay.clients().len() == self.kept_open.len()

@@ -25,7 +25,10 @@ impl Actor {
             addresses: self.advertised.clone(),
             uptime_s: self.started.elapsed().as_secs(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            ready: self.ready,
+            ready: self.readiness.is_ready(),
+            not_ready_reason: self
+                .readiness
+                .reason(self.node.overlay().active().len(), self.transport.stats().dial_failures),
             counts: StatusCounts {
                 members: 1 + self.node.membership().map_or(0, |m| m.members().len() as u64),
                 alive: self.members_in(MemberState::Alive),
@@ -171,7 +174,7 @@ impl Actor {
             transport: self.transport.stats(),
             members,
             records: self.node.records().len() as u64,
-            ready: self.ready,
+            ready: self.readiness.is_ready(),
             queues: self.queue_depths(),
             exported: self.export.exported(),
         };

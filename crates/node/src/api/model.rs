@@ -38,8 +38,12 @@ pub struct StatusView {
     pub uptime_s: u64,
     /// herald's version.
     pub version: String,
-    /// Whether the node has caught up with its peers.
+    /// Whether the node has caught up with its peers: it has a neighbour, and two
+    /// anti-entropy rounds in a row repaired nothing (docs/operations.md, "Readiness").
     pub ready: bool,
+    /// Why it is not ready yet, in a sentence; `null` when ready.
+    #[serde(default)]
+    pub not_ready_reason: Option<String>,
     /// Counts: members by state, records held, active neighbours.
     pub counts: StatusCounts,
 }

@@ -199,6 +199,7 @@ impl NodeApi for FakeApi {
             uptime_s: 42,
             version: "0.1.0".into(),
             ready: true,
+            not_ready_reason: None,
             counts: StatusCounts {
                 members: 2,
                 alive: 2,
