@@ -9,6 +9,7 @@ pub mod join;
 pub mod logging;
 pub mod output;
 pub mod run;
+mod service_manager;
 pub mod sim;
 mod sim_text;
 pub mod sweep;

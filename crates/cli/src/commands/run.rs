@@ -17,6 +17,7 @@ use herald_node::{HTTP_DEFAULT, LISTEN_DEFAULT, NodeOptions, RunningNode};
 use crate::commands::config::{CheckedFile, as_toml, checked};
 use crate::commands::data_dir::DataDirArg;
 use crate::commands::logging::{LogFormat, init_logging};
+use crate::commands::service_manager;
 
 /// Runs a node in the foreground.
 #[derive(Args, Debug)]
@@ -171,6 +172,7 @@ async fn run_until_signal(options: NodeOptions) -> Result<ExitCode> {
     if let Some(client) = node.client_addr {
         println!("client     {client} (floodd line protocol)");
     }
+    let telling = tokio::spawn(service_manager::tell_readiness(node.handle().clone()));
     let exit = node.exit_requested();
     tokio::select! {
         result = node.wait() => {
@@ -181,6 +183,8 @@ async fn run_until_signal(options: NodeOptions) -> Result<ExitCode> {
         () = exit.notified() => tracing::info!("a client asked the daemon to exit"),
     }
     tracing::info!("stopping: announcing departure and flushing the store");
+    telling.abort();
+    service_manager::tell_stopping();
     node.shutdown().await?;
     Ok(ExitCode::SUCCESS)
 }
