@@ -30,6 +30,9 @@ enum Command {
     Grid(commands::grid::GridArgs),
     /// Configuration files: `config check FILE`.
     Config(commands::config::ConfigArgs),
+    /// Check the data directory, keys, ports, stored contacts and clock, each problem with what
+    /// to do about it.
+    Doctor(commands::doctor::DoctorArgs),
     /// Ask the running node for an invitation code.
     Invite(commands::client::InviteArgs),
     /// Join a grid with an invitation code.
@@ -97,6 +100,7 @@ fn main() -> ExitCode {
         Command::Run(args) => commands::run::run(args),
         Command::Grid(args) => commands::grid::run(args),
         Command::Config(args) => done(commands::config::run(args)),
+        Command::Doctor(args) => commands::doctor::run(args),
         Command::Invite(args) => done(client::invite(args)),
         Command::Join(args) => commands::join::run(args),
         Command::Status(args) => done(client::status(args)),

@@ -11,7 +11,7 @@
 mod events;
 mod grid_control;
 mod groups;
-mod http;
+pub(crate) mod http;
 mod routing;
 mod subscribe;
 #[cfg(test)]

@@ -4,6 +4,7 @@ pub mod client;
 pub mod config;
 pub mod data_dir;
 pub mod demo;
+pub mod doctor;
 pub mod grid;
 pub mod join;
 pub mod logging;
