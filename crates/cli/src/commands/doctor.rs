@@ -9,7 +9,7 @@
 
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,16 +17,14 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Args;
 use herald_node::api::model::StatusView;
-use herald_node::config::{CONFIG_FILE, FileConfig};
 use herald_node::datadir::{API_ADDR_FILE, DataDir, unix_ms};
 use herald_node::peer_requests::{self, PeerRequest};
 use herald_node::policy::GridPolicy;
 use herald_node::transport::{Transport, TransportConfig};
-use herald_node::{HTTP_DEFAULT, LISTEN_DEFAULT};
 use herald_store::Store;
 
 use crate::commands::client::http::Client;
-use crate::commands::data_dir::DataDirArg;
+use crate::commands::node_place::NodePlaceArgs;
 
 /// How long a stored contact gets to answer a hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(3);
@@ -38,17 +36,9 @@ const SECRET_FILES: [&str; 4] = ["node.key", "grid-root.key", "grid-manager.key"
 /// Checks a node's data directory, ports, contacts and clock.
 #[derive(Args, Debug)]
 pub struct DoctorArgs {
+    /// Read as `herald run` reads them.
     #[command(flatten)]
-    data_dir: DataDirArg,
-    /// The configuration file `herald run` reads [default: herald.toml in the data directory].
-    #[arg(long, env = "HERALD_CONFIG")]
-    config: Option<PathBuf>,
-    /// The peer address `herald run` listens on [default: herald.toml's, else 0.0.0.0:7420].
-    #[arg(long, env = "HERALD_LISTEN")]
-    listen: Option<SocketAddr>,
-    /// The API address `herald run` listens on [default: herald.toml's, else 127.0.0.1:7421].
-    #[arg(long, env = "HERALD_HTTP")]
-    http: Option<SocketAddr>,
+    place: NodePlaceArgs,
 }
 
 /// What one check found.
@@ -59,13 +49,8 @@ enum Finding {
 
 /// Runs every check, prints one line each, and exits 1 if any found a problem.
 pub fn run(args: DoctorArgs) -> Result<ExitCode> {
-    let dir = args.data_dir.resolve()?;
-    let file = match &args.config {
-        Some(path) => FileConfig::load(path, true)?,
-        None => FileConfig::load(&dir.join(CONFIG_FILE), false)?,
-    };
-    let listen = args.listen.or(file.listen).unwrap_or(LISTEN_DEFAULT);
-    let http = args.http.or(file.http).unwrap_or(HTTP_DEFAULT);
+    let (dir, file) = args.place.data_dir_and_file()?;
+    let (listen, http) = (args.place.listen(&file), args.place.http(&file));
     let mut findings = vec![("data directory", directory(&dir))];
     findings.push(("secret files", secret_files(&dir)));
     let running = running_status(&dir);

@@ -8,6 +8,7 @@ pub mod doctor;
 pub mod grid;
 pub mod join;
 pub mod logging;
+mod node_place;
 pub mod output;
 pub mod run;
 mod service_manager;

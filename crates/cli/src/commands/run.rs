@@ -10,29 +10,20 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use herald_core::Role;
-use herald_node::config::{CONFIG_FILE, FileConfig};
+use herald_node::config::FileConfig;
 use herald_node::floodd::site::{self, FlooddSite};
-use herald_node::{HTTP_DEFAULT, LISTEN_DEFAULT, NodeOptions, RunningNode};
+use herald_node::{NodeOptions, RunningNode};
 
 use crate::commands::config::{CheckedFile, as_toml, checked};
-use crate::commands::data_dir::DataDirArg;
 use crate::commands::logging::{LogFormat, init_logging};
+use crate::commands::node_place::NodePlaceArgs;
 use crate::commands::service_manager;
 
 /// Runs a node in the foreground.
 #[derive(Args, Debug)]
 pub struct RunArgs {
     #[command(flatten)]
-    data_dir: DataDirArg,
-    /// A configuration file (default: herald.toml in the data directory, if present).
-    #[arg(long, env = "HERALD_CONFIG")]
-    config: Option<PathBuf>,
-    /// Where peer traffic (QUIC over UDP) arrives; port 0 picks a free port [default: 0.0.0.0:7420].
-    #[arg(long, env = "HERALD_LISTEN")]
-    listen: Option<SocketAddr>,
-    /// Where the HTTP API and dashboard listen [default: 127.0.0.1:7421].
-    #[arg(long, env = "HERALD_HTTP")]
-    http: Option<SocketAddr>,
+    place: NodePlaceArgs,
     /// The floodd client interface's address [default: the floodd site's client-port on all
     /// interfaces, else 127.0.0.1:7422]; port 0 picks a free port.
     #[arg(long, env = "HERALD_CLIENT_PORT")]
@@ -64,11 +55,7 @@ pub struct RunArgs {
 
 /// Runs the node until a signal; exit 0 after a clean departure.
 pub fn run(args: RunArgs) -> Result<ExitCode> {
-    let data_dir = args.data_dir.resolve()?;
-    let file = match &args.config {
-        Some(path) => FileConfig::load(path, true)?,
-        None => FileConfig::load(&data_dir.join(CONFIG_FILE), false)?,
-    };
+    let (data_dir, file) = args.place.data_dir_and_file()?;
     let CheckedFile { file, log_format: file_log_format, warnings } = checked(file)?;
     let log_format = args.log_format.or(file_log_format).unwrap_or(LogFormat::Text);
     init_logging(log_format);
@@ -76,8 +63,8 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         tracing::warn!("{warning}");
     }
     let mut options = NodeOptions::new(data_dir);
-    options.listen = args.listen.or(file.listen).unwrap_or(LISTEN_DEFAULT);
-    options.http = Some(args.http.or(file.http).unwrap_or(HTTP_DEFAULT));
+    options.listen = args.place.listen(&file);
+    options.http = Some(args.place.http(&file));
     options.name = args.name.clone().or(file.name);
     options.peers = if args.peers.is_empty() { file.peers } else { args.peers.clone() };
     options.open = args.open || file.open.unwrap_or(false);
@@ -124,7 +111,7 @@ fn apply_floodd(options: &mut NodeOptions, path: &Path, args: &RunArgs) -> Resul
         .map_err(|error| anyhow::anyhow!("{}: {error}", path.display()))?;
     let site = FlooddSite::new(&config, chosen);
     options.name = Some(site.name.clone());
-    if args.listen.is_none()
+    if !args.place.listen_given()
         && let Some(port) = site.data_port
     {
         options.listen = SocketAddr::from(([0, 0, 0, 0], port));
@@ -159,6 +146,9 @@ fn apply_floodd(options: &mut NodeOptions, path: &Path, args: &RunArgs) -> Resul
 }
 
 async fn run_until_signal(options: NodeOptions) -> Result<ExitCode> {
+    // Listening before anything can say the node is ready: a service manager may stop the
+    // node the moment it is, and a SIGTERM with no listener would kill it without a departure.
+    let mut signals = ShutdownSignals::listen()?;
     let mut node = RunningNode::start(options).await?;
     if node.created_grid {
         println!("created grid {}", node.grid);
@@ -179,7 +169,7 @@ async fn run_until_signal(options: NodeOptions) -> Result<ExitCode> {
             result.context("the node stopped")?;
             return Ok(ExitCode::SUCCESS);
         }
-        signal = shutdown_signal() => signal?,
+        () = signals.next() => {}
         () = exit.notified() => tracing::info!("a client asked the daemon to exit"),
     }
     tracing::info!("stopping: announcing departure and flushing the store");
@@ -189,20 +179,36 @@ async fn run_until_signal(options: NodeOptions) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() -> Result<()> {
+/// SIGINT and SIGTERM, listened for from the moment this is made.
+struct ShutdownSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result.context("listening for SIGINT")?,
-            _ = terminate.recv() => {}
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    fn listen() -> Result<ShutdownSignals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(ShutdownSignals {
+                interrupt: signal(SignalKind::interrupt()).context("listening for SIGINT")?,
+                terminate: signal(SignalKind::terminate()).context("listening for SIGTERM")?,
+            })
         }
-        Ok(())
+        #[cfg(not(unix))]
+        Ok(ShutdownSignals {})
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await.context("listening for Ctrl-C")
+
+    /// Resolves on the next SIGINT or SIGTERM.
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
