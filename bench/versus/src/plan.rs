@@ -38,15 +38,28 @@ pub fn run(args: &PlanArgs) -> Result<()> {
     let wanted = |workload| args.only.is_empty() || args.only.contains(&workload);
     let mut report = Report::default();
     if wanted(Workload::Broadcast) {
-        let (sizes, messages) = if args.full { (&[10, 50, 100][..], 1000) } else { (&[10, 50][..], 200) };
+        let (sizes, messages) =
+            if args.full { (&[10, 50, 100][..], 1000) } else { (&[10, 50][..], 200) };
         for &nodes in sizes {
             let params = BroadcastParams { nodes, messages, payload: 1024, deadline: secs(60) };
             let json = serde_json::to_string(&params)?;
             let mut pairing = Pairing::new(System::IrohGossip, nodes, "default configuration");
             for run in 1..=args.runs {
                 progress(&format!("broadcast, N = {nodes}, run {run}"));
-                pairing.herald.push(child(&spawner, Workload::Broadcast, System::Herald, &json, None)?);
-                pairing.peer.push(child(&spawner, Workload::Broadcast, System::IrohGossip, &json, None)?);
+                pairing.herald.push(child(
+                    &spawner,
+                    Workload::Broadcast,
+                    System::Herald,
+                    &json,
+                    None,
+                )?);
+                pairing.peer.push(child(
+                    &spawner,
+                    Workload::Broadcast,
+                    System::IrohGossip,
+                    &json,
+                    None,
+                )?);
             }
             report.pairings.push(pairing);
         }
@@ -63,11 +76,18 @@ pub fn run(args: &PlanArgs) -> Result<()> {
         } else {
             AccuracyParams { members: 200, loss: 0.2, virtual_s: 300, kills: 2, seed: 1 }
         };
-        let mut pairing = Pairing::new(System::Foca, params.members, "20% loss, herald-sim's network");
+        let mut pairing =
+            Pairing::new(System::Foca, params.members, "20% loss, herald-sim's network");
         for run in 1..=args.runs {
             progress(&format!("accuracy, {} members, run {run}", params.members));
             let seeded = serde_json::to_string(&AccuracyParams { seed: u64::from(run), ..params })?;
-            pairing.herald.push(child(&spawner, Workload::Accuracy, System::Herald, &seeded, None)?);
+            pairing.herald.push(child(
+                &spawner,
+                Workload::Accuracy,
+                System::Herald,
+                &seeded,
+                None,
+            )?);
             pairing.peer.push(child(&spawner, Workload::Accuracy, System::Foca, &seeded, None)?);
         }
         report.pairings.push(pairing);
@@ -86,7 +106,8 @@ fn membership(spawner: &Spawner, args: &PlanArgs, nodes: usize, report: &mut Rep
     let params = MembershipParams { nodes, settle, idle_window, deadline: secs(120) };
     let json = serde_json::to_string(&params)?;
     let default_ms = versus_chitchat::DEFAULT_GOSSIP_INTERVAL.as_millis() as u64;
-    let mut at_default = Pairing::new(System::Chitchat, nodes, &format!("gossip every {default_ms} ms (default)"));
+    let mut at_default =
+        Pairing::new(System::Chitchat, nodes, &format!("gossip every {default_ms} ms (default)"));
     let mut matched = Vec::new();
     let idle = "idle bytes per node per s";
     for run in 1..=args.runs {
@@ -94,9 +115,11 @@ fn membership(spawner: &Spawner, args: &PlanArgs, nodes: usize, report: &mut Rep
         let herald = child(spawner, Workload::Membership, System::Herald, &json, None)?;
         let peer = child(spawner, Workload::Membership, System::Chitchat, &json, Some(default_ms))?;
         if let (Some(ours), Some(theirs)) = (herald.get(idle), peer.get(idle)) {
-            let interval = (default_ms as f64 * theirs / ours.max(1.0)).clamp(50.0, 30_000.0) as u64;
+            let interval =
+                (default_ms as f64 * theirs / ours.max(1.0)).clamp(50.0, 30_000.0) as u64;
             progress(&format!("membership, N = {nodes}, run {run}: chitchat every {interval} ms"));
-            let equal = child(spawner, Workload::Membership, System::Chitchat, &json, Some(interval))?;
+            let equal =
+                child(spawner, Workload::Membership, System::Chitchat, &json, Some(interval))?;
             matched.push((herald.clone(), equal, interval));
         }
         at_default.herald.push(herald);

@@ -22,7 +22,13 @@ pub struct Pairing {
 impl Pairing {
     /// A pairing with no runs yet.
     pub fn new(peer: System, n: usize, setting: &str) -> Pairing {
-        Pairing { peer_system: peer, n, setting: setting.into(), herald: Vec::new(), peer: Vec::new() }
+        Pairing {
+            peer_system: peer,
+            n,
+            setting: setting.into(),
+            herald: Vec::new(),
+            peer: Vec::new(),
+        }
     }
 }
 
@@ -101,7 +107,7 @@ fn peer_name(system: System) -> &'static str {
 fn ratio(herald: Option<f64>, peer: Option<f64>) -> Option<f64> {
     match (herald?, peer?) {
         (ours, theirs) if theirs > 0.0 => Some(ours / theirs),
-        (ours, _) if ours == 0.0 => Some(1.0),
+        (0.0, _) => Some(1.0),
         _ => None,
     }
 }
@@ -129,7 +135,8 @@ fn print_table(comparisons: &[Comparison]) {
             ]
         })
         .collect();
-    let header = ["peer", "n", "measure", "herald", "peer", "ratio", "peer's setting"].map(String::from);
+    let header =
+        ["peer", "n", "measure", "herald", "peer", "ratio", "peer's setting"].map(String::from);
     let mut widths = [0; 7];
     for row in std::iter::once(&header).chain(&rows) {
         for (width, text) in widths.iter_mut().zip(row) {
@@ -162,7 +169,8 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_index = (5 * day_of_year + 2) / 153;
     let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;

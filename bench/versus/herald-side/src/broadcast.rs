@@ -45,7 +45,12 @@ async fn run(params: BroadcastParams) -> Result<BroadcastOutcome> {
         .filter_map(|(_, node)| node.as_ref())
         .map(|node| {
             let events = node.handle().subscribe();
-            tokio::spawn(watch_arrivals(events, origin_id.clone(), params.messages, stopped.clone()))
+            tokio::spawn(watch_arrivals(
+                events,
+                origin_id.clone(),
+                params.messages,
+                stopped.clone(),
+            ))
         })
         .collect();
 
@@ -74,7 +79,8 @@ async fn run(params: BroadcastParams) -> Result<BroadcastOutcome> {
         let arrivals = watcher.await.context("a watcher failed")??;
         for (index, arrived) in arrivals.iter().enumerate() {
             if let Some(at) = arrived {
-                latencies_ms.push(at.saturating_duration_since(published[index]).as_secs_f64() * 1e3);
+                latencies_ms
+                    .push(at.saturating_duration_since(published[index]).as_secs_f64() * 1e3);
             }
         }
     }
@@ -123,7 +129,9 @@ async fn watch_arrivals(
             }
             Ok(_) => {}
             Err(RecvError::Lagged(lost)) => {
-                bail!("a node's event stream lagged and lost {lost} events: the count would be wrong")
+                bail!(
+                    "a node's event stream lagged and lost {lost} events: the count would be wrong"
+                )
             }
             Err(RecvError::Closed) => break,
         }

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use versus_common::{Meter, MembershipOutcome, MembershipParams};
+use versus_common::{MembershipOutcome, MembershipParams, Meter};
 
 use crate::grid::Grid;
 

@@ -137,10 +137,10 @@ async fn publish_and_wait(
     Ok((published, cutoff, cost))
 }
 
-/// Every (message, receiving node) latency that arrived by `cutoff`, in milliseconds. Refuses
-/// the run if iroh-gossip reported a `Lagged` subscriber anywhere: events were then dropped
-/// between the gossip actor and the application, so missing deliveries could not be told from
-/// lost ones.
+/// Every (message, receiving node) latency that arrived by `cutoff`, in milliseconds. A
+/// `Lagged` report means iroh-gossip dropped events between its gossip actor and the
+/// application: those messages never reached the application, so they count as undelivered,
+/// and stderr says how often it happened where.
 fn latencies(published: &[Instant], tallies: &[Tally], cutoff: Instant) -> Result<Vec<f64>> {
     let lagged: Vec<String> = tallies
         .iter()
@@ -165,11 +165,10 @@ fn latencies(published: &[Instant], tallies: &[Tally], cutoff: Instant) -> Resul
         }
     }
     if !lagged.is_empty() {
-        bail!(
-            "iroh-gossip reported Lagged (its subscriber channel dropped events) on {}; {} \
-             deliveries were counted, the rest cannot be told from loss",
-            lagged.join(", "),
-            latencies_ms.len()
+        eprintln!(
+            "versus: iroh-gossip reported Lagged (its subscriber channel dropped events before \
+             the application saw them) on {}; the messages they held count as undelivered",
+            lagged.join(", ")
         );
     }
     if foreign > 0 {
@@ -202,10 +201,10 @@ mod tests {
     }
 
     #[test]
-    fn a_lagged_subscriber_refuses_the_run() {
+    fn a_lagged_subscribers_lost_events_are_undelivered() {
         let start = Instant::now();
-        let tallies = [tally(vec![None], 0), tally(vec![Some(start)], 1)];
-        let error = latencies(&[start], &tallies, start).unwrap_err();
-        assert!(format!("{error:#}").contains("Lagged"), "{error:#}");
+        let tallies = [tally(vec![None, None], 0), tally(vec![Some(start), None], 1)];
+        let latencies = latencies(&[start, start], &tallies, start).unwrap();
+        assert_eq!(latencies, [0.0], "only the message that reached the application counts");
     }
 }
