@@ -54,10 +54,15 @@ impl Node {
     /// Starts `herald run` on `dir` with its peer traffic on `listen` and a free API port, and
     /// waits for its API.
     pub fn start_listening(dir: &Path, listen: &str, extra: &[&str]) -> Node {
+        Node::start_on(dir, listen, "127.0.0.1:0", extra)
+    }
+
+    /// Starts `herald run` on `dir` with its peer traffic on `listen` and its API on `http`, and
+    /// waits for its API. Off loopback, the API asks for the token in `api.token`.
+    pub fn start_on(dir: &Path, listen: &str, http: &str, extra: &[&str]) -> Node {
         let _ = std::fs::remove_file(dir.join("api.addr"));
         let dir_text = dir.to_str().expect("utf-8 path");
-        let mut args =
-            vec!["run", "--data-dir", dir_text, "--listen", listen, "--http", "127.0.0.1:0"];
+        let mut args = vec!["run", "--data-dir", dir_text, "--listen", listen, "--http", http];
         args.extend_from_slice(extra);
         let child = herald()
             .args(&args)
@@ -190,7 +195,12 @@ impl Drop for Node {
 
 /// A grid: node 0 creates it and invites the others as servers.
 pub fn grid(root: &Path, count: usize) -> Vec<Node> {
-    let first = Node::start(&root.join("node-0"), &[]);
+    grid_around(Node::start(&root.join("node-0"), &[]), root, count)
+}
+
+/// A grid made by `first`, a node started on an empty directory: it invites `count - 1` others
+/// as servers, which join in `root`'s `node-1`, `node-2`... and start.
+pub fn grid_around(first: Node, root: &Path, count: usize) -> Vec<Node> {
     let uses = (count.max(2) - 1).to_string();
     let code = first.cli_ok(&["invite", "--role", "server", "--uses", &uses]);
     let code = code.trim().to_owned();

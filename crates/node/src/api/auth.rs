@@ -4,12 +4,18 @@
 //! the contents of `api.token` otherwise (interface.md, "HTTP API"). With a token, every route
 //! asks for it, `/metrics` and the dashboard included: a scraper or a browser on another host is
 //! exactly the case the token is for.
+//!
+//! A browser cannot send that header when it loads the dashboard, nor when its script opens the
+//! event stream (`EventSource` takes no headers), so a `GET` or `HEAD` request may instead carry
+//! the token as the query parameter `token` (`/?token=...`, `/v1/events?token=...`). Requests
+//! that change something (`PUT`, `POST`, `DELETE`) must still use the header: a token in a URL
+//! ends up in browser history, so it should at least not be enough to act.
 
 use std::fmt;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -57,6 +63,54 @@ impl Auth {
         scheme.eq_ignore_ascii_case("bearer")
             && constant_time_eq(credentials.trim().as_bytes(), token.as_bytes())
     }
+
+    /// Whether a request with this query string (the part of the URI after `?`) carries the
+    /// token as the parameter `token`. Only for `GET` and `HEAD` requests (module docs).
+    pub fn admits_query(&self, query: Option<&str>) -> bool {
+        let Auth::Bearer(token) = self else {
+            return true;
+        };
+        if token.is_empty() {
+            return false;
+        }
+        let Some(query) = query else {
+            return false;
+        };
+        // Every `token` parameter is compared, so the time taken does not depend on where in
+        // the query the right one is.
+        query
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .filter(|(name, _)| *name == "token")
+            .map(|(_, value)| constant_time_eq(&percent_decode(value), token.as_bytes()))
+            .fold(false, |admitted, this| admitted | this)
+    }
+}
+
+/// Decodes a query value: `%XX` escapes and `+` for a space. A malformed escape is kept as it is.
+pub(super) fn percent_decode(value: &str) -> Vec<u8> {
+    let bytes = value.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |at: usize| bytes.get(at).and_then(|b| (*b as char).to_digit(16));
+        match bytes[i] {
+            b'%' if hex(i + 1).is_some() && hex(i + 2).is_some() => {
+                let (high, low) = (hex(i + 1).unwrap_or(0), hex(i + 2).unwrap_or(0));
+                decoded.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            b'+' => {
+                decoded.push(b' ');
+                i += 1;
+            }
+            byte => {
+                decoded.push(byte);
+                i += 1;
+            }
+        }
+    }
+    decoded
 }
 
 /// Compares two byte strings in time that depends on their lengths only, so that a client
@@ -76,7 +130,9 @@ pub(crate) async fn require(
     request: Request,
     next: Next,
 ) -> Response {
-    if auth.admits(request.headers()) {
+    let query_allowed = matches!(*request.method(), Method::GET | Method::HEAD);
+    if auth.admits(request.headers()) || (query_allowed && auth.admits_query(request.uri().query()))
+    {
         next.run(request).await
     } else {
         Failure::unauthorized().into_response()
@@ -116,6 +172,36 @@ mod tests {
         let auth = Auth::Bearer(String::new());
         assert!(!auth.admits(&with_authorization("Bearer ")));
         assert!(!auth.admits(&HeaderMap::new()));
+        assert!(!auth.admits_query(Some("token=")));
+        assert!(!auth.admits_query(None));
+    }
+
+    #[test]
+    fn query_token_admits_only_the_right_token() {
+        let auth = Auth::Bearer("s3cret".into());
+        assert!(auth.admits_query(Some("token=s3cret")));
+        assert!(auth.admits_query(Some("x=1&token=s3cret")));
+        assert!(auth.admits_query(Some("token=nope&token=s3cret")));
+        assert!(auth.admits_query(Some("token=s3cr%65t")));
+        assert!(!auth.admits_query(None));
+        assert!(!auth.admits_query(Some("")));
+        assert!(!auth.admits_query(Some("token")));
+        assert!(!auth.admits_query(Some("token=s3cre")));
+        assert!(!auth.admits_query(Some("token=s3cret2")));
+        assert!(!auth.admits_query(Some("Token=s3cret")));
+        assert!(!auth.admits_query(Some("xtoken=s3cret")));
+        assert!(Auth::None.admits_query(None));
+        let spaced = Auth::Bearer("a b&c".into());
+        assert!(spaced.admits_query(Some("token=a+b%26c")));
+        assert!(spaced.admits_query(Some("token=a%20b%26c")));
+        assert!(!spaced.admits_query(Some("token=a b&c")));
+    }
+
+    #[test]
+    fn percent_decode_keeps_malformed_escapes() {
+        assert_eq!(percent_decode("a%2"), b"a%2");
+        assert_eq!(percent_decode("%zz%41"), b"%zzA");
+        assert_eq!(percent_decode("%e2%9C%93"), "\u{2713}".as_bytes());
     }
 
     #[test]

@@ -11,6 +11,7 @@
 
 mod auth;
 mod cross_site;
+mod dashboard;
 pub mod error;
 #[cfg(any(test, feature = "test-fake"))]
 pub mod fake;

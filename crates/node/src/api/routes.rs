@@ -18,7 +18,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, Method, Uri, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Extension, Json, Router};
 use herald_core::groups::MESSAGE_LEN_MAX_DEFAULT;
@@ -28,6 +28,7 @@ use tokio::sync::watch;
 
 use super::auth::{self, Auth};
 use super::cross_site;
+use super::dashboard;
 use super::error::Failure;
 use super::grid_control;
 use super::groups;
@@ -44,7 +45,9 @@ const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// Builds the API's router over `api`, guarded by `auth`.
 pub fn router<A: NodeApi>(api: A, auth: Auth) -> Router {
     Router::new()
-        .route("/", get(index))
+        .route("/", get(dashboard::index))
+        .route("/dashboard.css", get(dashboard::stylesheet))
+        .route("/dashboard.js", get(dashboard::script))
         .route("/metrics", get(metrics::<A>))
         .route("/v1/status", get(status::<A>))
         .route("/v1/members", get(members::<A>))
@@ -108,18 +111,6 @@ pub async fn serve(
     };
     drop(stopping);
     result
-}
-
-/// `GET /`: a placeholder until the dashboard exists.
-async fn index() -> Html<&'static str> {
-    Html(concat!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
-        "<title>herald</title></head><body>\n",
-        "<h1>herald</h1>\n",
-        "<p>The dashboard is not built yet. This node's API answers under /v1: ",
-        "start with <a href=\"/v1/status\">/v1/status</a>.</p>\n",
-        "</body></html>\n"
-    ))
 }
 
 async fn metrics<A: NodeApi>(State(api): State<A>) -> Result<Response, Failure> {

@@ -309,11 +309,11 @@ async fn metrics_is_prometheus_text() {
 }
 
 #[tokio::test]
-async fn index_is_an_honest_placeholder() {
+async fn index_is_the_dashboard() {
     let (status, text) =
         send_to(&FakeApi::new(), Auth::None, request("GET", "/", Body::empty())).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(text.contains("not built yet") && text.contains("/v1/status"), "{text}");
+    assert!(text.contains("dashboard.js"), "{text}");
 }
 
 #[tokio::test]

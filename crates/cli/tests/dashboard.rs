@@ -1,0 +1,162 @@
+//! The dashboard in a real browser (issue 20, item 1). Headless Chromium, driven over the
+//! DevTools protocol, opens the dashboard of one node of a five-node grid on 127.0.0.1. That
+//! node's API is bound off loopback, so it asks for its token: the page is refused without it
+//! and shows the members with `/?token=...`. The page must show all five members alive, then,
+//! without a reload, show a node killed with SIGKILL as dead. A screenshot of the page is left
+//! in `target/test-artifacts/dashboard.png`.
+//!
+//! Without `/usr/bin/chromium` the test is skipped, or fails when `CI` is set.
+
+#[path = "support/cdp.rs"]
+mod cdp;
+#[allow(dead_code)]
+mod support;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use cdp::Browser;
+use support::{Node, grid_around};
+
+/// How long the page has to show the grid, and to show a killed node dead. The failure detector
+/// takes a few seconds on loopback; the grid test allows the same 60 s.
+const LOAD: Duration = Duration::from_secs(30);
+const DETECT: Duration = Duration::from_secs(60);
+const POLL: Duration = Duration::from_millis(200);
+
+/// What the test reads from the page: each member row's id, `data-state` and the text of its
+/// state badge; the error banner's text when it shows; the event stream's state; and a marker
+/// the test leaves in `window` to tell a reload.
+const READ_PAGE: &str = r##"(() => {
+  const rows = [...document.querySelectorAll("#members tbody tr[data-id]")].map((row) => {
+    const badge = row.querySelector(".badge");
+    return { id: row.dataset.id, state: row.dataset.state, badge: badge ? badge.textContent : null };
+  });
+  const error = document.getElementById("error");
+  const stream = document.getElementById("stream");
+  return {
+    rows,
+    error: error && !error.hidden ? error.textContent : null,
+    stream: stream ? stream.dataset.state : null,
+    marker: window.heraldTestMarker || null,
+    body: document.body ? document.body.innerText.slice(0, 400) : "",
+  };
+})()"##;
+
+#[test]
+fn the_dashboard_shows_the_grid_and_a_killed_node_turning_dead_without_a_reload() {
+    if !cdp::chromium_present("the dashboard browser test") {
+        return;
+    }
+    let started = Instant::now();
+    let root = tempfile::tempdir().unwrap();
+    // Node 0's API listens on every address, so it requires the token in `api.token`.
+    let first = Node::start_on(&root.path().join("node-0"), "127.0.0.1:0", "0.0.0.0:0", &[]);
+    let mut nodes = grid_around(first, root.path(), 5);
+    let ids: Vec<String> = nodes.iter().map(Node::id).collect();
+    let token = std::fs::read_to_string(nodes[0].dir.join("api.token")).expect("api.token");
+    let port = nodes[0].api().parse::<SocketAddr>().expect("api.addr").port();
+    let base = format!("http://127.0.0.1:{port}");
+
+    let mut browser = Browser::launch(1280, 1000);
+
+    // Without the token, the page is refused: the token below is really needed.
+    browser.navigate(&format!("{base}/"));
+    wait_for_page(&mut browser, "the page without a token to be refused", LOAD, |page| {
+        page["body"].as_str().is_some_and(|body| body.contains("unauthorized"))
+            && page["rows"].as_array().is_some_and(Vec::is_empty)
+    });
+
+    // With it, the page shows every member alive, the event stream open, and no error.
+    browser.navigate(&format!("{base}/?token={}", token.trim()));
+    wait_for_page(&mut browser, "five alive members on the page", LOAD, |page| {
+        page["error"].is_null()
+            && page["stream"] == "open"
+            && member_rows(page).len() == ids.len()
+            && ids.iter().all(|id| shown_state(page, id) == Some("alive"))
+    });
+    browser.evaluate("window.heraldTestMarker = 'no reload'").expect("setting the marker");
+
+    // kill -9 node 4: the same page, left as it is, shows it dead and the others alive.
+    let killed = 4;
+    nodes[killed].kill9();
+    let killed_at = Instant::now();
+    let page = wait_for_page(&mut browser, "the killed node dead on the page", DETECT, |page| {
+        shown_state(page, &ids[killed]) == Some("dead")
+            && ids
+                .iter()
+                .enumerate()
+                .all(|(index, id)| index == killed || shown_state(page, id) == Some("alive"))
+    });
+    println!("the page showed the killed node dead {:?} after the kill", killed_at.elapsed());
+    assert_eq!(page["marker"], "no reload", "the page was reloaded: {page:#}");
+    assert!(page["error"].is_null(), "the error banner shows: {page:#}");
+    assert_eq!(member_rows(&page).len(), ids.len(), "{page:#}");
+
+    let path = save_screenshot(&mut browser, "dashboard.png");
+    println!("dashboard screenshot saved to {}", path.display());
+    println!("the dashboard test took {:?}", started.elapsed());
+}
+
+/// The member rows the page read.
+fn member_rows(page: &Value) -> &[Value] {
+    page["rows"].as_array().map_or(&[], Vec::as_slice)
+}
+
+/// The state the page shows for member `id`: its row's `data-state`, when the badge the operator
+/// sees says the same.
+fn shown_state<'a>(page: &'a Value, id: &str) -> Option<&'a str> {
+    let row = member_rows(page).iter().find(|row| row["id"] == id)?;
+    let state = row["state"].as_str()?;
+    (row["badge"].as_str() == Some(state)).then_some(state)
+}
+
+/// Reads the page every [`POLL`] until `check` holds, and returns what it read. After `limit`,
+/// saves a screenshot and fails with the last reading.
+fn wait_for_page(
+    browser: &mut Browser,
+    what: &str,
+    limit: Duration,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
+    let started = Instant::now();
+    let mut last = Err(String::from("the page was never read"));
+    while started.elapsed() < limit {
+        // A reading can fail while the page is between two documents.
+        match browser.evaluate(READ_PAGE) {
+            Ok(page) if check(&page) => return page,
+            reading => last = reading,
+        }
+        std::thread::sleep(POLL);
+    }
+    let shot = save_screenshot(browser, "dashboard-failed.png");
+    let last = match last {
+        Ok(page) => format!("{page:#}"),
+        Err(error) => error,
+    };
+    panic!(
+        "timed out after {limit:?} waiting for {what} (screenshot: {}); the page last read:\n{last}",
+        shot.display()
+    );
+}
+
+/// Saves a screenshot as `target/test-artifacts/NAME` and returns its path.
+fn save_screenshot(browser: &mut Browser, name: &str) -> PathBuf {
+    let png = browser.screenshot();
+    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("the workspace holds crates/cli")
+        .to_owned();
+    // A relative CARGO_TARGET_DIR is taken from the workspace; an absolute one replaces it.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace.join("target"), |dir| workspace.join(dir));
+    let dir = target.join("test-artifacts");
+    std::fs::create_dir_all(&dir).expect("target/test-artifacts");
+    let path = dir.join(name);
+    std::fs::write(&path, png).expect("writing the screenshot");
+    path
+}
