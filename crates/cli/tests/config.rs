@@ -1,13 +1,14 @@
 //! The configuration's layering and its errors, through the `herald` binary: `config check`
 //! names a bad key's line and column in one sentence, warns of an unknown kind of
 //! recommendation, and `run --print-config` shows flags over variables over the file over the
-//! defaults, without starting a node or writing its data directory.
+//! defaults, without starting a node or writing its data directory. Log levels come from
+//! `HERALD_LOG`, else `RUST_LOG`.
 
 // Shared with grid.rs, which uses all of it.
 #[allow(dead_code)]
 mod support;
 
-use support::{herald, run};
+use support::{Node, herald, run};
 
 fn write(dir: &std::path::Path, name: &str, text: &str) -> String {
     let path = dir.join(name);
@@ -80,4 +81,37 @@ fn print_config_layers_flags_over_variables_over_the_file_and_starts_nothing() {
     assert!(text.contains("\nlog_format = \"json\"\n"), "the variable wins: {text}");
     assert!(text.contains("\nhttp = \"127.0.0.1:7421\"\n"), "the default: {text}");
     assert!(!data_dir.exists(), "printing the configuration writes nothing");
+}
+
+/// What a node logs between its start and a SIGTERM, with these two filter variables.
+fn log_with(herald_log: Option<&str>, rust_log: Option<&str>) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = herald();
+    command.env_remove("HERALD_LOG").env_remove("RUST_LOG");
+    if let Some(filter) = herald_log {
+        command.env("HERALD_LOG", filter);
+    }
+    if let Some(filter) = rust_log {
+        command.env("RUST_LOG", filter);
+    }
+    let mut node = Node::start_from(command, &dir.path().join("node"));
+    let (stopped, log) = node.terminate_with_log();
+    assert!(stopped, "{log}");
+    log
+}
+
+#[test]
+fn log_levels_come_from_herald_log_then_rust_log() {
+    // An info line every stop writes, from the `herald` crate.
+    let stopping = "stopping: announcing departure";
+    assert!(log_with(None, None).contains(stopping), "the default level is info");
+    let quiet = log_with(None, Some("warn"));
+    assert!(!quiet.contains(stopping), "RUST_LOG is read: {quiet}");
+    let per_module = log_with(None, Some("warn,herald=info"));
+    assert!(per_module.contains(stopping), "levels per module: {per_module}");
+    let first = log_with(Some("warn"), Some("info"));
+    assert!(!first.contains(stopping), "HERALD_LOG wins: {first}");
+    let typo = log_with(None, Some("herald=loud"));
+    assert!(typo.contains("ignoring RUST_LOG=\"herald=loud\""), "{typo}");
+    assert!(typo.contains(stopping), "a bad filter falls back to the default: {typo}");
 }

@@ -30,7 +30,7 @@ use serde::Serialize;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinHandle;
 
-use crate::commands::logging::{LogFormat, init_logging};
+use crate::commands::logging::{LogFormat, filter_requested, init_logging};
 
 /// The group the demo floods a message to.
 const DEMO_GROUP: &str = "demo";
@@ -92,7 +92,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         let message = format!("--kill {} must be less than --nodes {}", args.kill, args.nodes);
         clap::Error::raw(clap::error::ErrorKind::ArgumentConflict, message).exit();
     }
-    if std::env::var_os("HERALD_LOG").is_some() {
+    if filter_requested() {
         init_logging(LogFormat::Text);
     }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
