@@ -94,7 +94,8 @@ fn log_with(herald_log: Option<&str>, rust_log: Option<&str>) -> String {
     if let Some(filter) = rust_log {
         command.env("RUST_LOG", filter);
     }
-    let mut node = Node::start_from(command, &dir.path().join("node"));
+    let mut node =
+        Node::start_from(command, &dir.path().join("node"), "127.0.0.1:0", "127.0.0.1:0", &[]);
     let (stopped, log) = node.terminate_with_log();
     assert!(stopped, "{log}");
     log

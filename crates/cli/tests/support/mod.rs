@@ -60,16 +60,17 @@ impl Node {
     /// Starts `herald run` on `dir` with its peer traffic on `listen` and its API on `http`, and
     /// waits for its API. Off loopback, the API asks for the token in `api.token`.
     pub fn start_on(dir: &Path, listen: &str, http: &str, extra: &[&str]) -> Node {
-        Node::launch(herald(), dir, listen, http, extra)
+        Node::start_from(herald(), dir, listen, http, extra)
     }
 
-    /// Starts `herald run` on `dir` with free ports from `command`: [`herald`] with its
-    /// environment changed.
-    pub fn start_from(command: Command, dir: &Path) -> Node {
-        Node::launch(command, dir, "127.0.0.1:0", "127.0.0.1:0", &[])
-    }
-
-    fn launch(mut command: Command, dir: &Path, listen: &str, http: &str, extra: &[&str]) -> Node {
+    /// [`Node::start_on`] from `command`: [`herald`], with its environment changed.
+    pub fn start_from(
+        mut command: Command,
+        dir: &Path,
+        listen: &str,
+        http: &str,
+        extra: &[&str],
+    ) -> Node {
         let _ = std::fs::remove_file(dir.join("api.addr"));
         let dir_text = dir.to_str().expect("utf-8 path");
         let mut args = vec!["run", "--data-dir", dir_text, "--listen", listen, "--http", http];
