@@ -5,7 +5,9 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use herald_core::anti_entropy::{AntiEntropy, AntiEntropyMessage, AntiEntropyOutput};
+use herald_core::anti_entropy::{
+    AntiEntropy, AntiEntropyMessage, AntiEntropyOutput, RECENT_PARTNERS_MAX,
+};
 use herald_core::{
     AntiEntropyConfig, Digest, FINGERPRINT_BUCKETS, Instant, Keypair, NodeId, Record, RecordKind,
     RecordSet, Rng, SignedRecord, Version, bucket_of,
@@ -165,6 +167,33 @@ fn a_round_sends_the_root_fingerprint_to_a_listed_peer_once_per_interval() {
     }
     assert_eq!(sync.rounds(), 20);
     assert_eq!(chosen.len(), 2, "the peer is drawn at random from the list");
+}
+
+#[test]
+fn the_partners_of_the_last_rounds_are_remembered_newest_first() {
+    let config = AntiEntropyConfig::default();
+    let mut sync = AntiEntropy::new(config.clone(), Instant::ZERO);
+    let records = RecordSet::new();
+    let mut rng = Rng::from_seed(3);
+    assert_eq!(sync.recent_partners().count(), 0);
+    let mut sent = Vec::new();
+    for round in 1..=12u32 {
+        let peers = [NodeId::from_bytes([round as u8; 32])];
+        let mut out = Vec::new();
+        sync.on_timeout(
+            Instant::ZERO + config.interval * round,
+            &peers,
+            &records,
+            &mut rng,
+            &mut out,
+        );
+        let AntiEntropyOutput::Send(to, _) = &out[0];
+        sent.push((u64::from(round), *to));
+    }
+    let remembered: Vec<(u64, NodeId)> = sync.recent_partners().collect();
+    let expected: Vec<(u64, NodeId)> =
+        sent.iter().rev().take(RECENT_PARTNERS_MAX).copied().collect();
+    assert_eq!(remembered, expected);
 }
 
 #[test]

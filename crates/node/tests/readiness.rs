@@ -44,6 +44,16 @@ async fn a_node_is_ready_once_caught_up_and_says_why_it_is_not() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
+    // Caught up means anti-entropy rounds ran; the overlay names their partner, newest first.
+    let overlay = second.handle().overlay().await.expect("the overlay");
+    let rounds = overlay["anti_entropy"].as_array().expect("anti-entropy partners");
+    assert!(!rounds.is_empty(), "{overlay}");
+    let numbers: Vec<u64> = rounds.iter().filter_map(|round| round["round"].as_u64()).collect();
+    assert_eq!(numbers.len(), rounds.len(), "{overlay}");
+    assert!(numbers.windows(2).all(|pair| pair[0] > pair[1]), "newest first: {overlay}");
+    let first_id = first.id.to_string();
+    assert!(rounds.iter().all(|round| round["partner"] == first_id.as_str()), "{overlay}");
+
     // Both stop; the joined node comes back alone, and its only contact is down.
     second.shutdown().await.expect("stopping node 1");
     first.shutdown().await.expect("stopping node 0");

@@ -54,6 +54,9 @@ use crate::record_set::{FINGERPRINT_BUCKETS, RecordSet, bucket_of};
 use crate::rng::Rng;
 use crate::time::Instant;
 
+/// Rounds whose partner [`AntiEntropy::recent_partners`] remembers.
+pub const RECENT_PARTNERS_MAX: usize = 8;
+
 /// A node's anti-entropy state.
 #[derive(Clone, Debug)]
 pub struct AntiEntropy {
@@ -63,6 +66,9 @@ pub struct AntiEntropy {
     /// When the last round with every neighbour at once started.
     last_sweep: Option<Instant>,
     rounds: u64,
+    /// The partners of the last [`RECENT_PARTNERS_MAX`] rounds, newest first, with each
+    /// round's number: what `GET /v1/overlay` shows.
+    recent_partners: VecDeque<(u64, NodeId)>,
     /// Records stored within `fresh_hold`, oldest first, and the same as a set.
     fresh_queue: VecDeque<(Instant, (NodeId, Version))>,
     fresh: BTreeSet<(NodeId, Version)>,
@@ -78,6 +84,7 @@ impl AntiEntropy {
             next_round,
             last_sweep: None,
             rounds: 0,
+            recent_partners: VecDeque::with_capacity(RECENT_PARTNERS_MAX),
             fresh_queue: VecDeque::new(),
             fresh: BTreeSet::new(),
         }
@@ -91,6 +98,12 @@ impl AntiEntropy {
     /// Rounds started so far.
     pub fn rounds(&self) -> u64 {
         self.rounds
+    }
+
+    /// The partners of the most recent rounds, newest first, each with its round's number
+    /// (the first round is 1).
+    pub fn recent_partners(&self) -> impl Iterator<Item = (u64, NodeId)> + '_ {
+        self.recent_partners.iter().copied()
     }
 
     /// Notes that a record was stored at `now`, so that it is left to broadcast for a while.
@@ -153,6 +166,10 @@ impl AntiEntropy {
 
     fn start_round(&mut self, peer: NodeId, records: &RecordSet, out: &mut Vec<AntiEntropyOutput>) {
         self.rounds += 1;
+        if self.recent_partners.len() == RECENT_PARTNERS_MAX {
+            self.recent_partners.pop_back();
+        }
+        self.recent_partners.push_front((self.rounds, peer));
         out.push(AntiEntropyOutput::Send(
             peer,
             AntiEntropyMessage::Root { fingerprint: records.fingerprint() },

@@ -215,6 +215,12 @@ impl Node {
         self.anti_entropy.rounds()
     }
 
+    /// The partners of the most recent anti-entropy rounds, newest first, with their rounds'
+    /// numbers.
+    pub fn anti_entropy_partners(&self) -> impl Iterator<Item = (u64, NodeId)> + '_ {
+        self.anti_entropy.recent_partners()
+    }
+
     /// The highest version this node has issued.
     pub fn issued_high(&self) -> Option<Version> {
         self.issued_high

@@ -118,7 +118,8 @@ impl Actor {
             .collect()
     }
 
-    /// `GET /v1/overlay`.
+    /// `GET /v1/overlay`: the views, the broadcast tree's shared eager and lazy links, and the
+    /// partners of the last anti-entropy rounds, newest first.
     pub(crate) fn overlay_view(&self) -> serde_json::Value {
         let ids = |set: &std::collections::BTreeSet<NodeId>| -> Vec<String> {
             set.iter().map(NodeId::to_string).collect()
@@ -131,6 +132,13 @@ impl Actor {
             "clients": ids(overlay.clients()),
             "eager": ids(broadcast.eager()),
             "lazy": ids(broadcast.lazy()),
+            "anti_entropy": self
+                .node
+                .anti_entropy_partners()
+                .map(|(round, partner)| {
+                    serde_json::json!({ "round": round, "partner": partner.to_string() })
+                })
+                .collect::<Vec<_>>(),
         })
     }
 

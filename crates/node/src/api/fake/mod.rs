@@ -295,7 +295,13 @@ impl NodeApi for FakeApi {
 
     async fn overlay(&self) -> Result<Value, ApiError> {
         self.record(Call::Overlay)?;
-        Ok(json!({"active": [PEER_ID], "passive": [], "eager": [PEER_ID], "lazy": []}))
+        Ok(json!({
+            "active": [PEER_ID],
+            "passive": [],
+            "eager": [PEER_ID],
+            "lazy": [],
+            "anti_entropy": [{"round": 1, "partner": PEER_ID}],
+        }))
     }
 
     async fn routes(&self) -> Result<Vec<RouteView>, ApiError> {
