@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use versus_common::{AccuracyParams, BroadcastParams, MembershipParams};
 
@@ -105,6 +105,12 @@ fn membership(spawner: &Spawner, args: &PlanArgs, nodes: usize, report: &mut Rep
     let idle_window = secs(if args.full { 30 } else { 10 });
     let params = MembershipParams { nodes, settle, idle_window, deadline: secs(120) };
     let json = serde_json::to_string(&params)?;
+    // Gossip slowed to herald's idle bandwidth needs more time to converge and detect: the
+    // deadline grows with the interval, so that a slow peer is measured, not cut off.
+    let slowed = |interval_ms: u64| -> Result<String> {
+        let deadline = params.deadline.max(Duration::from_millis(interval_ms * DEADLINE_ROUNDS));
+        Ok(serde_json::to_string(&MembershipParams { deadline, ..params })?)
+    };
     let default_ms = versus_chitchat::DEFAULT_GOSSIP_INTERVAL.as_millis() as u64;
     let mut at_default =
         Pairing::new(System::Chitchat, nodes, &format!("gossip every {default_ms} ms (default)"));
@@ -118,8 +124,13 @@ fn membership(spawner: &Spawner, args: &PlanArgs, nodes: usize, report: &mut Rep
             let interval =
                 (default_ms as f64 * theirs / ours.max(1.0)).clamp(50.0, 30_000.0) as u64;
             progress(&format!("membership, N = {nodes}, run {run}: chitchat every {interval} ms"));
-            let equal =
-                child(spawner, Workload::Membership, System::Chitchat, &json, Some(interval))?;
+            let equal = child(
+                spawner,
+                Workload::Membership,
+                System::Chitchat,
+                &slowed(interval)?,
+                Some(interval),
+            )?;
             matched.push((herald.clone(), equal, interval));
         }
         at_default.herald.push(herald);
@@ -157,7 +168,19 @@ fn child(
     if let Some(ms) = gossip_interval_ms {
         args.extend(["--gossip-interval-ms".to_owned(), ms.to_string()]);
     }
-    spawner.run(&args).with_context(|| format!("{system:?} on the {workload:?} workload"))
+    // A run that fails (a peer that never converges within the deadline, say) is reported and
+    // counted as a run that measured nothing: the other runs' figures are kept, and the table
+    // shows the gap.
+    match spawner.run(&args) {
+        Ok(figures) => {
+            progress(&format!("{system:?} on {workload:?}: {}", serde_json::to_string(&figures)?));
+            Ok(figures)
+        }
+        Err(error) => {
+            progress(&format!("{system:?} on {workload:?} measured nothing: {error:#}"));
+            Ok(RunFigures::default())
+        }
+    }
 }
 
 /// The name clap gives `value` on the command line.
@@ -168,6 +191,9 @@ fn name<T: clap::ValueEnum>(value: &T) -> String {
 fn progress(what: &str) {
     eprintln!("versus: {what}");
 }
+
+/// Gossip rounds a slowed peer gets to converge, and again to detect a crash, at least.
+const DEADLINE_ROUNDS: u64 = 20;
 
 fn secs(seconds: u64) -> Duration {
     Duration::from_secs(seconds)
