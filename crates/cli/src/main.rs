@@ -59,7 +59,7 @@ enum Command {
     Follow(commands::client::FollowArgs),
     /// The node's counters.
     Stats(commands::client::StatsArgs),
-    /// The node's overlay: active and passive views, broadcast-tree links.
+    /// The node's overlay: active and passive views, broadcast-tree links, anti-entropy partners.
     Overlay(commands::client::OverlayArgs),
     /// The link-state routing table: destination, next hop, cost, path.
     Routes(commands::client::RoutesArgs),

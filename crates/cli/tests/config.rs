@@ -112,6 +112,8 @@ fn log_levels_come_from_herald_log_then_rust_log() {
     assert!(per_module.contains(stopping), "levels per module: {per_module}");
     let first = log_with(Some("warn"), Some("info"));
     assert!(!first.contains(stopping), "HERALD_LOG wins: {first}");
+    let empty = log_with(Some(""), Some("warn"));
+    assert!(!empty.contains(stopping), "an empty HERALD_LOG counts as unset: {empty}");
     let typo = log_with(None, Some("herald=loud"));
     assert!(typo.contains("ignoring RUST_LOG=\"herald=loud\""), "{typo}");
     assert!(typo.contains(stopping), "a bad filter falls back to the default: {typo}");

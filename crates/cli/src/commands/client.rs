@@ -187,7 +187,8 @@ pub fn stats(args: StatsArgs) -> Result<()> {
     emit(&if args.api.json { pretty(&answer) } else { output::outline(&answer) })
 }
 
-/// `herald overlay`: the active and passive views and the broadcast-tree links.
+/// `herald overlay`: the active and passive views, the broadcast-tree links and the partners of
+/// the last anti-entropy rounds.
 pub fn overlay(args: OverlayArgs) -> Result<()> {
     let answer = Client::new(&args.api)?.get("/v1/overlay", &[])?;
     emit(&if args.api.json { pretty(&answer) } else { output::outline(&answer) })

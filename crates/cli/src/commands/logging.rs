@@ -19,17 +19,24 @@ const FILTER_VARIABLES: [&str; 2] = ["HERALD_LOG", "RUST_LOG"];
 /// The filter when neither variable is set.
 const DEFAULT_FILTER: &str = "info,quinn=warn,rustls=warn";
 
+/// The first filter variable set to something, with its value; an empty one counts as unset.
+/// A value that is not Unicode is kept, lossily, so that it is reported rather than skipped.
+fn requested_filter() -> Option<(&'static str, String)> {
+    FILTER_VARIABLES.iter().find_map(|name| {
+        let value = std::env::var_os(name)?;
+        (!value.is_empty()).then(|| (*name, value.to_string_lossy().into_owned()))
+    })
+}
+
 /// Whether the environment asks for a log filter.
 pub fn filter_requested() -> bool {
-    FILTER_VARIABLES.iter().any(|name| std::env::var_os(name).is_some())
+    requested_filter().is_some()
 }
 
 /// The filter the environment asks for. An invalid one is reported on stderr and replaced by
 /// the default, so a typo never silences the logs.
 fn filter_from_env() -> EnvFilter {
-    let Some((name, value)) =
-        FILTER_VARIABLES.iter().find_map(|name| Some((*name, std::env::var(name).ok()?)))
-    else {
+    let Some((name, value)) = requested_filter() else {
         return EnvFilter::new(DEFAULT_FILTER);
     };
     EnvFilter::try_new(&value).unwrap_or_else(|error| {

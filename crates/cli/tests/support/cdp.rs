@@ -78,6 +78,9 @@ impl Browser {
                     "--no-sandbox",
                     "--disable-gpu",
                     "--disable-background-networking",
+                    // No crash handler: it would outlive the process group killed on drop.
+                    "--disable-crash-reporter",
+                    "--disable-breakpad",
                     "--remote-debugging-port=0",
                     &format!("--user-data-dir={}", profile.display()),
                     "about:blank",
@@ -131,7 +134,13 @@ impl Browser {
         self.socket
             .send(Message::text(command.to_string()))
             .unwrap_or_else(|error| panic!("sending {method} to Chromium: {error}"));
+        // The socket's read timeout bounds each read; events keep coming, so the call as a
+        // whole has its own deadline.
+        let deadline = Instant::now() + PATIENCE;
         loop {
+            if Instant::now() > deadline {
+                panic!("Chromium did not answer {method} within {PATIENCE:?}\n{}", self.log_tail());
+            }
             let message = self.socket.read().unwrap_or_else(|error| {
                 panic!("waiting for Chromium's answer to {method}: {error}\n{}", self.log_tail())
             });

@@ -65,7 +65,7 @@ impl Auth {
     }
 
     /// Whether a request with this query string (the part of the URI after `?`) carries the
-    /// token as the parameter `token`. Only for `GET` and `HEAD` requests (module docs).
+    /// token as the one parameter `token`. Only for `GET` and `HEAD` requests (module docs).
     pub fn admits_query(&self, query: Option<&str>) -> bool {
         let Auth::Bearer(token) = self else {
             return true;
@@ -76,14 +76,17 @@ impl Auth {
         let Some(query) = query else {
             return false;
         };
-        // Every `token` parameter is compared, so the time taken does not depend on where in
-        // the query the right one is.
-        query
+        // Exactly one `token` parameter: with several, the one the page passes on to its
+        // assets might not be the one that was checked.
+        let mut tokens = query
             .split('&')
             .filter_map(|pair| pair.split_once('='))
             .filter(|(name, _)| *name == "token")
-            .map(|(_, value)| constant_time_eq(&percent_decode(value), token.as_bytes()))
-            .fold(false, |admitted, this| admitted | this)
+            .map(|(_, value)| value);
+        match (tokens.next(), tokens.next()) {
+            (Some(value), None) => constant_time_eq(&percent_decode(value), token.as_bytes()),
+            _ => false,
+        }
     }
 }
 
@@ -181,7 +184,8 @@ mod tests {
         let auth = Auth::Bearer("s3cret".into());
         assert!(auth.admits_query(Some("token=s3cret")));
         assert!(auth.admits_query(Some("x=1&token=s3cret")));
-        assert!(auth.admits_query(Some("token=nope&token=s3cret")));
+        assert!(!auth.admits_query(Some("token=nope&token=s3cret")), "one token parameter only");
+        assert!(!auth.admits_query(Some("token=s3cret&token=s3cret")));
         assert!(auth.admits_query(Some("token=s3cr%65t")));
         assert!(!auth.admits_query(None));
         assert!(!auth.admits_query(Some("")));

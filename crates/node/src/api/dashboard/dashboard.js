@@ -20,23 +20,44 @@
 
   // --- talking to the node --------------------------------------------------------------
 
-  async function getJSON(path) {
-    const headers = token ? { Authorization: "Bearer " + token } : {};
-    const response = await fetch(path, { headers, cache: "no-store" });
-    if (!response.ok) {
-      throw new Error(path + " answered HTTP " + response.status);
-    }
-    return response.json();
+  // What is wrong now, by source: each route whose last read failed, and "page" for anything
+  // else. The banner lists them all, so one route's success does not hide another's failure.
+  const failures = new Map();
+
+  function renderFailures() {
+    const box = $("error");
+    const text = [...failures.values()].join("; ");
+    box.textContent = text;
+    box.hidden = text === "";
   }
 
-  function showError(error) {
-    const box = $("error");
-    if (error) {
-      box.textContent = String(error.message || error);
-      box.hidden = false;
-    } else {
-      box.hidden = true;
+  async function getJSON(path) {
+    const headers = token ? { Authorization: "Bearer " + token } : {};
+    try {
+      const response = await fetch(path, { headers, cache: "no-store" });
+      if (!response.ok) {
+        throw new Error("answered HTTP " + response.status);
+      }
+      const body = await response.json();
+      failures.delete(path);
+      renderFailures();
+      return body;
+    } catch (error) {
+      failures.set(path, path + ": " + String(error.message || error));
+      renderFailures();
+      error.shown = true;
+      throw error;
     }
+  }
+
+  // Shows an error that no route's read has shown already, or clears the last one (null).
+  function showError(error) {
+    if (!error) {
+      failures.delete("page");
+    } else if (!error.shown) {
+      failures.set("page", String(error.message || error));
+    }
+    renderFailures();
   }
 
   // Runs `load` now and every `ms` milliseconds; errors show in the banner.
