@@ -105,8 +105,9 @@ fn broadcast_figures(params: &BroadcastParams, outcome: &BroadcastOutcome) -> Re
     let latencies = &outcome.latencies_ms;
     figures.push("latency p50", "ms", percentile(latencies, 0.50));
     figures.push("latency p99", "ms", percentile(latencies, 0.99));
-    figures.push("all delivered after", "ms", percentile(latencies, 1.0));
     let missing = outcome.expected.saturating_sub(latencies.len());
+    let all_delivered = if missing == 0 { percentile(latencies, 1.0) } else { None };
+    figures.push("all delivered after", "ms", all_delivered);
     figures.push("undelivered", "%", Some(100.0 * missing as f64 / outcome.expected.max(1) as f64));
     // The least a broadcast can send: every payload once to every other node.
     let minimum = (params.messages * params.payload * (params.nodes - 1)) as f64;

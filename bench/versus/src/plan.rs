@@ -121,8 +121,14 @@ fn membership(spawner: &Spawner, args: &PlanArgs, nodes: usize, report: &mut Rep
         let herald = child(spawner, Workload::Membership, System::Herald, &json, None)?;
         let peer = child(spawner, Workload::Membership, System::Chitchat, &json, Some(default_ms))?;
         if let (Some(ours), Some(theirs)) = (herald.get(idle), peer.get(idle)) {
-            let interval =
-                (default_ms as f64 * theirs / ours.max(1.0)).clamp(50.0, 30_000.0) as u64;
+            let equal_cost = default_ms as f64 * theirs / ours.max(1.0);
+            let interval = equal_cost.clamp(50.0, 30_000.0) as u64;
+            if interval as f64 != equal_cost.round() {
+                progress(&format!(
+                    "membership, N = {nodes}: the equal-bandwidth interval {equal_cost:.0} ms is \
+                     out of range; chitchat runs at {interval} ms"
+                ));
+            }
             progress(&format!("membership, N = {nodes}, run {run}: chitchat every {interval} ms"));
             let equal = child(
                 spawner,

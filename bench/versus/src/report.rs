@@ -74,15 +74,22 @@ impl Report {
     fn comparisons(&self) -> Vec<Comparison> {
         let mut comparisons = Vec::new();
         for pairing in &self.pairings {
-            let Some(first) = pairing.herald.first() else { continue };
-            for figure in &first.figures {
-                let herald = median(&pairing.herald, &figure.measure);
-                let peer_value = median(&pairing.peer, &figure.measure);
+            // Every measure any run of either side reported, in the order first seen: a run
+            // that failed reported none, and must not hide the others'.
+            let mut measures: Vec<(&str, &str)> = Vec::new();
+            for figure in pairing.herald.iter().chain(&pairing.peer).flat_map(|run| &run.figures) {
+                if !measures.iter().any(|(measure, _)| *measure == figure.measure) {
+                    measures.push((&figure.measure, &figure.unit));
+                }
+            }
+            for (measure, unit) in measures {
+                let herald = median(&pairing.herald, measure);
+                let peer_value = median(&pairing.peer, measure);
                 comparisons.push(Comparison {
                     peer: peer_name(pairing.peer_system),
                     n: pairing.n,
-                    measure: figure.measure.clone(),
-                    unit: figure.unit.clone(),
+                    measure: measure.into(),
+                    unit: unit.into(),
                     herald,
                     peer_value,
                     ratio: ratio(herald, peer_value),
@@ -208,5 +215,20 @@ mod tests {
         assert_eq!(median(&[run(3.0), run(1.0), run(2.0)], "m"), Some(2.0));
         assert_eq!(median(&[run(3.0), run(1.0)], "m"), Some(1.0));
         assert_eq!(median(&[], "m"), None);
+    }
+
+    #[test]
+    fn a_failed_herald_run_does_not_hide_the_peers_figures() {
+        let mut peer = RunFigures::default();
+        peer.push("full view", "s", Some(7.0));
+        let mut pairing = Pairing::new(System::Chitchat, 200, "default");
+        pairing.herald.push(RunFigures::default());
+        pairing.peer.push(peer);
+        let report = Report { pairings: vec![pairing] };
+        let comparisons = report.comparisons();
+        assert_eq!(comparisons.len(), 1);
+        assert_eq!(comparisons[0].measure, "full view");
+        assert_eq!((comparisons[0].herald, comparisons[0].peer_value), (None, Some(7.0)));
+        assert_eq!(comparisons[0].ratio, None);
     }
 }

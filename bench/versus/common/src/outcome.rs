@@ -85,6 +85,9 @@ pub struct AccuracyOutcome {
     /// longest over the crashed members (herald-sim's `crash_known_99_ms`); `None` if that
     /// never happened in the run.
     pub detect_s: Option<f64>,
-    /// Messages sent per member per second, over the run.
+    /// Messages sent per member per second, from the end of the warm-up to the end of the run.
+    /// herald-sim counts the frames herald's core sends; the QUIC retransmissions and
+    /// acknowledgements that its loss model turns into delay are not in it. foca's count
+    /// includes every datagram, lost ones too.
     pub messages_per_member_s: f64,
 }

@@ -90,9 +90,6 @@ pub struct Details {
     pub datagrams: u64,
     /// Bytes of those datagrams (foca's payload only, no UDP/IP headers).
     pub bytes: u64,
-    /// Datagrams per member per second after the warm-up only (herald-sim's
-    /// `messages_per_node_per_s` counts from the end of its warm-up).
-    pub messages_per_member_s_after_warmup: f64,
     /// Members that never joined (foca never reported them connected).
     pub never_joined: usize,
     /// Errors foca returned, by kind. foca is built to shrug these off; none is fatal.
@@ -502,25 +499,24 @@ impl Run {
         let detect_s = if undetected { None } else { slowest.map(|delay| delay.as_secs_f64()) };
 
         let members = self.slots.len() as f64;
-        let run_s = self.end.saturating_since(Instant::ZERO).as_secs_f64();
+        // After the warm-up only, as herald-sim's `messages_per_node_per_s` counts.
         let after_s = self.end.saturating_since(Instant::ZERO + WARMUP).as_secs_f64();
         let after_warmup = self.datagrams - self.datagrams_at_warmup.unwrap_or(self.datagrams);
         Ok(Details {
             outcome: AccuracyOutcome {
                 false_deaths: self.false_deaths,
                 detect_s,
-                messages_per_member_s: self.datagrams as f64 / members / run_s,
+                messages_per_member_s: if after_s > 0.0 {
+                    after_warmup as f64 / members / after_s
+                } else {
+                    0.0
+                },
             },
             stale_deaths: self.stale_deaths,
             resurrections: self.resurrections,
             rejoins: self.rejoins,
             datagrams: self.datagrams,
             bytes: self.bytes,
-            messages_per_member_s_after_warmup: if after_s > 0.0 {
-                after_warmup as f64 / members / after_s
-            } else {
-                0.0
-            },
             never_joined: self.slots.iter().filter(|slot| !slot.joined).count(),
             foca_errors: self.foca_errors,
             events: self.events,

@@ -75,7 +75,7 @@ fn measure(params: AccuracyParams) -> Details {
         details.never_joined,
         details.datagrams,
         details.bytes as f64 / details.datagrams.max(1) as f64,
-        details.messages_per_member_s_after_warmup,
+        details.outcome.messages_per_member_s,
         details.events,
         details.foca_errors,
     );

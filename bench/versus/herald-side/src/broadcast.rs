@@ -102,8 +102,9 @@ fn payload_of(index: usize, bytes: usize) -> serde_json::Map<String, serde_json:
 }
 
 /// Reads one node's events until every message of the burst from `origin` arrived, or
-/// `stopped` says the deadline passed; returns each message's first arrival. An event stream
-/// that lagged lost events, so the run's count would be wrong: that is an error.
+/// `stopped` says the deadline passed; returns each message's first arrival. Events the stream
+/// dropped because this reader lagged never reached the application: their messages count as
+/// undelivered, as iroh-gossip's `Lagged` does on its side, and stderr says so.
 async fn watch_arrivals(
     mut events: tokio::sync::broadcast::Receiver<ApiEvent>,
     origin: String,
@@ -129,9 +130,10 @@ async fn watch_arrivals(
             }
             Ok(_) => {}
             Err(RecvError::Lagged(lost)) => {
-                bail!(
-                    "a node's event stream lagged and lost {lost} events: the count would be wrong"
-                )
+                eprintln!(
+                    "versus: a herald node's event stream lagged and dropped {lost} events; the \
+                     messages they held count as undelivered"
+                );
             }
             Err(RecvError::Closed) => break,
         }
