@@ -166,7 +166,11 @@ fn an_ack_within_the_timeout_keeps_the_member_alive_and_records_a_round_trip() {
     assert_eq!(target, id(2));
     assert!(view.membership.members()[&id(2)].last_heard.is_none());
 
-    assert!(view.ack(ms(1030), id(2), seq).is_empty());
+    assert_eq!(
+        view.ack(ms(1030), id(2), seq),
+        vec![MembershipOutput::Answered { member: id(2), rtt: Duration::from_millis(30) }],
+        "the round trip is reported, nothing is sent"
+    );
     let member = &view.membership.members()[&id(2)];
     assert_eq!(member.last_heard, Some(ms(1030)));
     assert_eq!(member.rtt(), Some(Duration::from_millis(30)));
