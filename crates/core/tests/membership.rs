@@ -484,6 +484,26 @@ fn dead_and_left_members_are_purged_after_purge_after() {
     assert!(view.membership.members().is_empty());
 }
 
+/// A peer slower to purge may hand back a claim about a member this node purged: for one more
+/// `purge_after` such claims are refused, unless the member came back at a higher incarnation.
+#[test]
+fn a_purged_member_is_forgotten_for_one_more_purge_after() {
+    let config = MembershipConfig::default();
+    let mut view = View::new(1, [], config.clone());
+    view.claim(Instant::ZERO, 3, claim(2, 4, MemberState::Dead));
+    let purged_at = Instant::ZERO + config.purge_after;
+    assert!(!view.membership.forgets(purged_at, &id(2), 4), "not purged yet");
+    assert_eq!(view.tick(purged_at), vec![MembershipOutput::Purged(id(2))]);
+
+    let later = purged_at + config.purge_after - Duration::from_micros(1);
+    for incarnation in [0, 4] {
+        assert!(view.membership.forgets(later, &id(2), incarnation), "{incarnation}");
+    }
+    assert!(!view.membership.forgets(later, &id(2), 5), "the member itself, back");
+    assert!(!view.membership.forgets(later, &id(3), 0), "never purged");
+    assert!(!view.membership.forgets(purged_at + config.purge_after, &id(2), 4), "long gone");
+}
+
 #[test]
 fn a_relayed_indirect_probe_reaches_the_requester() {
     let config = MembershipConfig::default();

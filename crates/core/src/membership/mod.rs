@@ -64,6 +64,11 @@ pub struct Membership {
     /// Members that are dead or left, by the time they became so: their purges fall due in
     /// this order.
     purges: BTreeSet<(Instant, NodeId)>,
+    /// Members purged within the last `purge_after`, with when and at which incarnation. Peers
+    /// detect a death, and so purge it, at different times; a peer that has not purged yet
+    /// still holds claims about the member and may hand them back. Those are old news
+    /// ([`Membership::forgets`]).
+    forgotten: BTreeMap<NodeId, (Instant, u64)>,
     /// Members that are alive or suspect (this node not counted).
     live: usize,
     order: Vec<NodeId>,
@@ -87,6 +92,7 @@ impl Membership {
             members: BTreeMap::new(),
             suspects: BTreeSet::new(),
             purges: BTreeSet::new(),
+            forgotten: BTreeMap::new(),
             live: 0,
             order: Vec::new(),
             hinted: BTreeSet::new(),
@@ -336,8 +342,20 @@ impl Membership {
         }
     }
 
+    /// Whether a claim about `subject` at `incarnation` is about a member this node purged
+    /// within the last `purge_after`, at that incarnation or a later one: such a claim must be
+    /// refused, or the member would come back from a peer slower to purge it. A claim at a
+    /// higher incarnation is the member itself, back: it is taken.
+    pub fn forgets(&self, now: Instant, subject: &NodeId, incarnation: u64) -> bool {
+        self.forgotten.get(subject).is_some_and(|(purged_at, purged_incarnation)| {
+            now.saturating_since(*purged_at) < self.config.purge_after
+                && incarnation <= *purged_incarnation
+        })
+    }
+
     fn purge(&mut self, now: Instant, out: &mut Vec<MembershipOutput>) {
         let purge_after = self.config.purge_after;
+        self.forgotten.retain(|_, (purged_at, _)| now.saturating_since(*purged_at) < purge_after);
         let mut gone: Vec<(NodeId, Instant)> = self
             .purges
             .iter()
@@ -346,7 +364,9 @@ impl Membership {
             .collect();
         gone.sort_unstable();
         for (id, since) in gone {
-            self.members.remove(&id);
+            if let Some(member) = self.members.remove(&id) {
+                self.forgotten.insert(id, (now, member.incarnation));
+            }
             self.purges.remove(&(since, id));
             self.hinted.remove(&id);
             out.push(MembershipOutput::Purged(id));

@@ -177,6 +177,10 @@ impl Node {
         from: Option<NodeId>,
         hops: u16,
     ) -> bool {
+        if self.claims_about_the_forgotten(now, &record) {
+            self.stats.records_stale += 1;
+            return false;
+        }
         let outcome = self.records.merge(record.clone());
         match outcome {
             MergeOutcome::Duplicate => self.stats.records_duplicate += 1,
@@ -199,6 +203,20 @@ impl Node {
             hops,
         }));
         true
+    }
+
+    /// Whether `record` is a liveness claim about a member membership purged lately, no newer
+    /// than what was purged ([`crate::membership::Membership::forgets`]).
+    fn claims_about_the_forgotten(&self, now: Instant, record: &SignedRecord) -> bool {
+        if record.record.kind != RecordKind::Liveness {
+            return false;
+        }
+        let (Some(membership), Some(claim)) =
+            (&self.membership, LivenessClaim::decode(&record.record.payload))
+        else {
+            return false;
+        };
+        membership.forgets(now, &claim.subject, claim.incarnation)
     }
 
     /// Hands a stored record to broadcast, and a liveness claim to membership.
