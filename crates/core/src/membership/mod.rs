@@ -342,10 +342,10 @@ impl Membership {
         }
     }
 
-    /// Whether a claim about `subject` at `incarnation` is about a member this node purged
-    /// within the last `purge_after`, at that incarnation or a later one: such a claim must be
-    /// refused, or the member would come back from a peer slower to purge it. A claim at a
-    /// higher incarnation is the member itself, back: it is taken.
+    /// Whether a claim about `subject` at `incarnation` must be refused: this node purged the
+    /// member within the last `purge_after`, at that incarnation or a higher one, so the claim
+    /// is old news from a peer slower to purge. A claim at a higher incarnation than the purged
+    /// one is the member itself, back, and is taken.
     pub fn forgets(&self, now: Instant, subject: &NodeId, incarnation: u64) -> bool {
         self.forgotten.get(subject).is_some_and(|(purged_at, purged_incarnation)| {
             now.saturating_since(*purged_at) < self.config.purge_after
@@ -355,7 +355,6 @@ impl Membership {
 
     fn purge(&mut self, now: Instant, out: &mut Vec<MembershipOutput>) {
         let purge_after = self.config.purge_after;
-        self.forgotten.retain(|_, (purged_at, _)| now.saturating_since(*purged_at) < purge_after);
         let mut gone: Vec<(NodeId, Instant)> = self
             .purges
             .iter()
@@ -363,6 +362,12 @@ impl Membership {
             .map(|(since, id)| (*id, *since))
             .collect();
         gone.sort_unstable();
+        if !gone.is_empty() {
+            // Only when something is purged, not on every tick: `forgets` checks the time, so
+            // an entry left a little longer changes nothing.
+            self.forgotten
+                .retain(|_, (purged_at, _)| now.saturating_since(*purged_at) < purge_after);
+        }
         for (id, since) in gone {
             if let Some(member) = self.members.remove(&id) {
                 self.forgotten.insert(id, (now, member.incarnation));
