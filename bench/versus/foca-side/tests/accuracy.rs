@@ -1,8 +1,8 @@
-//! The accuracy run on foca: small runs that must detect and must replay, and the measurement
-//! itself, ignored by default (run it with `--ignored --nocapture`).
+//! The accuracy run on foca: small runs that must detect and must replay. The measurement
+//! itself is `examples/accuracy.rs`.
 
 use versus_common::{AccuracyOutcome, AccuracyParams};
-use versus_foca::{Details, accuracy, accuracy_details};
+use versus_foca::{accuracy, accuracy_details};
 
 fn small(loss: f64, seed: u64) -> AccuracyParams {
     AccuracyParams { members: 50, loss, virtual_s: 60, kills: 2, seed }
@@ -58,41 +58,4 @@ fn impossible_params_are_refused() {
     assert!(accuracy(&AccuracyParams { members: 1, kills: 0, ..base }).is_err());
     assert!(accuracy(&AccuracyParams { kills: 50, ..base }).is_err());
     assert!(accuracy(&AccuracyParams { loss: 1.0, ..base }).is_err());
-}
-
-fn measure(params: AccuracyParams) -> Details {
-    let started = std::time::Instant::now();
-    let details = accuracy_details(&params).unwrap();
-    let wall = started.elapsed().as_secs_f64();
-    println!("params: {params:?}");
-    println!("outcome: {:?}", details.outcome);
-    println!(
-        "{} stale deaths, {} resurrections, {} rejoins, {} never joined; datagrams {} ({:.1} B each), {:.2} per \
-         member per s after the warm-up; {} events, foca errors {:?}",
-        details.stale_deaths,
-        details.resurrections,
-        details.rejoins,
-        details.never_joined,
-        details.datagrams,
-        details.bytes as f64 / details.datagrams.max(1) as f64,
-        details.outcome.messages_per_member_s,
-        details.events,
-        details.foca_errors,
-    );
-    println!("wall time: {wall:.1} s");
-    details
-}
-
-/// The issue's run: 1,000 members, 20% loss, one hour of virtual time, ten crashes.
-#[test]
-#[ignore = "long: the measurement itself"]
-fn measure_one_hour() {
-    measure(AccuracyParams { members: 1000, loss: 0.2, virtual_s: 3600, kills: 10, seed: 1 });
-}
-
-/// The same for ten minutes of virtual time.
-#[test]
-#[ignore = "long: the measurement, shortened"]
-fn measure_ten_minutes() {
-    measure(AccuracyParams { members: 1000, loss: 0.2, virtual_s: 600, kills: 10, seed: 1 });
 }
