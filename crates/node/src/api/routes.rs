@@ -48,6 +48,7 @@ pub fn router<A: NodeApi>(api: A, auth: Auth) -> Router {
         .route("/", get(dashboard::index))
         .route("/dashboard.css", get(dashboard::stylesheet))
         .route("/dashboard.js", get(dashboard::script))
+        .route("/graph.js", get(dashboard::graph_script))
         .route("/metrics", get(metrics::<A>))
         .route("/v1/status", get(status::<A>))
         .route("/v1/members", get(members::<A>))

@@ -1,6 +1,6 @@
 // The herald dashboard: reads this node's /v1 routes and its event stream, and keeps the page
 // up to date without reloads. Plain JS, no libraries. Every value from the node goes into the
-// DOM as text (textContent, createElement), never as HTML.
+// DOM as text (textContent, createElement), never as HTML. The overlay is drawn by graph.js.
 "use strict";
 
 (function () {
@@ -16,7 +16,6 @@
   };
 
   const $ = (id) => document.getElementById(id);
-  const SVG = "http://www.w3.org/2000/svg";
 
   // --- talking to the node --------------------------------------------------------------
 
@@ -182,18 +181,22 @@
     renderOverlay();
   }
 
-  function svg(tag, attributes, parent) {
-    const node = document.createElementNS(SVG, tag);
-    for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, String(value));
-    parent.append(node);
-    return node;
+  // The state a node is shown in: as the members list has it, else `otherwise`.
+  function stateOf(id, otherwise) {
+    const member = state.members.get(id);
+    return member ? member.state : otherwise;
+  }
+
+  // The cost written on a link to `id`: the round trip this node measured to it, if any.
+  function rttOf(id) {
+    const member = state.members.get(id);
+    return member && typeof member.rtt_ms === "number" ? member.rtt_ms : null;
   }
 
   // This node in the middle, every other member on a circle around it, and a line to each
-  // overlay neighbour: its view (active, passive, client) and its broadcast link (eager, lazy).
+  // overlay neighbour: its view (active, passive, client), its broadcast link (eager, lazy),
+  // and the round trip to it.
   function renderOverlay() {
-    const root = $("overlay");
-    root.replaceChildren();
     if (!state.self) return;
     const overlay = state.overlay || {};
     const set = (name) => new Set(overlay[name] || []);
@@ -203,34 +206,19 @@
     const selfId = state.self.node_id;
     const others = new Set([...state.members.keys()].filter((id) => id !== selfId));
     for (const view of Object.values(views)) for (const id of view) others.add(id);
-    const ids = [...others].sort((a, b) => nameOf(a).localeCompare(nameOf(b)));
-    const [cx, cy, radius] = [210, 155, 120];
-    const at = new Map([[selfId, [cx, cy]]]);
-    ids.forEach((id, i) => {
-      const angle = -Math.PI / 2 + (2 * Math.PI * i) / Math.max(ids.length, 1);
-      at.set(id, [cx + radius * Math.cos(angle), cy + radius * Math.sin(angle)]);
-    });
-    const edges = svg("g", {}, root);
+    const ids = [selfId, ...[...others].sort((a, b) => nameOf(a).localeCompare(nameOf(b)))];
+    const nodes = ids.map((id) => ({
+      id, name: nameOf(id), state: stateOf(id, "unknown"), self: id === selfId,
+    }));
+    const edges = [];
     for (const id of ids) {
       const kind = Object.keys(views).find((name) => views[name].has(id));
       if (!kind) continue;
       const tree = eager.has(id) ? " eager" : lazy.has(id) ? " lazy" : "";
-      const [x, y] = at.get(id);
-      const line = svg("line", { x1: cx, y1: cy, x2: x, y2: y, class: "edge " + kind + tree }, edges);
-      svg("title", {}, line).textContent = kind + (tree ? "," + tree : "") + ": " + nameOf(id);
+      const title = kind + (tree ? "," + tree : "") + ": " + nameOf(id);
+      edges.push({ a: selfId, b: id, kind: kind + tree, title, cost: rttOf(id) });
     }
-    for (const [id, [x, y]] of at) {
-      const member = state.members.get(id);
-      const memberState = member ? member.state : "unknown";
-      const group = svg("g", { "data-id": id, "data-state": memberState }, root);
-      svg("circle", {
-        cx: x, cy: y, r: id === selfId ? 16 : 12,
-        class: "node state-" + memberState + (id === selfId ? " self" : ""),
-      }, group);
-      svg("title", {}, group).textContent = nameOf(id) + " (" + id + "): " + memberState;
-      svg("text", { x, y: y + (id === selfId ? 30 : 26), class: "label" }, group).textContent =
-        nameOf(id);
-    }
+    heraldGraph.draw($("overlay"), nodes, edges, selfId);
   }
 
   // --- services, groups, routes, counters ---------------------------------------------------

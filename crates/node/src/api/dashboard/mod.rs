@@ -1,9 +1,10 @@
-//! The operator dashboard at `GET /`: one static page, its stylesheet and its script, embedded
-//! in the binary. Nothing loads from the network; the script reads the node's own `/v1` routes
-//! and its event stream, and draws the members, services, groups, overlay, routes and counters.
+//! The operator dashboard at `GET /`: one static page, its stylesheet and its two scripts,
+//! embedded in the binary. Nothing loads from the network; `dashboard.js` reads the node's own
+//! `/v1` routes and its event stream, and shows the members, services, groups, routes and
+//! counters; `graph.js` draws the overlay and each group's topology for it.
 //!
 //! With a bearer token ([`super::Auth`]), a browser opens the page as `/?token=TOKEN`: the page
-//! is then served with the token added to the URLs of its stylesheet and script (which the
+//! is then served with the token added to the URLs of its stylesheet and scripts (which the
 //! browser fetches without headers), and the script sends it as `Authorization: Bearer` on its
 //! requests and as `?token=` on the event stream, which cannot carry headers.
 
@@ -16,11 +17,11 @@ use super::auth::percent_decode;
 const INDEX_HTML: &str = include_str!("index.html");
 const DASHBOARD_CSS: &str = include_str!("dashboard.css");
 const DASHBOARD_JS: &str = include_str!("dashboard.js");
+const GRAPH_JS: &str = include_str!("graph.js");
 
-/// Where the page's stylesheet and script are, as `index.html` writes them; [`index`] adds the
-/// token to these.
-const CSS_HREF: &str = "href=\"dashboard.css\"";
-const JS_SRC: &str = "src=\"dashboard.js\"";
+/// Where the page's stylesheet and scripts are, as `index.html` writes them: the attribute up
+/// to the URL's closing quote, to which [`index`] adds the token.
+const ASSET_URLS: [&str; 3] = ["href=\"dashboard.css", "src=\"graph.js", "src=\"dashboard.js"];
 
 /// What the page may load and connect to: only this node (no CDN, no inline script).
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
@@ -44,15 +45,13 @@ fn asset(content_type: &'static str, body: String) -> Response {
 /// `GET /`: the page. A `token` query parameter (already checked by the auth middleware) is
 /// passed on to the stylesheet's and script's URLs.
 pub(crate) async fn index(RawQuery(query): RawQuery) -> Response {
-    let html = match query.as_deref().and_then(token_param) {
-        Some(token) => {
-            let suffix = format!("?token={}", percent_encode(&token));
-            INDEX_HTML
-                .replace(CSS_HREF, &format!("href=\"dashboard.css{suffix}\""))
-                .replace(JS_SRC, &format!("src=\"dashboard.js{suffix}\""))
+    let mut html = INDEX_HTML.to_owned();
+    if let Some(token) = query.as_deref().and_then(token_param) {
+        let suffix = format!("?token={}\"", percent_encode(&token));
+        for url in ASSET_URLS {
+            html = html.replace(&format!("{url}\""), &format!("{url}{suffix}"));
         }
-        None => INDEX_HTML.to_owned(),
-    };
+    }
     asset("text/html; charset=utf-8", html)
 }
 
@@ -64,6 +63,11 @@ pub(crate) async fn stylesheet() -> Response {
 /// `GET /dashboard.js`.
 pub(crate) async fn script() -> Response {
     asset("text/javascript; charset=utf-8", DASHBOARD_JS.to_owned())
+}
+
+/// `GET /graph.js`.
+pub(crate) async fn graph_script() -> Response {
+    asset("text/javascript; charset=utf-8", GRAPH_JS.to_owned())
 }
 
 /// The first `token` parameter of a query string, decoded.
@@ -121,6 +125,7 @@ mod tests {
             ("/", "text/html"),
             ("/dashboard.css", "text/css"),
             ("/dashboard.js", "text/javascript"),
+            ("/graph.js", "text/javascript"),
         ] {
             let (status, content_type, body) = get(Auth::None, path).await;
             assert_eq!(status, StatusCode::OK, "{path}");
@@ -128,12 +133,14 @@ mod tests {
             assert!(!body.is_empty(), "{path}");
         }
         let (_, _, html) = get(Auth::None, "/").await;
-        assert!(html.contains(CSS_HREF) && html.contains(JS_SRC), "{html}");
+        for url in ASSET_URLS {
+            assert!(html.contains(&format!("{url}\"")), "{url}: {html}");
+        }
     }
 
     #[test]
     fn nothing_loads_from_the_network() {
-        for text in [INDEX_HTML, DASHBOARD_CSS, DASHBOARD_JS] {
+        for text in [INDEX_HTML, DASHBOARD_CSS, DASHBOARD_JS, GRAPH_JS] {
             // The SVG namespace is a name, not something fetched.
             let text = text.replace("http://www.w3.org/2000/svg", "");
             for remote in ["://", "\"//", "'//", "url(", "@import"] {
@@ -152,11 +159,13 @@ mod tests {
         assert_eq!(status, StatusCode::OK);
         assert!(html.contains("href=\"dashboard.css?token=s3%20cret\""), "{html}");
         assert!(html.contains("src=\"dashboard.js?token=s3%20cret\""), "{html}");
-        for path in ["/dashboard.css", "/dashboard.js", "/v1/status", "/v1/events"] {
+        assert!(html.contains("src=\"graph.js?token=s3%20cret\""), "{html}");
+        for path in ["/dashboard.css", "/dashboard.js", "/graph.js", "/v1/status", "/v1/events"] {
             assert_eq!(get(auth(), path).await.0, StatusCode::UNAUTHORIZED, "{path}");
         }
-        for path in ["/dashboard.css?token=s3%20cret", "/dashboard.js?token=s3%20cret"] {
-            assert_eq!(get(auth(), path).await.0, StatusCode::OK, "{path}");
+        for asset in ["dashboard.css", "dashboard.js", "graph.js"] {
+            let path = format!("/{asset}?token=s3%20cret");
+            assert_eq!(get(auth(), &path).await.0, StatusCode::OK, "{path}");
         }
         let (status, content_type, _) = get(auth(), "/v1/events?token=s3%20cret").await;
         assert_eq!(status, StatusCode::OK);
