@@ -1,6 +1,6 @@
 // The herald dashboard: reads this node's /v1 routes and its event stream, and keeps the page
 // up to date without reloads. Plain JS, no libraries. Every value from the node goes into the
-// DOM as text (textContent, createElement), never as HTML. The overlay is drawn by graph.js.
+// DOM as text (textContent, createElement), never as HTML. The graphs are drawn by graph.js.
 "use strict";
 
 (function () {
@@ -13,6 +13,7 @@
     members: new Map(),    // node_id -> MemberView, plus heardAt (ms since epoch)
     services: new Map(),   // origin + "\n" + service -> ServiceView
     overlay: null,         // GET /v1/overlay
+    groups: [],            // {view: GET /v1/groups/{g}, its topology or null, member}
   };
 
   const $ = (id) => document.getElementById(id);
@@ -30,10 +31,16 @@
     box.hidden = text === "";
   }
 
-  async function getJSON(path) {
+  // With `absent` set, a 404 (the thing is not there, or not yet) is null, not a failure.
+  async function getJSON(path, absent) {
     const headers = token ? { Authorization: "Bearer " + token } : {};
     try {
       const response = await fetch(path, { headers, cache: "no-store" });
+      if (absent && response.status === 404) {
+        failures.delete(path);
+        renderFailures();
+        return null;
+      }
       if (!response.ok) {
         throw new Error("answered HTTP " + response.status);
       }
@@ -135,6 +142,7 @@
     members.forEach(putMember);
     renderMembers();
     renderOverlay();
+    renderGroupGraphs();
   }
 
   function renderMembers() {
@@ -221,6 +229,53 @@
     heraldGraph.draw($("overlay"), nodes, edges, selfId);
   }
 
+  // --- group topologies -------------------------------------------------------------------
+
+  // Each group's members and topology (null while this node computes none).
+  async function loadGroupGraphs(summaries) {
+    const loaded = await Promise.all(summaries.map(async ({ name, member }) => {
+      const path = "/v1/groups/" + encodeURIComponent(name);
+      const [view, topology] =
+        await Promise.all([getJSON(path, true), getJSON(path + "/topology", true)]);
+      return view && { view, topology, member };
+    }));
+    state.groups = loaded.filter(Boolean);
+    renderGroupGraphs();
+  }
+
+  // One picture a group: its sites on a circle, coloured by their state as the members list
+  // has it (the group's own reading before the site's node is a known member), and the
+  // topology's edges with their cost.
+  function renderGroupGraphs() {
+    const box = $("group-graphs");
+    box.replaceChildren();
+    if (state.groups.length === 0) box.append(el("p", "no groups", "muted"));
+    const selfId = state.self ? state.self.node_id : null;
+    for (const { view, topology, member } of state.groups) {
+      const figure = el("figure");
+      const caption = el("figcaption", view.name);
+      caption.append(el("span", topology
+        ? " · " + topology.edges.length + " links, connectivity " + topology.connectivity
+        : member ? " · no topology yet" : " · this node is no member: it computes no topology",
+      "muted"));
+      figure.append(caption);
+      box.append(figure);
+      const root = heraldGraph.canvas(figure, "the topology of group " + view.name);
+      root.dataset.group = view.name;
+      const nodes = view.members.map((m) => {
+        const id = m.node_id || m.site;
+        return { id, name: m.site, state: stateOf(id, m.state), self: id === selfId };
+      });
+      nodes.sort((a, b) => a.name.localeCompare(b.name));
+      const siteOf = (id) => (nodes.find((node) => node.id === id) || { name: nameOf(id) }).name;
+      const edges = (topology ? topology.edges : []).map((edge) => ({
+        a: edge.a, b: edge.b, kind: "topology", cost: edge.cost_ms,
+        title: siteOf(edge.a) + " – " + siteOf(edge.b),
+      }));
+      heraldGraph.draw(root, nodes, edges);
+    }
+  }
+
   // --- services, groups, routes, counters ---------------------------------------------------
 
   const serviceKey = (view) => view.origin + "\n" + view.service;
@@ -251,7 +306,7 @@
     }), 5, "no announcements");
   }
 
-  async function loadGroups() {
+  async function loadGroupTable() {
     const groups = await getJSON("/v1/groups");
     fillTable("groups", groups.map((g) => [
       el("td", g.name),
@@ -259,7 +314,10 @@
       el("td", g.member ? "yes" : "no"),
       el("td", g.messages_held, "num"),
     ]), 4, "no groups");
+    return groups;
   }
+
+  const loadGroups = async () => loadGroupGraphs(await loadGroupTable());
 
   async function loadRoutes() {
     const routes = await getJSON("/v1/routes");
@@ -328,11 +386,13 @@
     };
     const data = (event) => JSON.parse(event.data);
     const refreshRoutes = throttled(500, loadRoutes);
+    const refreshGroupTable = throttled(1000, loadGroupTable);
     const refreshGroups = throttled(1000, loadGroups);
     events.addEventListener("member", (event) => {
       putMember(data(event));
       renderMembers();
       renderOverlay();
+      renderGroupGraphs();
     });
     events.addEventListener("announcement", (event) => {
       const view = data(event);
@@ -344,7 +404,7 @@
       renderServices();
     });
     events.addEventListener("route", refreshRoutes);
-    events.addEventListener("message", refreshGroups);
+    events.addEventListener("message", refreshGroupTable);
     events.addEventListener("topology", refreshGroups);
     // The page read too slowly and events were dropped: read the lists again.
     events.addEventListener("lagged", reloadAll);

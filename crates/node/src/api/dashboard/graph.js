@@ -1,12 +1,15 @@
 // The dashboard's graph drawing: nodes coloured by member state and the links between them,
-// each link labelled with its cost. dashboard.js decides what goes in the picture. Loaded before dashboard.js, this
+// each link labelled with its cost. The overlay and every group's topology are drawn by the one
+// `draw` below; dashboard.js decides what goes in each picture. Loaded before dashboard.js, this
 // file defines one global, `heraldGraph`. Names go into the SVG as text, never as markup.
 "use strict";
 
 const heraldGraph = (() => {
   const SVG = "http://www.w3.org/2000/svg";
 
-  // The centre of a graph's viewBox (index.html), and the circle the nodes are placed on.
+  // Every graph's viewBox (the overlay's is in index.html); its centre, and the circle the
+  // nodes are placed on.
+  const VIEW_BOX = "0 0 420 320";
   const [CX, CY, RADIUS] = [210, 155, 120];
 
   // Where along a link its cost label may go, in order of preference, and the room a label
@@ -38,6 +41,12 @@ const heraldGraph = (() => {
     const place = places.find(clear) || places[0];
     placed.push(place);
     return place;
+  }
+
+  // A new SVG for `draw`, labelled `label` for screen readers, at the end of `parent`.
+  function canvas(parent, label) {
+    return svg("svg", { viewBox: VIEW_BOX, class: "graph", role: "img", "aria-label": label },
+      parent);
   }
 
   // Draws into the SVG `root`, emptied first. `nodes`: [{id, name, state, self}], placed on the
@@ -78,5 +87,5 @@ const heraldGraph = (() => {
     }
   }
 
-  return { draw };
+  return { canvas, draw };
 })();
