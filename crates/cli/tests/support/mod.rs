@@ -212,6 +212,17 @@ pub fn grid(root: &Path, count: usize) -> Vec<Node> {
 /// A grid made by `first`, a node started on an empty directory: it invites `count - 1` others
 /// as servers, which join in `root`'s `node-1`, `node-2`... and start.
 pub fn grid_around(first: Node, root: &Path, count: usize) -> Vec<Node> {
+    grid_around_with(first, root, count, |_| Vec::new())
+}
+
+/// [`grid_around`], node `index` (from 1) joining as `n<index>` and starting with the flags
+/// `extra(index)` besides.
+pub fn grid_around_with(
+    first: Node,
+    root: &Path,
+    count: usize,
+    extra: impl Fn(usize) -> Vec<String>,
+) -> Vec<Node> {
     let uses = (count.max(2) - 1).to_string();
     let code = first.cli_ok(&["invite", "--role", "server", "--uses", &uses]);
     let code = code.trim().to_owned();
@@ -226,7 +237,9 @@ pub fn grid_around(first: Node, root: &Path, count: usize) -> Vec<Node> {
             "--name",
             &format!("n{index}"),
         ]);
-        nodes.push(Node::start(&dir, &[]));
+        let extra = extra(index);
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        nodes.push(Node::start(&dir, &extra));
     }
     nodes
 }
