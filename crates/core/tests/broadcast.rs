@@ -103,8 +103,19 @@ fn duplicate(
     from: u8,
     hops: u16,
 ) -> Vec<BroadcastOutput> {
+    duplicate_at(broadcast, ms(0), record, from, hops)
+}
+
+/// A copy of `record` arrived again from `from` at `now`, `hops` from its origin.
+fn duplicate_at(
+    broadcast: &mut Broadcast,
+    now: Instant,
+    record: &Arc<SignedRecord>,
+    from: u8,
+    hops: u16,
+) -> Vec<BroadcastOutput> {
     let mut out = Vec::new();
-    broadcast.duplicate(&record.digest(), id(from), hops, &mut out);
+    broadcast.duplicate(now, &record.digest(), id(from), hops, &mut out);
     out
 }
 
@@ -275,21 +286,78 @@ fn a_record_from_a_lazy_peer_makes_its_link_eager() {
 }
 
 #[test]
-fn a_duplicate_over_an_eager_link_prunes_it() {
+fn a_duplicate_asks_its_sender_to_stop_pushing_the_origin_once() {
     let mut broadcast = with_links(BroadcastConfig::default(), [1, 2], []);
     let record = record(9, 1);
     spread(&mut broadcast, ms(0), &record, Some(1), 1);
 
     let out = duplicate(&mut broadcast, &record, 2, 1);
     assert_eq!(out, prune_of(2));
-    assert_eq!(broadcast.eager(), &ids([1]));
-    assert_eq!(broadcast.lazy(), &ids([2]));
     assert_eq!(broadcast.repairs(), (0, 1));
+    assert_eq!(broadcast.eager(), &ids([1, 2]), "a prune sent changes what its receiver pushes");
 
-    // A further duplicate over the link, now lazy, prunes nothing more.
+    // A further copy from node 2 was on its way before the prune reached it.
     let out = duplicate(&mut broadcast, &record, 2, 1);
     assert!(out.is_empty());
     assert_eq!(broadcast.repairs(), (0, 1));
+}
+
+/// A burst from one origin: this node prunes peer 2 on a duplicate of the first record while
+/// peer 2's pushes of later records are already on their way. One of them comes before the
+/// tree's copy from peer 1. In the paper's symmetric links, the tree's copy, now a duplicate,
+/// would prune peer 1 too, and this node would fall off the tree for the rest of the burst.
+#[test]
+fn a_push_still_on_its_way_from_a_pruned_peer_does_not_cut_the_tree() {
+    let mut broadcast = with_links(BroadcastConfig::default(), [1, 2], []);
+    let first = record(9, 1);
+    spread(&mut broadcast, ms(0), &first, Some(1), 1);
+    assert_eq!(duplicate(&mut broadcast, &first, 2, 1), prune_of(2));
+
+    let second = record(9, 2);
+    spread(&mut broadcast, ms(5), &second, Some(2), 1);
+    let out = duplicate(&mut broadcast, &second, 1, 1);
+    assert!(out.is_empty(), "the tree's copy prunes nothing: {out:?}");
+    assert_eq!(broadcast.repairs(), (0, 1));
+}
+
+#[test]
+fn a_pruned_peer_that_answers_a_graft_may_be_pruned_again() {
+    let config = BroadcastConfig::default();
+    let mut broadcast = with_links(config.clone(), [1, 2], []);
+    let first = record(9, 1);
+    spread(&mut broadcast, ms(0), &first, Some(1), 1);
+    assert_eq!(duplicate(&mut broadcast, &first, 2, 1), prune_of(2));
+
+    // Node 1 goes quiet; node 2 announces the next record and is grafted for it.
+    let second = record(9, 2);
+    control(&mut broadcast, ms(100), 2, ihave(second.digest(), 1));
+    let out = timeout(&mut broadcast, ms(100) + config.graft_timeout);
+    assert_eq!(controls(&out), vec![(id(2), graft(second.digest()))]);
+    spread(&mut broadcast, ms(400), &second, Some(2), 1);
+
+    // Node 2 pushes origin 9 again, so a redundant copy from it is pruned again.
+    let third = record(9, 3);
+    spread(&mut broadcast, ms(500), &third, Some(1), 1);
+    assert_eq!(duplicate_at(&mut broadcast, ms(500), &third, 2, 1), prune_of(2));
+}
+
+/// A peer asked to stop may be asked to push again without this node grafting it: the paper
+/// turns a link eager when a record comes over it. Its redundant copies long after the prune
+/// are pruned again, or they would go on for good.
+#[test]
+fn a_pruned_peer_still_pushing_long_after_is_pruned_again() {
+    let mut broadcast = with_links(BroadcastConfig::default(), [1, 2], []);
+    let first = record(9, 1);
+    spread(&mut broadcast, ms(0), &first, Some(1), 1);
+    assert_eq!(duplicate_at(&mut broadcast, ms(0), &first, 2, 1), prune_of(2));
+
+    let second = record(9, 2);
+    spread(&mut broadcast, ms(900), &second, Some(1), 1);
+    assert!(duplicate_at(&mut broadcast, ms(900), &second, 2, 1).is_empty(), "still on its way");
+    let third = record(9, 3);
+    spread(&mut broadcast, ms(5_000), &third, Some(1), 1);
+    assert_eq!(duplicate_at(&mut broadcast, ms(5_000), &third, 2, 1), prune_of(2));
+    assert_eq!(broadcast.repairs(), (0, 2));
 }
 
 #[test]
@@ -526,9 +594,11 @@ fn an_ihave_showing_a_much_shorter_path_re_routes_the_tree_onto_the_announcer() 
         ]
     );
     assert_eq!(broadcast.repairs(), (1, 1));
-    let next = self::record(9, 2);
-    let out = spread(&mut broadcast, ms(20), &next, None, 0);
-    assert_eq!(pushed_to(&out), ids([4]), "origin 9's tree now goes through node 4");
+    let out = spread(&mut broadcast, ms(20), &self::record(9, 2), None, 0);
+    assert!(pushed_to(&out).contains(&id(4)), "origin 9's tree now goes through node 4");
+    // Node 1 was asked to stop: a copy from it that was already on its way prunes nothing.
+    assert!(duplicate(&mut broadcast, &record, 1, 1 + threshold + 1).is_empty());
+    assert_eq!(broadcast.repairs(), (1, 1));
 }
 
 #[test]
@@ -676,9 +746,9 @@ fn a_re_route_for_one_origin_leaves_the_split_new_origins_start_from() {
     let out = spread(&mut broadcast, ms(1), &other, None, 0);
     assert_eq!(pushed_to(&out), ids([1, 2, 3]), "a new origin starts with every link");
 
-    // An ordinary prune does reach it.
-    duplicate(&mut broadcast, &record, 3, 4);
-    assert_eq!(broadcast.eager(), &ids([1, 2]));
+    // Nor does an ordinary prune this node sends: it changes what node 3 pushes.
+    assert_eq!(duplicate(&mut broadcast, &record, 3, 4), prune_of(3));
+    assert_eq!(broadcast.eager(), &ids([1, 2, 3]));
 }
 
 #[test]

@@ -52,6 +52,7 @@ impl Broadcast {
     /// the threshold, graft it and prune the eager link that delivered.
     pub(super) fn optimize(
         &mut self,
+        now: Instant,
         origin: NodeId,
         sender: NodeId,
         round: u16,
@@ -68,8 +69,8 @@ impl Broadcast {
         if announcer != sender
             && announced_round.saturating_add(self.config.optimization_threshold) < round
         {
-            self.reroute(origin, announcer, Link::Eager, out);
-            self.reroute(origin, sender, Link::Lazy, out);
+            self.reroute(now, origin, announcer, Link::Eager, out);
+            self.reroute(now, origin, sender, Link::Lazy, out);
         }
     }
 
@@ -78,6 +79,7 @@ impl Broadcast {
     /// module), and tells `peer`. Counted as a graft or a prune.
     pub(super) fn reroute(
         &mut self,
+        now: Instant,
         origin: NodeId,
         peer: NodeId,
         link: Link,
@@ -86,10 +88,11 @@ impl Broadcast {
         match link {
             Link::Eager => {
                 self.trees.make_eager(origin, peer, Scope::Own);
+                self.trees.unmute(origin, peer);
                 self.grafts_sent += 1;
             }
             Link::Lazy => {
-                self.trees.make_lazy(origin, peer, Scope::Own);
+                self.trees.mute(origin, peer, now);
                 self.prunes_sent += 1;
             }
         }

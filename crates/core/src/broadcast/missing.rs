@@ -18,6 +18,13 @@ pub(super) struct Missing {
     deadline: Instant,
 }
 
+impl Missing {
+    /// Whether `peer` announced the record (so a copy from it answers a graft).
+    pub(super) fn was_announced_by(&self, peer: NodeId) -> bool {
+        self.announcers.iter().any(|(announcer, _)| *announcer == peer)
+    }
+}
+
 /// Every missing record by id, and the same ordered by deadline.
 #[derive(Clone, Debug, Default)]
 pub(super) struct MissingRecords {

@@ -3,11 +3,23 @@
 //!
 //! Plumtree keeps, per node, *eager* peers (tree links: a new message is pushed to them whole)
 //! and *lazy* peers (the other overlay links: only the message id is announced, in batched
-//! IHAVE digests). A duplicate arriving over an eager link prunes that link to lazy. A message
-//! announced in an IHAVE but not received within `graft_timeout` is pulled with a GRAFT, which
-//! also turns the link eager again: the tree repairs itself. When an IHAVE shows that a lazy
-//! path is shorter by at least `optimization_threshold` hops than the eager one that delivered,
-//! the tree is re-routed (REROUTE) onto the lazy link and off the eager one.
+//! IHAVE digests). A duplicate arriving from a peer prunes it: the peer is asked (PRUNE) to
+//! stop pushing that origin's records here. A message announced in an IHAVE but not received
+//! within `graft_timeout` is pulled with a GRAFT, which also asks the announcer to push again:
+//! the tree repairs itself.
+//!
+//! A prune changes only what its receiver pushes. In the paper a duplicate makes the link lazy
+//! both ways: the node that saw it stops pushing too. Under a burst that cuts nodes off the
+//! tree: while the burst's copies cross on their way, a parent that gets a redundant copy from
+//! its child stops pushing to it, and the child grafts record after record. So here a node that
+//! gets a duplicate asks its sender to stop and goes on pushing, and a copy that was already on
+//! its way when this node asked (within `STALE_PUSH_WINDOW`) neither prunes again nor counts as
+//! the tree's. docs/decisions.md, "A prune stops only the pushes of its receiver", has the
+//! figures.
+//!
+//! When an IHAVE shows that a lazy path is shorter by at least `optimization_threshold` hops
+//! than the eager one that delivered, the tree is re-routed (REROUTE) onto the lazy link and
+//! off the eager one.
 //!
 //! The eager/lazy split is kept per origin (the `trees` module), seeded from a shared split, so
 //! that each origin's records follow a tree shaped by its own duplicates, grafts and re-routes.
@@ -25,6 +37,7 @@ mod trees;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
+use std::time::Duration;
 
 pub use config::{BroadcastConfig, BroadcastMode};
 pub use message::{Arrived, BroadcastMessage, BroadcastOutput, Link, ShortId};
@@ -46,6 +59,13 @@ pub const UNKNOWN_ROUND: u16 = u16::MAX;
 /// Records remembered for a new neighbour after a failure, at most (see
 /// [`Broadcast::neighbor_up`]): the window bounds them by time, this by count, whatever the rate.
 const RECENT_MAX: usize = 4096;
+
+/// How long after this node asked a neighbour to stop pushing an origin's records its copies
+/// are taken as having been on their way already: they neither prune again nor count as the
+/// tree's. After it, a copy from that neighbour is news (it was asked to push again, as the
+/// paper's links turn eager on a record received) and a redundant one is pruned again. 1 s
+/// (guess: the busy nodes of `scenarios/burst.toml` hold a push back for up to about a second).
+const STALE_PUSH_WINDOW: Duration = Duration::from_secs(1);
 
 /// Grafts sent for one missing record before it is left to anti-entropy. Announcers are asked
 /// in turn, so on a lossy network a lost graft or a lost answer is retried.
@@ -142,6 +162,12 @@ impl Broadcast {
         self.missing.forget_announcer(peer);
     }
 
+    /// Whether a copy of `origin`'s records from `peer` may have left before `peer` heard that
+    /// this node asked it to stop pushing them.
+    fn is_stale_push(&self, now: Instant, origin: NodeId, peer: NodeId) -> bool {
+        self.trees.muted_at(origin, peer).is_some_and(|at| now < at + STALE_PUSH_WINDOW)
+    }
+
     /// Whether the record with this id was seen recently.
     pub fn has_seen(&self, id: &Digest) -> bool {
         self.seen.contains(id)
@@ -169,14 +195,37 @@ impl Broadcast {
         let Arrived { record, from, round } = arrived;
         let id = ShortId::of(&record.digest());
         let origin = record.record.origin;
-        self.seen.insert(Seen { record: record.clone(), round, via_tree: true, parent: from });
         let missing = self.missing.remove(&id);
+        // A copy from a neighbour asked to stop pushing this origin was on its way before the
+        // neighbour heard: it says nothing about the tree, unless it answers a graft.
+        let answers_graft = from.is_some_and(|sender| {
+            missing.as_ref().is_some_and(|missing| missing.was_announced_by(sender))
+        });
+        let stale_push =
+            !answers_graft && from.is_some_and(|sender| self.is_stale_push(now, origin, sender));
+        self.seen.insert(Seen {
+            record: record.clone(),
+            round,
+            via_tree: !stale_push,
+            parent: from,
+        });
         if self.config.mode == BroadcastMode::Plumtree {
             self.forget_old_recent(now);
             if self.recent.len() >= RECENT_MAX {
                 self.recent.pop_front();
             }
             self.recent.push_back((now, id, round));
+            if let Some(sender) = from {
+                // As in the paper, a record that came over a link makes it eager this way too
+                // (it answers a graft, or the tree moved): but not a push that was already on
+                // its way when this node asked its sender to stop.
+                if !stale_push {
+                    self.trees.make_eager(origin, sender, Scope::OwnAndShared);
+                }
+                if answers_graft {
+                    self.trees.unmute(origin, sender);
+                }
+            }
         }
         let message = BroadcastMessage::Gossip { round, record: record.clone() };
         match self.config.mode {
@@ -194,9 +243,6 @@ impl Broadcast {
                 }
             }
             BroadcastMode::Plumtree => {
-                if let Some(sender) = from {
-                    self.trees.make_eager(origin, sender, Scope::OwnAndShared);
-                }
                 let split = self.trees.of(origin);
                 for peer in split.eager.iter().filter(|peer| Some(**peer) != from) {
                     out.push(BroadcastOutput::Send(*peer, message.clone()));
@@ -210,7 +256,7 @@ impl Broadcast {
                     self.next_flush = Some(now + self.config.ihave_interval);
                 }
                 if let (Some(sender), Some(missing)) = (from, missing) {
-                    self.optimize(origin, sender, round, missing, out);
+                    self.optimize(now, origin, sender, round, missing, out);
                 }
             }
         }
@@ -263,6 +309,7 @@ impl Broadcast {
             .map(|(peer, _)| peer);
         if let Some(announcer) = closest {
             self.trees.make_eager(origin, announcer, Scope::OwnAndShared);
+            self.trees.unmute(origin, announcer);
             self.grafts_sent += 1;
             out.push(BroadcastOutput::Send(announcer, BroadcastMessage::GraftTree { origin }));
         }
@@ -283,6 +330,7 @@ impl Broadcast {
     /// repair say nothing about the tree and prune nothing.
     pub fn duplicate(
         &mut self,
+        now: Instant,
         id: &Digest,
         from: NodeId,
         hops: u16,
@@ -292,18 +340,22 @@ impl Broadcast {
         if self.config.mode != BroadcastMode::Plumtree || !seen.via_tree {
             return;
         }
-        let origin = seen.record.record.origin;
-        match seen.parent {
-            Some(parent)
-                if parent != from && hops < seen.round && self.trees.is_neighbor(&from) =>
-            {
-                seen.parent = Some(from);
-                seen.round = hops;
+        let (origin, parent, round) = (seen.record.record.origin, seen.parent, seen.round);
+        // A push that was on its way before this node asked its sender to stop says nothing.
+        if self.is_stale_push(now, origin, from) {
+            return;
+        }
+        match parent {
+            Some(parent) if parent != from && hops < round && self.trees.is_neighbor(&from) => {
+                if let Some(seen) = self.seen.get_mut(id) {
+                    seen.parent = Some(from);
+                    seen.round = hops;
+                }
                 self.trees.make_eager(origin, from, Scope::Own);
-                self.reroute(origin, parent, Link::Lazy, out);
+                self.reroute(now, origin, parent, Link::Lazy, out);
             }
             _ => {
-                if self.trees.make_lazy(origin, from, Scope::OwnAndShared) {
+                if self.trees.mute(origin, from, now) {
                     self.prunes_sent += 1;
                     out.push(BroadcastOutput::Send(from, BroadcastMessage::Prune { origin }));
                 }

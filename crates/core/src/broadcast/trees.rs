@@ -12,12 +12,17 @@
 //! origin is no shorter for the others, and when re-routes re-shaped the shared split too, each
 //! new origin started from a tree bent towards whichever origins had sent last.
 //!
+//! A split says where this node pushes. Each origin's split also remembers which neighbours this
+//! node asked to stop pushing that origin's records to it, and when (*muted*), so that their
+//! copies still on the way then neither prune again nor count as the tree's.
+//!
 //! Per-origin state is bounded by `trees_max`; the least recently used origin's split is
 //! dropped and, if that origin sends again, copied afresh from the shared one.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::id::NodeId;
+use crate::time::Instant;
 
 /// One eager/lazy split of the neighbours.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -61,6 +66,9 @@ pub enum Scope {
 struct OriginSplit {
     /// The lazy neighbours, sorted.
     lazy: Vec<NodeId>,
+    /// The neighbours this node last asked to stop pushing the origin's records to it, with
+    /// when, sorted by neighbour: it had them from another neighbour first.
+    muted: Vec<(NodeId, Instant)>,
     /// When the split was last used, on the `Trees` clock.
     used: u64,
 }
@@ -115,6 +123,7 @@ impl Trees {
         self.shared.eager.insert(peer);
         for split in self.origins.values_mut() {
             split.lazy.retain(|lazy| *lazy != peer);
+            split.muted.retain(|(muted, _)| *muted != peer);
         }
     }
 
@@ -124,6 +133,7 @@ impl Trees {
         self.shared.lazy.remove(&peer);
         for split in self.origins.values_mut() {
             split.lazy.retain(|lazy| *lazy != peer);
+            split.muted.retain(|(muted, _)| *muted != peer);
         }
     }
 
@@ -133,6 +143,36 @@ impl Trees {
         let lazy: BTreeSet<NodeId> = lazy.iter().copied().collect();
         let eager = self.neighbors().filter(|peer| !lazy.contains(peer)).copied().collect();
         Split { eager, lazy }
+    }
+
+    /// When this node last asked the neighbour `peer` to stop pushing `origin`'s records to it.
+    pub fn muted_at(&self, origin: NodeId, peer: NodeId) -> Option<Instant> {
+        let split = self.origins.get(&origin)?;
+        let at = split.muted.binary_search_by_key(&peer, |(muted, _)| *muted).ok()?;
+        Some(split.muted[at].1)
+    }
+
+    /// Notes that this node asks the neighbour `peer`, `now`, to stop pushing `origin`'s records
+    /// to it. Nothing for a peer that is not a neighbour; returns whether it was one.
+    pub fn mute(&mut self, origin: NodeId, peer: NodeId, now: Instant) -> bool {
+        if !self.is_neighbor(&peer) {
+            return false;
+        }
+        let split = self.touch(origin);
+        match split.muted.binary_search_by_key(&peer, |(muted, _)| *muted) {
+            Ok(at) => split.muted[at].1 = now,
+            Err(at) => split.muted.insert(at, (peer, now)),
+        }
+        true
+    }
+
+    /// Notes that `peer` was asked to push `origin`'s records to this node again (a graft).
+    pub fn unmute(&mut self, origin: NodeId, peer: NodeId) {
+        if let Some(split) = self.origins.get_mut(&origin)
+            && let Ok(at) = split.muted.binary_search_by_key(&peer, |(muted, _)| *muted)
+        {
+            split.muted.remove(at);
+        }
     }
 
     /// Makes the link to `peer` eager for `origin`, and in the shared split if `scope` says so.
@@ -179,7 +219,7 @@ impl Trees {
                 self.origins.remove(&oldest);
             }
             let lazy = self.shared.lazy.iter().copied().collect();
-            self.origins.insert(origin, OriginSplit { lazy, used: clock });
+            self.origins.insert(origin, OriginSplit { lazy, muted: Vec::new(), used: clock });
             self.by_use.insert(clock, origin);
         }
         self.origins.get_mut(&origin).expect("made above")

@@ -117,7 +117,7 @@ impl Node {
             return;
         }
         let mut out = Vec::new();
-        self.broadcast.duplicate(&id, from, hops, &mut out);
+        self.broadcast.duplicate(now, &id, from, hops, &mut out);
         self.apply_broadcast(out);
     }
 
