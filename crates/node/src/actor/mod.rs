@@ -210,13 +210,14 @@ impl Actor {
                     None => std::future::pending().await,
                 }
             };
+            let mut timer_due = false;
             tokio::select! {
                 call = calls.recv() => match call {
                     Some(call) => call(&mut self),
                     None => self.leave(),
                 },
                 Some(event) = transport_events.recv() => self.on_transport_event(event),
-                () = sleep => self.node.handle(self.clock.now(), Input::Timeout),
+                () = sleep => timer_due = true,
                 () = lazy_commit => {}
                 _ = contacts_tick.tick() => self.save_contacts()?,
                 _ = rtt_tick.tick() => self.feed_link_rtts(),
@@ -236,6 +237,13 @@ impl Actor {
                 } else {
                     break;
                 }
+                self.drain_outputs();
+            }
+            // The core's timers go last in the turn, after every input that was ready: a graft
+            // is not sent for a record whose copy already waits here, nor a probe timed out
+            // whose answer does.
+            if timer_due || self.node.poll_timeout() <= self.clock.now() {
+                self.node.handle(self.clock.now(), Input::Timeout);
                 self.drain_outputs();
             }
             self.end_turn()?;

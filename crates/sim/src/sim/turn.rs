@@ -3,7 +3,7 @@
 //!
 //! A node that is free takes an input at once. Inputs that come while it is busy wait in its
 //! backlog, and it takes them all (up to `inputs_per_turn`) in its next turn, as
-//! herald-node's actor takes every input that is ready. Each input's outputs are drained when
+//! herald-node's actor takes every input that is ready, its timers last. Each input's outputs are drained when
 //! its work is done: its transmits leave then, unless they follow an operation the node owes,
 //! in which case they wait for the one commit that ends the turn (group commit).
 
@@ -30,8 +30,10 @@ impl Sim {
     /// other, sending what each input produced as soon as its work is done, and commits once.
     pub(super) fn take_turn(&mut self, node: NodeIndex) -> Result<(), Violation> {
         let backlog = &mut self.nodes[node as usize].backlog;
-        let inputs: Vec<SimEvent> =
+        let mut inputs: Vec<SimEvent> =
             backlog.drain(..backlog.len().min(self.service.inputs_per_turn.max(1))).collect();
+        // As in herald-node's actor, the timers go after every input that waited with them.
+        inputs.sort_by_key(|input| matches!(input, SimEvent::Wake { .. }));
         let mut clock = self.now;
         let mut turn = Turn::default();
         let mut result = Ok(());
