@@ -13,7 +13,7 @@
     members: new Map(),    // node_id -> MemberView, plus heardAt (ms since epoch)
     services: new Map(),   // origin + "\n" + service -> ServiceView
     overlay: null,         // GET /v1/overlay
-    groups: [],            // {view: GET /v1/groups/{g}, its topology or null, member}
+    groups: [],            // {name, view, topology, member} or {name, failure}: loadGroups
   };
 
   const $ = (id) => document.getElementById(id);
@@ -231,14 +231,32 @@
 
   // --- group topologies -------------------------------------------------------------------
 
-  // Each group's members and topology (null while this node computes none).
-  async function loadGroupGraphs(summaries) {
-    const loaded = await Promise.all(summaries.map(async ({ name, member }) => {
-      const path = "/v1/groups/" + encodeURIComponent(name);
-      const [view, topology] =
-        await Promise.all([getJSON(path, true), getJSON(path + "/topology", true)]);
-      return view && { view, topology, member };
+  // Reads of the groups overlap (the timer, topology events, a reload): only the latest one
+  // started is applied.
+  let groupReads = 0;
+
+  // The group list, then each group's view (GET /v1/groups/{g}) and topology (null while this
+  // node computes none), or why they could not be read: one group's failure stops no other's.
+  async function loadGroups() {
+    const read = ++groupReads;
+    const summaries = await loadGroupTable();
+    const paths = summaries.map(({ name }) => "/v1/groups/" + encodeURIComponent(name));
+    const loaded = await Promise.all(summaries.map(async ({ name, member }, i) => {
+      try {
+        const [view, topology] =
+          await Promise.all([getJSON(paths[i], true), getJSON(paths[i] + "/topology", true)]);
+        return view && { name, view, topology, member };
+      } catch (error) {
+        return { name, failure: String(error.message || error) };
+      }
     }));
+    if (read !== groupReads) return;
+    // A failed read of a group that is gone stops showing.
+    for (const source of [...failures.keys()]) {
+      const group = source.match(/^\/v1\/groups\/[^/]+/);
+      if (group && !paths.includes(group[0])) failures.delete(source);
+    }
+    renderFailures();
     state.groups = loaded.filter(Boolean);
     renderGroupGraphs();
   }
@@ -251,15 +269,16 @@
     box.replaceChildren();
     if (state.groups.length === 0) box.append(el("p", "no groups", "muted"));
     const selfId = state.self ? state.self.node_id : null;
-    for (const { view, topology, member } of state.groups) {
+    for (const { name, view, topology, member, failure } of state.groups) {
       const figure = el("figure");
-      const caption = el("figcaption", view.name);
-      caption.append(el("span", topology
+      const caption = el("figcaption", name);
+      caption.append(el("span", failure ? " · its read failed: " + failure : topology
         ? " · " + topology.edges.length + " links, connectivity " + topology.connectivity
         : member ? " · no topology yet" : " · this node is no member: it computes no topology",
       "muted"));
       figure.append(caption);
       box.append(figure);
+      if (failure) continue;
       const root = heraldGraph.canvas(figure, "the topology of group " + view.name);
       root.dataset.group = view.name;
       const nodes = view.members.map((m) => {
@@ -316,8 +335,6 @@
     ]), 4, "no groups");
     return groups;
   }
-
-  const loadGroups = async () => loadGroupGraphs(await loadGroupTable());
 
   async function loadRoutes() {
     const routes = await getJSON("/v1/routes");

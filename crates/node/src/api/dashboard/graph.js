@@ -7,8 +7,8 @@
 const heraldGraph = (() => {
   const SVG = "http://www.w3.org/2000/svg";
 
-  // Every graph's viewBox (the overlay's is in index.html); its centre, and the circle the
-  // nodes are placed on.
+  // Every graph's viewBox, set by `draw` on the SVG it draws into; its centre, and the circle
+  // the nodes are placed on.
   const VIEW_BOX = "0 0 420 320";
   const [CX, CY, RADIUS] = [210, 155, 120];
 
@@ -45,17 +45,18 @@ const heraldGraph = (() => {
 
   // A new SVG for `draw`, labelled `label` for screen readers, at the end of `parent`.
   function canvas(parent, label) {
-    return svg("svg", { viewBox: VIEW_BOX, class: "graph", role: "img", "aria-label": label },
-      parent);
+    return svg("svg", { class: "graph", role: "img", "aria-label": label }, parent);
   }
 
-  // Draws into the SVG `root`, emptied first. `nodes`: [{id, name, state, self}], placed on the
-  // circle in their order, or `centre` (an id) in the middle. `edges`: [{a, b, kind, title,
-  // cost}], each a line of class `edge` plus `kind`, with `cost` in ms written on it when it is
-  // a number; an edge with an end not among `nodes` is left out. Each link is a `g.link` with
-  // `data-a` and `data-b`, each node a `g` with `data-id` and `data-state`.
+  // Draws into the SVG `root`, emptied first and given the viewBox. `nodes`: [{id, name, state,
+  // self}], placed on the circle in their order, or `centre` (an id) in the middle. `edges`:
+  // [{a, b, kind, title, cost}], each a line of class `edge` plus `kind`, with `cost` in ms
+  // written on it when it is a number; an edge with an end not among `nodes` is left out. Each
+  // link is a `g.link` with `data-a` and `data-b`, each node a `g` with `data-id` and
+  // `data-state`.
   function draw(root, nodes, edges, centre) {
     root.replaceChildren();
+    root.setAttribute("viewBox", VIEW_BOX);
     const at = new Map();
     if (centre !== undefined) at.set(centre, [CX, CY]);
     ring(nodes.map((node) => node.id).filter((id) => id !== centre), at);

@@ -43,7 +43,7 @@ fn asset(content_type: &'static str, body: String) -> Response {
 }
 
 /// `GET /`: the page. A `token` query parameter (already checked by the auth middleware) is
-/// passed on to the stylesheet's and script's URLs.
+/// passed on to the stylesheet's and scripts' URLs.
 pub(crate) async fn index(RawQuery(query): RawQuery) -> Response {
     let mut html = INDEX_HTML.to_owned();
     if let Some(token) = query.as_deref().and_then(token_param) {
