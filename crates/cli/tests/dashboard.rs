@@ -3,10 +3,10 @@
 //! node's API is bound off loopback, so it asks for its token: the page is refused without it
 //! and shows the members with `/?token=...`. Four of the five nodes are the sites of a floodd
 //! group (from a floodd configuration file). The page must show all five members alive and the
-//! group's topology: its four sites alive, links labelled with their cost. Then, without a
-//! reload, it must show a node killed with SIGKILL as dead, in the members and in the group's
-//! graph, in the same colour; the members route is blocked before the kill, so the death can
-//! only arrive by the event stream. A screenshot is left in
+//! group's topology: its four sites alive, every link labelled with its cost, some of them
+//! measured. Then, without a reload, it must show a node killed with SIGKILL as dead, in the
+//! members and in the group's graph, in the same colour; the members route is blocked before
+//! the kill, so the death can only arrive by the event stream. A screenshot is left in
 //! `target/test-artifacts/dashboard.png`.
 //!
 //! Without `/usr/bin/chromium` the test is skipped, or fails when `CI` is set.
@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use cdp::Browser;
+use herald_core::groups::topology::UNKNOWN_COST_MS_DEFAULT;
 use support::{Node, grid_around_with};
 
 /// How long the page has to show the grid, and to show a killed node dead. The failure detector
@@ -113,19 +114,24 @@ fn the_dashboard_shows_the_grid_and_a_killed_node_turning_dead_without_a_reload(
             && member_rows(page).len() == ids.len()
             && ids.iter().all(|id| shown_state(page, id) == Some("alive"))
     });
-    // The group's graph: its four sites, all alive, and links with their cost in ms.
+    // The group's graph: its four sites, all alive, and every link labelled with its cost, at
+    // least one of them measured: not the default that an unmeasured link costs.
     let mut sites: Vec<&String> = SITES.iter().map(|&index| &ids[index]).collect();
     sites.sort();
-    let page = wait_for_page(&mut browser, "the group's topology on the page", LOAD, |page| {
+    let unmeasured = format!("{UNKNOWN_COST_MS_DEFAULT} ms");
+    let page = wait_for_page(&mut browser, "the group's measured topology", LOAD, |page| {
         group_graph(page).is_some_and(|graph| {
+            let labels = cost_labels(graph);
             site_ids(graph) == sites
                 && sites.iter().all(|id| site_state(page, id) == Some("alive"))
                 && graph["links"].as_u64().is_some_and(|links| links >= 3)
-                && cost_labels(graph).iter().any(|label| is_cost(label))
+                && graph["links"].as_u64() == Some(labels.len() as u64)
+                && labels.iter().any(|label| *label != unmeasured)
         })
     });
     let graph = group_graph(&page).expect("the group's graph");
     assert!(cost_labels(graph).iter().all(|label| is_cost(label)), "{graph:#}");
+    println!("the group's links cost {:?}", cost_labels(graph));
     browser.evaluate("window.heraldTestMarker = 'no reload'").expect("setting the marker");
     // From now on the page cannot re-read the members: a death can only reach it as an event.
     browser.call("Network.enable", json!({}));
@@ -165,7 +171,7 @@ fn the_dashboard_shows_the_grid_and_a_killed_node_turning_dead_without_a_reload(
 fn floodd_config(count: usize) -> String {
     let mut text: String =
         (0..count).map(|index| format!("(:site-define (:site-name n{index}))\n")).collect();
-    // Short periods, so that measured costs replace the default ones within the test.
+    // Short periods, so that measured costs replace the default ones within [`LOAD`].
     text += &format!("(:group-define (:group-name {GROUP}) (:connectivity 2)");
     text += " (:ping-period 1.0) (:estimates-period 1.0)";
     for index in SITES {
