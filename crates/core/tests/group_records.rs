@@ -108,6 +108,18 @@ fn an_open_group_takes_a_joiner_and_a_listed_one_refuses_it() {
     assert!(!joiner.groups().is_member(GROUP));
 }
 
+/// Sites that also asked to join (a floodd site publishes its join request whatever the
+/// definition says) are members once, however their ids sort among the other joiners'.
+#[test]
+fn a_site_that_also_asked_to_join_is_one_member() {
+    let keys = keys(8);
+    let ids: Vec<NodeId> = keys.iter().map(Keypair::id).collect();
+    let mut records = vec![definition(&keys, 4, GroupParams::default())];
+    records.extend(keys.iter().map(join));
+    let node = node_holding(&keys, 0, records);
+    assert_eq!(members(&node), sorted(ids));
+}
+
 /// The version of every `GroupJoin` record `node` publishes from now until `until`.
 fn joins_published(node: &mut Node, from: Instant, until: Instant) -> Vec<Version> {
     let mut versions = Vec::new();

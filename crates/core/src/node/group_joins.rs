@@ -142,9 +142,11 @@ impl Node {
             self.resolve_sites(&spec.sites).into_iter().flatten().collect();
         nodes.sort_unstable();
         nodes.dedup();
+        let sites = nodes.len();
         let mut refused = Vec::new();
         for joiner in self.group_joiners(name) {
-            if nodes.binary_search(&joiner).is_ok() {
+            // Only the sites are sorted: the joiners let in are pushed after them.
+            if nodes[..sites].binary_search(&joiner).is_ok() {
                 continue;
             }
             match spec.params.access {
