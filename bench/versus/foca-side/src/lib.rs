@@ -34,22 +34,24 @@
 //! rejoin also drops every timer the rejoining member had pending, its own suspicions of others
 //! included. [`Details::rejoins`] counts them.
 
+mod figures;
+mod queue;
 mod wire;
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use anyhow::{bail, ensure};
-use foca::{
-    Config, Foca, NoCustomBroadcast, Notification, OwnedNotification, Runtime, State, Timer,
-};
+use anyhow::ensure;
+use foca::{Config, Foca, NoCustomBroadcast, OwnedNotification, State};
 use herald_core::{Instant, Rng};
 use herald_sim::{LossModel, NetworkModel, NodeIndex};
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
 use versus_common::{AccuracyOutcome, AccuracyParams};
+
+use figures::Progress;
+use queue::{Action, Outbox, Queue};
 
 pub use wire::{MemberId, Wire, WireError};
 
@@ -63,10 +65,6 @@ pub const ANNOUNCE_RETRY: Duration = Duration::from_secs(1);
 pub const LATENCY: Duration = Duration::from_millis(10);
 /// herald-sim's default extra one-way latency, drawn per message from `0..=JITTER`.
 pub const JITTER: Duration = Duration::from_millis(40);
-
-/// The share of the running members that must hold a crashed member dead (herald-sim's
-/// `crash_known_99_ms`).
-const DETECTED_FRACTION: f64 = 0.99;
 
 /// One foca instance as the run drives it.
 type Swimmer = Foca<MemberId, Wire, ChaCha8Rng, NoCustomBroadcast>;
@@ -137,74 +135,6 @@ pub fn accuracy_details_with(
     run.finish()
 }
 
-/// Something the loop does at a point of virtual time.
-enum Action {
-    /// A datagram reaches a member.
-    Deliver { to: NodeIndex, data: Vec<u8> },
-    /// A timer a member asked for fires.
-    Fire { member: NodeIndex, timer: Timer<MemberId> },
-    /// A member that has not joined yet announces itself to member 0, and looks again later.
-    Announce { member: NodeIndex },
-    /// The warm-up ends: the victims crash.
-    Crash,
-}
-
-/// The actions to come, in order of time and then of scheduling, so that ties always resolve
-/// the same way. The heap holds small keys; the actions wait in a slab beside it.
-#[derive(Default)]
-struct Queue {
-    heap: BinaryHeap<Reverse<(Instant, u64, u32)>>,
-    actions: Vec<Option<Action>>,
-    free: Vec<u32>,
-    seq: u64,
-}
-
-impl Queue {
-    fn push(&mut self, at: Instant, action: Action) {
-        let slot = match self.free.pop() {
-            Some(slot) => {
-                self.actions[slot as usize] = Some(action);
-                slot
-            }
-            None => {
-                self.actions.push(Some(action));
-                (self.actions.len() - 1) as u32
-            }
-        };
-        self.seq += 1;
-        self.heap.push(Reverse((at, self.seq, slot)));
-    }
-
-    fn pop(&mut self) -> Option<(Instant, Action)> {
-        let Reverse((at, _, slot)) = self.heap.pop()?;
-        let action = self.actions[slot as usize].take().expect("a queued slot holds its action");
-        self.free.push(slot);
-        Some((at, action))
-    }
-}
-
-/// Where foca puts what it wants done; drained after every call into foca.
-#[derive(Default)]
-struct Outbox {
-    datagrams: Vec<(MemberId, Vec<u8>)>,
-    timers: Vec<(Duration, Timer<MemberId>)>,
-    notices: Vec<OwnedNotification<MemberId>>,
-}
-
-impl Runtime<MemberId> for Outbox {
-    fn notify(&mut self, notification: Notification<'_, MemberId>) {
-        self.notices.push(notification.to_owned());
-    }
-
-    fn send_to(&mut self, to: MemberId, data: &[u8]) {
-        self.datagrams.push((to, data.to_vec()));
-    }
-
-    fn submit_after(&mut self, event: Timer<MemberId>, after: Duration) {
-        self.timers.push((after, event));
-    }
-}
-
 /// One member: its foca instance, and what the driver knows of it.
 struct Slot {
     foca: Swimmer,
@@ -245,12 +175,6 @@ struct Run {
     events: u64,
     trace: u64,
     progress: Progress,
-}
-
-/// Progress lines on stderr, one every tenth of the virtual run.
-struct Progress {
-    started: std::time::Instant,
-    next_tenth: u64,
 }
 
 impl Run {
@@ -453,75 +377,6 @@ impl Run {
                 }
             }
         }
-    }
-
-    fn report_progress(&mut self) {
-        let tenth = self.progress.next_tenth;
-        let total = u128::from(self.end.as_micros().max(1));
-        if tenth > 10 || u128::from(self.now.as_micros()) * 10 < total * u128::from(tenth) {
-            return;
-        }
-        self.progress.next_tenth += 1;
-        eprintln!(
-            "foca accuracy: {tenth}0% of {} s virtual, {:.0} s wall, {} datagrams, \
-             {} false deaths, {} rejoins",
-            total / 1_000_000,
-            self.progress.started.elapsed().as_secs_f64(),
-            self.datagrams,
-            self.false_deaths,
-            self.rejoins,
-        );
-    }
-
-    fn finish(self) -> anyhow::Result<Details> {
-        if self.codec_failures > 0 {
-            bail!("the wire codec failed {} times: {:?}", self.codec_failures, self.foca_errors);
-        }
-        let running = self.slots.iter().filter(|slot| slot.running).count();
-        let needed = ((DETECTED_FRACTION * running as f64).ceil() as usize).max(1);
-        let crashed_at = self.crashed_at.unwrap_or(self.end);
-        let mut slowest: Option<Duration> = None;
-        let mut undetected = false;
-        for seen in &self.dead_since {
-            let mut delays: Vec<Duration> = self
-                .slots
-                .iter()
-                .zip(seen)
-                .filter(|(slot, _)| slot.running)
-                .filter_map(|(_, at)| at.map(|at| at.saturating_since(crashed_at)))
-                .collect();
-            delays.sort_unstable();
-            match delays.get(needed - 1) {
-                Some(delay) => slowest = Some(slowest.map_or(*delay, |before| before.max(*delay))),
-                None => undetected = true,
-            }
-        }
-        let detect_s = if undetected { None } else { slowest.map(|delay| delay.as_secs_f64()) };
-
-        let members = self.slots.len() as f64;
-        // After the warm-up only, as herald-sim's `messages_per_node_per_s` counts.
-        let after_s = self.end.saturating_since(Instant::ZERO + WARMUP).as_secs_f64();
-        let after_warmup = self.datagrams - self.datagrams_at_warmup.unwrap_or(self.datagrams);
-        Ok(Details {
-            outcome: AccuracyOutcome {
-                false_deaths: self.false_deaths,
-                detect_s,
-                messages_per_member_s: if after_s > 0.0 {
-                    after_warmup as f64 / members / after_s
-                } else {
-                    0.0
-                },
-            },
-            stale_deaths: self.stale_deaths,
-            resurrections: self.resurrections,
-            rejoins: self.rejoins,
-            datagrams: self.datagrams,
-            bytes: self.bytes,
-            never_joined: self.slots.iter().filter(|slot| !slot.joined).count(),
-            foca_errors: self.foca_errors,
-            events: self.events,
-            trace: self.trace,
-        })
     }
 }
 
